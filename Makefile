@@ -1,0 +1,66 @@
+# WikiVisage: `make run` sets everything up and runs the web app with a real Celery worker;
+# `make test` installs what is missing and runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+QUEUES := default,crawl,detect,learn,write
+APT_PACKAGES := pkg-config libmariadb-dev gettext chromium
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run superuser test lint check-migrations messages system-deps install demo worker web clean
+
+## Debian packages the build needs (mysqlclient's headers, gettext, chromium for browser tests).
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+## The virtual environment. dlib comes from the prebuilt dlib-bin wheel; face_recognition
+## declares a dependency on the source-only "dlib", so it is installed after, without deps.
+$(STAMP): pyproject.toml | system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps 'face_recognition==1.3.0'
+	$(BIN)/python -c "import face_recognition, dlib, MySQLdb"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+.env:
+	cp .env.example .env
+
+messages: $(STAMP) .env
+	$(MANAGE) compilemessages --ignore=.venv -v0
+
+## Web app and a real Celery worker (with beat) together; Ctrl-C stops both.
+run: install .env messages
+	$(MANAGE) migrate --no-input
+	@echo "WikiVisage on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/; 'make superuser' creates an account)"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/celery -A wikivisage worker -B -Q $(QUEUES) --concurrency $(WORKERS) --loglevel INFO & \
+	$(MANAGE) runserver $(HOST):$(PORT) & \
+	wait
+
+superuser: install .env
+	$(MANAGE) createsuperuser
+
+test: install .env messages
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install .env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy wikivisage projects faces commons
+	$(MANAGE) makemigrations --check --dry-run
+
+clean:
+	rm -rf var/broker var/test-wikivisage.sqlite3 .pytest_cache .mypy_cache .ruff_cache

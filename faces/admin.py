@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from .models import Answer, Face, Image, Label, ProjectImage
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ["title", "pageid", "state", "attempts", "width", "height", "processed_at"]
+    list_filter = ["state", "mime"]
+    search_fields = ["title", "=pageid", "=sha1"]
+    readonly_fields = ["created_at", "updated_at", "claimed_at", "processed_at"]
+
+
+@admin.register(ProjectImage)
+class ProjectImageAdmin(admin.ModelAdmin):
+    list_display = ["image", "project", "source", "depicts_person"]
+    list_filter = ["source", "depicts_person"]
+    list_select_related = ["image", "project"]
+    raw_id_fields = ["image", "project"]
+
+
+@admin.register(Face)
+class FaceAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "origin", "small", "left", "top", "width", "height"]
+    list_filter = ["origin", "small"]
+    list_select_related = ["image"]
+    raw_id_fields = ["image", "superseded_by", "created_by"]
+    search_fields = ["image__title"]
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["face", "project", "verdict", "source", "score", "user", "created_at"]
+    list_filter = ["source", "verdict"]
+    list_select_related = ["face__image", "project", "user"]
+    raw_id_fields = ["face", "project", "user"]
+
+
+@admin.register(Answer)
+class AnswerAdmin(admin.ModelAdmin):
+    list_display = ["face", "project", "user", "verdict", "created_at", "undone_at"]
+    list_filter = ["verdict"]
+    list_select_related = ["face__image", "project", "user"]
+    raw_id_fields = ["face", "project", "user"]

@@ -1,0 +1,243 @@
+"""Images of Commons, the faces found in them, and what people (and the model) said of them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+ENCODING_DIMENSIONS = 128
+ENCODING_BYTES = ENCODING_DIMENSIONS * 4  # float32
+
+
+class ImageQuerySet(models.QuerySet):
+    def claimable(self, *, stale_after: timedelta) -> ImageQuerySet:
+        """Pending images, and images whose worker died mid-way (claim older than the timeout)."""
+        stale = timezone.now() - stale_after
+        return self.filter(
+            Q(state=Image.State.PENDING) | Q(state=Image.State.PROCESSING, claimed_at__lt=stale)
+        )
+
+
+class Image(models.Model):
+    """A Commons file, shared by every project that meets it; keyed by its page id."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PROCESSING = "processing", _("Processing")
+        DONE = "done", _("Done")
+        ERROR = "error", _("Error")
+
+    pageid = models.PositiveBigIntegerField(_("Commons page id"), unique=True)
+    title = models.CharField(_("file title"), max_length=255)
+    sha1 = models.CharField(_("SHA1"), max_length=40, blank=True, default="", db_index=True)
+    width = models.PositiveIntegerField(_("original width"), default=0)
+    height = models.PositiveIntegerField(_("original height"), default=0)
+    mime = models.CharField(_("MIME type"), max_length=64, blank=True, default="")
+    thumb_url = models.URLField(_("thumbnail URL"), max_length=1000, blank=True, default="")
+    thumb_width = models.PositiveIntegerField(_("thumbnail width"), default=0)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    error = models.TextField(_("error"), blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ImageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
+        indexes = [models.Index(fields=["state", "claimed_at"], name="image_claim_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def mediainfo_id(self) -> str:
+        return f"M{self.pageid}"
+
+
+class ProjectImage(models.Model):
+    """How an image entered a project. Bootstrap-only images stay outside the category's scope."""
+
+    class Source(models.TextChoices):
+        CATEGORY = "category", _("Category")
+        BOOTSTRAP = "bootstrap", _("Existing depicts statement")
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="project_images"
+    )
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="project_links")
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    depicts_person = models.BooleanField(_("already depicts the person on Commons"), default=False)
+    depicts_others = models.JSONField(_("other people already depicted"), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("project image")
+        verbose_name_plural = _("project images")
+        constraints = [
+            models.UniqueConstraint(fields=["project", "image"], name="project_image_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.image} in project {self.project_id}"
+
+
+class FaceQuerySet(models.QuerySet):
+    def current(self) -> FaceQuerySet:
+        """Faces not replaced by an edited box."""
+        return self.filter(superseded_by__isnull=True)
+
+    def of_project(self, project) -> FaceQuerySet:
+        return self.filter(image__project_links__project=project)
+
+    def unlabelled(self, project) -> FaceQuerySet:
+        answered = Label.objects.filter(project=project, source=Label.Source.HUMAN)
+        return self.current().of_project(project).exclude(pk__in=answered.values("face_id"))
+
+
+class Face(models.Model):
+    """A face in an image. The box is in fractions (0..1) of the *full* image, never pixels."""
+
+    class Origin(models.TextChoices):
+        DETECTOR = "detector", _("Detector")
+        DRAWN = "drawn", _("Drawn by hand")
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="faces")
+    index = models.PositiveSmallIntegerField(_("index in image"))
+    left = models.FloatField()
+    top = models.FloatField()
+    width = models.FloatField()
+    height = models.FloatField()
+    encoding = models.BinaryField(_("128-D encoding"), null=True, blank=True, editable=False)
+    origin = models.CharField(
+        _("origin"), max_length=16, choices=Origin.choices, default=Origin.DETECTOR
+    )
+    small = models.BooleanField(_("too small for a trustworthy encoding"), default=False)
+    superseded_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supersedes",
+        verbose_name=_("replaced by"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FaceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("face")
+        verbose_name_plural = _("faces")
+        ordering = ["image_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "index"], name="face_unique_index"),
+            models.CheckConstraint(
+                condition=Q(left__gte=0, top__gte=0, width__gt=0, height__gt=0)
+                & Q(left__lte=1, top__lte=1, width__lte=1, height__lte=1),
+                name="face_box_fractions",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"face {self.index} of {self.image}"
+
+    @property
+    def vector(self) -> np.ndarray | None:
+        if self.encoding is None:
+            return None
+        return np.frombuffer(bytes(self.encoding), dtype=np.float32)
+
+    @staticmethod
+    def pack(vector: np.ndarray) -> bytes:
+        array = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if array.size != ENCODING_DIMENSIONS:
+            raise ValueError(f"an encoding has {ENCODING_DIMENSIONS} values, not {array.size}")
+        return array.tobytes()
+
+    @property
+    def region_pct(self) -> str:
+        """The IIIF region of this face in percent of the full image (the P2677 value)."""
+        values = (self.left, self.top, self.width, self.height)
+        return "pct:" + ",".join(f"{100 * v:.2f}".rstrip("0").rstrip(".") for v in values)
+
+    def supersede(self, new: Face) -> None:
+        self.superseded_by = new
+        self.save(update_fields=["superseded_by"])
+
+
+class Label(models.Model):
+    """The current verdict on a face in a project, one per source (human, bootstrap, model)."""
+
+    class Verdict(models.TextChoices):
+        YES = "yes", _("Yes")
+        NO = "no", _("No")
+        SKIP = "skip", _("Skip")
+
+    class Source(models.TextChoices):
+        HUMAN = "human", _("Human")
+        BOOTSTRAP = "bootstrap", _("Existing statement")
+        MODEL = "model", _("Model")
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="labels")
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="labels")
+    verdict = models.CharField(_("verdict"), max_length=8, choices=Verdict.choices)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    score = models.FloatField(_("score"), null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("label")
+        verbose_name_plural = _("labels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "face", "source"], name="label_unique_per_source"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "source", "verdict"], name="label_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_verdict_display()} ({self.source}) on {self.face_id}"
+
+
+class Answer(models.Model):
+    """Every human answer ever given, in order; undo walks this history back.
+
+    ``request_id`` is made by the browser for each answer, so a double click or a retried
+    request is stored once.
+    """
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="answers"
+    )
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="answers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    verdict = models.CharField(_("verdict"), max_length=8, choices=Label.Verdict.choices)
+    request_id = models.UUIDField(_("request id"), unique=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "user", "undone_at"], name="answer_undo_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} said {self.verdict} on {self.face_id}"

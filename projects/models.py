@@ -1,0 +1,171 @@
+"""Projects: a Wikidata person looked for in a Commons category, and who works on it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from commons.identifiers import validate_qid
+
+
+class ProjectQuerySet(models.QuerySet):
+    def visible_to(self, user: User | AnonymousUser) -> ProjectQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self
+        return self.filter(Q(owner=user) | Q(memberships__user=user)).distinct()
+
+    def active(self) -> ProjectQuerySet:
+        return self.filter(state=Project.State.ACTIVE)
+
+
+class Project(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        COMPLETED = "completed", _("Completed")
+        ARCHIVED = "archived", _("Archived")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_projects",
+        verbose_name=_("owner"),
+    )
+    members: models.ManyToManyField = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="Membership",
+        related_name="projects",
+        blank=True,
+        verbose_name=_("members"),
+    )
+    qid = models.CharField(_("Wikidata item"), max_length=16, validators=[validate_qid])
+    person_labels = models.JSONField(
+        _("cached labels"), default=dict, blank=True, help_text=_("Language code → label.")
+    )
+    person_image = models.CharField(
+        _("Wikidata image (P18)"), max_length=255, blank=True, default=""
+    )
+    category = models.CharField(_("Commons category"), max_length=255)
+    crawl_depth = models.PositiveSmallIntegerField(
+        _("subcategory depth"), default=2, validators=[MaxValueValidator(10)]
+    )
+    distance_threshold = models.FloatField(
+        _("distance threshold"),
+        default=0.6,
+        validators=[MinValueValidator(0.1), MaxValueValidator(1.2)],
+    )
+    min_confirmed = models.PositiveSmallIntegerField(
+        _("answers before suggestions"), default=5, validators=[MinValueValidator(1)]
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.ACTIVE, db_index=True
+    )
+    write_face_region = models.BooleanField(_("write the face region (P2677)"), default=True)
+    writes_enabled = models.BooleanField(
+        _("writes enabled"),
+        default=True,
+        help_text=_("Switch off to stop every write of this project at once."),
+    )
+    description = models.TextField(_("instructions for reviewers"), blank=True, default="")
+    crawl_cursor = models.JSONField(
+        _("crawl cursor"),
+        null=True,
+        blank=True,
+        help_text=_("Where an interrupted crawl continues; empty when no crawl is under way."),
+    )
+    crawled_at = models.DateTimeField(_("last crawl finished"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # django-stubs cannot follow this manager through the forward references above.
+    objects = ProjectQuerySet.as_manager()  # type: ignore[django-manager-missing]
+
+    class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "qid", "category"], name="project_unique_per_owner"
+            ),
+            models.CheckConstraint(
+                condition=Q(distance_threshold__gt=0), name="project_threshold_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_label} — {self.category}"
+
+    @property
+    def person_label(self) -> str:
+        labels = self.person_labels or {}
+        return labels.get("en") or next(iter(labels.values()), self.qid)
+
+    def label_in(self, language: str) -> str:
+        labels = self.person_labels or {}
+        return labels.get(language) or self.person_label
+
+    @property
+    def accepts_answers(self) -> bool:
+        return self.state == self.State.ACTIVE
+
+    def pause(self) -> None:
+        self.state = self.State.PAUSED
+        self.save(update_fields=["state", "updated_at"])
+
+    def archive(self) -> None:
+        self.state = self.State.ARCHIVED
+        self.save(update_fields=["state", "updated_at"])
+
+    def role_of(self, user: User) -> str | None:
+        """``owner``, ``reviewer`` or None; the owner's role never depends on a Membership row."""
+        if user.pk == self.owner_id:
+            return Membership.Role.OWNER
+        membership = self.memberships.filter(user=user).first()
+        return membership.role if membership else None
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        REVIEWER = "reviewer", _("Reviewer")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.REVIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) in {self.project_id}"
+
+
+class Heartbeat(models.Model):
+    """A ping sent from the web process and answered by a worker: proof the queue works."""
+
+    token = models.UUIDField(unique=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"{self.token} → {self.worker or '…'}"

@@ -1,0 +1,86 @@
+"""Moderation through the Django admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from commons.models import DepictsEdit
+from projects.models import Project
+from tests.factories import DepictsEditFactory, ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [
+    "projects/project",
+    "projects/membership",
+    "auth/user",
+    "faces/image",
+    "faces/face",
+    "faces/label",
+    "faces/answer",
+    "faces/projectimage",
+    "commons/depictsedit",
+    "commons/writeswitch",
+]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_has_an_admin_list_and_add_page(client_of, moderator, model):
+    client = client_of(moderator)
+    app, name = model.split("/")
+    assert client.get(reverse(f"admin:{app}_{name}_changelist")).status_code == 200
+
+
+def test_project_admin_shows_description_translation_tabs(client_of, moderator, project):
+    response = client_of(moderator).get(reverse("admin:projects_project_change", args=[project.pk]))
+    body = response.content.decode()
+    for language in ("en", "nb", "es", "fr"):
+        assert f'name="description_{language}"' in body
+
+
+def run_action(client, model: str, action: str, pks: list[int]):
+    return client.post(
+        reverse(f"admin:{model}_changelist"),
+        {"action": action, "_selected_action": [str(pk) for pk in pks]},
+        follow=True,
+    )
+
+
+def test_moderator_pauses_and_archives_projects(client_of, moderator):
+    first, second = ProjectFactory(), ProjectFactory()
+    client = client_of(moderator)
+    run_action(client, "projects_project", "pause", [first.pk])
+    run_action(client, "projects_project", "archive", [second.pk])
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.state == Project.State.PAUSED
+    assert second.state == Project.State.ARCHIVED
+
+
+def test_moderator_stops_writes_of_a_project(client_of, moderator, project):
+    run_action(client_of(moderator), "projects_project", "stop_writes", [project.pk])
+    project.refresh_from_db()
+    assert project.writes_enabled is False
+
+
+def test_deactivating_a_user_cancels_their_unsent_edits(client_of, moderator):
+    user = UserFactory()
+    queued = DepictsEditFactory(approved_by=user, state=DepictsEdit.State.QUEUED)
+    sent = DepictsEditFactory(approved_by=user, state=DepictsEdit.State.SENT)
+    other = DepictsEditFactory(state=DepictsEdit.State.QUEUED)
+    run_action(client_of(moderator), "auth_user", "deactivate", [user.pk])
+    user.refresh_from_db()
+    states = {e.pk: e.state for e in DepictsEdit.objects.all()}
+    assert user.is_active is False
+    assert states == {
+        queued.pk: DepictsEdit.State.CANCELLED,
+        sent.pk: DepictsEdit.State.SENT,
+        other.pk: DepictsEdit.State.QUEUED,
+    }
+
+
+def test_non_staff_user_cannot_reach_the_admin(client_of, owner):
+    response = client_of(owner).get(reverse("admin:projects_project_changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]

@@ -1,0 +1,27 @@
+"""The web process hands work to a separate, real Celery worker process."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.urls import reverse
+
+from projects.models import Heartbeat
+from tests.workers import celery_worker, wait_for
+
+
+@pytest.mark.worker
+def test_task_sent_from_the_web_process_runs_in_the_worker(client, transactional_db):
+    with celery_worker() as worker:
+        response = client.post(reverse("health-ping"))
+        assert response.status_code == 302
+        beat = Heartbeat.objects.get()
+        assert wait_for(lambda: Heartbeat.objects.filter(answered_at__isnull=False).exists()), (
+            "".join(worker.output[-30:])
+        )
+    beat.refresh_from_db()
+    _host, pid = beat.worker.rsplit(":", 1)
+    assert int(pid) != os.getpid()  # answered by another process
+    page = client.get(reverse("health"), HTTP_ACCEPT="application/json").json()
+    assert page["worker"] == beat.worker

@@ -1,0 +1,226 @@
+"""WikiVisage settings: everything comes from the environment (see .env.example).
+
+With nothing set, the tool runs on an embedded SQLite database and Celery's filesystem
+broker under ``var/``, so a fresh clone needs no server. Production sets ``DATABASE_URL``
+(MariaDB) and ``CELERY_BROKER_URL`` (Redis) and must set a secret key.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+VERSION = "0.1.0"
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+TESTING = "pytest" in sys.modules
+
+DATA_DIR = Path(env.str("WIKIVISAGE_DATA_DIR", default=str(BASE_DIR / "var")))
+WIKIVISAGE_DATA_DIR = DATA_DIR
+FACES_DATA_DIR = Path(env.str("FACES_DATA_DIR", default=str(BASE_DIR.parent / "shared/data/faces")))
+
+
+def _secret_key() -> str:
+    key = env.str("DJANGO_SECRET_KEY", default="")
+    if key:
+        return key
+    if DEBUG or TESTING:
+        # A development-only key: never used when DEBUG is off outside the test suite.
+        return "dev-insecure-wikivisage-key-do-not-use-in-production-0123456789"
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. Set it to a long random string "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+        "or set DJANGO_DEBUG=true for local development."
+    )
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "modeltranslation",  # must precede django.contrib.admin
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "social_django",
+    "projects",
+    "faces",
+    "commons",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "wikivisage.urls"
+WSGI_APPLICATION = "wikivisage.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "social_django.context_processors.backends",
+                "projects.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'wikivisage.sqlite3'}")
+}
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # ToolsDB caps connections per tool: keep them short-lived, and utf8mb4 for every title.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}
+    )
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the worker share the file: wait for a lock rather than fail.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+    # A file, not memory, so that a real worker process started by a test sees the test data.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-wikivisage.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "social_core.backends.mediawiki.MediaWiki",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "projects:dashboard"
+LOGOUT_REDIRECT_URL = "home"
+
+SOCIAL_AUTH_MEDIAWIKI_KEY = env.str("SOCIAL_AUTH_MEDIAWIKI_KEY", default="")
+SOCIAL_AUTH_MEDIAWIKI_SECRET = env.str("SOCIAL_AUTH_MEDIAWIKI_SECRET", default="")
+SOCIAL_AUTH_MEDIAWIKI_URL = env.str(
+    "SOCIAL_AUTH_MEDIAWIKI_URL", default="https://meta.wikimedia.org/w/index.php"
+)
+SOCIAL_AUTH_MEDIAWIKI_CALLBACK = env.str("SOCIAL_AUTH_MEDIAWIKI_CALLBACK", default="oob")
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+OAUTH_ENABLED = bool(SOCIAL_AUTH_MEDIAWIKI_KEY and SOCIAL_AUTH_MEDIAWIKI_SECRET)
+# Fernet key that encrypts OAuth tokens at rest (commons/oauth.py).
+WIKIVISAGE_TOKEN_KEY = env.str("WIKIVISAGE_TOKEN_KEY", default="")
+
+# --- Wikimedia ------------------------------------------------------------------------
+COMMONS_API_URL = env.str("COMMONS_API_URL", default="https://commons.wikimedia.org/w/api.php")
+WIKIDATA_API_URL = env.str("WIKIDATA_API_URL", default="https://www.wikidata.org/w/api.php")
+WIKIVISAGE_TOOL_URL = env.str("WIKIVISAGE_TOOL_URL", default="https://wikivisage.toolforge.org")
+WIKIVISAGE_CONTACT = env.str("WIKIVISAGE_CONTACT", default="wikivisage@toolforge.org")
+WIKIVISAGE_HTTP_TIMEOUT = env.float("WIKIVISAGE_HTTP_TIMEOUT", default=30.0)
+WIKIVISAGE_CHANGE_TAG = env.str("WIKIVISAGE_CHANGE_TAG", default="")
+WIKIVISAGE_EDITS_PER_SECOND = env.float("WIKIVISAGE_EDITS_PER_SECOND", default=1.0)
+
+
+def _user_agent() -> str:
+    import requests
+
+    return (
+        f"WikiVisage/{VERSION} ({WIKIVISAGE_TOOL_URL}; {WIKIVISAGE_CONTACT}) "
+        f"python-requests/{requests.__version__}"
+    )
+
+
+WIKIVISAGE_USER_AGENT = _user_agent()
+
+# --- Celery ---------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "filesystem://"
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+_FS_QUEUE = DATA_DIR / "broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_FS_QUEUE / "queue"),
+        "data_folder_out": str(_FS_QUEUE / "queue"),
+        "processed_folder": str(_FS_QUEUE / "processed"),
+        "store_processed": False,
+        "control_folder": str(_FS_QUEUE / "control"),
+    }
+    # kombu's filesystem transport expects its folders to exist; every process may be first.
+    (_FS_QUEUE / "queue").mkdir(parents=True, exist_ok=True)
+else:
+    # Toolforge's Redis is shared between tools: every key carries our secret prefix.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "global_keyprefix": env.str("CELERY_KEY_PREFIX", default="wikivisage:"),
+        "visibility_timeout": 3600,
+    }
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+
+# --- i18n -----------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("nb", _("Norwegian Bokmål")),
+    ("es", _("Spanish")),
+    ("fr", _("French")),
+]
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "nb", "es", "fr")
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Security -------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The test client and the browser tests speak plain HTTP on loopback.
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not TESTING)
+    SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not TESTING)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from projects import views as project_views
+
+urlpatterns = [
+    path("", project_views.home, name="home"),
+    path("health", project_views.health, name="health"),
+    path("health/ping", project_views.health_ping, name="health-ping"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("oauth/", include("social_django.urls", namespace="social")),
+    path("projects/", include("projects.urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "WikiVisage"
+admin.site.site_title = "WikiVisage"
+if settings.DEBUG:
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()

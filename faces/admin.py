@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Answer, Face, Image, Label, ProjectImage
+from .models import Answer, Face, Image, Label, ProjectImage, ReviewLease
 
 
 @admin.register(Image)
@@ -41,4 +41,10 @@ class AnswerAdmin(admin.ModelAdmin):
     list_display = ["face", "project", "user", "verdict", "created_at", "undone_at"]
     list_filter = ["verdict"]
     list_select_related = ["face__image", "project", "user"]
+    raw_id_fields = ["face", "project", "user"]
+
+
+@admin.register(ReviewLease)
+class ReviewLeaseAdmin(admin.ModelAdmin):
+    list_display = ["face", "project", "user", "expires_at"]
     raw_id_fields = ["face", "project", "user"]

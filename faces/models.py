@@ -197,6 +197,12 @@ class Label(models.Model):
     verdict = models.CharField(_("verdict"), max_length=8, choices=Verdict.choices)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     score = models.FloatField(_("score"), null=True, blank=True)
+    priority = models.FloatField(
+        _("review priority"),
+        null=True,
+        blank=True,
+        help_text=_("Model labels only: higher is asked sooner; empty once a person answered."),
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -210,7 +216,11 @@ class Label(models.Model):
                 fields=["project", "face", "source"], name="label_unique_per_source"
             ),
         ]
-        indexes = [models.Index(fields=["project", "source", "verdict"], name="label_lookup_idx")]
+        indexes = [
+            models.Index(fields=["project", "source", "verdict"], name="label_lookup_idx"),
+            models.Index(fields=["project", "source", "priority"], name="label_review_idx"),
+            models.Index(fields=["project", "source", "score"], name="label_score_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()} ({self.source}) on {self.face_id}"
@@ -241,3 +251,22 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} said {self.verdict} on {self.face_id}"
+
+
+class ReviewLease(models.Model):
+    """A face being shown to one reviewer: nobody else is served it until the lease ends."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="leases")
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="leases")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("review lease")
+        verbose_name_plural = _("review leases")
+        constraints = [
+            models.UniqueConstraint(fields=["project", "face"], name="lease_unique_face"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.face_id} shown to {self.user_id} until {self.expires_at:%H:%M:%S}"

@@ -7,6 +7,7 @@ broker under ``var/``, so a fresh clone needs no server. Production sets ``DATAB
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -107,15 +108,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the worker share the file: wait for a lock rather than fail.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
-    # A file, not memory, so that a real worker process started by a test sees the test data.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-wikivisage.sqlite3")}
+    # A file, not memory, so that a real worker process started by a test sees the test data;
+    # one per test run, so that runs side by side do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "social_core.backends.mediawiki.MediaWiki",
+    # social-core's MediaWiki backend, fixed for the integer user id MediaWiki sends.
+    "commons.oauth.MediaWikiOAuth",
     "django.contrib.auth.backends.ModelBackend",
 ]
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    # The access token is sealed (Fernet) before anything else can see it.
+    "commons.oauth.encrypt_access_token",
+    "social_core.pipeline.user.user_details",
+)
+DEFAULT_EXCEPTION_REPORTER_FILTER = "commons.oauth.TokenSafeExceptionReporterFilter"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:dashboard"
 LOGOUT_REDIRECT_URL = "home"
@@ -140,6 +157,10 @@ WIKIVISAGE_CONTACT = env.str("WIKIVISAGE_CONTACT", default="wikivisage@toolforge
 WIKIVISAGE_HTTP_TIMEOUT = env.float("WIKIVISAGE_HTTP_TIMEOUT", default=30.0)
 WIKIVISAGE_CHANGE_TAG = env.str("WIKIVISAGE_CHANGE_TAG", default="")
 WIKIVISAGE_EDITS_PER_SECOND = env.float("WIKIVISAGE_EDITS_PER_SECOND", default=1.0)
+# A detect worker that has held an image this long is taken for dead; the image is retaken.
+WIKIVISAGE_DETECT_CLAIM_TIMEOUT = env.int("WIKIVISAGE_DETECT_CLAIM_TIMEOUT", default=900)
+WIKIVISAGE_DETECTION_CONFIG = env.str("WIKIVISAGE_DETECTION_CONFIG", default="default")
+WIKIVISAGE_RECRAWL_HOURS = env.float("WIKIVISAGE_RECRAWL_HOURS", default=24.0)
 
 
 def _user_agent() -> str:
@@ -156,7 +177,11 @@ WIKIVISAGE_USER_AGENT = _user_agent()
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "filesystem://"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
-_FS_QUEUE = DATA_DIR / "broker"
+_FS_QUEUE = Path(
+    env.str("WIKIVISAGE_BROKER_DIR", default="")
+    or DATA_DIR / (f"broker-test-{os.getpid()}" if TESTING else "broker")
+)
+WIKIVISAGE_BROKER_DIR = _FS_QUEUE
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_FS_QUEUE / "queue"),
@@ -181,6 +206,16 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BEAT_SCHEDULE = {
+    "recrawl-active-projects": {
+        "task": "crawl.recrawl_active",
+        "schedule": WIKIVISAGE_RECRAWL_HOURS * 3600,
+    },
+    "reclaim-stale-images": {
+        "task": "detect.reclaim",
+        "schedule": max(60, WIKIVISAGE_DETECT_CLAIM_TIMEOUT // 3),
+    },
+}
 
 # --- i18n -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -223,4 +258,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # At DEBUG these two print access tokens and signed bodies: never let them.
+    "loggers": {"oauthlib": {"level": "INFO"}, "requests_oauthlib": {"level": "INFO"}},
 }

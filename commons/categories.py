@@ -1,0 +1,139 @@
+"""Category crawl: every bitmap file under a category, resumable between batches."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from commons.client import ApiClient, ApiResponse
+from commons.files import file_kind
+from commons.identifiers import normalise_category
+from commons.types import CategoryMember, CrawlBatch, CrawlCursor
+
+CATEGORY_PREFIX = "Category:"
+MEMBERS_PER_REQUEST = 500  # cmlimit's ceiling without apihighlimits
+
+
+def start_crawl(category: str, *, max_depth: int) -> CrawlCursor:
+    """The cursor of a crawl that has not begun: ``max_depth`` 0 lists ``category`` alone."""
+    if max_depth < 0:
+        raise ValueError("max_depth cannot be negative")
+    title = CATEGORY_PREFIX + normalise_category(category)
+    return CrawlCursor(
+        root=title, max_depth=max_depth, queue=((title, 0),), visited=frozenset({title})
+    )
+
+
+def crawl(client: ApiClient, *, cursor: CrawlCursor) -> Iterator[CrawlBatch]:
+    """Batches of bitmap files, one per API answer, from where ``cursor`` stands.
+
+    1. List the head of the queue with ``cmtype=file|subcat``, continuing from the stored
+       ``continue`` object.
+    2. Keep bitmap files, count the others by kind, queue subcategories not yet visited
+       while their depth stays within ``max_depth``.
+    3. Yield the files with the cursor as it stands after them. Store that cursor only once
+       the files are saved: resuming from it neither loses nor repeats a file.
+    4. When the category's listing ends, drop it from the queue and go on with the next.
+    """
+    state = _CrawlState.from_cursor(cursor)
+    while state.queue:
+        category, depth = state.queue[0]
+        for response in client.iter_continued(_listing(category), start=state.continuation):
+            files = state.take(response, depth)
+            yield CrawlBatch(
+                category=category,
+                files=files,
+                skipped=dict(state.batch_skipped),
+                cursor=state.to_cursor(),
+            )
+
+
+def parse_members(response: ApiResponse) -> list[CategoryMember]:
+    members = response.get("query", {}).get("categorymembers", [])
+    return [
+        CategoryMember(pageid=int(m["pageid"]), ns=int(m["ns"]), title=str(m["title"]))
+        for m in members
+    ]
+
+
+def _listing(category: str) -> dict[str, str | int]:
+    return {
+        "action": "query",
+        "list": "categorymembers",
+        "cmtitle": category,
+        # cmtype rather than cmnamespace: under miser mode a namespace filter may return
+        # fewer members than cmlimit, even none, before the listing ends.
+        "cmtype": "file|subcat",
+        "cmlimit": MEMBERS_PER_REQUEST,
+    }
+
+
+@dataclass
+class _CrawlState:
+    """The mutable twin of a CrawlCursor while a crawl runs."""
+
+    root: str
+    max_depth: int
+    queue: list[tuple[str, int]]
+    visited: set[str]
+    continuation: dict[str, str] | None
+    skipped: Counter[str]
+    batch_skipped: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def from_cursor(cls, cursor: CrawlCursor) -> _CrawlState:
+        return cls(
+            root=cursor.root,
+            max_depth=cursor.max_depth,
+            queue=list(cursor.queue),
+            visited=set(cursor.visited),
+            continuation=dict(cursor.continuation) if cursor.continuation else None,
+            skipped=Counter(cursor.skipped),
+        )
+
+    def to_cursor(self) -> CrawlCursor:
+        return CrawlCursor(
+            root=self.root,
+            max_depth=self.max_depth,
+            queue=tuple(self.queue),
+            visited=frozenset(self.visited),
+            continuation=dict(self.continuation) if self.continuation else None,
+            skipped=dict(self.skipped),
+        )
+
+    def take(self, response: ApiResponse, depth: int) -> tuple[CategoryMember, ...]:
+        """Absorb one answer for the head category; return its bitmap files."""
+        members = parse_members(response)
+        self._queue_subcategories(members, depth + 1)
+        files = self._keep_bitmaps(m for m in members if m.is_file)
+        self._advance(response.get("continue"))
+        return files
+
+    def _queue_subcategories(self, members: list[CategoryMember], depth: int) -> None:
+        if depth > self.max_depth:
+            return
+        for member in members:
+            if member.is_category and member.title not in self.visited:
+                self.visited.add(member.title)
+                self.queue.append((member.title, depth))
+
+    def _keep_bitmaps(self, files: Iterator[CategoryMember]) -> tuple[CategoryMember, ...]:
+        kept = []
+        self.batch_skipped = Counter()
+        for member in files:
+            kind = file_kind(member.title)
+            if kind == "bitmap":
+                kept.append(member)
+            else:
+                self.batch_skipped[kind] += 1
+        self.skipped.update(self.batch_skipped)
+        return tuple(kept)
+
+    def _advance(self, continuation: dict[str, Any] | None) -> None:
+        if continuation:
+            self.continuation = {key: str(value) for key, value in continuation.items()}
+        else:
+            self.continuation = None
+            self.queue.pop(0)

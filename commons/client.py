@@ -1,0 +1,390 @@
+"""The one door to the MediaWiki Action API of Commons and Wikidata.
+
+Every request goes through :class:`ApiClient`: one ``requests.Session`` per client, a timeout,
+the policy User-Agent, ``format=json&formatversion=2`` and ``maxlag=5`` (reads too, as
+Manual:Maxlag_parameter asks of every non-interactive client). MediaWiki reports API errors
+with HTTP 200 and an ``error.code``; they are raised here as :class:`TransientError` (worth
+retrying: the server refused *for now*) or :class:`PermanentError` (retrying cannot help).
+Transient ones are retried in-process with exponential backoff, jitter and a cap; the caller
+(a Celery task) sees only what is left after that.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import requests
+from django.conf import settings
+from requests.auth import AuthBase
+from urllib3.exceptions import NewConnectionError
+
+logger = logging.getLogger(__name__)
+
+MAXLAG_SECONDS = 5
+ParamValue = str | int | float
+Params = Mapping[str, ParamValue]
+ApiResponse = dict[str, Any]
+T = TypeVar("T")
+
+# Codes MediaWiki and Wikibase use for "not now" (API:Etiquette, Manual:Maxlag_parameter).
+TRANSIENT_CODES = frozenset(
+    {"maxlag", "ratelimited", "actionthrottled", "readonly", "editconflict"}
+)
+THROTTLE_MESSAGES = frozenset({"actionthrottledtext", "actionthrottled", "ratelimited"})
+AUTH_CODES = frozenset(
+    {
+        "assertuserfailed",
+        "assertnameduserfailed",
+        "notloggedin",
+        "mwoauth-invalid-authorization",
+        "mwoauth-invalid-authorization-invalid-user",
+        "mwoauth-invalid-authorization-wrong-user",
+    }
+)
+PERMISSION_CODES = frozenset(
+    {"permissiondenied", "protectedpage", "cascadeprotected", "blocked", "autoblocked"}
+)
+
+
+class CommonsError(Exception):
+    """A request to Wikimedia failed; ``code`` is the API's ``error.code`` or ``http-<status>``."""
+
+    def __init__(self, code: str, info: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(f"{code}: {info}" if info else code)
+        self.code = code
+        self.info = info
+        self.retry_after = retry_after
+
+
+class TransientError(CommonsError):
+    """The server refused for now (maxlag, rate limit, 429, 5xx) or the network failed."""
+
+
+class WriteOutcomeUnknown(TransientError):
+    """A write was sent but no answer came back: it may or may not have been applied.
+
+    Never retried blindly; the caller looks for the statement it meant to write first.
+    """
+
+
+class PermanentError(CommonsError):
+    """Retrying the same request cannot succeed (missing page, bad id, permissions…)."""
+
+
+class BadToken(PermanentError):
+    """The csrf token was refused even after fetching a fresh one."""
+
+
+class AuthenticationFailed(PermanentError):
+    """The request was not made as a logged-in user (``assert=user`` failed, OAuth refused)."""
+
+
+class PermissionDenied(PermanentError):
+    """The user may not make this edit (protected page, block, missing right)."""
+
+
+class NoSuchEntity(PermanentError):
+    """Wikibase knows no entity with this id (also its answer to a malformed id)."""
+
+
+class ResponseTooLarge(PermanentError):
+    """A download exceeded the size the caller allowed."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with equal jitter, capped; ``Retry-After`` is a floor, not a hint."""
+
+    max_attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.base_delay < 0 or self.max_delay < self.base_delay:
+            raise ValueError(f"not a usable retry policy: {self}")
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        backoff = min(self.max_delay, self.base_delay * 2**attempt)
+        jittered = backoff / 2 + rng.uniform(0, backoff / 2)
+        return min(self.max_delay, max(jittered, retry_after or 0.0))
+
+    def gives_up(self, attempt: int, error: TransientError) -> bool:
+        # A server asking for a longer pause than our cap gets it from the task queue instead
+        # of from a worker sleeping in place.
+        too_long = (error.retry_after or 0.0) > self.max_delay
+        return attempt + 1 >= self.max_attempts or too_long
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+def error_from_api(error: Mapping[str, Any], *, retry_after: float | None = None) -> CommonsError:
+    """Classify the ``error`` object of an API answer."""
+    code = str(error.get("code", "unknown"))
+    info = str(error.get("info", ""))
+    message_names = {str(message.get("name")) for message in error.get("messages") or []}
+    if code in TRANSIENT_CODES or code.startswith("internal_api_error_DB"):
+        return TransientError(code, info, retry_after=retry_after)
+    if code == "failed-save" and message_names & THROTTLE_MESSAGES:
+        # Wikibase reports edit rate limits as a failed save (T192912), not as "ratelimited".
+        return TransientError("actionthrottled", info, retry_after=retry_after)
+    return _permanent_error(code, info)
+
+
+def _permanent_error(code: str, info: str) -> PermanentError:
+    if code == "badtoken":
+        return BadToken(code, info)
+    if code in AUTH_CODES:
+        return AuthenticationFailed(code, info)
+    if code in PERMISSION_CODES:
+        return PermissionDenied(code, info)
+    if code == "no-such-entity":
+        return NoSuchEntity(code, info)
+    return PermanentError(code, info)
+
+
+def error_from_status(status: int, retry_after: float | None) -> CommonsError | None:
+    if status == 200:
+        return None
+    if status == 429 or status >= 500:
+        return TransientError(f"http-{status}", retry_after=retry_after)
+    return PermanentError(f"http-{status}")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` is either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _reached_server(error: requests.RequestException) -> bool:
+    """False only when the request certainly never left this machine."""
+    if isinstance(error, requests.ConnectTimeout):
+        return False
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return not isinstance(reason, NewConnectionError)
+
+
+class ApiClient:
+    """A MediaWiki Action API client bound to one ``api.php`` and, optionally, one user.
+
+    ``sleep`` and ``rng`` are injectable so tests run the real retry path over real HTTP
+    without waiting for real backoff.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        auth: AuthBase | None = None,
+        user_agent: str | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.api_url = api_url
+        self.timeout = timeout if timeout is not None else settings.WIKIVISAGE_HTTP_TIMEOUT
+        self.retry = retry
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._csrf_token: str | None = None
+        self.session = requests.Session()
+        self.session.auth = auth
+        self.session.headers["User-Agent"] = user_agent or settings.WIKIVISAGE_USER_AGENT
+        # API:Etiquette asks for compressed responses.
+        self.session.headers["Accept-Encoding"] = "gzip"
+
+    def __repr__(self) -> str:
+        return f"<ApiClient {self.api_url}>"
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- reads --------------------------------------------------------------------------
+
+    def get(self, params: Params) -> ApiResponse:
+        """One read (GET), retried while the failure is transient."""
+        return self._with_retries(lambda: self._call("GET", params))
+
+    def iter_continued(
+        self, params: Params, *, start: Mapping[str, str] | None = None
+    ) -> Iterator[ApiResponse]:
+        """Every answer of a continued query (API:Continue).
+
+        All keys of ``continue`` are merged into the next request, never a hand-picked one:
+        combined modules each add their own (``cmcontinue``, ``iicontinue``, ``continue``).
+        ``start`` resumes from a ``continue`` object stored earlier.
+        """
+        continuation = dict(start or {})
+        while True:
+            response = self.get({**params, **continuation})
+            yield response
+            if "continue" not in response:
+                return
+            continuation = {key: str(value) for key, value in response["continue"].items()}
+
+    # --- writes -------------------------------------------------------------------------
+
+    def csrf_token(self, *, refresh: bool = False) -> str:
+        if self._csrf_token is None or refresh:
+            # assert=user: a logged-out session would otherwise get the anonymous "+\" token
+            # and fail only at the edit.
+            response = self.get(
+                {"action": "query", "meta": "tokens", "type": "csrf", "assert": "user"}
+            )
+            self._csrf_token = str(response["query"]["tokens"]["csrftoken"])
+        return self._csrf_token
+
+    def write(self, params: Params) -> ApiResponse:
+        """A write: POST, csrf token, ``assert=user``; a refused token is renewed once."""
+        for refresh in (False, True):
+            token = self.csrf_token(refresh=refresh)
+            body = {**params, "token": token, "assert": "user"}
+            try:
+                return self._with_retries(functools.partial(self._call, "POST", body))
+            except BadToken:
+                if refresh:
+                    raise
+                logger.info("csrf token refused by %s; fetching a new one", self.api_url)
+        raise AssertionError("unreachable")
+
+    # --- files --------------------------------------------------------------------------
+
+    def download(self, url: str, *, max_bytes: int, total_timeout: float = 120.0) -> bytes:
+        """The bytes at ``url`` (a thumbnail on the upload server), at most ``max_bytes``."""
+        return self._with_retries(lambda: self._download_once(url, max_bytes, total_timeout))
+
+    # --- one round trip -----------------------------------------------------------------
+
+    def _with_retries(self, attempt: Callable[[], T]) -> T:
+        for number in range(self.retry.max_attempts):
+            try:
+                return attempt()
+            except WriteOutcomeUnknown:
+                raise
+            except TransientError as error:
+                if self.retry.gives_up(number, error):
+                    raise
+                delay = self.retry.delay(number, error.retry_after, self._rng)
+                logger.warning("%s from %s; retry in %.1fs", error.code, self.api_url, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable: RetryPolicy ensures at least one attempt")
+
+    def _call(self, method: str, params: Params) -> ApiResponse:
+        full = {**params, "format": "json", "formatversion": 2, "maxlag": MAXLAG_SECONDS}
+        action = full.get("action", "?")
+        response = self._send(method, self.api_url, full, writing=method == "POST")
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        status_error = error_from_status(response.status_code, retry_after)
+        if status_error is not None:
+            raise status_error
+        payload = self._json(response)
+        if "error" in payload:
+            raise error_from_api(payload["error"], retry_after=retry_after)
+        if "warnings" in payload:
+            logger.warning("API warnings for action=%s: %s", action, payload["warnings"])
+        return payload
+
+    def _send(
+        self, method: str, url: str, params: Params, *, writing: bool = False, stream: bool = False
+    ) -> requests.Response:
+        # Writes carry every parameter in the body: MediaWiki refuses a token in the URL.
+        query, body = (None, params) if method == "POST" else (params, None)
+        try:
+            return self.session.request(
+                method, url, params=query, data=body, timeout=self.timeout, stream=stream
+            )
+        except requests.RequestException as error:
+            # "from None": the chained frames would show headers (the OAuth token) on an
+            # error page.
+            raise self._network_error(error, writing=writing) from None
+
+    def _network_error(self, error: requests.RequestException, *, writing: bool) -> TransientError:
+        kind = "timeout" if isinstance(error, requests.Timeout) else "connection"
+        text = f"{type(error).__name__} talking to {self.api_url}"
+        if writing and _reached_server(error):
+            return WriteOutcomeUnknown(kind, text)
+        return TransientError(kind, text)
+
+    def _json(self, response: requests.Response) -> ApiResponse:
+        try:
+            payload = response.json()
+        except (ValueError, requests.RequestException):
+            # A cut connection or a proxy's HTML page: the next attempt may well get JSON.
+            raise TransientError("invalid-response", f"no JSON from {self.api_url}") from None
+        if not isinstance(payload, dict):
+            raise TransientError("invalid-response", f"unexpected JSON from {self.api_url}")
+        return payload
+
+    def _download_once(self, url: str, max_bytes: int, total_timeout: float) -> bytes:
+        response = self._send("GET", url, {}, stream=True)
+        with response:
+            status_error = error_from_status(
+                response.status_code, parse_retry_after(response.headers.get("Retry-After"))
+            )
+            if status_error is not None:
+                raise status_error
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > max_bytes:
+                raise ResponseTooLarge("too-large", f"{declared} bytes at {url}")
+            return self._read_capped(response, url, max_bytes, time.monotonic() + total_timeout)
+
+    def _read_capped(
+        self, response: requests.Response, url: str, max_bytes: int, deadline: float
+    ) -> bytes:
+        # The read timeout bounds each socket read only; a server dribbling bytes would
+        # otherwise hold the worker forever.
+        chunks: list[bytes] = []
+        received = 0
+        try:
+            for chunk in response.iter_content(chunk_size=65536):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise ResponseTooLarge("too-large", f"more than {max_bytes} bytes at {url}")
+                if time.monotonic() > deadline:
+                    raise TransientError("timeout", f"download of {url} took too long")
+                chunks.append(chunk)
+        except requests.RequestException as error:
+            raise self._network_error(error, writing=False) from None
+        return b"".join(chunks)
+
+
+def commons_client(
+    *,
+    auth: AuthBase | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ApiClient:
+    """A client for Commons' ``api.php`` (settings.COMMONS_API_URL), signed by ``auth`` if given."""
+    return ApiClient(api_url=settings.COMMONS_API_URL, auth=auth, retry=retry, sleep=sleep)
+
+
+def wikidata_client(
+    *, retry: RetryPolicy = DEFAULT_RETRY, sleep: Callable[[float], None] = time.sleep
+) -> ApiClient:
+    """A client for Wikidata's ``api.php`` (settings.WIKIDATA_API_URL); reads only."""
+    return ApiClient(api_url=settings.WIKIDATA_API_URL, retry=retry, sleep=sleep)

@@ -1,0 +1,178 @@
+"""Wikimedia OAuth 1.0a tokens: sealed at rest, opened only to sign a request.
+
+social-auth-app-django's ``mediawiki`` backend stores the access token pair as
+``UserSocialAuth.extra_data["access_token"] = {"oauth_token", "oauth_token_secret"}``.
+:func:`encrypt_access_token`, a pipeline step placed right after ``load_extra_data``, replaces
+that plaintext with a Fernet ciphertext (key: ``settings.WIKIVISAGE_TOKEN_KEY``), so the
+database, its backups and the admin only ever hold the ciphertext. :func:`user_auth` opens it
+to sign requests on the user's behalf. The settings this needs::
+
+    AUTHENTICATION_BACKENDS = [
+        "commons.oauth.MediaWikiOAuth",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    SOCIAL_AUTH_PIPELINE = (
+        "social_core.pipeline.social_auth.social_details",
+        "social_core.pipeline.social_auth.social_uid",
+        "social_core.pipeline.social_auth.auth_allowed",
+        "social_core.pipeline.social_auth.social_user",
+        "social_core.pipeline.user.get_username",
+        "social_core.pipeline.user.create_user",
+        "social_core.pipeline.social_auth.associate_user",
+        "social_core.pipeline.social_auth.load_extra_data",
+        "commons.oauth.encrypt_access_token",
+        "social_core.pipeline.user.user_details",
+    )
+    DEFAULT_EXCEPTION_REPORTER_FILTER = "commons.oauth.TokenSafeExceptionReporterFilter"
+    # in LOGGING["loggers"], so a DEBUG root level never prints signing material:
+    "oauthlib": {"level": "INFO"}, "requests_oauthlib": {"level": "INFO"},
+
+``WIKIVISAGE_TOKEN_KEY`` may list several keys separated by commas: the first seals, all
+open (MultiFernet), so a key can be rotated without logging everyone out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.views.debug import SafeExceptionReporterFilter
+from django.views.decorators.debug import sensitive_variables
+from requests_oauthlib import OAuth1
+from social_core.backends.mediawiki import MediaWiki
+from social_django.models import UserSocialAuth
+
+from commons.client import PermanentError
+
+PROVIDER = "mediawiki"
+SEALED_FIELD = "access_token_sealed"
+PLAINTEXT_FIELD = "access_token"
+QUIET_LOGGERS = ("oauthlib", "requests_oauthlib")
+
+# oauthlib and requests-oauthlib log the access token, the signature base string and the
+# signed body (csrf token included) at DEBUG: keep them above that whatever the root level.
+for _name in QUIET_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.INFO)
+
+
+class MediaWikiOAuth(MediaWiki):
+    """social-core's ``mediawiki`` backend, accepting the identity Wikimedia really sends.
+
+    MediaWiki's ``Special:OAuth/identify`` JWT carries ``sub`` as an integer (the central
+    user id, UserStatementProvider::getUserProfile); social-core 7 refuses any ``sub`` that is
+    not a string, which would turn every Wikimedia login away.
+    """
+
+    def _validate_identity_claims(self, identity: dict[str, Any]) -> float:
+        sub = identity.get("sub")
+        if isinstance(sub, int) and not isinstance(sub, bool):
+            identity["sub"] = str(sub)
+        return float(super()._validate_identity_claims(identity))
+
+
+class NoWikimediaToken(PermanentError):
+    """The user has no usable Wikimedia login to act with (never linked, or unreadable)."""
+
+    def __init__(self, info: str) -> None:
+        super().__init__("no-oauth-token", info)
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """An OAuth 1.0a access token pair; its repr shows neither half."""
+
+    key: str = field(repr=False)
+    secret: str = field(repr=False)
+
+
+@sensitive_variables("token", "payload")
+def seal_token(token: Mapping[str, Any]) -> str:
+    """The Fernet ciphertext of a ``{"oauth_token", "oauth_token_secret"}`` pair."""
+    payload = json.dumps(
+        {
+            "oauth_token": str(token["oauth_token"]),
+            "oauth_token_secret": str(token["oauth_token_secret"]),
+        }
+    )
+    return _fernet().encrypt(payload.encode()).decode()
+
+
+@sensitive_variables("payload")
+def open_token(sealed: str) -> AccessToken:
+    try:
+        payload = json.loads(_fernet().decrypt(sealed.encode()))
+    except InvalidToken:
+        # Sealed under a key no longer configured: the user has to log in again.
+        raise NoWikimediaToken("the stored token cannot be opened with the current key") from None
+    return AccessToken(key=payload["oauth_token"], secret=payload["oauth_token_secret"])
+
+
+def encrypt_access_token(backend: Any, *args: Any, social: Any = None, **kwargs: Any) -> None:
+    """Pipeline step: replace the plaintext token social-auth just stored by its ciphertext."""
+    if getattr(backend, "name", None) != PROVIDER or social is None:
+        return
+    seal_extra_data(social)
+
+
+@sensitive_variables("token")
+def seal_extra_data(social: UserSocialAuth) -> bool:
+    """Move a plaintext token in ``extra_data`` into the sealed field; True if one was there."""
+    token = social.extra_data.pop(PLAINTEXT_FIELD, None)
+    if not token:
+        return False
+    social.extra_data[SEALED_FIELD] = seal_token(token)
+    social.save(update_fields=["extra_data"])
+    return True
+
+
+@sensitive_variables("token")
+def user_auth(user: Any) -> OAuth1:
+    """Requests auth that signs as ``user`` with their Wikimedia token.
+
+    Raises NoWikimediaToken when the user never logged in through Wikimedia (a local Django
+    account) or their token cannot be opened.
+    """
+    social = UserSocialAuth.objects.filter(user=user, provider=PROVIDER).first()
+    if social is None:
+        raise NoWikimediaToken(f"user {user.pk} has no Wikimedia login")
+    seal_extra_data(social)  # a row stored before this step existed still holds plaintext
+    sealed = social.extra_data.get(SEALED_FIELD)
+    if not sealed:
+        raise NoWikimediaToken(f"user {user.pk} has no stored Wikimedia token")
+    token = open_token(sealed)
+    return OAuth1(
+        client_key=settings.SOCIAL_AUTH_MEDIAWIKI_KEY,
+        client_secret=settings.SOCIAL_AUTH_MEDIAWIKI_SECRET,
+        resource_owner_key=token.key,
+        resource_owner_secret=token.secret,
+    )
+
+
+def _fernet() -> MultiFernet:
+    keys = [key.strip() for key in settings.WIKIVISAGE_TOKEN_KEY.split(",") if key.strip()]
+    if not keys:
+        raise ImproperlyConfigured(
+            "WIKIVISAGE_TOKEN_KEY is not set; make one with python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
+    return MultiFernet([Fernet(key) for key in keys])
+
+
+class TokenSafeExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Also hides frame variables named like secrets, and such keys inside dicts.
+
+    Django hides locals only in functions marked ``sensitive_variables``; social-core's own
+    frames hold the token pair in ``response`` and ``kwargs`` while the login pipeline runs.
+    """
+
+    def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
+        variables = super().get_traceback_frame_variables(request, tb_frame)
+        if not self.is_active(request):
+            return variables
+        return [(name, self.cleanse_setting(name, value)) for name, value in variables]

@@ -1,0 +1,143 @@
+"""Wikidata look-ups: who a Q-id is, and a person search for autocompletion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from commons.client import ApiClient, ApiResponse, PermanentError
+from commons.identifiers import normalise_qid
+from commons.types import Person, PersonHit
+
+HUMAN = "Q5"
+INSTANCE_OF = "P31"
+IMAGE = "P18"
+# "mul" holds the labels Wikidata now keeps once for all languages; English is the last resort.
+FALLBACK_LANGUAGES = ("mul", "en")
+MAX_SEARCH_RESULTS = 50
+
+
+class PersonNotFound(PermanentError):
+    """The item does not exist or was deleted."""
+
+    def __init__(self, qid: str) -> None:
+        super().__init__("missing", f"{qid} does not exist on Wikidata")
+        self.qid = qid
+
+
+def get_person(client: ApiClient, *, qid: str, languages: Sequence[str]) -> Person:
+    """The item ``qid``, following a redirect, with its label in the first of ``languages``.
+
+    The id is validated first: a malformed one would abort the call (``no-such-entity``).
+    Raises PersonNotFound for a missing or deleted item.
+    """
+    qid = normalise_qid(qid)
+    wanted = label_languages(languages)
+    response = client.get(
+        {
+            "action": "wbgetentities",
+            "ids": qid,
+            "props": "labels|descriptions|claims",
+            "languages": "|".join(wanted),
+            "languagefallback": 1,
+        }
+    )
+    return parse_person(response, qid=qid, languages=wanted)
+
+
+def search_people(
+    client: ApiClient, *, text: str, language: str, limit: int = 10
+) -> list[PersonHit]:
+    """Items matching ``text`` in ``language``, best first.
+
+    ``wbsearchentities`` cannot filter on P31, so non-humans come back too; the chosen
+    item is checked with :func:`get_person`.
+    """
+    if not text.strip():
+        return []
+    response = client.get(
+        {
+            "action": "wbsearchentities",
+            "search": text.strip(),
+            "language": language,
+            "uselang": language,
+            "type": "item",
+            "limit": max(1, min(limit, MAX_SEARCH_RESULTS)),
+        }
+    )
+    return parse_search(response)
+
+
+def label_languages(languages: Iterable[str]) -> list[str]:
+    """The user's languages, then the fallbacks, each once, in order."""
+    return list(dict.fromkeys([*languages, *FALLBACK_LANGUAGES]))
+
+
+def parse_person(response: ApiResponse, *, qid: str, languages: Sequence[str]) -> Person:
+    entities = response.get("entities", {})
+    # A redirect comes back under the id that was asked for, with the target's own "id".
+    entity = entities.get(qid)
+    if entity is None or "missing" in entity:
+        raise PersonNotFound(qid)
+    label, label_language = pick_term(entity.get("labels"), languages)
+    description, _ = pick_term(entity.get("descriptions"), languages)
+    claims = entity.get("claims") or {}
+    target = str(entity.get("id", qid))
+    return Person(
+        qid=target,
+        label=label,
+        label_language=label_language,
+        description=description,
+        is_human=HUMAN in item_values(claims.get(INSTANCE_OF, [])),
+        image=first_string(claims.get(IMAGE, [])),
+        redirected_from=qid if target != qid else None,
+    )
+
+
+def parse_search(response: ApiResponse) -> list[PersonHit]:
+    return [
+        PersonHit(
+            qid=str(hit["id"]),
+            label=str(hit.get("label") or hit["id"]),
+            description=str(hit.get("description", "")),
+        )
+        for hit in response.get("search", [])
+    ]
+
+
+def pick_term(
+    terms: Mapping[str, Any] | None, languages: Sequence[str]
+) -> tuple[str | None, str | None]:
+    """The value in the first language that has one, else in any language."""
+    if not terms or not isinstance(terms, Mapping):
+        return None, None
+    for language in [*languages, *sorted(terms)]:
+        term = terms.get(language)
+        if term and term.get("value"):
+            # With languagefallback the term names the language it really is in.
+            return str(term["value"]), str(term.get("language", language))
+    return None, None
+
+
+def item_values(statements: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The item ids of the non-deprecated statements of one property."""
+    values = set()
+    for statement in _usable(statements):
+        value = statement.get("mainsnak", {}).get("datavalue", {}).get("value")
+        if isinstance(value, Mapping) and value.get("id"):
+            values.add(str(value["id"]))
+    return values
+
+
+def first_string(statements: Iterable[Mapping[str, Any]]) -> str | None:
+    """The string value of the best-ranked statement (P18 file names are bare, no ``File:``)."""
+    ranked = sorted(_usable(statements), key=lambda s: s.get("rank") != "preferred")
+    for statement in ranked:
+        value = statement.get("mainsnak", {}).get("datavalue", {}).get("value")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _usable(statements: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [s for s in statements if s.get("rank") != "deprecated"]

@@ -160,6 +160,8 @@ class Person:
     is_human: bool
     image: str | None
     redirected_from: str | None = None
+    # The label in each requested language (after Wikidata's language fallback).
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ def parse_person(response: ApiResponse, *, qid: str, languages: Sequence[str]) -
         is_human=HUMAN in item_values(claims.get(INSTANCE_OF, [])),
         image=first_string(claims.get(IMAGE, [])),
         redirected_from=qid if target != qid else None,
+        labels=all_terms(entity.get("labels"), languages),
     )
 
 
@@ -117,6 +118,17 @@ def pick_term(
             # With languagefallback the term names the language it really is in.
             return str(term["value"]), str(term.get("language", language))
     return None, None
+
+
+def all_terms(terms: Mapping[str, Any] | None, languages: Sequence[str]) -> dict[str, str]:
+    """Language → value for every requested language that has a value (maybe a fallback)."""
+    if not terms or not isinstance(terms, Mapping):
+        return {}
+    return {
+        language: str(terms[language]["value"])
+        for language in languages
+        if isinstance(terms.get(language), Mapping) and terms[language].get("value")
+    }
 
 
 def item_values(statements: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -151,6 +151,7 @@ def test_a_human_with_label_description_and_image(fake, client):
         is_human=True,
         image="President Barack Obama.jpg",
         redirected_from=None,
+        labels={"fr": "Barack Obama", "mul": "Barack Obama", "en": "Barack Obama"},
     )
     (request,) = fake.api_requests(site="wikidata")
     assert request.params["ids"] == "Q76"
@@ -198,3 +199,10 @@ def test_person_search_suggests_items(fake, client):
 def test_an_empty_search_sends_no_request(fake, client):
     assert search_people(client, text="  ", language="en") == []
     assert fake.api_requests() == []
+
+
+def test_person_carries_a_label_for_every_requested_language(fake_commons):
+    with wikidata_client() as client:
+        person = get_person(client, qid="Q76", languages=["fr", "nb", "en"])
+    assert person.labels["en"] == "Barack Obama"
+    assert set(person.labels) <= {"fr", "nb", "en", "es", "mul"}

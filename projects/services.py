@@ -7,10 +7,16 @@ import socket
 import uuid
 
 from django.contrib.auth.models import User
+from collections.abc import Sequence
+
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django.utils import timezone
 
+from commons.client import ApiClient
 from commons.identifiers import normalise_category, normalise_qid
+from commons.types import Person
+from commons.wikidata import get_person
 from commons.models import DepictsEdit
 
 from .models import Heartbeat, Membership, Project
@@ -41,6 +47,49 @@ def project_create(
     project.full_clean()
     project.save()
     Membership.objects.create(project=project, user=owner, role=Membership.Role.OWNER)
+    return project
+
+
+class NotAHuman(ValueError):
+    """The Wikidata item is not an instance of human (Q5)."""
+
+
+def person_check(*, client: ApiClient, qid: str, languages: Sequence[str]) -> Person:
+    """The Wikidata person behind ``qid`` (redirect followed); refuses a non-human item.
+
+    Raises ``PersonNotFound`` for a missing or deleted item and ``NotAHuman`` otherwise.
+    """
+    person = get_person(client, qid=qid, languages=languages)
+    if not person.is_human:
+        raise NotAHuman(
+            _("%(qid)s (%(label)s) is not a human on Wikidata.")
+            % {"qid": person.qid, "label": person.label or person.qid}
+        )
+    return person
+
+
+def project_start(
+    *,
+    owner: User,
+    person: Person,
+    category: str,
+    crawl_depth: int = 2,
+    distance_threshold: float = 0.6,
+    min_confirmed: int = 5,
+) -> Project:
+    """Create the project for a checked person and queue its crawl once committed."""
+    from faces.tasks import crawl_project
+
+    labels = dict(person.labels)
+    if person.label and person.label_language:
+        labels.setdefault(person.label_language, person.label)
+    with transaction.atomic():
+        project = project_create(
+            owner=owner, qid=person.qid, category=category, crawl_depth=crawl_depth,
+            distance_threshold=distance_threshold, min_confirmed=min_confirmed,
+            person_labels=labels, person_image=person.image or "",
+        )
+        transaction.on_commit(lambda: crawl_project.delay(project.pk))
     return project
 
 

@@ -39,12 +39,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_variables
 from requests_oauthlib import OAuth1
+from social_core.backends import mediawiki as mediawiki_backend
 from social_core.backends.mediawiki import MediaWiki
 from social_django.models import UserSocialAuth
 
@@ -59,6 +61,26 @@ QUIET_LOGGERS = ("oauthlib", "requests_oauthlib")
 # signed body (csrf token included) at DEBUG: keep them above that whatever the root level.
 for _name in QUIET_LOGGERS:
     logging.getLogger(_name).setLevel(logging.INFO)
+
+
+class _IdentityJWT:
+    """PyJWT as social-core's mediawiki backend calls it, minus one check.
+
+    PyJWT 2.10+ refuses a non-string ``sub`` while decoding, before the backend (and
+    :class:`MediaWikiOAuth`) can look at it; MediaWiki sends an integer there. Signature,
+    audience, expiry and issuer are still verified; ``sub`` is converted and checked below.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(jwt, name)
+
+    @staticmethod
+    def decode(*args: Any, **kwargs: Any) -> Any:
+        options = {**kwargs.pop("options", {}), "verify_sub": False}
+        return jwt.decode(*args, options=options, **kwargs)
+
+
+mediawiki_backend.jwt = _IdentityJWT()  # type: ignore[assignment]
 
 
 class MediaWikiOAuth(MediaWiki):

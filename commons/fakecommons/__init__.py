@@ -1,0 +1,28 @@
+"""The offline Commons stand-in: Commons, Wikidata, upload.wikimedia.org and meta's OAuth,
+served over loopback from a world file, so the real client runs against it in tests, the
+demo and benchmarks (DESIGN.md, "The offline Commons stand-in").
+
+Usage::
+
+    world = build_world_from_manifest(Path("../shared/data/faces/manifest.csv"))
+    with FakeCommons(world) as server:
+        requests.get(server.commons_api_url, params={...})
+        server.statements("M123", "P180")
+"""
+
+from commons.fakecommons.build import build_world_from_manifest
+from commons.fakecommons.faults import Fault
+from commons.fakecommons.oauth import AccessToken
+from commons.fakecommons.records import RecordedRequest, WriteRecord
+from commons.fakecommons.server import FakeCommons
+from commons.fakecommons.world import World
+
+__all__ = [
+    "AccessToken",
+    "FakeCommons",
+    "Fault",
+    "RecordedRequest",
+    "World",
+    "WriteRecord",
+    "build_world_from_manifest",
+]

@@ -1,0 +1,103 @@
+"""The upload server: originals at ``/upload/<h1>/<h2>/<Name>`` and thumbnails at
+``/upload/thumb/<h1>/<h2>/<Name>/<W>px-<Name>``, as upload.wikimedia.org lays them out.
+
+Only the standard widths render (others answer 400, as Wikimedia is moving to do, T414805);
+a bitmap is never scaled up (400 "Image was not scaled"). A file Pillow cannot decode is
+served at its thumbnail URL as its raw bytes, the way a thumbnailer passing a file through
+would hand a client broken input.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from PIL import Image
+
+from commons.fakecommons import media
+from commons.fakecommons.protocol import Reply
+from commons.fakecommons.world import FilePage, World
+
+_THUMB_WIDTH = re.compile(r"^(?:lossy-)?(?:page\d+-)?(\d+)px-")
+_CACHE = "public, max-age=2592000"
+
+
+@dataclass(frozen=True)
+class UploadAnswer:
+    reply: Reply
+    problem: str | None = None  # an etiquette breach to record against the request
+
+
+@dataclass
+class UploadServer:
+    world: World
+    _thumbs: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def serve(self, path: str) -> UploadAnswer:
+        """``path`` is what follows ``/upload``."""
+        parts = [unquote(part) for part in path.strip("/").split("/")]
+        if len(parts) == 5 and parts[0] == "thumb":
+            return self._thumbnail(parts[1:])
+        if len(parts) == 3:
+            page = self._page(parts[0], parts[1], parts[2])
+            return UploadAnswer(_bytes(page.data(), page.facts().mime) if page else _not_found())
+        return UploadAnswer(_not_found())
+
+    def _page(self, h1: str, h2: str, dbkey: str) -> FilePage | None:
+        page = self.world.file(dbkey.replace("_", " "))
+        if page is None or media.hash_path(page.dbkey) != f"{h1}/{h2}":
+            return None
+        return page
+
+    def _thumbnail(self, parts: list[str]) -> UploadAnswer:
+        page = self._page(parts[0], parts[1], parts[2])
+        match = _THUMB_WIDTH.match(parts[3])
+        if page is None or match is None:
+            return UploadAnswer(_not_found())
+        width, facts = int(match.group(1)), page.facts()
+        if parts[3] != media.thumb_file_name(page.dbkey, facts.mime, width):
+            return UploadAnswer(_not_found())
+        if width not in media.STANDARD_WIDTHS:
+            text = f"Error generating thumbnail: {width}px is not a standard thumbnail width."
+            return UploadAnswer(
+                Reply.text(text, status=400), f"non-standard thumbnail width {width}"
+            )
+        if facts.is_bitmap and 0 < facts.width <= width:
+            text = (
+                "Error generating thumbnail: Image was not scaled, is the requested width "
+                "bigger than the source?"
+            )
+            return UploadAnswer(Reply.text(text, status=400))
+        return UploadAnswer(self._render(page, width, parts[3]))
+
+    def _render(self, page: FilePage, width: int, thumb_name: str) -> Reply:
+        data, mime = page.data(), page.facts().mime
+        if mime not in media.THUMB_FORMAT or not media.can_scale(data):
+            return _bytes(data, media.mime_for_name(thumb_name))
+        key = (page.name, width)
+        with self._lock:
+            cached = self._thumbs.get(key)
+        if cached is None:
+            cached = media.render_thumbnail(data, width=width, mime=mime)
+            with self._lock:
+                self._thumbs[key] = cached
+        return _bytes(cached, media.mime_for_name(thumb_name))
+
+
+def file_type_icon() -> Reply:
+    """The 120x120 icon Commons gives audio files instead of a thumbnail."""
+    out = io.BytesIO()
+    Image.new("RGB", (120, 120), (200, 200, 200)).save(out, format="PNG")
+    return _bytes(out.getvalue(), "image/png")
+
+
+def _bytes(data: bytes, mime: str) -> Reply:
+    return Reply(200, data, mime, {"Cache-Control": _CACHE})
+
+
+def _not_found() -> Reply:
+    return Reply.text("File not found", status=404)

@@ -12,7 +12,7 @@ QUEUES := default,crawl,detect,learn,write
 APT_PACKAGES := pkg-config libmariadb-dev gettext chromium
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run superuser test lint check-migrations messages system-deps install demo worker web clean
+.PHONY: run demo superuser test lint check-migrations messages system-deps install demo worker web clean
 
 ## Debian packages the build needs (mysqlclient's headers, gettext, chromium for browser tests).
 system-deps:
@@ -50,6 +50,34 @@ run: install .env messages
 	$(MANAGE) runserver $(HOST):$(PORT) & \
 	wait
 
+## The whole workflow offline: the stand-in on a world built from ../shared/data/faces, a
+## worker and the web app, with a demo user and project (log in as demo / demo).
+DEMO_DIR := var/demo
+STANDIN := http://127.0.0.1:$(DEMO_STANDIN_PORT)
+DEMO_STANDIN_PORT ?= 8765
+demo: export DATABASE_URL = sqlite:///$(CURDIR)/$(DEMO_DIR)/demo.sqlite3
+demo: export WIKIVISAGE_BROKER_DIR = $(CURDIR)/$(DEMO_DIR)/broker
+demo: export CELERY_BROKER_URL = filesystem://
+demo: export COMMONS_API_URL = $(STANDIN)/commons/w/api.php
+demo: export WIKIDATA_API_URL = $(STANDIN)/wikidata/w/api.php
+demo: export SOCIAL_AUTH_MEDIAWIKI_URL = $(STANDIN)/meta/w/index.php
+demo: export SOCIAL_AUTH_MEDIAWIKI_KEY = wikivisage-fake-consumer
+demo: export SOCIAL_AUTH_MEDIAWIKI_SECRET = wikivisage-fake-consumer-secret-00000000
+demo: export SOCIAL_AUTH_MEDIAWIKI_CALLBACK = http://$(HOST):$(PORT)/oauth/complete/mediawiki/
+demo: install .env messages
+	mkdir -p $(DEMO_DIR)
+	test -f $(DEMO_DIR)/token.key || $(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $(DEMO_DIR)/token.key
+	test -f $(DEMO_DIR)/world.json || $(MANAGE) buildworld $(DEMO_DIR)/world.json
+	$(MANAGE) migrate --no-input -v0
+	@echo "WikiVisage demo on http://$(HOST):$(PORT)/ — log in as demo / demo (or 'Log in with Wikimedia': the stand-in approves)"
+	@export WIKIVISAGE_TOKEN_KEY=$$(cat $(DEMO_DIR)/token.key); \
+	trap 'kill 0' EXIT INT TERM; \
+	$(MANAGE) fakecommons --world $(DEMO_DIR)/world.json --port $(DEMO_STANDIN_PORT) --callback $$SOCIAL_AUTH_MEDIAWIKI_CALLBACK & \
+	for i in $$(seq 50); do curl -sf -o /dev/null "$$WIKIDATA_API_URL?action=query&format=json&maxlag=5" -A "WikiVisage demo (make demo; local)" && break; sleep 0.2; done; \
+	$(MANAGE) setupdemo && \
+	{ $(BIN)/celery -A wikivisage worker -B -Q $(QUEUES) --concurrency $(WORKERS) --loglevel INFO & \
+	  $(MANAGE) runserver $(HOST):$(PORT) --noreload & wait; }
+
 superuser: install .env
 	$(MANAGE) createsuperuser
 
@@ -63,4 +91,4 @@ lint: install .env
 	$(MANAGE) makemigrations --check --dry-run
 
 clean:
-	rm -rf var/broker var/test-wikivisage.sqlite3 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var/broker var/broker-test-* var/test-*.sqlite3 .pytest_cache .mypy_cache .ruff_cache

@@ -80,6 +80,17 @@ class Project(models.Model):
         help_text=_("Where an interrupted crawl continues; empty when no crawl is under way."),
     )
     crawled_at = models.DateTimeField(_("last crawl finished"), null=True, blank=True)
+    learning = models.JSONField(
+        _("learner's state"),
+        default=dict,
+        blank=True,
+        help_text=_("Estimated precision and recall, score histogram; written by the learner."),
+    )
+    rescore_pending = models.BooleanField(
+        _("re-scoring queued"),
+        default=False,
+        help_text=_("Set when a learn task is queued, so bursts of answers queue one."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

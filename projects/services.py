@@ -5,19 +5,18 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-
-from django.contrib.auth.models import User
 from collections.abc import Sequence
 
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from commons.client import ApiClient
 from commons.identifiers import normalise_category, normalise_qid
+from commons.models import DepictsEdit
 from commons.types import Person
 from commons.wikidata import get_person
-from commons.models import DepictsEdit
 
 from .models import Heartbeat, Membership, Project
 
@@ -85,9 +84,14 @@ def project_start(
         labels.setdefault(person.label_language, person.label)
     with transaction.atomic():
         project = project_create(
-            owner=owner, qid=person.qid, category=category, crawl_depth=crawl_depth,
-            distance_threshold=distance_threshold, min_confirmed=min_confirmed,
-            person_labels=labels, person_image=person.image or "",
+            owner=owner,
+            qid=person.qid,
+            category=category,
+            crawl_depth=crawl_depth,
+            distance_threshold=distance_threshold,
+            min_confirmed=min_confirmed,
+            person_labels=labels,
+            person_image=person.image or "",
         )
         transaction.on_commit(lambda: crawl_project.delay(project.pk))
     return project

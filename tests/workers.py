@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +77,7 @@ def celery_worker(
         "DATABASE_URL": database_url(),
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(40),
         "PYTHONUNBUFFERED": "1",
+        "WIKIVISAGE_BROKER_DIR": str(settings.WIKIVISAGE_BROKER_DIR),
         **(extra_env or {}),
     }
     command = [
@@ -109,10 +111,15 @@ def celery_worker(
         start_new_session=True,
     )
     worker = WorkerProcess(popen)
+    from wikivisage.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False  # the test process only sends; the worker runs
     try:
         worker.wait_ready()
         yield worker
     finally:
+        app.conf.task_always_eager = eager
         worker.stop()
 
 

@@ -1,0 +1,600 @@
+"""Who is the project's person? Scores, calibrated probabilities, review order, suggestions.
+
+Pure numpy over arrays that the services read from the database, one row per face: no
+Django here, so the ``learn`` task, ``evaluate_learning`` and the benchmark run the same code.
+
+The default strategy in short: dlib puts two photos of one person closer than about 0.6
+and photos of two people further apart. A face scores high when it is close to a face that
+is the person (a human yes, an existing depicts statement) and low when it is at least as
+close to a face that is somebody else (a human no, the other faces of an image with a yes,
+a face confirmed as another person elsewhere). Every answered face is then scored as if it
+had not been answered (leave-one-out); a logistic fit of those scores against the answers
+turns scores into probabilities and gives honest precision and recall estimates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+import numpy as np
+
+DEFAULT_THRESHOLD = 0.6
+"""dlib's documented same-person distance; the project's ``distance_threshold``."""
+
+SHARPNESS = 25.0
+"""Log-odds per unit of distance. dlib's same-person distances centre near 0.4 and other
+people's near 0.85, so a face 0.2 inside the threshold gets odds of about 150 to 1."""
+
+SCORE_LIMIT = 10.0
+"""Scores are clipped to ±10 log-odds, so one far-away answer cannot dominate a fit."""
+
+AGAINST_PENALTY = 8.0
+"""Log-odds taken off a face with full evidence (weight 1) that it is somebody else."""
+
+CANDIDATE_FLOOR = -3.0
+"""A face whose yes-term is below this (nearest yes beyond threshold + 0.12) is out of
+reach: never suggested whatever the no answers say, so its no-evidence is skipped."""
+
+MAX_YES_REFERENCES = 256
+"""Yes faces compared with every face in one rescoring; more are covered by representatives."""
+
+CORE_DISTANCE = 0.5
+"""Looking for a cluster nobody answered about, a face this close to an answered one (or to
+a known other) counts as explained already."""
+
+CHUNK_ROWS = 16384
+"""Rows per block of the distance products; bounds memory to rows * references floats."""
+
+HELD_OUT_ROWS = 1024
+"""Rows per block when faces of the query's own image must be masked out."""
+
+EXPLORE_GAP = 3.0
+"""When every open face is this sure (log-odds from the threshold: p < 5 % or > 95 %),
+the next question explores instead."""
+
+DENSITY_SAMPLE = 2000
+"""How many faces stand in for the project when looking for its densest cluster."""
+
+MIN_SLOPE = 0.25
+"""The calibration never flattens a score below this slope, nor turns it around."""
+
+DEFAULT_MIN_PROBABILITY = 0.5
+"""Suggest a face when it is more likely the person than not; a human reviews each one."""
+
+
+class Verdict(IntEnum):
+    """One human answer on a face, as stored in :attr:`Evidence.verdicts`."""
+
+    NONE = 0
+    YES = 1
+    NO = -1
+    SKIP = 2
+
+
+class Strategy(StrEnum):
+    DEFAULT = "default"
+    CENTROID = "centroid"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the learner knows about one project, one row per face.
+
+    ``encodings`` is float32 (faces, 128). ``image_index`` says which image each face is
+    on: small non-negative integers such as the image's position in the project's list
+    (lookup tables are sized by the largest). ``verdicts`` holds human answers
+    (:class:`Verdict`). ``bootstrap`` marks faces that existing depicts statements put
+    forward as the person. ``against`` weighs evidence that a face is
+    somebody else: 1.0 when it was confirmed as another person in another project, less
+    (the service chooses, say 0.3) when its image's P180 statements name other people only.
+    ``hint`` is a face on the person's Wikidata image (P18) when that image is in the project.
+    """
+
+    encodings: np.ndarray
+    image_index: np.ndarray
+    verdicts: np.ndarray
+    bootstrap: np.ndarray | None = None
+    against: np.ndarray | None = None
+    hint: int | None = None
+
+    def __post_init__(self) -> None:
+        # Coerced once here so every product below runs on float32 without copies.
+        object.__setattr__(self, "encodings", as_encodings(self.encodings))
+        object.__setattr__(self, "image_index", np.asarray(self.image_index, dtype=np.intp))
+        object.__setattr__(self, "verdicts", np.asarray(self.verdicts, dtype=np.int8))
+        rows = self.encodings.shape[0]
+        if self.image_index.shape != (rows,) or self.verdicts.shape != (rows,):
+            raise ValueError("image_index and verdicts need one value per face")
+
+    @property
+    def size(self) -> int:
+        return int(self.encodings.shape[0])
+
+    def bootstrap_mask(self) -> np.ndarray:
+        if self.bootstrap is None:
+            return np.zeros(self.size, dtype=bool)
+        return np.asarray(self.bootstrap, dtype=bool)
+
+    def against_weights(self) -> np.ndarray:
+        if self.against is None:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.clip(np.asarray(self.against, dtype=np.float32), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """``probability = sigmoid(slope * score + intercept)``, fitted on the human answers."""
+
+    slope: float = 1.0
+    intercept: float = 0.0
+    answers: int = 0
+
+    def logit(self, scores: np.ndarray) -> np.ndarray:
+        return (np.float32(self.slope) * scores + np.float32(self.intercept)).astype(np.float32)
+
+    def probability(self, scores: np.ndarray) -> np.ndarray:
+        return _sigmoid(self.logit(scores))
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The learner's view of every face after one rescoring.
+
+    ``score`` is in log-odds units (answered faces are scored leave-one-out);
+    ``probability`` is calibrated and shared out so an image's faces sum to at most 1;
+    ``open`` marks the faces that may still be asked or suggested.
+    """
+
+    strategy: Strategy
+    score: np.ndarray
+    probability: np.ndarray
+    open: np.ndarray
+    calibration: Calibration
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How good "human yes + suggestions" is at one threshold, judged from the answers.
+
+    ``precision`` and ``recall`` sum the calibrated probabilities (the calibration is
+    fitted on the human answers): the expected share of suggestions that are right, and
+    of the person's faces that are confirmed or suggested. ``held_out_*`` predict each
+    answered face from all the other answers (leave-one-out) and compare with what the
+    human said; they lean pessimistic, because the faces asked about are the hard ones
+    and the first yes of each look of the person has nothing to be predicted from.
+    None when nothing supports a figure; ``answers`` is how many answers there are.
+    """
+
+    precision: float | None
+    recall: float | None
+    held_out_precision: float | None
+    held_out_recall: float | None
+    answers: int
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """Open faces predicted as the person (at most one per image), most likely first."""
+
+    faces: np.ndarray
+    score: np.ndarray
+    probability: np.ndarray
+    min_probability: float
+    estimate: Estimate
+
+    def __len__(self) -> int:
+        return int(self.faces.shape[0])
+
+
+# Distances ------------------------------------------------------------------------------
+
+
+def as_encodings(values: np.ndarray) -> np.ndarray:
+    """Encodings as a C-contiguous float32 (n, 128) array, the form the products expect."""
+    array = np.ascontiguousarray(values, dtype=np.float32)
+    if array.ndim != 2:
+        raise ValueError("encodings must be a 2-D array of shape (faces, 128)")
+    return array
+
+
+def nearest_distance(
+    queries: np.ndarray, references: np.ndarray, *, chunk_rows: int = CHUNK_ROWS
+) -> np.ndarray:
+    """Euclidean distance from each query to its nearest reference (inf when none).
+
+    ``|a-b|² = |a|² + |b|² - 2ab``: one float32 matrix product per block of rows, and
+    blocks bound the memory to ``chunk_rows * len(references)`` floats.
+    """
+    result = np.full(queries.shape[0], np.inf, dtype=np.float32)
+    if references.shape[0] == 0 or queries.shape[0] == 0:
+        return result
+    references = as_encodings(references)
+    scaled = np.ascontiguousarray(-2.0 * references.T)
+    reference_norms = np.einsum("ij,ij->i", references, references)
+    for start in range(0, queries.shape[0], chunk_rows):
+        block = as_encodings(queries[start : start + chunk_rows])
+        products = block @ scaled
+        products += reference_norms
+        nearest = products.min(axis=1) + np.einsum("ij,ij->i", block, block)
+        result[start : start + block.shape[0]] = np.sqrt(np.maximum(nearest, 0.0))
+    return result
+
+
+def held_out_distance(
+    queries: np.ndarray,
+    query_images: np.ndarray,
+    references: np.ndarray,
+    reference_images: np.ndarray,
+) -> np.ndarray:
+    """Nearest distance, ignoring references on the query's own image.
+
+    Faces of one image are never the same person as each other, so they carry no evidence
+    about each other; leaving out the whole image also makes answered faces leave-one-out.
+    """
+    result = np.full(queries.shape[0], np.inf, dtype=np.float32)
+    if references.shape[0] == 0 or queries.shape[0] == 0:
+        return result
+    references = as_encodings(references)
+    for start in range(0, queries.shape[0], HELD_OUT_ROWS):
+        block = as_encodings(queries[start : start + HELD_OUT_ROWS])
+        squared = _pairwise_squared(block, references)
+        own_image = query_images[start : start + HELD_OUT_ROWS, None] == reference_images
+        squared[own_image] = np.inf
+        result[start : start + block.shape[0]] = np.sqrt(squared.min(axis=1))
+    return result
+
+
+def _pairwise_squared(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    squared = np.einsum("ij,ij->i", a, a)[:, None] + np.einsum("ij,ij->i", b, b)[None, :]
+    squared -= 2.0 * (a @ b.T)
+    return np.maximum(squared, 0.0)
+
+
+def _project_distance(
+    evidence: Evidence, rows: np.ndarray | None, members: np.ndarray
+) -> np.ndarray:
+    """Nearest distance from faces ``rows`` (None: all) to faces ``members``, never
+    within one image.
+
+    The bulk goes through the fast product; only rows that share an image with a member
+    (few: the answered images) are redone with the masked version.
+    """
+    encodings, images = evidence.encodings, evidence.image_index
+    if rows is None:
+        rows = np.arange(evidence.size)
+        distance = nearest_distance(encodings, encodings[members])
+    else:
+        distance = nearest_distance(encodings[rows], encodings[members])
+    shared = np.flatnonzero(on_images_of(images, members)[rows])
+    if shared.size:
+        distance[shared] = held_out_distance(
+            encodings[rows[shared]], images[rows[shared]], encodings[members], images[members]
+        )
+    return distance
+
+
+# Labels ---------------------------------------------------------------------------------
+
+
+def on_images_of(image_index: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """For every face, whether its image holds one of ``faces`` (indices or a mask).
+
+    A lookup table over image numbers instead of a sort: linear in the number of faces.
+    """
+    table = np.zeros(int(image_index.max(initial=-1)) + 1, dtype=bool)
+    table[image_index[faces]] = True
+    return table[image_index]
+
+
+def implied_no(evidence: Evidence) -> np.ndarray:
+    """Unanswered faces on an image where a human said yes to another face.
+
+    One face per person per image: after a human yes, the image's other faces are not
+    the person, for this project.
+    """
+    verdicts = np.asarray(evidence.verdicts)
+    said_yes = on_images_of(evidence.image_index, verdicts == Verdict.YES)
+    return (verdicts == Verdict.NONE) & said_yes
+
+
+def open_faces(evidence: Evidence) -> np.ndarray:
+    """Faces that may still be asked or suggested: unanswered and not implied no."""
+    return (np.asarray(evidence.verdicts) == Verdict.NONE) & ~implied_no(evidence)
+
+
+def yes_faces(evidence: Evidence) -> np.ndarray:
+    """Human yes answers, plus bootstrap faces that no human answer contradicts."""
+    return (np.asarray(evidence.verdicts) == Verdict.YES) | (
+        evidence.bootstrap_mask() & open_faces(evidence)
+    )
+
+
+def other_weights(evidence: Evidence) -> np.ndarray:
+    """How surely each face is somebody else: 1 for human no and implied no, else ``against``."""
+    verdicts = np.asarray(evidence.verdicts)
+    surely_other = (verdicts == Verdict.NO) | implied_no(evidence)
+    weights = np.where(surely_other, np.float32(1.0), evidence.against_weights())
+    weights[yes_faces(evidence)] = 0.0
+    return weights
+
+
+# Scoring --------------------------------------------------------------------------------
+
+
+def score_faces(
+    evidence: Evidence,
+    *,
+    strategy: Strategy = Strategy.DEFAULT,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> Scores:
+    """Score every face of the project from its answers, with the chosen strategy."""
+    if strategy == Strategy.CENTROID:
+        score = centroid_scores(evidence, threshold=threshold)
+        calibration = Calibration()
+    else:
+        score = margin_scores(evidence, threshold=threshold)
+        calibration = fit_calibration(score, evidence.verdicts)
+    is_open = open_faces(evidence)
+    probability = calibration.probability(score)
+    probability[is_open] = share_per_image(probability[is_open], evidence.image_index[is_open])
+    return Scores(strategy, score, probability, is_open, calibration)
+
+
+def margin_scores(evidence: Evidence, *, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """The default scorer: near a yes and farther from every known other, in log-odds.
+
+    1. ``yes = SHARPNESS * (threshold - distance to the nearest yes)``.
+    2. ``no = max over others of log(weight) + SHARPNESS * (threshold - distance)``:
+       how likely the face is one of the people already known not to be the person.
+    3. ``score = yes - softplus(no) - AGAINST_PENALTY * own evidence against``.
+    A face between a yes and a no therefore scores by the margin between the two, so each
+    no answer moves the boundary. Distances never cross one image (see held_out_distance).
+    Step 2 runs only for faces within reach of a yes (the rest score below CANDIDATE_FLOOR
+    whatever it says), which keeps a rescoring linear in the faces near the person.
+    """
+    yes_rows = np.flatnonzero(yes_faces(evidence))
+    references = covering_subset(evidence.encodings, yes_rows, limit=MAX_YES_REFERENCES)
+    yes = SHARPNESS * (threshold - _project_distance(evidence, None, references))
+    within_reach = yes > CANDIDATE_FLOOR
+    no = np.full(evidence.size, -np.inf, dtype=np.float32)
+    no[within_reach] = _other_terms(evidence, within_reach, threshold=threshold)
+    score = yes - np.logaddexp(np.float32(0.0), no) - AGAINST_PENALTY * evidence.against_weights()
+    return np.clip(score, -SCORE_LIMIT, SCORE_LIMIT).astype(np.float32)
+
+
+def _other_terms(evidence: Evidence, within_reach: np.ndarray, *, threshold: float) -> np.ndarray:
+    """Log-odds that each face within reach is one of the known others.
+
+    Every human no is used. The other faces of a yes image, and evidence from other
+    projects and from P180 statements, grow with the project, so only those of their
+    faces that are themselves within reach of a yes serve as neighbours. Nothing that
+    matters is lost for a face whose nearest yes is within half the reach: any other face
+    closer to it than that yes is then within reach too (triangle inequality). Farther
+    out the face is near the boundary anyway, where it is asked rather than suggested.
+    """
+    rows = np.flatnonzero(within_reach)
+    weights = other_weights(evidence)
+    weights[(np.asarray(evidence.verdicts) != Verdict.NO) & ~within_reach] = 0.0
+    terms = np.full(rows.size, -np.inf, dtype=np.float32)
+    for weight in np.unique(weights[weights > 0]):
+        distance = _project_distance(evidence, rows, np.flatnonzero(weights == weight))
+        terms = np.maximum(terms, math.log(weight) + SHARPNESS * (threshold - distance))
+    return terms
+
+
+def covering_subset(encodings: np.ndarray, faces: np.ndarray, *, limit: int) -> np.ndarray:
+    """At most ``limit`` of ``faces``, spread to cover them all (farthest-point sampling).
+
+    Every yes face costs one pass over the whole project, so a project with thousands of
+    existing depicts statements would rescore slowly. Past the limit, the nearest yes is
+    measured to these representatives instead: a distance can only grow, so scores only
+    err on the side of asking rather than suggesting.
+    """
+    if faces.size <= limit:
+        return faces
+    members = as_encodings(encodings[faces])
+    chosen = [0]
+    distance = np.linalg.norm(members - members[0], axis=1)
+    while len(chosen) < limit:
+        farthest = int(np.argmax(distance))
+        chosen.append(farthest)
+        distance = np.minimum(distance, np.linalg.norm(members - members[farthest], axis=1))
+    return faces[np.array(chosen)]
+
+
+def centroid_scores(evidence: Evidence, *, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """The anchor's rule, kept for comparison: distance to the mean of the yes faces.
+
+    A face matches when it is within ``threshold`` of the centroid (score above zero).
+    No answers and evidence against are ignored, as the anchor ignored them.
+    """
+    yes = yes_faces(evidence)
+    if not yes.any():
+        return np.full(evidence.size, -SCORE_LIMIT, dtype=np.float32)
+    centroid = evidence.encodings[yes].astype(np.float32).mean(axis=0, keepdims=True)
+    distance = nearest_distance(evidence.encodings, centroid)
+    return np.clip(SHARPNESS * (threshold - distance), -SCORE_LIMIT, SCORE_LIMIT)
+
+
+def share_per_image(probability: np.ndarray, image_index: np.ndarray) -> np.ndarray:
+    """Scale each image's probabilities down so they sum to at most 1 (one person, one face)."""
+    totals = np.bincount(image_index, weights=probability)
+    return (probability / np.maximum(totals[image_index], 1.0)).astype(np.float32)
+
+
+def fit_calibration(
+    scores: np.ndarray, verdicts: np.ndarray, *, iterations: int = 50
+) -> Calibration:
+    """Fit ``sigmoid(slope * score + intercept)`` to the human yes/no answers.
+
+    1. Answered faces are scored leave-one-out (their own image is never evidence), so
+       the fit sees the model as it performs on faces it has not been told about.
+    2. Scores at the clip limit are left out: the first yes of a new look of the person
+       scores -10 only because nothing like it was answered yet, and such points would
+       otherwise drag the slope towards zero or below.
+    3. A Gaussian prior (slope 1 ± 0.5, intercept 0 ± 1.5) keeps the first few answers from
+       swinging the fit; with none, the score is used as it is. The slope stays at least
+       MIN_SLOPE: a score is never read backwards.
+    """
+    verdicts = np.asarray(verdicts)
+    answered = (verdicts == Verdict.YES) | (verdicts == Verdict.NO)
+    informative = answered & (np.abs(scores) < SCORE_LIMIT)
+    x = scores[informative].astype(np.float64)
+    y = (verdicts[informative] == Verdict.YES).astype(np.float64)
+    prior = np.array([1.0, 0.0])
+    precision = np.array([1 / 0.5**2, 1 / 1.5**2])
+    theta = prior.copy()
+    for _ in range(iterations):
+        theta, step = _newton_step(theta, x, y, prior, precision)
+        theta[0] = max(theta[0], MIN_SLOPE)
+        if step < 1e-6:
+            break
+    return Calibration(slope=float(theta[0]), intercept=float(theta[1]), answers=int(x.size))
+
+
+def _newton_step(
+    theta: np.ndarray, x: np.ndarray, y: np.ndarray, prior: np.ndarray, precision: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """One damped Newton step on the penalised logistic loss (steps capped at 1 per
+    parameter: an undamped step can overshoot when the answers are nearly separable)."""
+    p = 1.0 / (1.0 + np.exp(-(theta[0] * x + theta[1])))
+    gradient = np.array([((p - y) * x).sum(), (p - y).sum()]) + precision * (theta - prior)
+    w = p * (1.0 - p)
+    hessian = np.array([[(w * x * x).sum(), (w * x).sum()], [(w * x).sum(), w.sum()]])
+    step = np.linalg.solve(hessian + np.diag(precision), gradient)
+    step /= max(1.0, float(np.abs(step).max()))
+    return theta - step, float(np.abs(step).max())
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return (0.5 * (1.0 + np.tanh(0.5 * logits))).astype(np.float32)
+
+
+# Review order ---------------------------------------------------------------------------
+
+
+def next_question(
+    evidence: Evidence,
+    scores: Scores,
+    *,
+    min_probability: float = DEFAULT_MIN_PROBABILITY,
+    rng: np.random.Generator | None = None,
+) -> int | None:
+    """The face to ask about next, or None when every face is answered.
+
+    1. Bootstrap faces nobody has confirmed yet, most likely first.
+    2. Before any yes: the hint face (P18), then the densest cluster of faces that no
+       answer explains yet, since a category's most frequent face is most often its subject.
+    3. Default strategy: the open face whose probability is nearest the suggestion
+       threshold, the answer that moves the boundary most; when no open face is uncertain
+       any more, the densest cluster no answer explains (a new look of the person, or a
+       crowd the model has not been told about). Centroid strategy: a random open face,
+       as the anchor asked.
+    """
+    candidates = scores.open
+    if not candidates.any():
+        return None
+    waiting = np.flatnonzero(candidates & evidence.bootstrap_mask())
+    if waiting.size:
+        return int(waiting[np.argmax(scores.probability[waiting])])
+    others = other_weights(evidence) > 0
+    if not yes_faces(evidence).any():
+        if evidence.hint is not None and candidates[evidence.hint]:
+            return int(evidence.hint)
+        return densest_face(evidence, candidates, explained_by=others)
+    if scores.strategy == Strategy.CENTROID:
+        return int((rng or np.random.default_rng()).choice(np.flatnonzero(candidates)))
+    face, gap = _most_uncertain(scores, min_probability)
+    if gap <= EXPLORE_GAP:
+        return face
+    return densest_face(evidence, candidates, explained_by=others | yes_faces(evidence))
+
+
+def _most_uncertain(scores: Scores, min_probability: float) -> tuple[int, float]:
+    """The open face nearest the threshold, and its distance from it in log-odds."""
+    probability = np.clip(scores.probability, 1e-6, 1 - 1e-6)
+    logits = np.log(probability) - np.log1p(-probability)
+    boundary = math.log(min_probability / (1 - min_probability))
+    gap = np.where(scores.open, np.abs(logits - boundary), np.inf)
+    face = int(np.argmin(gap))
+    return face, float(gap[face])
+
+
+def densest_face(evidence: Evidence, candidates: np.ndarray, *, explained_by: np.ndarray) -> int:
+    """The candidate face with the most candidate faces within the threshold, not counting
+    faces already explained.
+
+    A face is explained when it lies within CORE_DISTANCE of an ``explained_by`` face:
+    somebody already answered about that person, so asking again teaches little.
+    Large projects are judged on an evenly spread sample of DENSITY_SAMPLE faces.
+    """
+    pool = np.flatnonzero(candidates)
+    sample = pool[np.linspace(0, pool.size - 1, min(pool.size, DENSITY_SAMPLE)).astype(int)]
+    known = np.flatnonzero(explained_by)
+    novelty = _sigmoid(SHARPNESS * (_project_distance(evidence, sample, known) - CORE_DISTANCE))
+    encodings = as_encodings(evidence.encodings[sample])
+    close = _pairwise_squared(encodings, encodings) < DEFAULT_THRESHOLD**2
+    density = (close @ novelty) * novelty
+    return int(sample[np.argmax(density)])
+
+
+# Suggestions ----------------------------------------------------------------------------
+
+
+def suggest(
+    evidence: Evidence, scores: Scores, *, min_probability: float = DEFAULT_MIN_PROBABILITY
+) -> Suggestions:
+    """Open faces at or above ``min_probability``, the best face of each image only."""
+    # Only faces above the threshold are sorted: an open face below it never beats one above.
+    likely = np.flatnonzero(scores.open & (scores.probability >= min_probability))
+    chosen = best_of_each_image(likely, scores.probability, evidence.image_index)
+    estimate = estimate_quality(evidence, scores, chosen, min_probability=min_probability)
+    return Suggestions(
+        faces=chosen,
+        score=scores.score[chosen],
+        probability=scores.probability[chosen],
+        min_probability=min_probability,
+        estimate=estimate,
+    )
+
+
+def best_of_each_image(
+    faces: np.ndarray, values: np.ndarray, image_index: np.ndarray
+) -> np.ndarray:
+    """Of ``faces``, the one with the highest value on each image, highest first."""
+    order = faces[np.lexsort((-values[faces], image_index[faces]))]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = image_index[order[1:]] != image_index[order[:-1]]
+    best = order[first]
+    return best[np.argsort(-values[best], kind="stable")]
+
+
+def estimate_quality(
+    evidence: Evidence,
+    scores: Scores,
+    suggested: np.ndarray,
+    *,
+    min_probability: float = DEFAULT_MIN_PROBABILITY,
+) -> Estimate:
+    """Precision and recall of "human yes + suggestions", from the answers and the model."""
+    verdicts = np.asarray(evidence.verdicts)
+    answered = (verdicts == Verdict.YES) | (verdicts == Verdict.NO)
+    said_yes = verdicts[answered] == Verdict.YES
+    predicted = scores.calibration.probability(scores.score[answered]) >= min_probability
+    hits = int((predicted & said_yes).sum())
+    suggested_mass = float(scores.probability[suggested].sum())
+    open_mass = float(scores.probability[scores.open].sum())
+    confirmed = int(said_yes.sum())
+    return Estimate(
+        precision=_ratio(suggested_mass + confirmed, suggested.size + confirmed),
+        recall=_ratio(confirmed + suggested_mass, confirmed + open_mass),
+        held_out_precision=_ratio(hits, int(predicted.sum())),
+        held_out_recall=_ratio(hits, confirmed),
+        answers=int(answered.sum()),
+    )
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None

@@ -1,0 +1,413 @@
+"""Category → images → faces: idempotent steps that a killed worker can always take up again."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from commons.categories import crawl, start_crawl
+from commons.client import ApiClient, PermanentError, TransientError
+from commons.files import fetch_file_infos
+from commons.mediainfo import fetch_depicts
+from commons.search import search_depicting
+from commons.types import CrawlCursor, FileInfo
+from faces.detection import (
+    CONFIGS,
+    DetectedFace,
+    DetectionConfig,
+    FaceBox,
+    analyse_image,
+    encode_box,
+)
+from faces.imaging import BadImageError, decode_image, image_to_array
+from faces.models import Face, Image, Label, ProjectImage
+from projects.models import Project
+
+logger = logging.getLogger(__name__)
+
+# A thumbnail larger than this is not one Commons would serve for a standard width.
+MAX_THUMBNAIL_BYTES = 15 * 1024 * 1024
+
+
+def claim_timeout() -> timedelta:
+    return timedelta(seconds=settings.WIKIVISAGE_DETECT_CLAIM_TIMEOUT)
+
+
+def detection_config() -> DetectionConfig:
+    return CONFIGS[settings.WIKIVISAGE_DETECTION_CONFIG]
+
+
+# --- crawl ------------------------------------------------------------------------------
+
+
+@dataclass
+class CrawlSummary:
+    batches: int = 0
+    files: int = 0
+    new_images: list[int] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    finished: bool = False
+
+
+def project_crawl(
+    *, project: Project, client: ApiClient, max_batches: int | None = None, queue: bool = True
+) -> CrawlSummary:
+    """Crawl the project's category into Images, one committed batch at a time.
+
+    1. Continue from the stored cursor, or start a crawl at the project's depth limit.
+    2. For each batch of files: fetch their metadata and existing depicts statements,
+       upsert the Image rows, link them to the project, and store the cursor — all in one
+       transaction, so an interrupted crawl resumes after the last committed batch.
+    3. Queue detection for the new images once each batch is committed (unless ``queue`` is
+       off: ``processproject`` detects in its own process).
+    4. Clear the cursor when the category tree is exhausted.
+    """
+    cursor = _stored_cursor(project)
+    summary = CrawlSummary(skipped=dict(cursor.skipped))
+    for batch in crawl(client, cursor=cursor):
+        infos = _file_infos(client, [member.pageid for member in batch.files])
+        with transaction.atomic():
+            images = images_upsert(infos=infos)
+            _link(project, images, source=ProjectImage.Source.CATEGORY)
+            _record_depicts(project, client, images)
+            Project.objects.filter(pk=project.pk).update(crawl_cursor=batch.cursor.to_dict())
+            if queue:
+                queue_detection(_pending(images))
+        summary.batches += 1
+        summary.files += len(infos)
+        summary.skipped = dict(batch.cursor.skipped)
+        if max_batches is not None and summary.batches >= max_batches:
+            return summary
+    Project.objects.filter(pk=project.pk).update(crawl_cursor=None, crawled_at=timezone.now())
+    summary.finished = True
+    return summary
+
+
+def _stored_cursor(project: Project) -> CrawlCursor:
+    project.refresh_from_db(fields=["crawl_cursor", "category", "crawl_depth"])
+    if project.crawl_cursor:
+        try:
+            return CrawlCursor.from_dict(project.crawl_cursor)
+        except ValueError:
+            logger.warning("project %s: unreadable crawl cursor, starting over", project.pk)
+    return start_crawl(project.category, max_depth=project.crawl_depth)
+
+
+def _file_infos(client: ApiClient, pageids: Sequence[int]) -> list[FileInfo]:
+    if not pageids:
+        return []
+    width = detection_config().thumb_width
+    return [
+        info
+        for info in fetch_file_infos(client, pageids=pageids, width=width).files
+        if info.is_bitmap
+    ]
+
+
+def images_upsert(*, infos: Iterable[FileInfo]) -> list[Image]:
+    """Image rows for these files, created once (keyed by page id) and kept up to date."""
+    by_pageid = {info.pageid: info for info in infos}
+    if not by_pageid:
+        return []
+    Image.objects.bulk_create(
+        [_new_image(info) for info in by_pageid.values()], ignore_conflicts=True
+    )
+    images = list(Image.objects.filter(pageid__in=by_pageid))
+    for image in images:
+        _refresh_metadata(image, by_pageid[image.pageid])
+    return images
+
+
+def _new_image(info: FileInfo) -> Image:
+    return Image(
+        pageid=info.pageid,
+        title=info.title,
+        sha1=info.sha1,
+        width=info.width,
+        height=info.height,
+        mime=info.mime,
+        thumb_url=info.thumb_url,
+        thumb_width=info.thumb_width,
+    )
+
+
+def _refresh_metadata(image: Image, info: FileInfo) -> None:
+    """A renamed or re-uploaded file keeps its row; new bytes are detected again."""
+    changed = (image.title, image.sha1, image.thumb_url) != (info.title, info.sha1, info.thumb_url)
+    if not changed:
+        return
+    reuploaded = image.sha1 != info.sha1 and image.state != Image.State.PENDING
+    image.title, image.sha1, image.mime = info.title, info.sha1, info.mime
+    image.width, image.height = info.width, info.height
+    image.thumb_url, image.thumb_width = info.thumb_url, info.thumb_width
+    if reuploaded and not image.faces.exists():
+        image.state, image.error = Image.State.PENDING, ""
+    image.save()
+
+
+def _link(project: Project, images: Sequence[Image], *, source: str) -> None:
+    ProjectImage.objects.bulk_create(
+        [ProjectImage(project=project, image=image, source=source) for image in images],
+        ignore_conflicts=True,
+    )
+    if source == ProjectImage.Source.CATEGORY:
+        # A file first met through the bootstrap search is in scope once the crawl finds it.
+        ProjectImage.objects.filter(
+            project=project, image__in=images, source=ProjectImage.Source.BOOTSTRAP
+        ).update(source=ProjectImage.Source.CATEGORY)
+
+
+def _record_depicts(project: Project, client: ApiClient, images: Sequence[Image]) -> None:
+    """Existing P180 statements: the person's (bootstrap yes) and other people's (evidence)."""
+    if not images:
+        return
+    depicts = fetch_depicts(client, pageids=[image.pageid for image in images])
+    for image in images:
+        qids = {s.qid for s in depicts.get(image.pageid, []) if s.qid}
+        if not qids:
+            continue
+        ProjectImage.objects.filter(project=project, image=image).update(
+            depicts_person=project.qid in qids, depicts_others=sorted(qids - {project.qid})
+        )
+
+
+def _pending(images: Iterable[Image]) -> list[int]:
+    return [image.pk for image in images if image.state == Image.State.PENDING]
+
+
+def queue_detection(image_ids: Sequence[int]) -> None:
+    """Hand images to the detect workers once the surrounding transaction has committed."""
+    if not image_ids:
+        return
+    from faces.tasks import detect_image
+
+    ids = list(image_ids)
+    transaction.on_commit(lambda: [detect_image.delay(image_id) for image_id in ids])
+
+
+# --- bootstrap --------------------------------------------------------------------------
+
+
+def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True) -> int:
+    """Files that already depict the person on Commons: known positives to start from.
+
+    A file found only by the search is linked as ``bootstrap`` and stays outside the
+    category's scope; a file in the category keeps its ``category`` link.
+    """
+    pageids = [hit.pageid for hit in search_depicting(client, qid=project.qid)]
+    infos = _file_infos(client, pageids)
+    with transaction.atomic():
+        images = images_upsert(infos=infos)
+        _link(project, images, source=ProjectImage.Source.BOOTSTRAP)
+        # The search index lags edits: re-read the statements before trusting a hit.
+        _record_depicts(project, client, images)
+        if queue:
+            queue_detection(_pending(images))
+    for image in images:
+        if image.state == Image.State.DONE:
+            image_apply_bootstrap(image=image)
+    return len(images)
+
+
+def image_apply_bootstrap(*, image: Image) -> int:
+    """A file said on Commons to depict a project's person, with exactly one face: that face
+    is the person (a bootstrap yes). With several faces nobody knows which one, so none."""
+    faces = list(image.faces.current())
+    if len(faces) != 1:
+        return 0
+    links = ProjectImage.objects.filter(image=image, depicts_person=True)
+    labels = [
+        Label(
+            project_id=link.project_id,
+            face=faces[0],
+            verdict=Label.Verdict.YES,
+            source=Label.Source.BOOTSTRAP,
+        )
+        for link in links
+    ]
+    Label.objects.bulk_create(labels, ignore_conflicts=True)
+    return len(labels)
+
+
+# --- detection --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DetectOutcome:
+    state: str
+    faces: int = 0
+    reused: bool = False
+    error: str = ""
+
+
+NOT_CLAIMED = DetectOutcome(state="not_claimed")
+
+
+def image_claim(*, image_id: int) -> Image | None:
+    """Take the image for this worker with one conditional UPDATE, or None if someone has it.
+
+    A claim older than the timeout belongs to a worker that died: it may be taken again.
+    """
+    now = timezone.now()
+    taken = (
+        Image.objects.filter(pk=image_id)
+        .claimable(stale_after=claim_timeout())
+        .update(state=Image.State.PROCESSING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not taken:
+        return None
+    return Image.objects.get(pk=image_id)
+
+
+def image_detect(
+    *, image_id: int, client: ApiClient, config: DetectionConfig | None = None
+) -> DetectOutcome:
+    """Find and encode the faces of one image, exactly once.
+
+    1. Claim the image (pending, or processing with a stale claim); otherwise do nothing.
+    2. If a processed image has the same bytes (SHA1), reuse its faces.
+    3. Otherwise download the thumbnail, decode it safely, detect and encode the faces.
+    4. Store faces and the done state together, only while the claim is still ours.
+    A bad file or a permanent Commons error is recorded on the image; a transient error
+    hands the image back (pending) and propagates, so the task retries it later.
+    """
+    image = image_claim(image_id=image_id)
+    if image is None:
+        return NOT_CLAIMED
+    twin = _processed_twin(image)
+    if twin is not None:
+        return _finish(image, _copies(twin), reused=True)
+    try:
+        detected = _detect(image, client, config or detection_config())
+    except (BadImageError, PermanentError) as error:
+        return _fail(image, error)
+    except TransientError:
+        Image.objects.filter(pk=image.pk, claimed_at=image.claimed_at).update(
+            state=Image.State.PENDING, claimed_at=None
+        )
+        raise
+    return _finish(image, [_face_from(image, i, face) for i, face in enumerate(detected)])
+
+
+def _processed_twin(image: Image) -> Image | None:
+    if not image.sha1:
+        return None
+    return (
+        Image.objects.filter(sha1=image.sha1, state=Image.State.DONE).exclude(pk=image.pk).first()
+    )
+
+
+def _copies(twin: Image) -> list[Face]:
+    return [
+        Face(
+            left=f.left,
+            top=f.top,
+            width=f.width,
+            height=f.height,
+            encoding=f.encoding,
+            index=f.index,
+            small=f.small,
+            origin=Face.Origin.DETECTOR,
+        )
+        for f in twin.faces.current().filter(origin=Face.Origin.DETECTOR)
+    ]
+
+
+def _detect(image: Image, client: ApiClient, config: DetectionConfig) -> list[DetectedFace]:
+    if not image.thumb_url:
+        raise PermanentError("nothumbnail", f"{image.title} has no thumbnail URL")
+    data = client.download(image.thumb_url, max_bytes=MAX_THUMBNAIL_BYTES)
+    return analyse_image(decode_image(data), config=config)
+
+
+def _face_from(image: Image, index: int, face: DetectedFace) -> Face:
+    return Face(
+        index=index,
+        left=face.box.left,
+        top=face.box.top,
+        width=max(face.box.width, 1e-6),
+        height=max(face.box.height, 1e-6),
+        encoding=Face.pack(face.encoding),
+        small=face.small,
+        origin=Face.Origin.DETECTOR,
+    )
+
+
+def _finish(image: Image, faces: list[Face], *, reused: bool = False) -> DetectOutcome:
+    with transaction.atomic():
+        # Only the holder of the claim records a result; a slower twin of this worker
+        # (whose claim went stale and was retaken) writes nothing.
+        ours = (
+            Image.objects.select_for_update()
+            .filter(pk=image.pk, state=Image.State.PROCESSING, claimed_at=image.claimed_at)
+            .exists()
+        )
+        if not ours or image.faces.filter(origin=Face.Origin.DETECTOR).exists():
+            return NOT_CLAIMED
+        for face in faces:
+            face.image = image
+        Face.objects.bulk_create(faces)
+        Image.objects.filter(pk=image.pk).update(
+            state=Image.State.DONE, error="", processed_at=timezone.now()
+        )
+    image_apply_bootstrap(image=image)
+    if faces:
+        _rescore_projects_of(image)
+    return DetectOutcome(state=Image.State.DONE, faces=len(faces), reused=reused)
+
+
+def _rescore_projects_of(image: Image) -> None:
+    from faces.services.scoring import request_rescore
+
+    for project_id in image.project_links.values_list("project_id", flat=True):
+        request_rescore(project_id=project_id)
+
+
+def _fail(image: Image, error: Exception) -> DetectOutcome:
+    message = str(error)[:1000]
+    Image.objects.filter(pk=image.pk, claimed_at=image.claimed_at).update(
+        state=Image.State.ERROR, error=message, processed_at=timezone.now()
+    )
+    logger.info("image %s (%s): %s", image.pk, image.title, message)
+    return DetectOutcome(state=Image.State.ERROR, error=message)
+
+
+def images_to_reclaim(*, limit: int = 1000) -> list[int]:
+    """Pending images and images whose worker died: the periodic sweep queues them again."""
+    stale = timezone.now() - claim_timeout()
+    return list(
+        Image.objects.claimable(stale_after=claim_timeout())
+        .filter(updated_at__lt=stale)
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+# --- faces drawn by hand ----------------------------------------------------------------
+
+
+def face_encode(*, face_id: int, client: ApiClient) -> bool:
+    """Encode a face whose box a person drew (or corrected): the web process never runs dlib.
+
+    Returns False when there is nothing to do (gone, already encoded) or the box holds no
+    usable pixels; the face then stays without an encoding and the learner ignores it.
+    """
+    face = Face.objects.select_related("image").filter(pk=face_id, encoding__isnull=True).first()
+    if face is None:
+        return False
+    try:
+        data = client.download(face.image.thumb_url, max_bytes=MAX_THUMBNAIL_BYTES)
+        rgb = image_to_array(decode_image(data))
+        vector = encode_box(rgb, FaceBox(face.left, face.top, face.width, face.height))
+    except (BadImageError, PermanentError, ValueError) as error:
+        logger.info("face %s: cannot encode the drawn box: %s", face_id, error)
+        return False
+    return bool(
+        Face.objects.filter(pk=face_id, encoding__isnull=True).update(encoding=Face.pack(vector))
+    )

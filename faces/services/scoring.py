@@ -1,0 +1,282 @@
+"""The learner's verdict on every face of a project, stored as model labels.
+
+The numerical method lives in ``faces.learning`` (pure numpy); this module reads the
+project's faces and answers from the database, runs it, and writes the results back as
+``Label(source=MODEL)`` rows: ``score`` is the calibrated probability that the face is the
+person, ``verdict`` is yes for a suggestion, ``priority`` orders the review questions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from faces import learning
+from faces.models import Face, Label, ProjectImage
+from projects.models import Project
+
+# A burst of answers queues one re-scoring, a moment later.
+RESCORE_DELAY_SECONDS = 2
+# P180 statements naming only other people make a face likely somebody else, not surely.
+OTHERS_DEPICTED_WEIGHT = 0.3
+HISTOGRAM_BINS = 20
+WRITE_BATCH = 2000
+# Review priorities: a face the learner asks first, then bootstrap faces to confirm, then
+# the rest by how close they lie to the decision boundary (always below 0).
+FIRST_QUESTION = 1000.0
+UNCONFIRMED_BOOTSTRAP = 100.0
+
+
+def request_rescore(*, project_id: int) -> bool:
+    """Queue one ``learn.project`` task unless one is already waiting for this project."""
+    from faces.tasks import learn_project
+
+    queued = Project.objects.filter(pk=project_id, rescore_pending=False).update(
+        rescore_pending=True
+    )
+    if queued:
+        transaction.on_commit(
+            lambda: learn_project.apply_async((project_id,), countdown=RESCORE_DELAY_SECONDS)
+        )
+    return bool(queued)
+
+
+@dataclass(frozen=True)
+class ProjectFaces:
+    """The project's faces in a fixed order, with everything the learner needs."""
+
+    face_ids: np.ndarray
+    evidence: learning.Evidence
+
+
+def project_rescore(*, project_id: int) -> dict | None:
+    """Score every face of the project and store verdicts, scores and review priorities.
+
+    1. Read the current, encoded faces and every answer (human, bootstrap, other projects).
+    2. Score them with the learner; suggest at most one face per image, and only once the
+       project has its minimum of confirmed answers.
+    3. Upsert one model label per face and the project's learning summary.
+    """
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
+    data = project_faces(project)
+    if data.face_ids.size == 0:
+        return _store_summary(project, _empty_summary(project))
+    evidence = data.evidence
+    scores = learning.score_faces(evidence, threshold=project.distance_threshold)
+    suggestions = learning.suggest(evidence, scores)
+    confirmed = int((evidence.verdicts == learning.Verdict.YES).sum())
+    suggested = suggestions.faces if confirmed >= project.min_confirmed else np.empty(0, int)
+    priority = review_priority(evidence, scores)
+    _write_labels(project, data.face_ids, scores, suggested, priority)
+    summary = _summary(project, evidence, scores, suggestions, suggested)
+    return _store_summary(project, summary)
+
+
+def project_faces(project: Project) -> ProjectFaces:
+    rows = list(
+        Face.objects.current()
+        .of_project(project)
+        .filter(encoding__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "image_id", "encoding")
+    )
+    if not rows:
+        empty = learning.Evidence(
+            encodings=np.zeros((0, 128), np.float32),
+            image_index=np.zeros(0, np.int64),
+            verdicts=np.zeros(0, np.int8),
+        )
+        return ProjectFaces(face_ids=np.zeros(0, np.int64), evidence=empty)
+    face_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    _, image_index = np.unique(
+        np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)),
+        return_inverse=True,
+    )
+    encodings = np.frombuffer(b"".join(bytes(row[2]) for row in rows), dtype=np.float32)
+    position = {int(face_id): i for i, face_id in enumerate(face_ids)}
+    evidence = learning.Evidence(
+        encodings=encodings.reshape(len(rows), 128),
+        image_index=image_index,
+        verdicts=_verdicts(project, position),
+        bootstrap=_mask(position, _bootstrap_yes(project)),
+        against=_against(project, position),
+        hint=_hint(project, position),
+    )
+    return ProjectFaces(face_ids=face_ids, evidence=evidence)
+
+
+def _verdicts(project: Project, position: dict[int, int]) -> np.ndarray:
+    verdicts = np.zeros(len(position), dtype=np.int8)
+    codes: dict[str, learning.Verdict] = {
+        Label.Verdict.YES: learning.Verdict.YES,
+        Label.Verdict.NO: learning.Verdict.NO,
+        Label.Verdict.SKIP: learning.Verdict.SKIP,
+    }
+    answers = Label.objects.filter(project=project, source=Label.Source.HUMAN)
+    for face_id, verdict in answers.values_list("face_id", "verdict"):
+        if face_id in position:
+            verdicts[position[face_id]] = codes[verdict]
+    # A statement removed on Commons by someone else is a "no" (recorded as bootstrap no).
+    removed = Label.objects.filter(
+        project=project, source=Label.Source.BOOTSTRAP, verdict=Label.Verdict.NO
+    )
+    for face_id in removed.values_list("face_id", flat=True):
+        if face_id in position and verdicts[position[face_id]] == learning.Verdict.NONE:
+            verdicts[position[face_id]] = learning.Verdict.NO
+    return verdicts
+
+
+def _bootstrap_yes(project: Project) -> list[int]:
+    return list(
+        Label.objects.filter(
+            project=project, source=Label.Source.BOOTSTRAP, verdict=Label.Verdict.YES
+        ).values_list("face_id", flat=True)
+    )
+
+
+def _mask(position: dict[int, int], face_ids: list[int]) -> np.ndarray:
+    mask = np.zeros(len(position), dtype=bool)
+    mask[[position[f] for f in face_ids if f in position]] = True
+    return mask
+
+
+def _against(project: Project, position: dict[int, int]) -> np.ndarray:
+    """Evidence that a face is somebody else: confirmed as another person in another
+    project (1.0), or on a file whose P180 statements name other people only (weaker)."""
+    weights = np.zeros(len(position), dtype=np.float32)
+    crowded_images = set(
+        ProjectImage.objects.filter(project=project, depicts_person=False)
+        .exclude(depicts_others=[])
+        .values_list("image_id", flat=True)
+    )
+    if crowded_images:
+        crowded = Face.objects.filter(image_id__in=crowded_images).values_list("pk", flat=True)
+        for face_id in crowded:
+            if face_id in position:
+                weights[position[face_id]] = OTHERS_DEPICTED_WEIGHT
+    elsewhere = (
+        Label.objects.filter(source=Label.Source.HUMAN, verdict=Label.Verdict.YES)
+        .filter(face__image__project_links__project=project)
+        .exclude(project__qid=project.qid)
+        .values_list("face_id", flat=True)
+    )
+    for face_id in elsewhere:
+        if face_id in position:
+            weights[position[face_id]] = 1.0
+    return weights
+
+
+def _hint(project: Project, position: dict[int, int]) -> int | None:
+    """The largest face on the person's Wikidata image (P18), if that file is in the project."""
+    if not project.person_image:
+        return None
+    title = "File:" + project.person_image.removeprefix("File:")
+    faces = Face.objects.current().of_project(project).filter(image__title=title)
+    best = max(faces, key=lambda face: face.width * face.height, default=None)
+    return position.get(best.pk) if best is not None else None
+
+
+def review_priority(evidence: learning.Evidence, scores: learning.Scores) -> np.ndarray:
+    """Higher is asked sooner; NaN for faces that are not open to questions."""
+    priority = np.full(evidence.size, np.nan, dtype=np.float64)
+    is_open = scores.open
+    probability = np.clip(scores.probability.astype(np.float64), 1e-6, 1 - 1e-6)
+    logits = np.log(probability) - np.log1p(-probability)
+    boundary = math.log(learning.DEFAULT_MIN_PROBABILITY / (1 - learning.DEFAULT_MIN_PROBABILITY))
+    priority[is_open] = -np.abs(logits[is_open] - boundary)
+    waiting = is_open & evidence.bootstrap_mask()
+    priority[waiting] = UNCONFIRMED_BOOTSTRAP + probability[waiting]
+    first = learning.next_question(evidence, scores)
+    if first is not None:
+        priority[first] = FIRST_QUESTION
+    return priority
+
+
+def _write_labels(
+    project: Project,
+    face_ids: np.ndarray,
+    scores: learning.Scores,
+    suggested: np.ndarray,
+    priority: np.ndarray,
+) -> None:
+    is_suggested = np.zeros(face_ids.size, dtype=bool)
+    is_suggested[suggested] = True
+    now = timezone.now()
+    labels = [
+        Label(
+            project=project,
+            face_id=int(face_id),
+            source=Label.Source.MODEL,
+            verdict=Label.Verdict.YES if is_suggested[i] else Label.Verdict.NO,
+            score=float(scores.probability[i]),
+            priority=None if math.isnan(priority[i]) else float(priority[i]),
+            created_at=now,
+        )
+        for i, face_id in enumerate(face_ids)
+    ]
+    # MariaDB's ON DUPLICATE KEY UPDATE names no conflict target; SQLite's upsert must.
+    target = (
+        ["project", "face", "source"]
+        if connection.features.supports_update_conflicts_with_target
+        else None
+    )
+    with transaction.atomic():
+        Label.objects.bulk_create(
+            labels,
+            batch_size=WRITE_BATCH,
+            update_conflicts=True,
+            unique_fields=target,
+            update_fields=["verdict", "score", "priority", "created_at"],
+        )
+        # Faces gone since the last run (superseded boxes) keep no stale model label.
+        Label.objects.filter(project=project, source=Label.Source.MODEL).exclude(
+            created_at=now
+        ).delete()
+
+
+def _summary(project, evidence, scores, suggestions, suggested) -> dict:
+    estimate = suggestions.estimate
+    verdicts = evidence.verdicts
+    probability = scores.probability
+    bins = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
+
+    def histogram(mask: np.ndarray) -> list[int]:
+        return np.histogram(probability[mask], bins=bins)[0].astype(int).tolist()
+
+    return {
+        **asdict(estimate),  # precision, recall (from the answers), answers, …
+        "confirmed": int((verdicts == learning.Verdict.YES).sum()),
+        "suggested": len(suggested),
+        "faces": int(evidence.size),
+        "threshold": suggestions.min_probability,
+        "histogram": {
+            "bins": bins.round(3).tolist(),
+            "answered_yes": histogram(verdicts == learning.Verdict.YES),
+            "answered_no": histogram(verdicts == learning.Verdict.NO),
+            "unanswered": histogram(scores.open),
+        },
+        "updated_at": timezone.now().isoformat(),
+    }
+
+
+def _empty_summary(project: Project) -> dict:
+    return {
+        "precision": None,
+        "recall": None,
+        "answers": 0,
+        "confirmed": 0,
+        "suggested": 0,
+        "faces": 0,
+        "updated_at": timezone.now().isoformat(),
+    }
+
+
+def _store_summary(project: Project, summary: dict) -> dict:
+    Project.objects.filter(pk=project.pk).update(learning=summary)
+    return summary

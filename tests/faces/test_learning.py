@@ -1,0 +1,375 @@
+"""The learner on small synthetic encodings whose distances are chosen by hand.
+
+A face is placed with ``at(x, y)``: its encoding is (x, y, 0, …, 0), so the distance between
+two faces is the plain distance between their points. dlib's threshold is 0.6.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from faces import learning
+from faces.learning import Evidence, Strategy, Verdict
+from faces.management.commands import evaluate_learning
+
+YES, NO, NONE = Verdict.YES, Verdict.NO, Verdict.NONE
+FACES_DIR = Path(settings.FACES_DATA_DIR)
+
+
+def at(x: float, y: float = 0.0) -> np.ndarray:
+    point = np.zeros(128, dtype=np.float32)
+    point[:2] = (x, y)
+    return point
+
+
+def project(
+    points: list[np.ndarray],
+    verdicts: list[int] | None = None,
+    *,
+    images: list[int] | None = None,
+    **extra,
+) -> Evidence:
+    """One image per face unless ``images`` says otherwise."""
+    return Evidence(
+        encodings=np.stack(points),
+        image_index=np.array(images if images is not None else range(len(points))),
+        verdicts=np.array(verdicts if verdicts is not None else [NONE] * len(points)),
+        **extra,
+    )
+
+
+def suggested(evidence: Evidence, strategy: Strategy = Strategy.DEFAULT) -> set[int]:
+    scores = learning.score_faces(evidence, strategy=strategy)
+    return {int(face) for face in learning.suggest(evidence, scores).faces}
+
+
+# Scoring --------------------------------------------------------------------------------
+
+
+def test_a_face_near_a_yes_is_suggested_and_a_far_one_is_not():
+    evidence = project([at(0), at(0.3), at(0.45), at(1.0)], [YES, NONE, NONE, NONE])
+    assert suggested(evidence) == {1, 2}
+
+
+def test_a_no_answer_moves_the_boundary():
+    # Face 1 is 0.45 from the yes; face 2 is 0.2 from face 1 and 0.63 from the yes.
+    points = [at(0), at(0.45), at(0.62, 0.1), at(-0.3)]
+    before = project(points, [YES, NONE, NONE, NONE])
+    after = project(points, [YES, NONE, NO, NONE])
+    assert 1 in suggested(before)
+    assert 1 not in suggested(after)
+    assert 3 in suggested(after)  # a face on the yes side keeps its place
+    score_before = learning.score_faces(before).score[1]
+    score_after = learning.score_faces(after).score[1]
+    assert score_after < score_before - 5
+
+
+def test_the_centroid_strategy_ignores_no_answers():
+    points = [at(0), at(0.1), at(0.45), at(0.62, 0.1)]
+    without = project(points, [YES, YES, NONE, NONE])
+    with_no = project(points, [YES, YES, NONE, NO])
+    centroid = Strategy.CENTROID
+    assert np.array_equal(
+        learning.score_faces(without, strategy=centroid).score,
+        learning.score_faces(with_no, strategy=centroid).score,
+    )
+    assert 2 in suggested(with_no, centroid)
+    assert 2 not in suggested(with_no)  # the default strategy listens to the no
+
+
+def test_the_centroid_strategy_matches_within_the_threshold_of_the_mean_yes():
+    evidence = project([at(-0.2), at(0.2), at(0.55), at(0.65)], [YES, YES, NONE, NONE])
+    assert suggested(evidence, Strategy.CENTROID) == {2}
+
+
+def test_only_one_face_of_an_image_is_suggested():
+    # Faces 1 and 2 are on the same image, both close to the yes.
+    evidence = project([at(0), at(0.2), at(0, 0.3)], [YES, NONE, NONE], images=[0, 1, 1])
+    scores = learning.score_faces(evidence)
+    assert suggested(evidence) == {1}
+    assert scores.probability[1] + scores.probability[2] <= 1.0 + 1e-6
+
+
+def test_a_yes_makes_the_other_faces_of_its_image_no():
+    points = [at(0), at(0.2), at(0, 0.3), at(0.25, 0.1)]
+    evidence = project(points, [YES, NONE, YES, NONE], images=[0, 1, 1, 2])
+    scores = learning.score_faces(evidence)
+    assert not scores.open[1]
+    assert learning.implied_no(evidence)[1]
+    assert 1 not in suggested(evidence)
+    # ... and that implied no is evidence against the faces that look like it.
+    alone = project(points, [YES, NONE, NONE, NONE], images=[0, 1, 5, 2])
+    assert scores.score[3] < learning.score_faces(alone).score[3]
+
+
+def test_being_confirmed_as_someone_else_elsewhere_lowers_a_score():
+    points = [at(0), at(0.3), at(0.35, 0.05), at(-0.45)]
+    clean = learning.score_faces(project(points, [YES, NONE, NONE, NONE])).score
+    weights = np.array([0, 1.0, 0, 0], dtype=np.float32)
+    evidence = project(points, [YES, NONE, NONE, NONE], against=weights)
+    against = learning.score_faces(evidence).score
+    assert against[1] < clean[1] - 5  # the face itself
+    assert against[2] < clean[2] - 3  # and the face that looks just like it
+    assert against[3] == pytest.approx(clean[3], abs=0.05)  # 0.75 away: barely touched
+    assert suggested(evidence) == {3}
+
+
+def test_weaker_evidence_against_lowers_a_score_less():
+    points = [at(0), at(0.3)]
+    scores = [
+        learning.score_faces(
+            project(points, [YES, NONE], against=np.array([0, weight], dtype=np.float32))
+        ).score[1]
+        for weight in (0.0, 0.3, 1.0)
+    ]
+    assert scores[0] > scores[1] > scores[2]
+
+
+def test_an_existing_depicts_statement_counts_as_a_yes_until_a_human_says_no():
+    points = [at(0), at(0.3)]
+    bootstrap = np.array([True, False])
+    assert 1 in suggested(project(points, bootstrap=bootstrap))
+    assert suggested(project(points, [NO, NONE], bootstrap=bootstrap)) == set()
+
+
+def test_answered_faces_are_scored_without_their_own_answer():
+    evidence = project([at(0), at(0.3), at(1.5)], [YES, YES, NO])
+    scores = learning.score_faces(evidence)
+    assert scores.score[0] == pytest.approx(learning.SHARPNESS * (0.6 - 0.3), abs=1e-3)
+    assert scores.score[2] == -learning.SCORE_LIMIT
+
+
+def known_set(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """150 photos of the person around the origin, 600 of 150 others 0.45-1.0 away."""
+    rng = np.random.default_rng(seed)
+    spread = 0.42 / np.sqrt(2 * 128)
+    directions = rng.normal(size=(150, 128))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    centres = directions * rng.uniform(0.45, 1.0, (150, 1))
+    others = np.repeat(centres, 4, axis=0)
+    encodings = np.concatenate([np.zeros((150, 128)), others])
+    encodings += rng.normal(0.0, spread, encodings.shape)
+    return encodings.astype(np.float32), np.arange(encodings.shape[0]) < 150
+
+
+def calibration_error(probability: np.ndarray, truth: np.ndarray) -> float:
+    """Mean gap between predicted probability and observed frequency, over 5 bins."""
+    bins = np.minimum((probability * 5).astype(int), 4)
+    gaps = [
+        (bins == b).sum() * abs(probability[bins == b].mean() - truth[bins == b].mean())
+        for b in range(5)
+        if (bins == b).any()
+    ]
+    return float(sum(gaps) / probability.size)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_probabilities_match_frequencies_on_a_known_set(seed):
+    # A threshold set too wide (0.75) makes raw scores over-confident; the answers correct it.
+    encodings, truth = known_set(seed)
+    rng = np.random.default_rng(seed + 10)
+    answered = rng.random(truth.size) < 0.3
+    verdicts = np.where(answered, np.where(truth, YES, NO), NONE)
+    evidence = Evidence(encodings, np.arange(truth.size), verdicts)
+    scores = learning.score_faces(evidence, threshold=0.75)
+    unseen = scores.open
+    raw = 1 / (1 + np.exp(-scores.score[unseen]))
+    assert calibration_error(raw, truth[unseen]) > 0.08
+    assert calibration_error(scores.probability[unseen], truth[unseen]) < 0.06
+    expected = scores.probability[unseen].sum()
+    assert expected == pytest.approx(truth[unseen].sum(), rel=0.12)
+
+
+def test_the_first_answers_cannot_turn_the_score_around():
+    # One yes whose only support is itself scores -10 left out; it must not flip the slope.
+    evidence = project([at(0), at(0.3), at(1.5)], [YES, NONE, NO])
+    calibration = learning.score_faces(evidence).calibration
+    assert calibration.slope >= learning.MIN_SLOPE
+    assert suggested(evidence) == {1}
+
+
+# Review order ---------------------------------------------------------------------------
+
+
+def test_the_next_question_is_the_most_uncertain_face():
+    evidence = project([at(0), at(0.2), at(0.6), at(1.2)], [YES, NONE, NONE, NONE])
+    assert learning.next_question(evidence, learning.score_faces(evidence)) == 2
+
+
+def test_before_any_yes_bootstrap_faces_come_first_then_the_hint():
+    points = [at(1.0), at(1.05), at(1.1), at(0), at(-1.0)]
+    bootstrap = np.array([False, False, False, False, True])
+    first = project(points, bootstrap=bootstrap, hint=3)
+    assert learning.next_question(first, learning.score_faces(first)) == 4
+    confirmed_no = project(points, [NONE, NONE, NONE, NONE, NO], bootstrap=bootstrap, hint=3)
+    assert learning.next_question(confirmed_no, learning.score_faces(confirmed_no)) == 3
+
+
+def test_without_a_hint_the_densest_cluster_is_asked_first():
+    points = [at(0), at(1.0), at(1.05), at(1.1, 0.05), at(-1.0), at(2.0)]
+    evidence = project(points)
+    assert learning.next_question(evidence, learning.score_faces(evidence)) in {1, 2, 3}
+    # After a no on that cluster the next question goes elsewhere.
+    told = project(points, [NONE, NONE, NO, NONE, NONE, NONE])
+    assert learning.next_question(told, learning.score_faces(told)) not in {1, 2, 3}
+
+
+def test_the_centroid_strategy_asks_at_random_among_open_faces():
+    evidence = project([at(0), at(0.2), at(0.6), at(1.2)], [YES, NONE, NONE, NONE])
+    scores = learning.score_faces(evidence, strategy=Strategy.CENTROID)
+    asked = {
+        learning.next_question(evidence, scores, rng=np.random.default_rng(seed))
+        for seed in range(20)
+    }
+    assert asked == {1, 2, 3}
+
+
+def test_no_question_is_left_when_every_face_is_answered():
+    evidence = project([at(0), at(1.0)], [YES, NO])
+    assert learning.next_question(evidence, learning.score_faces(evidence)) is None
+
+
+# Estimates and distances ----------------------------------------------------------------
+
+
+def test_estimates_come_from_the_answers():
+    # Two yes close together, two no far away: each answer is predicted by the others.
+    evidence = project([at(0), at(0.2), at(1.2), at(1.3), at(0.1, 0.1)], [YES, YES, NO, NO, NONE])
+    estimate = learning.suggest(evidence, learning.score_faces(evidence)).estimate
+    assert estimate.held_out_precision == 1.0
+    assert estimate.held_out_recall == 1.0
+    assert estimate.answers == 4
+    assert estimate.precision is not None and estimate.precision > 0.95
+
+
+def test_a_lone_yes_gives_a_pessimistic_held_out_recall():
+    evidence = project([at(0), at(2.0, 1.0), at(0.2)], [YES, YES, NONE])
+    estimate = learning.suggest(evidence, learning.score_faces(evidence)).estimate
+    assert estimate.held_out_recall == 0.0  # neither yes predicts the other
+
+
+def test_nearest_distance_in_blocks_matches_the_direct_computation():
+    rng = np.random.default_rng(3)
+    queries = rng.normal(0, 0.1, (1000, 128)).astype(np.float32)
+    references = rng.normal(0, 0.1, (37, 128)).astype(np.float32)
+    direct = np.sqrt(
+        ((queries[:, None, :].astype(np.float64) - references[None]) ** 2).sum(-1)
+    ).min(axis=1)
+    blocks = learning.nearest_distance(queries, references, chunk_rows=128)
+    np.testing.assert_allclose(blocks, direct, atol=1e-4)
+    assert np.isinf(learning.nearest_distance(queries, references[:0])).all()
+
+
+# evaluate_learning ----------------------------------------------------------------------
+
+
+TINY_IDENTITIES = ("george_w_bush", "colin_powell", "tony_blair")
+
+
+def tiny_manifest(folder: Path, files: list[tuple[str, str]]) -> Path:
+    manifest = folder / "manifest.csv"
+    with manifest.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "identity", "notes"])
+        writer.writerows([(name, identity, "") for name, identity in files])
+    return manifest
+
+
+REFERENCE = FACES_DIR / "reference_encodings.npz"
+
+
+def tiny_set() -> list[tuple[str, str]]:
+    """Four photos each of three people, six strangers and one group photo (a couple)."""
+    files = [(f"{who}/{n:02d}.jpg", who) for who in TINY_IDENTITIES for n in range(1, 5)]
+    files += [(f"distractors/{n:03d}.jpg", "unknown") for n in range(1, 7)]
+    return [*files, ("multi/06.jpg", "multi")]
+
+
+def run_command(*args: str) -> list[dict]:
+    out = io.StringIO()
+    call_command("evaluate_learning", *args, "--json", stdout=out, stderr=io.StringIO())
+    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+
+
+def test_evaluate_learning_reports_both_strategies_on_a_tiny_manifest(tmp_path):
+    # The reference file holds every face of the shared set; only the manifest's are used.
+    manifest = tiny_manifest(tmp_path, tiny_set())
+    reports = run_command(
+        "--manifest", str(manifest), "--target", "all", "--strategy", "both",
+        "--seeds", "2", "--encodings", str(REFERENCE),
+    )  # fmt: skip
+    assert [report["strategy"] for report in reports] == ["default", "centroid"]
+    for report in reports:
+        assert set(report) >= {"strategy", "faces", "targets", "answers_to_target", "after"}
+        assert set(report["answers_to_target"]) == {"median", "mean", "max"}
+        assert set(report["after"]) == {"10", "20", "50"}
+        assert report["faces"] == 20  # 18 one-face photos and the couple
+        assert report["targets"] == 12
+        assert report["runs"] == 6
+    default = reports[0]
+    assert default["answers_to_target"]["max"] <= 10
+    assert default["after"]["10"]["precision"] == 1.0
+    assert default["after"]["10"]["recall"] == 1.0
+
+
+def test_evaluate_learning_refuses_an_identity_that_is_not_in_the_manifest(tmp_path):
+    manifest = tiny_manifest(tmp_path, tiny_set())
+    with pytest.raises(Exception, match="no images of nobody"):
+        run_command("--manifest", str(manifest), "--target", "nobody")
+
+
+def test_group_photo_faces_are_unknown_unless_asked_to_count_them_as_no(tmp_path):
+    manifest = tiny_manifest(tmp_path, tiny_set())
+    rows = evaluate_learning.read_manifest(manifest)
+    table = evaluate_learning.load_precomputed(REFERENCE).restricted_to(
+        {name for name, _ in tiny_set()}
+    )
+    unknown = evaluate_learning.build_scenario(rows, table, "tony_blair", group_photos="unknown")
+    strict = evaluate_learning.build_scenario(rows, table, "tony_blair", group_photos="no")
+    in_group = table.files == "multi/06.jpg"
+    assert (unknown.truth[in_group] == evaluate_learning.UNKNOWN).all()
+    assert (strict.truth[in_group] == evaluate_learning.OTHER).all()
+    assert unknown.targets == strict.targets == 4
+
+
+@pytest.mark.slow
+def test_evaluate_learning_detects_faces_once_and_caches_them_beside_the_csv(tmp_path, monkeypatch):
+    photos = [f"george_w_bush/{n:02d}.jpg" for n in (1, 2)] + ["distractors/001.jpg"]
+    files = [(os.path.relpath(FACES_DIR / name, tmp_path), name.split("/")[0]) for name in photos]
+    manifest = tiny_manifest(tmp_path, files)
+    args = ("--manifest", str(manifest), "--target", "george_w_bush", "--seeds", "1")
+    first = run_command(*args)
+    assert (tmp_path / "manifest.encodings.npz").is_file()
+    assert first[0]["faces"] == 3
+
+    def no_detection(*args, **kwargs):
+        raise AssertionError("faces should come from the cache")
+
+    monkeypatch.setattr(evaluate_learning, "detect_manifest", no_detection)
+    assert run_command(*args) == first
+
+
+def test_many_yes_faces_are_covered_by_representatives_that_only_lower_scores():
+    rng = np.random.default_rng(5)
+    yes_points = rng.normal(0, 0.03, (40, 128)).astype(np.float32)
+    crowd = rng.normal(0, 0.05, (60, 128)).astype(np.float32)
+    encodings = np.concatenate([yes_points, crowd])
+    verdicts = np.array([YES] * 40 + [NONE] * 60)
+    evidence = Evidence(encodings, np.arange(100), verdicts)
+    chosen = learning.covering_subset(encodings, np.arange(40), limit=8)
+    assert chosen.size == 8 and set(chosen) <= set(range(40))
+    exact = learning.margin_scores(evidence)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(learning, "MAX_YES_REFERENCES", 8)
+        covered = learning.margin_scores(evidence)
+    assert (covered <= exact + 1e-4).all()
+    assert (covered < exact - 1e-3).any()

@@ -1,0 +1,180 @@
+"""The learner wired to the database: real encodings in, model labels and a summary out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+
+from faces.models import Face, Label, ProjectImage
+from faces.services import scoring
+from tests.factories import (
+    FaceFactory,
+    ImageFactory,
+    LabelFactory,
+    ProjectFactory,
+    ProjectImageFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+REFERENCE = Path(settings.FACES_DATA_DIR) / "reference_encodings.npz"
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, np.ndarray]:
+    data = np.load(REFERENCE)
+    return {
+        str(name): data["encoding"][i]
+        for i, name in enumerate(data["image_file"])
+        if data["face_index"][i] == 0
+    }
+
+
+def add_photo(project, encoding: np.ndarray, title: str) -> Face:
+    image = ImageFactory(title=title)
+    ProjectImageFactory(project=project, image=image)
+    return FaceFactory(image=image, index=0, encoding=Face.pack(encoding))
+
+
+@pytest.fixture
+def bush_project(reference):
+    """Ten photos of George W. Bush among thirty of other people."""
+    project = ProjectFactory(qid="Q207", min_confirmed=2)
+    faces = {}
+    for name, encoding in reference.items():
+        person = name.split("/")[0]
+        if person == "george_w_bush" or (
+            person in {"colin_powell", "tony_blair", "laura_bush", "donald_rumsfeld"}
+        ):
+            faces[name] = add_photo(project, encoding, f"File:{name}")
+    return project, faces
+
+
+def answer(project, face, verdict):
+    LabelFactory(
+        project=project, face=face, verdict=verdict, source=Label.Source.HUMAN, user=project.owner
+    )
+
+
+def model_labels(project) -> dict[int, Label]:
+    return {
+        label.face_id: label
+        for label in Label.objects.filter(project=project, source=Label.Source.MODEL)
+    }
+
+
+def test_after_a_few_answers_the_person_is_suggested_and_others_are_not(bush_project):
+    project, faces = bush_project
+    answer(project, faces["george_w_bush/01.jpg"], Label.Verdict.YES)
+    answer(project, faces["george_w_bush/02.jpg"], Label.Verdict.YES)
+    answer(project, faces["colin_powell/01.jpg"], Label.Verdict.NO)
+    answer(project, faces["tony_blair/01.jpg"], Label.Verdict.NO)
+    summary = scoring.project_rescore(project_id=project.pk)
+    labels = model_labels(project)
+    suggested = {
+        name for name, face in faces.items() if labels[face.pk].verdict == Label.Verdict.YES
+    }
+    bush = {name for name in faces if name.startswith("george_w_bush")} - {
+        "george_w_bush/01.jpg",
+        "george_w_bush/02.jpg",
+    }
+    assert len(suggested & bush) >= len(bush) - 2  # most of him
+    assert not {name for name in suggested if not name.startswith("george_w_bush")}
+    assert summary["suggested"] == len(suggested) and summary["answers"] == 4
+    assert set(summary["histogram"]) == {"bins", "answered_yes", "answered_no", "unanswered"}
+
+
+def test_no_suggestions_before_the_minimum_of_confirmed_answers(bush_project):
+    project, faces = bush_project
+    answer(project, faces["george_w_bush/01.jpg"], Label.Verdict.YES)
+    scoring.project_rescore(project_id=project.pk)
+    assert not Label.objects.filter(
+        project=project, source=Label.Source.MODEL, verdict=Label.Verdict.YES
+    ).exists()
+
+
+def test_answered_faces_leave_the_review_queue_and_one_question_comes_first(bush_project):
+    project, faces = bush_project
+    answer(project, faces["george_w_bush/01.jpg"], Label.Verdict.YES)
+    scoring.project_rescore(project_id=project.pk)
+    labels = model_labels(project)
+    assert labels[faces["george_w_bush/01.jpg"].pk].priority is None
+    priorities = [label.priority for label in labels.values() if label.priority is not None]
+    assert max(priorities) == scoring.FIRST_QUESTION
+    assert sorted(priorities).count(scoring.FIRST_QUESTION) == 1
+
+
+def test_before_any_answer_a_bootstrap_face_is_asked_first(bush_project):
+    project, faces = bush_project
+    bootstrap = faces["george_w_bush/05.jpg"]
+    LabelFactory(
+        project=project, face=bootstrap, verdict=Label.Verdict.YES, source=Label.Source.BOOTSTRAP
+    )
+    scoring.project_rescore(project_id=project.pk)
+    first = (
+        Label.objects.filter(project=project, source=Label.Source.MODEL)
+        .order_by("-priority")
+        .first()
+    )
+    assert first.face_id == bootstrap.pk
+
+
+def test_a_face_confirmed_as_someone_else_in_another_project_counts_against(bush_project):
+    project, faces = bush_project
+    for name in ("george_w_bush/01.jpg", "george_w_bush/02.jpg", "george_w_bush/03.jpg"):
+        answer(project, faces[name], Label.Verdict.YES)
+    scoring.project_rescore(project_id=project.pk)
+    target = faces["george_w_bush/04.jpg"]
+    before = model_labels(project)[target.pk].score
+    other = ProjectFactory(qid="Q1")
+    ProjectImage.objects.create(project=other, image=target.image, source="category")
+    LabelFactory(
+        project=other,
+        face=target,
+        verdict=Label.Verdict.YES,
+        source=Label.Source.HUMAN,
+        user=UserFactory(),
+    )
+    scoring.project_rescore(project_id=project.pk)
+    assert model_labels(project)[target.pk].score < before
+
+
+def test_rescoring_twice_gives_the_same_labels(bush_project):
+    project, faces = bush_project
+    answer(project, faces["george_w_bush/01.jpg"], Label.Verdict.YES)
+    answer(project, faces["george_w_bush/02.jpg"], Label.Verdict.YES)
+    scoring.project_rescore(project_id=project.pk)
+    first = {k: (v.verdict, round(v.score, 6)) for k, v in model_labels(project).items()}
+    scoring.project_rescore(project_id=project.pk)
+    again = {k: (v.verdict, round(v.score, 6)) for k, v in model_labels(project).items()}
+    assert first == again and len(first) == len(faces)
+
+
+def test_one_face_per_image_is_suggested(reference):
+    project = ProjectFactory(qid="Q207", min_confirmed=1)
+    bush = [v for k, v in reference.items() if k.startswith("george_w_bush")]
+    for i, encoding in enumerate(bush[:3]):
+        add_photo(project, encoding, f"File:Bush {i}.jpg")
+    answer(project, Face.objects.get(image__title="File:Bush 0.jpg"), Label.Verdict.YES)
+    group = ImageFactory(title="File:Two of him.jpg")
+    ProjectImageFactory(project=project, image=group)
+    FaceFactory(image=group, index=0, encoding=Face.pack(bush[3]))
+    FaceFactory(image=group, index=1, encoding=Face.pack(bush[4]))
+    scoring.project_rescore(project_id=project.pk)
+    suggested = Label.objects.filter(
+        project=project, source=Label.Source.MODEL, verdict=Label.Verdict.YES, face__image=group
+    )
+    assert suggested.count() == 1
+
+
+def test_request_rescore_queues_one_task_per_burst(project, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert scoring.request_rescore(project_id=project.pk)
+        assert not scoring.request_rescore(project_id=project.pk)
+    assert len(callbacks) == 1
+    project.refresh_from_db()
+    assert project.rescore_pending

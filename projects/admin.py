@@ -1,9 +1,13 @@
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin
+
+from faces.models import Face, Image, ProjectImage
 
 from . import services
 from .models import Heartbeat, Membership, Project
@@ -19,7 +23,19 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(TabbedTranslationAdmin):
-    list_display = ["__str__", "qid", "category", "owner", "state", "writes_enabled", "created_at"]
+    list_display = [
+        "__str__",
+        "qid",
+        "category",
+        "owner",
+        "state",
+        "writes_enabled",
+        "images_found",
+        "images_processed",
+        "image_errors",
+        "faces_found",
+        "created_at",
+    ]
     list_filter = ["state", "writes_enabled", "created_at"]
     search_fields = ["qid", "category", "owner__username"]
     list_select_related = ["owner"]
@@ -27,6 +43,25 @@ class ProjectAdmin(TabbedTranslationAdmin):
     readonly_fields = ["crawl_cursor", "crawled_at", "created_at", "updated_at"]
     inlines = [MembershipInline]
     actions = ["pause", "archive", "stop_writes"]
+
+    def get_queryset(self, request):
+        return _with_progress(super().get_queryset(request))
+
+    @admin.display(description=_("images"), ordering="images_total")
+    def images_found(self, project):
+        return project.images_total
+
+    @admin.display(description=_("processed"), ordering="images_done")
+    def images_processed(self, project):
+        return project.images_done
+
+    @admin.display(description=_("errors"), ordering="images_failed")
+    def image_errors(self, project):
+        return project.images_failed
+
+    @admin.display(description=_("faces"), ordering="faces_total")
+    def faces_found(self, project):
+        return project.faces_total
 
     @admin.action(description=_("Pause the selected projects"))
     def pause(self, request, queryset):
@@ -51,6 +86,26 @@ class ProjectAdmin(TabbedTranslationAdmin):
             % count,
             messages.WARNING,
         )
+
+
+def _count(queryset, *, of: str = "pk"):
+    """A correlated COUNT subquery: no joins that would multiply the other counts."""
+    counted = queryset.order_by().values(of).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _with_progress(projects):
+    links = ProjectImage.objects.filter(project=OuterRef("pk"))
+    faces = Face.objects.filter(
+        superseded_by__isnull=True, image__project_links__project=OuterRef("pk")
+    )
+    finished = [Image.State.DONE, Image.State.ERROR]
+    return projects.annotate(
+        images_total=_count(links, of="project"),
+        images_done=_count(links.filter(image__state__in=finished), of="project"),
+        images_failed=_count(links.filter(image__state=Image.State.ERROR), of="project"),
+        faces_total=_count(faces.annotate(one=Value(1)), of="one"),
+    )
 
 
 admin.site.unregister(User)

@@ -84,3 +84,18 @@ def test_non_staff_user_cannot_reach_the_admin(client_of, owner):
     response = client_of(owner).get(reverse("admin:projects_project_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_project_list_shows_crawl_and_detection_progress(client_of, moderator, project):
+    from faces.models import Image
+    from tests.factories import FaceFactory, ImageFactory, ProjectImageFactory
+
+    done = ImageFactory(state=Image.State.DONE)
+    ProjectImageFactory(project=project, image=done)
+    FaceFactory(image=done, index=0)
+    FaceFactory(image=done, index=1)
+    ProjectImageFactory(project=project, image=ImageFactory(state=Image.State.ERROR))
+    ProjectImageFactory(project=project, image=ImageFactory())
+    response = client_of(moderator).get(reverse("admin:projects_project_changelist"))
+    row = response.context["cl"].result_list.get(pk=project.pk)
+    assert (row.images_total, row.images_done, row.images_failed, row.faces_total) == (3, 2, 1, 2)

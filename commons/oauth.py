@@ -75,9 +75,9 @@ class _IdentityJWT:
         return getattr(jwt, name)
 
     @staticmethod
-    def decode(*args: Any, **kwargs: Any) -> Any:
-        options = {**kwargs.pop("options", {}), "verify_sub": False}
-        return jwt.decode(*args, options=options, **kwargs)
+    def decode(token: str | bytes, key: Any, *, options: Any = None, **kwargs: Any) -> Any:
+        relaxed: Any = {**(options or {}), "verify_sub": False}
+        return jwt.decode(token, key, options=relaxed, **kwargs)
 
 
 mediawiki_backend.jwt = _IdentityJWT()  # type: ignore[assignment]

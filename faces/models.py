@@ -172,11 +172,16 @@ class Face(models.Model):
     def region_pct(self) -> str:
         """The IIIF region of this face in percent of the full image (the P2677 value)."""
         values = (self.left, self.top, self.width, self.height)
-        return "pct:" + ",".join(f"{100 * v:.2f}".rstrip("0").rstrip(".") for v in values)
+        return "pct:" + ",".join(_percent(v) for v in values)
 
     def supersede(self, new: Face) -> None:
         self.superseded_by = new
         self.save(update_fields=["superseded_by"])
+
+
+def _percent(fraction: float) -> str:
+    """``0.125`` → ``"12.5"``; ``0`` → ``"0"`` (two decimals at most, no trailing zeros)."""
+    return f"{100 * fraction:.2f}".rstrip("0").rstrip(".") or "0"
 
 
 class Label(models.Model):

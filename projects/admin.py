@@ -42,7 +42,7 @@ class ProjectAdmin(TabbedTranslationAdmin):
     autocomplete_fields = ["owner"]
     readonly_fields = ["crawl_cursor", "crawled_at", "created_at", "updated_at"]
     inlines = [MembershipInline]
-    actions = ["pause", "archive", "stop_writes"]
+    actions = ["pause", "archive", "stop_writes", "resume_writes"]
 
     def get_queryset(self, request):
         return _with_progress(super().get_queryset(request))
@@ -85,6 +85,20 @@ class ProjectAdmin(TabbedTranslationAdmin):
             ngettext("Writes stopped for %d project.", "Writes stopped for %d projects.", count)
             % count,
             messages.WARNING,
+        )
+
+    @admin.action(description=_("Resume writes of the selected projects"))
+    def resume_writes(self, request, queryset):
+        from commons.models import DepictsEdit
+        from commons.services import edits_resume
+
+        count = queryset.update(writes_enabled=True)
+        # Edits that waited while writes were off get their tasks again at once.
+        edits_resume(edits=DepictsEdit.objects.filter(project__in=queryset), force=True)
+        self.message_user(
+            request,
+            ngettext("Writes resumed for %d project.", "Writes resumed for %d projects.", count)
+            % count,
         )
 
 

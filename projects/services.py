@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -108,11 +109,10 @@ def projects_archive(*, projects) -> int:
 @transaction.atomic
 def users_deactivate(*, users) -> int:
     """Deactivate accounts and cancel every edit of theirs that has not been sent yet."""
+    from commons.services import edits_cancel
+
     count = users.update(is_active=False)
-    DepictsEdit.objects.filter(
-        approved_by__in=users,
-        state__in=[DepictsEdit.State.APPROVED, DepictsEdit.State.QUEUED],
-    ).update(state=DepictsEdit.State.CANCELLED)
+    edits_cancel(edits=DepictsEdit.objects.filter(Q(approved_by__in=users) | Q(sent_by__in=users)))
     return count
 
 

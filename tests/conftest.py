@@ -15,7 +15,7 @@ from django.conf import settings
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from wikivisage.celery import app as celery_app
 
-pytest_plugins = ["commons.fakecommons.pytest_plugin"]
+pytest_plugins = ["commons.fakecommons.pytest_plugin", "tests.commons.writing"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.urls import reverse
 
@@ -99,3 +101,20 @@ def test_project_list_shows_crawl_and_detection_progress(client_of, moderator, p
     response = client_of(moderator).get(reverse("admin:projects_project_changelist"))
     row = response.context["cl"].result_list.get(pk=project.pk)
     assert (row.images_total, row.images_done, row.images_failed, row.faces_total) == (3, 2, 1, 2)
+
+
+def test_moderator_resumes_writes_and_waiting_edits_are_queued_again(
+    client_of, moderator, project, django_capture_on_commit_callbacks
+):
+    project.writes_enabled = False
+    project.save()
+    waiting = DepictsEditFactory(project=project, state=DepictsEdit.State.QUEUED)
+    with django_capture_on_commit_callbacks() as callbacks:
+        run_action(client_of(moderator), "projects_project", "resume_writes", [project.pk])
+    project.refresh_from_db()
+    assert project.writes_enabled is True
+    sent = []
+    with mock.patch("commons.tasks.write_edit.delay", side_effect=sent.append):
+        for callback in callbacks:
+            callback()
+    assert sent == [waiting.pk]

@@ -140,3 +140,8 @@ def test_project_images_record_how_they_entered():
     link = ProjectImageFactory(source=ProjectImage.Source.BOOTSTRAP)
     assert link.get_source_display() == "Existing depicts statement"
     assert uuid.UUID(str(AnswerFactory().request_id))
+
+
+def test_region_of_a_face_at_the_image_edge_keeps_its_zero():
+    face = FaceFactory(left=0.0, top=0.0, width=0.5, height=1.0)
+    assert face.region_pct == "pct:0,0,50,100"

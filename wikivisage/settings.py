@@ -167,6 +167,8 @@ WIKIVISAGE_CHANGE_TAG = env.str("WIKIVISAGE_CHANGE_TAG", default="")
 WIKIVISAGE_EDITS_PER_SECOND = env.float("WIKIVISAGE_EDITS_PER_SECOND", default=1.0)
 # A detect worker that has held an image this long is taken for dead; the image is retaken.
 WIKIVISAGE_DETECT_CLAIM_TIMEOUT = env.int("WIKIVISAGE_DETECT_CLAIM_TIMEOUT", default=900)
+# A write worker silent this long is taken for dead (above the write task's 300 s limit).
+WIKIVISAGE_WRITE_CLAIM_TIMEOUT = env.int("WIKIVISAGE_WRITE_CLAIM_TIMEOUT", default=600)
 WIKIVISAGE_DETECTION_CONFIG = env.str("WIKIVISAGE_DETECTION_CONFIG", default="default")
 WIKIVISAGE_RECRAWL_HOURS = env.float("WIKIVISAGE_RECRAWL_HOURS", default=24.0)
 
@@ -223,6 +225,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "detect.reclaim",
         "schedule": max(60, WIKIVISAGE_DETECT_CLAIM_TIMEOUT // 3),
     },
+    "resume-edits": {"task": "write.resume", "schedule": 300},
+    "learn-reverts": {"task": "learn.reverts", "schedule": 6 * 3600},
 }
 
 # --- i18n -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("oauth/", include("social_django.urls", namespace="social")),
     path("projects/", include("projects.urls")),
+    path("projects/<int:project_pk>/edits/", include("commons.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,202 @@
+"""Reads shaped for the send page and its live state endpoint."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from commons.models import DepictsEdit, WriteSwitch
+from commons.services import region_fractions
+from projects.models import Project
+
+State = DepictsEdit.State
+WAITING = (State.QUEUED, State.SENDING, State.REVERT_QUEUED, State.REVERTING)
+RECENT_EDITS = 200
+RECENT_BATCHES = 20
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face box in percent of the full image, for the overlay on the thumbnail."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @property
+    def data(self) -> str:
+        return ",".join(f"{value:g}" for value in (self.left, self.top, self.width, self.height))
+
+
+@dataclass(frozen=True)
+class EditPreview:
+    """An edit waiting for confirmation: what will change on which file."""
+
+    id: int
+    is_removal: bool
+    file_title: str
+    thumb_url: str
+    qid: str
+    person: str
+    region: str
+    box: Box | None
+    statement: str
+    approved_by: str
+    approved_at: datetime
+
+
+@dataclass(frozen=True)
+class EditStatus:
+    id: int
+    is_removal: bool
+    file_title: str
+    state: str
+    state_text: str
+    error: str
+    sent_by: str
+    updated_at: datetime
+
+    @property
+    def waiting(self) -> bool:
+        return self.state in WAITING
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "state_text": self.state_text,
+            "error": self.error,
+            "waiting": self.waiting,
+        }
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    batch: uuid.UUID
+    sent_by: str
+    queued_at: datetime
+    total: int
+    sent: int
+    waiting: int
+    failed: int
+    can_revert: bool
+
+
+@dataclass(frozen=True)
+class SendPage:
+    approved: list[EditPreview]
+    proposed: list[EditPreview]
+    statuses: list[EditStatus]
+    batches: list[BatchSummary]
+    writes_stopped: bool
+
+
+def send_page(*, project: Project, user: User, language: str) -> SendPage:
+    """Everything the send page shows, in four queries."""
+    pending = project.depicts_edits.filter(state__in=[State.APPROVED, State.PROPOSED])
+    waiting = list(_with_people(pending))
+    person = project.label_in(language)
+    previews = [_preview(edit, person) for edit in waiting]
+    return SendPage(
+        approved=[p for p, e in zip(previews, waiting, strict=True) if e.state == State.APPROVED],
+        proposed=[p for p, e in zip(previews, waiting, strict=True) if e.state == State.PROPOSED],
+        statuses=edit_statuses(project=project),
+        batches=_batches(project, user),
+        writes_stopped=not (project.writes_enabled and WriteSwitch.writes_allowed()),
+    )
+
+
+def edit_statuses(
+    *, project: Project, batch: uuid.UUID | None = None, limit: int = RECENT_EDITS
+) -> list[EditStatus]:
+    """The edits that left the send page, newest first (one query)."""
+    edits = project.depicts_edits.exclude(state__in=[State.APPROVED, State.PROPOSED])
+    if batch is not None:
+        edits = edits.filter(batch=batch)
+    edits = edits.exclude(batch__isnull=True).select_related("image", "sent_by")
+    return [_status(edit) for edit in edits.order_by("-queued_at", "-pk")[:limit]]
+
+
+def _with_people(edits: QuerySet[DepictsEdit]) -> QuerySet[DepictsEdit]:
+    return edits.select_related("image", "approved_by").order_by("-approved_at", "-pk")
+
+
+def _preview(edit: DepictsEdit, person: str) -> EditPreview:
+    fractions = region_fractions(edit.region) if edit.region else None
+    box = Box(*(100 * value for value in fractions)) if fractions else None
+    return EditPreview(
+        id=edit.pk,
+        is_removal=edit.is_removal,
+        file_title=edit.image.title,
+        thumb_url=edit.image.thumb_url,
+        qid=edit.qid,
+        person=person,
+        region=edit.region,
+        box=box,
+        statement=statement_text(edit, person),
+        approved_by=edit.approved_by.get_username(),
+        approved_at=edit.approved_at,
+    )
+
+
+def statement_text(edit: DepictsEdit, person: str) -> str:
+    """The statement as the preview states it, e.g. "depicts (P180): Ada (Q7259)"."""
+    names = {"person": person, "qid": edit.qid, "region": edit.region}
+    if edit.is_removal:
+        return _("Remove: depicts (P180) %(person)s (%(qid)s)") % names
+    if edit.region:
+        text = _(
+            "Add: depicts (P180) %(person)s (%(qid)s), "
+            "relative position within image (P2677) %(region)s"
+        )
+        return text % names
+    return _("Add: depicts (P180) %(person)s (%(qid)s)") % names
+
+
+def _status(edit: DepictsEdit) -> EditStatus:
+    return EditStatus(
+        id=edit.pk,
+        is_removal=edit.is_removal,
+        file_title=edit.image.title,
+        state=edit.state,
+        state_text=edit.state_text,
+        error=edit.error,
+        sent_by=edit.sent_by.get_username() if edit.sent_by else "",
+        updated_at=edit.updated_at,
+    )
+
+
+def _batches(project: Project, user: User) -> list[BatchSummary]:
+    rows = (
+        project.depicts_edits.filter(batch__isnull=False)
+        .values("batch", "sent_by", "sent_by__username")
+        .annotate(
+            first_queued=Min("queued_at"),
+            total=Count("pk"),
+            sent=Count("pk", filter=Q(state=State.SENT)),
+            waiting=Count("pk", filter=Q(state__in=WAITING)),
+            failed=Count("pk", filter=Q(state=State.FAILED)),
+            revertible=Count("pk", filter=Q(state=State.SENT, action=DepictsEdit.Action.ADD)),
+        )
+        .order_by("-first_queued")[:RECENT_BATCHES]
+    )
+    return [
+        BatchSummary(
+            batch=row["batch"],
+            sent_by=row["sent_by__username"] or "",
+            queued_at=row["first_queued"],
+            total=row["total"],
+            sent=row["sent"],
+            waiting=row["waiting"],
+            failed=row["failed"],
+            can_revert=row["revertible"] > 0 and (user.is_staff or row["sent_by"] == user.pk),
+        )
+        for row in rows
+    ]

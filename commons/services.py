@@ -1,0 +1,772 @@
+"""Depicts edits from approval to Commons and back.
+
+The review grid approves or rejects faces (:func:`edits_approve`, :func:`edits_reject`); the
+send page queues what a person confirmed (:func:`edits_queue`); one ``write`` task per edit
+sends it under the sender's own login (:func:`edit_send`); a sent batch can be undone
+(:func:`batch_revert`, :func:`edit_revert`); a periodic check learns from statements that
+someone else removed on Commons (:func:`sent_edits_check`).
+
+Nothing reaches Commons that a person did not approve, and nothing is written twice: each
+edit is claimed with one conditional UPDATE, and an addition carries the statement id chosen
+at approval, so any retry first looks on Commons for the statement it may already have made.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from commons import throttle
+from commons.client import (
+    ApiClient,
+    BadToken,
+    PermanentError,
+    RetryPolicy,
+    TransientError,
+    commons_client,
+    wikidata_client,
+)
+from commons.identifiers import mediainfo_id
+from commons.mediainfo import (
+    DEPICTS,
+    IDS_PER_REQUEST,
+    Region,
+    new_statement_id,
+    parse_statements,
+    pct_region,
+    remove_claims,
+    set_depicts_claim,
+)
+from commons.models import DepictsEdit, DepictsEditQuerySet, WriteSwitch
+from commons.oauth import user_auth
+from commons.types import Person, Statement
+from commons.wikidata import get_person
+from faces.models import Face, Label, ProjectImage
+from projects.models import Project
+
+logger = logging.getLogger(__name__)
+
+State = DepictsEdit.State
+ADD, REMOVE = DepictsEdit.Action.ADD, DepictsEdit.Action.REMOVE
+
+# In-process retries of one request stay short: a worker must not sit on a claimed edit for
+# minutes. What is left after them is retried by the task queue with a longer backoff.
+WRITE_RETRY = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0)
+MAX_ATTEMPTS = 6
+RETRY_BASE_SECONDS = 30.0
+RETRY_CAP_SECONDS = 900.0
+# A throttle slot further away than this is not waited for in the worker: the task comes back.
+MAX_INLINE_WAIT = 5.0
+# Commons said "ratelimited" without a Retry-After: pause this user's edits this long.
+RATE_LIMIT_PAUSE = 60.0
+THROTTLE_CODES = frozenset({"ratelimited", "actionthrottled", "http-429"})
+DEFAULT_CLAIM_TIMEOUT = 600  # seconds; longer than the write task's hard time limit
+
+Sleep = Callable[[float], None]
+
+
+class EditNotAllowed(Exception):
+    """The edit is not in a state where this can be done to it."""
+
+
+# --- approval (called by the review grid) -------------------------------------------------
+
+
+@transaction.atomic
+def edits_approve(*, project: Project, faces: Sequence[Face], user: User) -> list[DepictsEdit]:
+    """One addition per file for the approved faces, ready for the send page.
+
+    Idempotent: approving again returns the same edit; an edit still waiting takes the latest
+    face and approver, and one already sent is left alone. A pending removal of the same
+    statement (proposed when a face of the file was rejected) is withdrawn.
+    """
+    edits: dict[int, DepictsEdit] = {}
+    for face in faces:
+        edit = _approve_face(project, face, user)
+        edits[edit.pk] = edit
+        _withdraw(project, image_id=face.image_id, action=REMOVE, face=None)
+    return list(edits.values())
+
+
+def face_region(face: Face) -> str:
+    """The P2677 value of a face box, exactly as the writer will send it."""
+    return pct_region((face.left, face.top, face.width, face.height))
+
+
+def _approve_face(project: Project, face: Face, user: User) -> DepictsEdit:
+    region = face_region(face) if project.write_face_region else ""
+    edit, created = DepictsEdit.objects.get_or_create(
+        project=project,
+        image=face.image,
+        qid=project.qid,
+        action=ADD,
+        defaults={
+            "face": face,
+            "region": region,
+            "approved_by": user,
+            "statement_id": new_statement_id(face.image.pageid),
+        },
+    )
+    if not created and edit.state in (State.APPROVED, State.CANCELLED, State.FAILED):
+        _reapprove(edit, face=face, region=region, user=user)
+    elif not created and edit.state == State.REVERTED:
+        # The reverted statement id is gone from Commons; a new statement gets a new id.
+        edit.statement_id = new_statement_id(face.image.pageid)
+        _reapprove(edit, face=face, region=region, user=user)
+    return edit
+
+
+def _reapprove(edit: DepictsEdit, *, face: Face, region: str, user: User) -> None:
+    edit.face, edit.region, edit.approved_by = face, region, user
+    edit.state, edit.approved_at, edit.error, edit.attempts = State.APPROVED, timezone.now(), "", 0
+    edit.sent_by = edit.reverted_by = edit.batch = edit.reverted_at = None
+    edit.save()
+
+
+@transaction.atomic
+def edits_reject(*, project: Project, faces: Sequence[Face], user: User) -> list[DepictsEdit]:
+    """Rejected faces are never written: their unsent additions are cancelled.
+
+    A rejected face whose P180 is already on Commons (a bootstrap "yes", or a statement
+    WikiVisage sent) gets a *proposed* removal; it goes through the same approve → preview
+    → send path as an addition and is never sent on its own. Returns those proposals.
+    """
+    proposals: dict[int, DepictsEdit] = {}
+    for face in faces:
+        _withdraw(project, image_id=face.image_id, action=ADD, face=face)
+        if _depicted_on_commons(project, face):
+            edit = _propose_removal(project, face, user)
+            proposals[edit.pk] = edit
+    return list(proposals.values())
+
+
+def _withdraw(project: Project, *, image_id: int, action: str, face: Face | None) -> int:
+    # A queued edit not yet claimed is still ours to cancel; a claimed one is on its way.
+    edits = DepictsEdit.objects.filter(
+        project=project,
+        image_id=image_id,
+        qid=project.qid,
+        action=action,
+        state__in=[State.PROPOSED, State.APPROVED, State.QUEUED],
+    )
+    if face is not None:
+        edits = edits.filter(face=face)
+    return edits.update(state=State.CANCELLED, claimed_at=None, updated_at=timezone.now())
+
+
+def _depicted_on_commons(project: Project, face: Face) -> bool:
+    bootstrap_yes = Label.objects.filter(
+        project=project, face=face, source=Label.Source.BOOTSTRAP, verdict=Label.Verdict.YES
+    )
+    our_statement = DepictsEdit.objects.filter(
+        project=project, face=face, action=ADD, state=State.SENT
+    )
+    return bootstrap_yes.exists() or our_statement.exists()
+
+
+def _propose_removal(project: Project, face: Face, user: User) -> DepictsEdit:
+    edit, created = DepictsEdit.objects.get_or_create(
+        project=project,
+        image=face.image,
+        qid=project.qid,
+        action=REMOVE,
+        defaults={"face": face, "approved_by": user, "state": State.PROPOSED},
+    )
+    if not created and edit.state in (State.CANCELLED, State.FAILED):
+        edit.face, edit.approved_by, edit.state, edit.error = face, user, State.PROPOSED, ""
+        edit.save(update_fields=["face", "approved_by", "state", "error", "updated_at"])
+    return edit
+
+
+def removal_approve(*, edit: DepictsEdit, user: User) -> DepictsEdit:
+    """A person agrees that the statement should go: the removal joins the send page."""
+    moved = DepictsEdit.objects.filter(pk=edit.pk, state=State.PROPOSED).update(
+        state=State.APPROVED, approved_by=user, approved_at=timezone.now()
+    )
+    if not moved:
+        raise EditNotAllowed(f"edit {edit.pk} is not a proposed removal")
+    edit.refresh_from_db()
+    return edit
+
+
+def edit_withdraw(*, edit: DepictsEdit) -> None:
+    """Take an edit off the send page (a proposal dismissed, an approval withdrawn)."""
+    moved = DepictsEdit.objects.filter(
+        pk=edit.pk, state__in=[State.PROPOSED, State.APPROVED]
+    ).update(state=State.CANCELLED, updated_at=timezone.now())
+    if not moved:
+        raise EditNotAllowed(f"edit {edit.pk} is no longer waiting for confirmation")
+
+
+def edits_cancel(*, edits: QuerySet[DepictsEdit]) -> int:
+    """Moderation: cancel every selected edit that has not left yet."""
+    return edits.filter(
+        state__in=[State.PROPOSED, State.APPROVED, State.QUEUED, State.REVERT_QUEUED]
+    ).update(state=State.CANCELLED, claimed_at=None, updated_at=timezone.now())
+
+
+# --- sending (the send page) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueuedBatch:
+    batch: uuid.UUID
+    count: int
+
+
+def edits_queue(*, project: Project, user: User, edit_ids: Iterable[int]) -> QueuedBatch:
+    """The user confirmed the preview: these approved edits go out under their own login.
+
+    Raises NoWikimediaToken at once for a user who cannot sign edits, rather than failing
+    every task of the batch later.
+    """
+    user_auth(user)
+    batch, now = uuid.uuid4(), timezone.now()
+    with transaction.atomic():
+        count = DepictsEdit.objects.filter(
+            project=project, pk__in=list(edit_ids), state=State.APPROVED
+        ).update(
+            state=State.QUEUED,
+            sent_by=user,
+            batch=batch,
+            queued_at=now,
+            updated_at=now,
+            claimed_at=None,
+            attempts=0,
+            error="",
+        )
+        ids = list(DepictsEdit.objects.filter(batch=batch).values_list("pk", flat=True))
+        transaction.on_commit(partial(_enqueue, "send", ids))
+    return QueuedBatch(batch=batch, count=count)
+
+
+def _enqueue(kind: str, edit_ids: Sequence[int]) -> None:
+    from commons.tasks import write_edit, write_revert
+
+    task = write_edit if kind == "send" else write_revert
+    for edit_id in edit_ids:
+        task.delay(edit_id)
+
+
+def writes_allowed(*, project_id: int) -> bool:
+    """Neither the global switch nor the project's own stops writes."""
+    project_on = Project.objects.filter(pk=project_id, writes_enabled=True).exists()
+    return project_on and WriteSwitch.writes_allowed()
+
+
+def claim_timeout() -> timedelta:
+    seconds = getattr(settings, "WIKIVISAGE_WRITE_CLAIM_TIMEOUT", DEFAULT_CLAIM_TIMEOUT)
+    return timedelta(seconds=seconds)
+
+
+# --- the writer ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """Where an edit stands after one run; ``retry_in``: run again after that many seconds."""
+
+    state: str
+    retry_in: float | None = None
+
+
+GONE = SendOutcome(state="")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One claimed edit on its way: who acts, which states it moves between."""
+
+    edit: DepictsEdit
+    actor: User
+    claimed: str  # the state that says "a worker holds it" (sending, reverting)
+    back: str  # where it returns for a later try (queued, revert_queued)
+    sleep: Sleep
+
+
+class _NotNow(Exception):
+    """The write cannot leave now: writes were stopped, or the user's next slot is far off."""
+
+    def __init__(self, retry_in: float | None, reason: str = "") -> None:
+        super().__init__(reason)
+        self.retry_in = retry_in
+        self.reason = reason
+
+
+def edit_send(*, edit_id: int, sleep: Sleep = time.sleep) -> SendOutcome:
+    """Send one queued edit to Commons, once, whatever fails.
+
+    1. Writes stopped (global switch, or the project's)? Leave it queued: sending resumes
+       when they are switched on again.
+    2. Claim it (queued → sending) with one conditional UPDATE: of two workers holding the
+       same task, one sends and the other returns. An edit whose worker died holding it for
+       longer than the claim timeout is taken over.
+    3. Under the sender's own OAuth token: resolve the item on Wikidata, read the file, and
+       write only what is missing (:func:`_add`, :func:`_remove`).
+    4. Right before the write, the switches again and the user's throttle slot; a slot far
+       off hands the edit back to the queue.
+    5. A transient failure puts it back in the queue with backoff (``failed`` after
+       MAX_ATTEMPTS); a permanent one marks this edit failed with the reason, and the rest
+       of the batch carries on.
+    """
+    edit = _load(edit_id)
+    if edit is None or edit.state not in (State.QUEUED, State.SENDING):
+        return SendOutcome(edit.state) if edit else GONE
+    if not writes_allowed(project_id=edit.project_id):
+        return SendOutcome(edit.state)
+    if not DepictsEdit.objects.claim(
+        pk=edit.pk, state=State.QUEUED, to=State.SENDING, stale_after=claim_timeout()
+    ):
+        return SendOutcome(_state_of(edit.pk))
+    return _run_claimed(edit, edit.sent_by, _send_claimed, State.SENDING, State.QUEUED, sleep)
+
+
+def _load(edit_id: int) -> DepictsEdit | None:
+    return (
+        DepictsEdit.objects.select_related("project", "image", "sent_by", "reverted_by")
+        .filter(pk=edit_id)
+        .first()
+    )
+
+
+def _state_of(edit_id: int) -> str:
+    return DepictsEdit.objects.filter(pk=edit_id).values_list("state", flat=True).first() or ""
+
+
+def _run_claimed(
+    edit: DepictsEdit,
+    actor: User | None,
+    step: Callable[[_Run], str],
+    claimed: str,
+    back: str,
+    sleep: Sleep,
+) -> SendOutcome:
+    """Run ``step`` on a claimed edit; failures are classified here for sends and reverts."""
+    if actor is None or not actor.is_active:
+        return _give_up(edit, claimed, State.CANCELLED, "the user who sent it was deactivated")
+    run = _Run(edit=edit, actor=actor, claimed=claimed, back=back, sleep=sleep)
+    try:
+        return SendOutcome(step(run))
+    except _NotNow as pause:
+        DepictsEdit.objects.release(pk=edit.pk, state=claimed, to=back, error=pause.reason)
+        return SendOutcome(back, retry_in=pause.retry_in)
+    except TransientError as error:
+        return _transient(run, error)
+    except BadToken as error:
+        # Refused twice by one client; a later run starts a new session with a fresh token.
+        return _transient(run, TransientError(error.code, error.info))
+    except (PermanentError, ValidationError, ValueError) as error:
+        return _give_up(edit, claimed, State.FAILED, str(error))
+
+
+def _before_write(run: _Run) -> None:
+    """Checked right before a write: a switch turned off meanwhile still holds, then the
+    user's throttle slot is waited for (or the edit handed back when it is far off)."""
+    if not writes_allowed(project_id=run.edit.project_id):
+        raise _NotNow(None, "writes stopped")
+    try:
+        slot = throttle.reserve(user_id=run.actor.pk, max_wait=MAX_INLINE_WAIT)
+    except throttle.ThrottleContention:
+        raise _NotNow(1.0) from None
+    if not slot.reserved:
+        raise _NotNow(slot.wait)
+    run.sleep(slot.wait)
+
+
+def _give_up(edit: DepictsEdit, claimed: str, state: str, reason: str) -> SendOutcome:
+    # A revert that cannot be made leaves the statement, and so the edit, as they were.
+    settled = State.SENT if claimed == State.REVERTING else state
+    _finish(edit, claimed, settled, error=reason)
+    return SendOutcome(settled)
+
+
+def _transient(run: _Run, error: TransientError) -> SendOutcome:
+    if error.code in THROTTLE_CODES:
+        throttle.hold_off(user_id=run.actor.pk, seconds=error.retry_after or RATE_LIMIT_PAUSE)
+    attempts = run.edit.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        reason = f"gave up after {attempts} tries: {error}"
+        return _give_up(run.edit, run.claimed, State.FAILED, reason)
+    DepictsEdit.objects.release(
+        pk=run.edit.pk, state=run.claimed, to=run.back, error=str(error), failed=True
+    )
+    logger.info("edit %s: %s; try %d of %d", run.edit.pk, error, attempts, MAX_ATTEMPTS)
+    return SendOutcome(run.back, retry_in=retry_delay(attempts, error.retry_after))
+
+
+def retry_delay(attempt: int, retry_after: float | None, rng: random.Random | None = None) -> float:
+    """Exponential backoff with equal jitter, capped; a server's Retry-After is a floor."""
+    backoff = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
+    jittered = backoff / 2 + (rng or random).uniform(0, backoff / 2)
+    return min(RETRY_CAP_SECONDS, max(jittered, retry_after or 0.0))
+
+
+def _finish(edit: DepictsEdit, claimed: str, state: str, **changes: object) -> bool:
+    """Record the fate of a claimed edit; a no-op if the claim was lost meanwhile."""
+    now = timezone.now()
+    fields = {"error": "", **changes, "state": state, "claimed_at": None, "updated_at": now}
+    if state in (State.SENT, State.ALREADY_PRESENT) and claimed == State.SENDING:
+        fields["sent_at"] = now
+    if state == State.REVERTED:
+        fields["reverted_at"] = now
+    done = DepictsEdit.objects.filter(pk=edit.pk, state=claimed).update(**fields) == 1
+    if not done:
+        logger.warning("edit %s left %s before its outcome %s was kept", edit.pk, claimed, state)
+    return done
+
+
+def _send_claimed(run: _Run) -> str:
+    person = _resolve(run.edit.qid, run.sleep)
+    auth = user_auth(run.actor)
+    with commons_client(auth=auth, retry=WRITE_RETRY, sleep=run.sleep) as client:
+        if run.edit.is_removal:
+            return _remove(client, run, person)
+        return _add(client, run, person)
+
+
+def _resolve(qid: str, sleep: Sleep) -> Person:
+    """The item to write: a redirect is followed; a deleted item raises PersonNotFound."""
+    with wikidata_client(retry=WRITE_RETRY, sleep=sleep) as wikidata:
+        return get_person(wikidata, qid=qid, languages=[settings.LANGUAGE_CODE])
+
+
+def _add(client: ApiClient, run: _Run, person: Person) -> str:
+    """Read the file's P180 first: ours already there, or the person already depicted, means
+    nothing is written; otherwise one ``wbsetclaim`` under the stored statement id."""
+    edit = run.edit
+    depicts = _depicts(client, edit.image.pageid)
+    written = {"written_qid": person.qid}
+    if _find(depicts, edit.statement_id) is not None:
+        # An earlier attempt got through but its outcome was never recorded.
+        _finish(edit, State.SENDING, State.SENT, **written)
+        return State.SENT
+    # Any rank counts: a deprecated P180 of this person is someone saying it is wrong.
+    if any(statement.qid in (person.qid, edit.qid) for statement in depicts):
+        _finish(edit, State.SENDING, State.ALREADY_PRESENT, **written)
+        return State.ALREADY_PRESENT
+    _before_write(run)
+    result = set_depicts_claim(
+        client,
+        pageid=edit.image.pageid,
+        qid=person.qid,
+        statement_id=str(edit.statement_id),
+        region=region_fractions(edit.region),
+        summary=add_summary(person),
+        tags=change_tags(),
+    )
+    _finish(edit, State.SENDING, State.SENT, revision=result.revision, **written)
+    return State.SENT
+
+
+def _remove(client: ApiClient, run: _Run, person: Person) -> str:
+    edit = run.edit
+    doomed = [s.id for s in _depicts(client, edit.image.pageid) if s.qid in (person.qid, edit.qid)]
+    if not doomed:
+        _finish(edit, State.SENDING, State.ALREADY_PRESENT, written_qid=person.qid)
+        return State.ALREADY_PRESENT
+    _before_write(run)
+    removed = remove_claims(
+        client,
+        pageid=edit.image.pageid,
+        statement_ids=doomed,
+        summary=remove_summary(person),
+        tags=change_tags(),
+    )
+    _finish(edit, State.SENDING, State.SENT, written_qid=person.qid, removed_statements=removed)
+    _own_statements_reverted(edit, removed)
+    return State.SENT
+
+
+def _own_statements_reverted(removal: DepictsEdit, statement_ids: Sequence[str]) -> None:
+    """Statements WikiVisage itself wrote that a removal took away: reverted, not learnt."""
+    now = timezone.now()
+    DepictsEdit.objects.filter(
+        action=ADD, state=State.SENT, statement_id__in=list(statement_ids)
+    ).update(state=State.REVERTED, reverted_by=removal.sent_by, reverted_at=now, updated_at=now)
+
+
+def _depicts(client: ApiClient, pageid: int) -> list[Statement]:
+    statements = _statements_by_page(client, [pageid]).get(pageid) or []
+    return [statement for statement in statements if statement.property == DEPICTS]
+
+
+def _find(statements: Iterable[Statement], statement_id: str | None) -> Statement | None:
+    # Old statement ids may carry a lower-case entity prefix (mediainfo.statement_exists).
+    wanted = (statement_id or "").casefold()
+    return next((s for s in statements if wanted and s.id.casefold() == wanted), None)
+
+
+def region_fractions(region: str) -> Region | None:
+    """``pct:x,y,w,h`` back to fractions of the full image; "" is no region."""
+    if not region:
+        return None
+    if not region.startswith("pct:"):
+        raise ValueError(f"{region!r} is not a pct: region")
+    values = [float(value) / 100 for value in region[len("pct:") :].split(",")]
+    if len(values) != 4:
+        raise ValueError(f"{region!r} does not have four values")
+    return (values[0], values[1], values[2], values[3])
+
+
+# Edit summaries are written in English, as is usual on Commons, whatever the user's language.
+def add_summary(person: Person) -> str:
+    return f"WikiVisage: depicts {_person_link(person)} (face confirmed by a person)"
+
+
+def remove_summary(person: Person) -> str:
+    return f"WikiVisage: remove depicts {_person_link(person)} (a reviewer said it is not them)"
+
+
+def revert_summary(edit: DepictsEdit) -> str:
+    qid = edit.written_qid or edit.qid
+    return f"WikiVisage: undo depicts [[d:{qid}|{qid}]] added by WikiVisage"
+
+
+def _person_link(person: Person) -> str:
+    label = (person.label or person.qid)[:100]
+    return f"[[d:{person.qid}|{label}]]"
+
+
+def change_tags() -> tuple[str, ...]:
+    tag = settings.WIKIVISAGE_CHANGE_TAG
+    return (tag,) if tag else ()
+
+
+# --- undo ----------------------------------------------------------------------------------
+
+
+def batch_revert(*, project: Project, batch: uuid.UUID, user: User) -> int:
+    """Queue the removal of every statement a batch added; only its sender (or a moderator).
+
+    The removals are sent by ``write`` tasks under ``user``'s login; a statement changed on
+    Commons since it was written is left alone (:func:`edit_revert`).
+    """
+    batch_edits = DepictsEdit.objects.filter(project=project, batch=batch)
+    if not user.is_staff and batch_edits.exclude(sent_by=user).exists():
+        raise EditNotAllowed(f"only who sent batch {batch} (or a moderator) can undo it")
+    user_auth(user)
+    edits = batch_edits.filter(action=ADD, state=State.SENT)
+    with transaction.atomic():
+        ids = list(edits.values_list("pk", flat=True))
+        count = DepictsEdit.objects.filter(pk__in=ids, state=State.SENT).update(
+            state=State.REVERT_QUEUED,
+            reverted_by=user,
+            updated_at=timezone.now(),
+            claimed_at=None,
+            attempts=0,
+            error="",
+        )
+        transaction.on_commit(partial(_enqueue, "revert", ids))
+    return count
+
+
+def edit_revert(*, edit_id: int, sleep: Sleep = time.sleep) -> SendOutcome:
+    """Remove one statement WikiVisage wrote, by its stored id, if it is unchanged.
+
+    The same gates as :func:`edit_send`: the switches, a claim (revert_queued → reverting),
+    the throttle of the user who asked for the revert.
+    """
+    edit = _load(edit_id)
+    if edit is None or edit.state not in (State.REVERT_QUEUED, State.REVERTING):
+        return SendOutcome(edit.state) if edit else GONE
+    if not writes_allowed(project_id=edit.project_id):
+        return SendOutcome(edit.state)
+    if not DepictsEdit.objects.claim(
+        pk=edit.pk, state=State.REVERT_QUEUED, to=State.REVERTING, stale_after=claim_timeout()
+    ):
+        return SendOutcome(_state_of(edit.pk))
+    return _run_claimed(
+        edit, edit.reverted_by, _revert_claimed, State.REVERTING, State.REVERT_QUEUED, sleep
+    )
+
+
+def _revert_claimed(run: _Run) -> str:
+    edit = run.edit
+    with commons_client(auth=user_auth(run.actor), retry=WRITE_RETRY, sleep=run.sleep) as client:
+        ours = _find(_depicts(client, edit.image.pageid), edit.statement_id)
+        if ours is None:
+            _finish(edit, State.REVERTING, State.REVERTED, error="already gone from Commons")
+            return State.REVERTED
+        if not is_unchanged(ours, edit):
+            _finish(edit, State.REVERTING, State.SENT, error="changed on Commons; left as it is")
+            return State.SENT
+        _before_write(run)
+        remove_claims(
+            client,
+            pageid=edit.image.pageid,
+            statement_ids=[str(edit.statement_id)],
+            summary=revert_summary(edit),
+            tags=change_tags(),
+        )
+    _finish(edit, State.REVERTING, State.REVERTED)
+    return State.REVERTED
+
+
+def is_unchanged(statement: Statement, edit: DepictsEdit) -> bool:
+    """The statement is still exactly what WikiVisage wrote: value, region and rank."""
+    region = region_fractions(edit.region)
+    written_region = pct_region(region) if region is not None else None
+    return (
+        statement.qid == (edit.written_qid or edit.qid)
+        and statement.region == written_region
+        and statement.rank == "normal"
+    )
+
+
+# --- resuming --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resumed:
+    sends: list[int]
+    reverts: list[int]
+
+
+def edits_resume(
+    *,
+    stale_after: timedelta | None = None,
+    edits: DepictsEditQuerySet | None = None,
+    force: bool = False,
+) -> Resumed:
+    """Queue again what no worker will pick up by itself, once writes are on.
+
+    1. Edits claimed by a worker that died (claimed longer ago than ``stale_after``, by
+       default the claim timeout) go back to the queue; the stored statement id makes the
+       retry safe even if that worker's write got through.
+    2. Queued edits untouched for that long (any queued edit with ``force``, as when a
+       switch is turned back on) get a new task: a broker may lose a message (kombu's
+       filesystem transport deletes it once a worker took it), and a stopped switch leaves
+       edits queued with no task.
+    Duplicate tasks are harmless: only one of them can claim the edit.
+    """
+    stale = stale_after if stale_after is not None else claim_timeout()
+    edits = edits if edits is not None else DepictsEdit.objects.all()
+    now = timezone.now()
+    abandoned = _abandoned_back_to_queue(edits, stale)
+    if not WriteSwitch.writes_allowed():
+        return Resumed(sends=[], reverts=[])
+    waiting = edits.filter(project__writes_enabled=True)
+    if not force:
+        waiting = waiting.filter(Q(updated_at__lte=now - stale) | Q(pk__in=abandoned))
+    resumed = Resumed(
+        sends=list(waiting.filter(state=State.QUEUED).values_list("pk", flat=True)),
+        reverts=list(waiting.filter(state=State.REVERT_QUEUED).values_list("pk", flat=True)),
+    )
+    DepictsEdit.objects.filter(pk__in=resumed.sends + resumed.reverts).update(updated_at=now)
+    transaction.on_commit(partial(_enqueue, "send", resumed.sends))
+    transaction.on_commit(partial(_enqueue, "revert", resumed.reverts))
+    return resumed
+
+
+def _abandoned_back_to_queue(edits: DepictsEditQuerySet, stale: timedelta) -> list[int]:
+    moved = []
+    for claimed, back in ((State.SENDING, State.QUEUED), (State.REVERTING, State.REVERT_QUEUED)):
+        ids = list(edits.stale(state=claimed, before=stale).values_list("pk", flat=True))
+        DepictsEdit.objects.filter(pk__in=ids, state=claimed).update(
+            state=back, claimed_at=None, updated_at=timezone.now()
+        )
+        moved += ids
+    return moved
+
+
+# --- reverts learnt ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    checked: int
+    removed: int
+
+
+def sent_edits_check(*, client: ApiClient, limit: int = 500) -> CheckSummary:
+    """Re-read statements WikiVisage wrote; one removed (or changed to another item) on
+    Commons by someone else is recorded and becomes a "no" for the project.
+
+    The least recently checked edits go first, so every run makes progress on a large set.
+    A file deleted on Commons says nothing about the face and is skipped.
+    """
+    edits = list(
+        DepictsEdit.objects.filter(action=ADD, state=State.SENT)
+        .select_related("image")
+        .order_by(F("checked_at").asc(nulls_first=True), "pk")[:limit]
+    )
+    pages = _statements_by_page(client, sorted({edit.image.pageid for edit in edits}))
+    removed, seen = 0, []
+    for edit in edits:
+        statements = pages.get(edit.image.pageid)
+        if statements is None:
+            seen.append(edit.pk)  # checked, and to the back of the line with the others
+            continue
+        ours = _find(statements, edit.statement_id)
+        if ours is not None and ours.qid in (edit.written_qid, edit.qid):
+            seen.append(edit.pk)
+        elif edit_removed_on_commons(edit=edit):
+            removed += 1
+    DepictsEdit.objects.filter(pk__in=seen).update(checked_at=timezone.now())
+    return CheckSummary(checked=len(edits), removed=removed)
+
+
+@transaction.atomic
+def edit_removed_on_commons(*, edit: DepictsEdit) -> bool:
+    """Record that someone removed our statement, and learn "no" from it.
+
+    The "no" is a ``bootstrap`` label (what Commons says about the face), not a ``human``
+    one: the reviewer's own answer and its history stay as they gave them, and the learner
+    sees the community's later verdict next to it.
+    """
+    moved = DepictsEdit.objects.filter(pk=edit.pk, state=State.SENT).update(
+        state=State.REMOVED,
+        error="removed or changed on Commons by someone else",
+        updated_at=timezone.now(),
+    )
+    if not moved:
+        return False
+    ProjectImage.objects.filter(project_id=edit.project_id, image_id=edit.image_id).update(
+        depicts_person=False
+    )
+    if edit.face_id is not None:
+        Label.objects.update_or_create(
+            project_id=edit.project_id,
+            face_id=edit.face_id,
+            source=Label.Source.BOOTSTRAP,
+            defaults={"verdict": Label.Verdict.NO, "score": None, "priority": None, "user": None},
+        )
+        _rescore(edit.project_id)
+    return True
+
+
+def _rescore(project_id: int) -> None:
+    from faces.services.scoring import request_rescore
+
+    request_rescore(project_id=project_id)
+
+
+def _statements_by_page(client: ApiClient, pageids: Sequence[int]) -> dict[int, list[Statement]]:
+    """Every statement of each file; a file whose entity is missing has no key at all.
+
+    Unlike ``mediainfo.fetch_statements`` a missing entity is told apart from an empty one:
+    a file we wrote to has an entity, so "missing" means the page was deleted.
+    """
+    result: dict[int, list[Statement]] = {}
+    for start in range(0, len(pageids), IDS_PER_REQUEST):
+        chunk = pageids[start : start + IDS_PER_REQUEST]
+        ids = "|".join(mediainfo_id(pageid) for pageid in chunk)
+        response = client.get({"action": "wbgetentities", "ids": ids, "props": "claims"})
+        for key, entity in response.get("entities", {}).items():
+            entity_id = str(entity.get("id", key))
+            if "missing" not in entity and entity_id[1:].isdigit():
+                result[int(entity_id[1:])] = list(parse_statements(entity))
+    return result

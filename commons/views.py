@@ -1,0 +1,148 @@
+"""The send page: preview, confirm, follow live, undo. Nothing here calls Wikimedia: every
+write leaves through a ``write`` task."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import cast
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy, ngettext
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from projects.access import project_for
+from projects.models import Project
+
+from . import selectors, services
+from .models import DepictsEdit
+from .oauth import NoWikimediaToken
+
+NO_TOKEN_MESSAGE = gettext_lazy("Log in with your Wikimedia account: edits are made in your name.")
+
+
+class SendForm(forms.Form):
+    """The approved edits the user ticked on the preview."""
+
+    edit = forms.TypedMultipleChoiceField(coerce=int)
+
+    def __init__(self, *args, edit_ids: Sequence[int], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.TypedMultipleChoiceField, self.fields["edit"])
+        field.choices = [(str(pk), str(pk)) for pk in edit_ids]
+
+
+@login_required
+@require_GET
+def send_page(request: HttpRequest, project_pk: int) -> HttpResponse:
+    project = project_for(request, project_pk)
+    page = selectors.send_page(project=project, user=_user(request), language=get_language())
+    context = {"project": project, "page": page, "batch": request.GET.get("batch", "")}
+    return render(request, "commons/send.html", context)
+
+
+@login_required
+@require_POST
+def send_confirm(request: HttpRequest, project_pk: int) -> HttpResponse:
+    project = project_for(request, project_pk)
+    approved = project.depicts_edits.filter(state=DepictsEdit.State.APPROVED)
+    form = SendForm(request.POST, edit_ids=list(approved.values_list("pk", flat=True)))
+    if not form.is_valid():
+        messages.error(request, _("Choose the edits to send; some have left meanwhile."))
+        return _back(project)
+    try:
+        queued = services.edits_queue(
+            project=project, user=_user(request), edit_ids=form.cleaned_data["edit"]
+        )
+    except NoWikimediaToken:
+        messages.error(request, NO_TOKEN_MESSAGE)
+        return _back(project)
+    text = ngettext(
+        "%(count)d edit is on its way to Commons.",
+        "%(count)d edits are on their way to Commons.",
+        queued.count,
+    ) % {"count": queued.count}
+    messages.success(request, text)
+    return redirect(f"{_send_url(project)}?batch={queued.batch}")
+
+
+@login_required
+@require_GET
+def edit_states(request: HttpRequest, project_pk: int) -> JsonResponse | HttpResponseBadRequest:
+    project = project_for(request, project_pk)
+    try:
+        batch = uuid.UUID(request.GET["batch"]) if request.GET.get("batch") else None
+    except ValueError:
+        return HttpResponseBadRequest("batch is not a UUID")
+    statuses = selectors.edit_statuses(project=project, batch=batch)
+    return JsonResponse(
+        {
+            "edits": [status.as_json() for status in statuses],
+            "waiting": any(status.waiting for status in statuses),
+        }
+    )
+
+
+@login_required
+@require_POST
+def removal_approve(request: HttpRequest, project_pk: int, edit_pk: int) -> HttpResponse:
+    project = project_for(request, project_pk)
+    edit = get_object_or_404(project.depicts_edits, pk=edit_pk)
+    try:
+        services.removal_approve(edit=edit, user=_user(request))
+    except services.EditNotAllowed:
+        messages.warning(request, _("This removal is no longer waiting for approval."))
+    return _back(project)
+
+
+@login_required
+@require_POST
+def edit_withdraw(request: HttpRequest, project_pk: int, edit_pk: int) -> HttpResponse:
+    project = project_for(request, project_pk)
+    edit = get_object_or_404(project.depicts_edits, pk=edit_pk)
+    try:
+        services.edit_withdraw(edit=edit)
+    except services.EditNotAllowed:
+        messages.warning(request, _("This edit has already left the send page."))
+    return _back(project)
+
+
+@login_required
+@require_POST
+def batch_revert(request: HttpRequest, project_pk: int, batch: uuid.UUID) -> HttpResponse:
+    project = project_for(request, project_pk)
+    try:
+        count = services.batch_revert(project=project, batch=batch, user=_user(request))
+    except services.EditNotAllowed:
+        raise PermissionDenied from None
+    except NoWikimediaToken:
+        messages.error(request, NO_TOKEN_MESSAGE)
+        return _back(project)
+    text = ngettext(
+        "%(count)d statement will be removed from Commons.",
+        "%(count)d statements will be removed from Commons.",
+        count,
+    ) % {"count": count}
+    messages.success(request, text)
+    return redirect(f"{_send_url(project)}?batch={batch}")
+
+
+def _user(request: HttpRequest) -> User:
+    # Every view here is behind login_required: the user is a real account.
+    return cast(User, request.user)
+
+
+def _send_url(project: Project) -> str:
+    return reverse("commons:send", kwargs={"project_pk": project.pk})
+
+
+def _back(project: Project) -> HttpResponse:
+    return redirect(_send_url(project))

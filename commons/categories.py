@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,3 +137,33 @@ class _CrawlState:
         else:
             self.continuation = None
             self.queue.pop(0)
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    title: str
+    exists: bool
+    files: int | None  # None: Commons did not say
+    subcats: int | None
+
+
+def category_info(client: ApiClient, *, category: str) -> CategoryInfo:
+    """One ``prop=categoryinfo`` read.
+
+    A category with members exists even when its description page does not (MediaWiki then
+    says ``missing`` and still gives the counts); one without either does not exist.
+    """
+    name = normalise_category(category)
+    response = client.get({"action": "query", "prop": "categoryinfo", "titles": f"Category:{name}"})
+    pages = (response.get("query") or {}).get("pages") or []
+    page = pages[0] if pages else {}
+    described = bool(page) and not page.get("missing") and not page.get("invalid")
+    info = page.get("categoryinfo")
+    if not isinstance(info, Mapping):
+        return CategoryInfo(title=name, exists=described, files=None, subcats=None)
+    return CategoryInfo(
+        title=name,
+        exists=described or int(info.get("size") or 0) > 0,
+        files=int(info.get("files") or 0),
+        subcats=int(info.get("subcats") or 0),
+    )

@@ -91,3 +91,12 @@ def learn_project(project_id: int) -> None:
     if not Project.objects.filter(pk=project_id).update(rescore_pending=False):
         return
     scoring.project_rescore(project_id=project_id)
+
+
+@shared_task(name="learn.pending", ignore_result=True)
+def learn_pending() -> None:
+    """Re-queue re-scorings whose task was lost; a duplicate run is harmless."""
+    from faces.services import scoring
+
+    for project_id in scoring.projects_awaiting_rescore():
+        learn_project.delay(project_id)

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "projects.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "wikivisage.urls"
@@ -216,6 +217,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "recrawl-active-projects": {
         "task": "crawl.recrawl_active",
@@ -227,6 +229,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "resume-edits": {"task": "write.resume", "schedule": 300},
     "learn-reverts": {"task": "learn.reverts", "schedule": 6 * 3600},
+    "learn-pending": {"task": "learn.pending", "schedule": 600},
 }
 
 # --- i18n -----------------------------------------------------------------------------
@@ -264,6 +267,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+if TESTING:
+    # Tests log users in by the hundred; a slow password hash buys them nothing.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LOGGING = {
     "version": 1,

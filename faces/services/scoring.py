@@ -32,7 +32,11 @@ UNCONFIRMED_BOOTSTRAP = 100.0
 
 
 def request_rescore(*, project_id: int) -> bool:
-    """Queue one ``learn.project`` task unless one is already waiting for this project."""
+    """Queue one ``learn.project`` task unless one is already waiting for this project.
+
+    If the broker refuses the task, the error reaches the caller (the answer is committed
+    by then) and the flag stays set: the ``learn.pending`` sweep queues the run later.
+    """
     from faces.tasks import learn_project
 
     queued = Project.objects.filter(pk=project_id, rescore_pending=False).update(
@@ -43,6 +47,11 @@ def request_rescore(*, project_id: int) -> bool:
             lambda: learn_project.apply_async((project_id,), countdown=RESCORE_DELAY_SECONDS)
         )
     return bool(queued)
+
+
+def projects_awaiting_rescore() -> list[int]:
+    """Projects whose queued re-scoring never ran (a broker lost the message)."""
+    return list(Project.objects.filter(rescore_pending=True).values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
@@ -234,6 +243,11 @@ def _write_labels(
             unique_fields=target,
             update_fields=["verdict", "score", "priority", "created_at"],
         )
+        # A face answered while this run was computing is no longer a question.
+        answered = Label.objects.filter(project=project, source=Label.Source.HUMAN)
+        Label.objects.filter(
+            project=project, source=Label.Source.MODEL, face_id__in=answered.values("face_id")
+        ).exclude(priority=None).update(priority=None)
         # Faces gone since the last run (superseded boxes) keep no stale model label.
         Label.objects.filter(project=project, source=Label.Source.MODEL).exclude(
             created_at=now

@@ -178,3 +178,31 @@ def test_request_rescore_queues_one_task_per_burst(project, django_capture_on_co
     assert len(callbacks) == 1
     project.refresh_from_db()
     assert project.rescore_pending
+
+
+def test_a_refused_rescore_task_is_queued_again_by_the_sweep(
+    project, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from faces.tasks import learn_pending
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        scoring.request_rescore(project_id=project.pk)
+    with mock.patch("faces.tasks.learn_project.apply_async", side_effect=ConnectionError):
+        with pytest.raises(ConnectionError):
+            callbacks[0]()
+    assert scoring.projects_awaiting_rescore() == [project.pk]
+    with mock.patch("faces.tasks.learn_project.delay") as delay:
+        learn_pending()
+    delay.assert_called_once_with(project.pk)
+
+
+def test_answers_given_during_a_run_leave_the_review_queue(bush_project):
+    project, faces = bush_project
+    face = faces["george_w_bush/03.jpg"]
+    scoring.project_rescore(project_id=project.pk)
+    assert model_labels(project)[face.pk].priority is not None
+    answer(project, face, Label.Verdict.NO)
+    scoring.project_rescore(project_id=project.pk)
+    assert model_labels(project)[face.pk].priority is None

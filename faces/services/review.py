@@ -1,0 +1,530 @@
+"""What reviewers do: answer, undo, take a face to look at, draw or correct a face box.
+
+Every workflow here is safe to repeat: an answer carries a request id made by the browser,
+so a double click or a retried request is stored once; two reviewers racing for one face
+are told apart by the unique constraints on labels and leases, not by a read-then-write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from faces.detection import FaceBox
+from faces.models import Answer, Face, Image, Label, ReviewLease
+from projects.models import Project
+
+# Long enough to look twice at a hard face; short enough that a closed tab frees its faces.
+LEASE_SECONDS = 600
+# A box smaller than this (as a fraction of the image side) cannot hold a usable face.
+MIN_BOX_SIDE = 0.005
+# Faces tried when other reviewers keep winning the race for the next one.
+SERVE_ATTEMPTS = 5
+# A face cannot be replaced by a corrected box more often than this in a chain.
+MAX_SUPERSEDE_CHAIN = 50
+
+
+class ReviewError(Exception):
+    """A reviewer's action that cannot be carried out; ``str()`` is shown to the reviewer."""
+
+    code = "refused"
+
+
+class ProjectNotAcceptingAnswers(ReviewError):
+    code = "paused"
+
+    def __init__(self, project: Project) -> None:
+        super().__init__(
+            _("This project is %(state)s: it takes no answers until its owner resumes it.")
+            % {"state": project.get_state_display().lower()}
+        )
+
+
+class AlreadyAnswered(ReviewError):
+    code = "already_answered"
+
+    def __init__(self, by: str) -> None:
+        super().__init__(
+            _(
+                "%(user)s already answered this face. Your other answers are kept; "
+                "here is the next one."
+            )
+            % {"user": by}
+        )
+        self.by = by
+
+
+class FaceNotInProject(ReviewError):
+    code = "not_in_project"
+
+    def __init__(self) -> None:
+        super().__init__(_("This face is not (or no longer) part of this project."))
+
+
+class RequestIdReused(ReviewError):
+    code = "request_id_reused"
+
+    def __init__(self) -> None:
+        super().__init__(_("This request id was already used for another answer."))
+
+
+class InvalidBox(ReviewError):
+    code = "invalid_box"
+
+    def __init__(self) -> None:
+        super().__init__(_("The box must lie inside the image and be large enough to hold a face."))
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    answers: tuple[Answer, ...]
+    created: bool  # False: this request id was stored before (a double click, a retry)
+
+
+@dataclass(frozen=True)
+class UndoOutcome:
+    answers: tuple[Answer, ...]  # the answers taken back, all from one step
+
+    @property
+    def faces(self) -> list[Face]:
+        return [face_current(face=answer.face) for answer in self.answers]
+
+
+# --- answers ----------------------------------------------------------------------------
+
+
+def answer_record(
+    *,
+    project: Project,
+    face: Face,
+    user: AbstractBaseUser,
+    verdict: str,
+    request_id: uuid.UUID,
+) -> AnswerOutcome:
+    """Store one reviewer's verdict on one face, once per request id.
+
+    1. Refuse when the project does not take answers, or the face is not a current face
+       of the project.
+    2. Create the Answer under its unique request id; if it exists already, this is a
+       repeat of an earlier request: return that answer untouched.
+    3. Create (or, for the same reviewer, change) the human Label; a label from another
+       reviewer wins, and this answer is refused (nothing is stored).
+    4. Drop the face from the review order and free the reviewer's lease; ask for a rescore.
+    """
+    if verdict not in Label.Verdict.values:
+        raise ValueError(f"unknown verdict {verdict!r}")
+    repeat = Answer.objects.filter(request_id=request_id).first()
+    if repeat is not None:
+        # Checked before the project's state: a retry of an answer stored before a pause
+        # must hear that it was stored.
+        if (repeat.user_id, repeat.project_id, repeat.face_id) != (user.pk, project.pk, face.pk):
+            raise RequestIdReused
+        return AnswerOutcome(answers=(repeat,), created=False)
+    _check_open(project)
+    if not face_in_project(project=project, face=face):
+        raise FaceNotInProject
+    with transaction.atomic():
+        answer, created = _answer_create(project, face, user, verdict, request_id, timezone.now())
+        if created:
+            _label_set(project, face, user, verdict)
+            _after_answers(project, [face.pk], user)
+    return AnswerOutcome(answers=(answer,), created=created)
+
+
+def answer_pick(
+    *,
+    project: Project,
+    image: Image,
+    user: AbstractBaseUser,
+    chosen: Face | None,
+    request_id: uuid.UUID,
+) -> AnswerOutcome:
+    """ "Face k of this photo is the person" (or, with no face chosen, "none of them").
+
+    The chosen face gets a yes and every other face of the photo a no, as one step: the
+    answers share one timestamp, which is what :func:`answer_undo` takes back together.
+    Faces another reviewer already answered keep that answer; only the chosen face's
+    conflict refuses the step.
+    """
+    repeat = Answer.objects.filter(request_id=request_id).select_related("face").first()
+    if repeat is not None:
+        return _repeat_of(repeat, project, user, image=image)
+    _check_open(project)
+    faces = list(Face.objects.current().filter(image=image).order_by("index"))
+    if chosen is not None and chosen.pk not in {face.pk for face in faces}:
+        raise FaceNotInProject
+    if not faces or not face_in_project(project=project, face=faces[0]):
+        raise FaceNotInProject
+    return _pick_store(project, faces, user, chosen, request_id)
+
+
+def _pick_store(
+    project: Project,
+    faces: Sequence[Face],
+    user: AbstractBaseUser,
+    chosen: Face | None,
+    request_id: uuid.UUID,
+) -> AnswerOutcome:
+    now = timezone.now()
+    stored: list[Answer] = []
+    with transaction.atomic():
+        for face in faces:
+            verdict = Label.Verdict.YES if chosen and face.pk == chosen.pk else Label.Verdict.NO
+            # The chosen face (or the first, for "none") carries the browser's request id;
+            # the others get ids derived from it, so a retry finds all of them again.
+            first = face.pk == (chosen.pk if chosen else faces[0].pk)
+            face_request = request_id if first else uuid.uuid5(request_id, str(face.pk))
+            try:
+                with transaction.atomic():
+                    answer, _created = _answer_create(
+                        project, face, user, verdict, face_request, now
+                    )
+                    _label_set(project, face, user, verdict)
+            except AlreadyAnswered:
+                if first and chosen is not None:
+                    raise
+                continue
+            stored.append(answer)
+        _after_answers(project, [answer.face_id for answer in stored], user)
+    return AnswerOutcome(answers=tuple(stored), created=True)
+
+
+def _repeat_of(
+    answer: Answer, project: Project, user: AbstractBaseUser, *, image: Image
+) -> AnswerOutcome:
+    if (answer.user_id, answer.project_id, answer.face.image_id) != (user.pk, project.pk, image.pk):
+        raise RequestIdReused
+    step = Answer.objects.filter(project=project, user_id=user.pk, created_at=answer.created_at)
+    return AnswerOutcome(answers=tuple(step.select_related("face")), created=False)
+
+
+def _answer_create(
+    project: Project,
+    face: Face,
+    user: AbstractBaseUser,
+    verdict: str,
+    request_id: uuid.UUID,
+    now: datetime,
+) -> tuple[Answer, bool]:
+    try:
+        with transaction.atomic():
+            answer = Answer.objects.create(
+                project=project,
+                face=face,
+                user_id=user.pk,
+                verdict=verdict,
+                request_id=request_id,
+                created_at=now,
+            )
+        return answer, True
+    except IntegrityError:
+        # The request id is unique: the same request arrived before (or concurrently).
+        answer = Answer.objects.get(request_id=request_id)
+        if (answer.user_id, answer.project_id, answer.face_id) != (user.pk, project.pk, face.pk):
+            raise RequestIdReused from None
+        return answer, False
+
+
+def _label_set(project: Project, face: Face, user: AbstractBaseUser, verdict: str) -> None:
+    """The one human label of the face: created, or changed by the reviewer who owns it."""
+    try:
+        with transaction.atomic():
+            Label.objects.create(
+                project=project,
+                face=face,
+                source=Label.Source.HUMAN,
+                verdict=verdict,
+                user_id=user.pk,
+            )
+        return
+    except IntegrityError:
+        pass
+    label = (
+        Label.objects.select_for_update()
+        .select_related("user")
+        .get(project=project, face=face, source=Label.Source.HUMAN)
+    )
+    if label.user_id != user.pk:
+        raise AlreadyAnswered(by=label.user.get_username() if label.user else _("Someone"))
+    label.verdict, label.created_at = verdict, timezone.now()
+    label.save(update_fields=["verdict", "created_at"])
+
+
+def _after_answers(project: Project, face_ids: Sequence[int], user: AbstractBaseUser) -> None:
+    from faces.services.scoring import request_rescore
+
+    if not face_ids:
+        return
+    # Answered faces leave the review order now, not when the learner next runs.
+    Label.objects.filter(project=project, face_id__in=face_ids, source=Label.Source.MODEL).update(
+        priority=None
+    )
+    ReviewLease.objects.filter(project=project, face_id__in=face_ids, user_id=user.pk).delete()
+    request_rescore(project_id=project.pk)
+
+
+def _check_open(project: Project) -> None:
+    if not project.accepts_answers:
+        raise ProjectNotAcceptingAnswers(project)
+
+
+def faces_reject(*, project: Project, faces: Sequence[Face], user: AbstractBaseUser) -> int:
+    """ "Not the person", said from the suggestion grid about several faces at once.
+
+    Unlike an answer in the classify page this overrides another reviewer's yes: whoever
+    approves for the project has the last word. The rejections are one step of the
+    reviewer's history (undo brings the earlier answers back). Returns the faces rejected.
+    """
+    _check_open(project)
+    now, ids = timezone.now(), [face.pk for face in faces]
+    with transaction.atomic():
+        Answer.objects.bulk_create(
+            [
+                Answer(
+                    project=project,
+                    face=face,
+                    user_id=user.pk,
+                    verdict=Label.Verdict.NO,
+                    request_id=uuid.uuid4(),
+                    created_at=now,
+                )
+                for face in faces
+            ]
+        )
+        for face in faces:
+            Label.objects.update_or_create(
+                project=project,
+                face=face,
+                source=Label.Source.HUMAN,
+                defaults={"verdict": Label.Verdict.NO, "user_id": user.pk, "created_at": now},
+            )
+        _after_answers(project, ids, user)
+    return len(ids)
+
+
+# --- undo -------------------------------------------------------------------------------
+
+
+def answer_undo(*, project: Project, user: AbstractBaseUser) -> UndoOutcome | None:
+    """Take back the reviewer's latest step that is not undone yet; None if there is none.
+
+    Called again, it walks further back through the reviewer's history, one step each time
+    (a step is one answer, or the answers of one group-photo pick). Each face's human label
+    returns to the latest answer on it that still stands, or disappears.
+    """
+    _check_open(project)
+    with transaction.atomic():
+        latest = _latest_step(project, user)
+        if latest is None:
+            return None
+        step = list(
+            Answer.objects.select_for_update()
+            .filter(
+                project=project,
+                user_id=user.pk,
+                undone_at__isnull=True,
+                created_at=latest.created_at,
+            )
+            .select_related("face")
+        )
+        Answer.objects.filter(pk__in=[a.pk for a in step]).update(undone_at=timezone.now())
+        for answer in step:
+            _label_restore(project, answer.face)
+    from faces.services.scoring import request_rescore
+
+    request_rescore(project_id=project.pk)
+    return UndoOutcome(answers=tuple(step))
+
+
+def _latest_step(project: Project, user: AbstractBaseUser) -> Answer | None:
+    return (
+        Answer.objects.filter(project=project, user_id=user.pk, undone_at__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def _label_restore(project: Project, face: Face) -> None:
+    standing = (
+        Answer.objects.filter(project=project, face=face, undone_at__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    labels = Label.objects.filter(project=project, source=Label.Source.HUMAN)
+    current = face_current(face=face)
+    if standing is None:
+        labels.filter(face__in=[face, current]).delete()
+        return
+    Label.objects.update_or_create(
+        project=project,
+        face=current,
+        source=Label.Source.HUMAN,
+        defaults={
+            "verdict": standing.verdict,
+            "user_id": standing.user_id,
+            "created_at": standing.created_at,
+        },
+    )
+
+
+# --- leases -----------------------------------------------------------------------------
+
+
+def lease_take(*, project: Project, face: Face, user: AbstractBaseUser) -> bool:
+    """Hold ``face`` for ``user`` for a while; False if another reviewer holds it now.
+
+    The unique (project, face) constraint decides a race between two reviewers: the second
+    insert fails, and that reviewer is served another face. The insert comes first because
+    a face being served is almost always free: one statement on the hot path.
+    """
+    now = timezone.now()
+    expires = now + timedelta(seconds=LEASE_SECONDS)
+    if _lease_insert(project, face, user, expires):
+        return True
+    if ReviewLease.objects.filter(project=project, face=face, user_id=user.pk).update(
+        expires_at=expires
+    ):
+        return True
+    # Another reviewer's lease: it is theirs while it runs, free for the taking once expired.
+    expired = ReviewLease.objects.filter(project=project, face=face, expires_at__lte=now)
+    return bool(expired.delete()[0]) and _lease_insert(project, face, user, expires)
+
+
+def _lease_insert(project: Project, face: Face, user: AbstractBaseUser, expires: datetime) -> bool:
+    try:
+        with transaction.atomic():
+            ReviewLease.objects.create(
+                project=project, face=face, user_id=user.pk, expires_at=expires
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def face_serve(
+    *, project: Project, user: AbstractBaseUser, exclude: Sequence[int] = ()
+) -> Face | None:
+    """The next face for this reviewer, held for them; None when nothing is left to ask.
+
+    Between reading the next face and leasing it another reviewer may lease it first; that
+    face is passed over and the next one tried, a few times at most.
+    """
+    from faces.selectors import next_face
+
+    passed = list(exclude)
+    for _attempt in range(SERVE_ATTEMPTS):
+        face = next_face(project=project, user=user, exclude=passed)
+        if face is None:
+            return None
+        if lease_take(project=project, face=face, user=user):
+            return face
+        passed.append(face.pk)
+    return None
+
+
+# --- drawn and corrected faces ----------------------------------------------------------
+
+
+def face_draw(*, project: Project, image: Image, user: AbstractBaseUser, box: FaceBox) -> Face:
+    """A face the detector missed, drawn by a reviewer; a ``detect`` worker encodes it."""
+    _check_open(project)
+    if not image.project_links.filter(project=project).exists():
+        raise FaceNotInProject
+    checked = _checked(box)
+    with transaction.atomic():
+        face = _face_create(image, checked, user)
+        lease_take(project=project, face=face, user=user)
+        _encode_later(face)
+    return face
+
+
+def face_correct(*, project: Project, face: Face, user: AbstractBaseUser, box: FaceBox) -> Face:
+    """Replace a face's box with a better one drawn by a reviewer.
+
+    The new face takes the old one's place (``supersede``); the answers and existing
+    statements given on the old face move with it, in every project that shares the image.
+    The learner's labels do not: the new box is encoded again and scored afresh.
+    """
+    _check_open(project)
+    if face.superseded_by_id is not None or not face_in_project(project=project, face=face):
+        raise FaceNotInProject
+    checked = _checked(box)
+    with transaction.atomic():
+        locked = Face.objects.select_for_update().get(pk=face.pk)
+        if locked.superseded_by_id is not None:
+            raise FaceNotInProject
+        new = _face_create(face.image, checked, user)
+        locked.supersede(new)
+        Label.objects.filter(face=locked).exclude(source=Label.Source.MODEL).update(face=new)
+        ReviewLease.objects.filter(face=locked).delete()
+        lease_take(project=project, face=new, user=user)
+        _encode_later(new)
+    return new
+
+
+def _face_create(image: Image, box: FaceBox, user: AbstractBaseUser) -> Face:
+    for _attempt in range(3):
+        index = (image.faces.aggregate(top=Max("index"))["top"] or 0) + 1
+        try:
+            with transaction.atomic():
+                return Face.objects.create(
+                    image=image,
+                    index=index,
+                    left=box.left,
+                    top=box.top,
+                    width=box.width,
+                    height=box.height,
+                    origin=Face.Origin.DRAWN,
+                    created_by_id=user.pk,
+                )
+        except IntegrityError:
+            # Someone drew a face on the same image at the same moment: take the next index.
+            continue
+    raise ReviewError(_("Too many faces were drawn on this image at once; please try again."))
+
+
+def _encode_later(face: Face) -> None:
+    from faces.tasks import encode_face
+
+    face_id = face.pk
+    transaction.on_commit(lambda: encode_face.delay(face_id))
+
+
+def _checked(box: FaceBox) -> FaceBox:
+    """The box clipped to the image; InvalidBox if too little of it is left."""
+    values = (box.left, box.top, box.width, box.height)
+    if any(v != v for v in values):  # NaN
+        raise InvalidBox
+    left, top = min(max(box.left, 0.0), 1.0), min(max(box.top, 0.0), 1.0)
+    right = min(max(box.left + box.width, 0.0), 1.0)
+    bottom = min(max(box.top + box.height, 0.0), 1.0)
+    if right - left < MIN_BOX_SIDE or bottom - top < MIN_BOX_SIDE:
+        raise InvalidBox
+    return FaceBox(left=left, top=top, width=right - left, height=bottom - top)
+
+
+# --- faces ------------------------------------------------------------------------------
+
+
+def face_in_project(*, project: Project, face: Face) -> bool:
+    return (
+        face.superseded_by_id is None and face.image.project_links.filter(project=project).exists()
+    )
+
+
+def face_current(*, face: Face) -> Face:
+    """The face that replaced ``face`` through box corrections (``face`` itself if none)."""
+    current = face
+    for _step in range(MAX_SUPERSEDE_CHAIN):
+        if current.superseded_by_id is None:
+            return current
+        current = Face.objects.get(pk=current.superseded_by_id)
+    return current

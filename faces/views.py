@@ -1,0 +1,421 @@
+"""The review pages: classify (one face at a time, keyboard first) and the suggestion grid.
+
+The classify page speaks JSON with its script (``static/js/classify.js``). Every answer
+carries a request id made by the browser, so a retry is stored once; every response that
+moves the reviewer on carries the question after next, so the page always holds one in
+reserve and never waits between two faces.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+from kombu.exceptions import OperationalError as QueueUnavailable
+
+from commons.services import edits_approve, edits_reject
+from faces import selectors
+from faces.forms import (
+    AnswerForm,
+    CorrectForm,
+    DrawForm,
+    ExcludeForm,
+    FaceSelectionForm,
+    PickForm,
+    SuggestionFilterForm,
+)
+from faces.models import Face, Label
+from faces.services import review
+from projects import selectors as project_selectors
+from projects.access import project_for
+from projects.models import Project
+from projects.ratelimit import rate_limited
+from projects.views import AuthenticatedRequest
+
+GRID_PAGE_SIZE = 48
+
+
+# --- JSON plumbing ----------------------------------------------------------------------
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _refused(code: str, message: str, status: int = 409, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message, **extra}, status=status)
+
+
+def _invalid(form: Any) -> JsonResponse:
+    text = " ".join(str(m) for errors in form.errors.values() for m in errors)
+    return _refused(
+        "invalid", _("The request was not understood: %(errors)s") % {"errors": text}, status=400
+    )
+
+
+def _not_found() -> JsonResponse:
+    return _refused("not_found", _("This face or photo is not part of this project."), 404)
+
+
+def _serve(project: Project, request: AuthenticatedRequest, exclude: list[int]) -> dict[str, Any]:
+    """The next question for this reviewer (held for them), or why there is none."""
+    face = review.face_serve(project=project, user=request.user, exclude=exclude)
+    if face is not None:
+        return {"question": selectors.question_for(project=project, face=face).as_dict()}
+    return {"question": None, "message": _nothing_left(project)}
+
+
+def _nothing_left(project: Project) -> str:
+    if not project.accepts_answers:
+        return str(review.ProjectNotAcceptingAnswers(project))
+    progress = project_selectors.project_progress(project=project)
+    if progress.detecting or project_selectors.crawling(project):
+        return _(
+            "No face is waiting right now: %(done)d of %(total)d photos are processed so "
+            "far. New questions appear as faces are found."
+        ) % {"done": progress.processed, "total": progress.images}
+    return _("Every face of this project has an answer. Thank you!")
+
+
+def _question(project: Project, face: Face) -> dict[str, Any]:
+    return selectors.question_for(project=project, face=face).as_dict()
+
+
+# --- classify ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def classify(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = project_for(request, pk)
+    first = (
+        _serve(project, request, [])
+        if project.accepts_answers
+        else {"question": None, "message": str(review.ProjectNotAcceptingAnswers(project))}
+    )
+    return render(
+        request,
+        "faces/classify.html",
+        {
+            "project": project,
+            "person_label": project.label_in(request.LANGUAGE_CODE),
+            "person_image": selectors.person_image_url(project.person_image),
+            "first": first,
+            "endpoints": {
+                name: reverse(f"projects:{name}", args=[project.pk])
+                for name in ("next", "answer", "pick", "undo", "draw", "correct")
+            },
+        },
+    )
+
+
+@login_required
+@require_GET
+def next_question(request: AuthenticatedRequest, pk: int) -> JsonResponse:
+    project = project_for(request, pk)
+    form = ExcludeForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
+    if not project.accepts_answers:
+        return _refused("paused", str(review.ProjectNotAcceptingAnswers(project)))
+    return JsonResponse(_serve(project, request, form.cleaned_data["exclude"]))
+
+
+@login_required
+@require_POST
+def answer(request: AuthenticatedRequest, pk: int) -> JsonResponse:
+    project = project_for(request, pk)
+    form = AnswerForm(_body(request))
+    if not form.is_valid():
+        return _invalid(form)
+    data = form.cleaned_data
+    face = selectors.face_of_project(project=project, face_id=data["face"])
+    if face is None:
+        return _not_found()
+    try:
+        outcome = review.answer_record(
+            project=project,
+            face=face,
+            user=request.user,
+            verdict=data["verdict"],
+            request_id=data["request_id"],
+        )
+    except review.ReviewError as error:
+        return _refusal(project, request, error, data["exclude"])
+    except QueueUnavailable:
+        return _stored_learner_down(project, request, data["exclude"])
+    return _stored(project, request, outcome, data["exclude"])
+
+
+@login_required
+@require_POST
+def pick(request: AuthenticatedRequest, pk: int) -> JsonResponse:
+    """Keys 1-9 and 0 on a group photo: which face (if any) is the person."""
+    project = project_for(request, pk)
+    form = PickForm(_body(request))
+    if not form.is_valid():
+        return _invalid(form)
+    data = form.cleaned_data
+    image = selectors.image_of_project(project=project, image_id=data["image"])
+    chosen = (
+        selectors.face_of_project(project=project, face_id=data["face"]) if data["face"] else None
+    )
+    if image is None or (data["face"] and chosen is None):
+        return _not_found()
+    try:
+        outcome = review.answer_pick(
+            project=project,
+            image=image,
+            user=request.user,
+            chosen=chosen,
+            request_id=data["request_id"],
+        )
+    except review.ReviewError as error:
+        return _refusal(project, request, error, data["exclude"])
+    except QueueUnavailable:
+        return _stored_learner_down(project, request, data["exclude"])
+    return _stored(project, request, outcome, data["exclude"])
+
+
+def _stored(
+    project: Project,
+    request: AuthenticatedRequest,
+    outcome: review.AnswerOutcome,
+    exclude: list[int],
+) -> JsonResponse:
+    following = _serve(project, request, exclude)
+    return JsonResponse(
+        {
+            "stored": True,
+            "repeat": not outcome.created,
+            "faces": [a.face_id for a in outcome.answers],
+            "next": following["question"],
+            "message": following.get("message", ""),
+        }
+    )
+
+
+def _stored_learner_down(
+    project: Project, request: AuthenticatedRequest, exclude: list[int]
+) -> JsonResponse:
+    # The answer was committed; only queueing the learner's next run failed afterwards.
+    following = _serve(project, request, exclude)
+    message = _("Saved. The learner catches up with your answers when the workers are back.")
+    return JsonResponse(
+        {
+            "stored": True,
+            "repeat": False,
+            "faces": [],
+            "next": following["question"],
+            "message": message,
+        }
+    )
+
+
+def _refusal(
+    project: Project, request: AuthenticatedRequest, error: review.ReviewError, exclude: list[int]
+) -> JsonResponse:
+    # Refused because someone was quicker: the page moves on with the next face.
+    extra = _serve(project, request, exclude) if isinstance(error, review.AlreadyAnswered) else {}
+    return _refused(error.code, str(error), next=extra.get("question"))
+
+
+@login_required
+@require_POST
+def undo(request: AuthenticatedRequest, pk: int) -> JsonResponse:
+    """Z / Backspace: take back the latest answer still standing (again: the one before)."""
+    project = project_for(request, pk)
+    try:
+        outcome = review.answer_undo(project=project, user=request.user)
+    except review.ReviewError as error:
+        return _refused(error.code, str(error))
+    except QueueUnavailable:
+        message = _(
+            "Your answer was taken back, but the task queue is unreachable: reload the "
+            "page to see that face again."
+        )
+        return _refused("queue_down", message, 503)
+    if outcome is None:
+        return JsonResponse(
+            {"undone": [], "question": None, "message": _("There is nothing left to undo.")}
+        )
+    faces = outcome.faces
+    shown = next(
+        (f for f, a in zip(faces, outcome.answers, strict=True) if a.verdict == Label.Verdict.YES),
+        faces[0],
+    )
+    review.lease_take(project=project, face=shown, user=request.user)
+    return JsonResponse(
+        {
+            "undone": [a.face_id for a in outcome.answers],
+            "question": _question(project, shown),
+            "message": ngettext("%(n)d answer taken back.", "%(n)d answers taken back.", len(faces))
+            % {"n": len(faces)},
+        }
+    )
+
+
+@login_required
+@require_POST
+@rate_limited("draw", per_minute=30)
+def draw(request: AuthenticatedRequest, pk: int) -> JsonResponse:
+    """A face the detector missed: the new face becomes the question on screen."""
+    project = project_for(request, pk)
+    form = DrawForm(_body(request))
+    if not form.is_valid():
+        return _invalid(form)
+    image = selectors.image_of_project(project=project, image_id=form.cleaned_data["image"])
+    if image is None:
+        return _not_found()
+    try:
+        face = review.face_draw(project=project, image=image, user=request.user, box=form.box)
+    except review.ReviewError as error:
+        return _refused(error.code, str(error))
+    except QueueUnavailable:
+        return _queue_down()
+    return JsonResponse({"question": _question(project, face)})
+
+
+@login_required
+@require_POST
+@rate_limited("draw", per_minute=30)
+def correct(request: AuthenticatedRequest, pk: int) -> JsonResponse:
+    """A better box for the face on screen: the corrected face replaces it as the question."""
+    project = project_for(request, pk)
+    form = CorrectForm(_body(request))
+    if not form.is_valid():
+        return _invalid(form)
+    face = selectors.face_of_project(project=project, face_id=form.cleaned_data["face"])
+    if face is None:
+        return _not_found()
+    try:
+        new = review.face_correct(project=project, face=face, user=request.user, box=form.box)
+    except review.ReviewError as error:
+        return _refused(error.code, str(error))
+    except QueueUnavailable:
+        return _queue_down()
+    return JsonResponse({"question": _question(project, new), "replaced": face.pk})
+
+
+def _queue_down() -> JsonResponse:
+    return _refused(
+        "queue_down",
+        _(
+            "The box is saved, but the task queue is unreachable: it "
+            "will be analysed when the workers are back."
+        ),
+        503,
+    )
+
+
+# --- suggestions ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = project_for(request, pk)
+    form = SuggestionFilterForm(request.GET or None)
+    rows = selectors.suggestions(project=project, filters=form.filters())
+    page = Paginator(rows, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "faces/suggestions.html",
+        {
+            "project": project,
+            "person_label": project.label_in(request.LANGUAGE_CODE),
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "cards": [_card(label) for label in page.object_list],
+        },
+    )
+
+
+def _card(label: Label) -> dict[str, Any]:
+    face = label.face
+    return {
+        "face": face,
+        "score": label.score,
+        "confirmed": getattr(label, "human", None) == "yes",
+        "thumb": selectors.thumb_at(face.image, selectors.DISPLAY_WIDTH),
+        "url": selectors.file_page_url(face.image.title),
+    }
+
+
+@login_required
+@require_POST
+@rate_limited("grid", per_minute=60)
+def suggestions_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = project_for(request, pk)
+    faces = _selected(request, project)
+    if faces:
+        edits = edits_approve(project=project, faces=faces, user=request.user)
+        messages.success(
+            request,
+            ngettext(
+                "%(n)d photo approved. Nothing is sent until you confirm it on the send page.",
+                "%(n)d photos approved. Nothing is sent until you confirm them on the send page.",
+                len(edits),
+            )
+            % {"n": len(edits)},
+        )
+    return _back_to_grid(request, project)
+
+
+@login_required
+@require_POST
+@rate_limited("grid", per_minute=60)
+def suggestions_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = project_for(request, pk)
+    faces = _selected(request, project)
+    if faces:
+        count = review.faces_reject(project=project, faces=faces, user=request.user)
+        edits_reject(project=project, faces=faces, user=request.user)
+        messages.success(
+            request,
+            ngettext(
+                "%(n)d face rejected: it will not be written.",
+                "%(n)d faces rejected: they will not be written.",
+                count,
+            )
+            % {"n": count},
+        )
+    return _back_to_grid(request, project)
+
+
+def _selected(request: AuthenticatedRequest, project: Project) -> list[Face]:
+    """The faces ticked (or shown, for "approve all"), if the project takes decisions now."""
+    if not project.accepts_answers:
+        messages.error(request, str(review.ProjectNotAcceptingAnswers(project)))
+        return []
+    form = FaceSelectionForm({"face": request.POST.getlist("face")})
+    if not form.is_valid():
+        messages.error(request, _("Select at least one face."))
+        return []
+    return selectors.faces_of_project(project=project, face_ids=form.cleaned_data["face"])
+
+
+def _back_to_grid(request: AuthenticatedRequest, project: Project) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("projects:suggestions", project.pk)

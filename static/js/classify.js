@@ -1,0 +1,372 @@
+// Classify: one face at a time, keyboard first, never waiting and never losing an answer.
+//
+// The page always holds the face on screen and one more in reserve (prefetched). An answer
+// moves on at once; the request goes through an outbox kept in localStorage and sent in
+// order, each with a request id made here, so a retry after a lost connection is stored once.
+import { placeBox, placeCrop } from "./crops.js";
+import { newRequestId, Offline, requestJson, SessionEnded } from "./http.js";
+
+const root = document.getElementById("classify");
+const text = root.dataset;
+const elements = {
+  stage: document.getElementById("stage"),
+  bar: document.getElementById("answer-bar"),
+  crop: document.getElementById("crop"),
+  caption: document.getElementById("face-caption"),
+  photo: document.getElementById("photo"),
+  image: document.getElementById("photo-img"),
+  boxes: document.getElementById("boxes"),
+  drawing: document.getElementById("drawing"),
+  link: document.getElementById("file-link"),
+  status: document.getElementById("status"),
+  alert: document.getElementById("alert"),
+  undoOnly: document.getElementById("undo-only"),
+  count: document.getElementById("answered-count"),
+};
+const OUTBOX_KEY = `wikivisage-outbox-${text.project}`;
+const MAX_EXCLUDE = 200;
+const RESERVE = 1;
+
+const state = {
+  current: JSON.parse(document.getElementById("first-question").textContent),
+  queue: [],
+  outbox: loadOutbox(),
+  sending: false,
+  fetching: false,
+  exhausted: false,
+  mode: null, // "draw" | "correct" while a box is being drawn
+  answered: 0,
+};
+
+// --- the outbox ---------------------------------------------------------------------------
+
+function loadOutbox() {
+  try {
+    return JSON.parse(localStorage.getItem(OUTBOX_KEY) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+function saveOutbox() {
+  try {
+    localStorage.setItem(OUTBOX_KEY, JSON.stringify(state.outbox));
+  } catch {
+    // Private mode without storage: the outbox lives as long as the page.
+  }
+}
+
+function send(kind, body, holds = []) {
+  state.outbox.push({ kind, body, holds });
+  saveOutbox();
+  drain();
+}
+
+/** Faces the browser shows or is still sending: the server must not serve them again. */
+function held() {
+  const ids = [];
+  if (state.current) ids.push(state.current.face.id);
+  state.queue.forEach((q) => ids.push(q.face.id));
+  state.outbox.forEach((item) => ids.push(...item.holds));
+  return [...new Set(ids)].slice(-MAX_EXCLUDE);
+}
+
+async function drain() {
+  if (state.sending) return;
+  state.sending = true;
+  let pause = 1000;
+  while (state.outbox.length) {
+    const item = state.outbox[0];
+    try {
+      const { ok, status, data } = await requestJson(text[item.kind], {
+        method: "POST", body: { ...item.body, exclude: held() }, csrf: text.csrf,
+      });
+      if (status === 429) { await sleep(60000); continue; }
+      state.outbox.shift();
+      saveOutbox();
+      ok ? received(item, data) : refused(data);
+      pause = 1000;
+      if (!state.outbox.length) say(text.msgSaved);
+    } catch (error) {
+      if (error instanceof SessionEnded) { warn(text.msgSession); break; }
+      warn(text.msgOffline);
+      await sleep(pause);
+      pause = Math.min(pause * 2, 30000);
+    }
+  }
+  state.sending = false;
+}
+
+function received(item, data) {
+  hideWarning();
+  if (data.next) reserve(data.next);
+  if (item.kind === "undo") return undone(data);
+  if (item.kind === "draw" || item.kind === "correct") return replaced(item.kind, data);
+  if (data.message && !state.current && !state.queue.length) say(data.message);
+}
+
+function refused(data) {
+  warn(data.message || text.msgError);
+  if (data.next) reserve(data.next);
+  if (data.error === "paused") {
+    state.current = null;
+    state.queue = [];
+    show();
+  }
+}
+
+// --- questions ------------------------------------------------------------------------------
+
+function reserve(question) {
+  if (held().includes(question.face.id)) return;
+  state.queue.push(question);
+  new Image().src = question.image.thumb; // preload: the next photo is ready when shown
+  state.exhausted = false;
+  if (!state.current) advance();
+}
+
+function advance() {
+  state.current = state.queue.shift() || null;
+  show();
+  prefetch();
+}
+
+async function prefetch() {
+  if (state.fetching || state.queue.length >= RESERVE || state.exhausted) return;
+  state.fetching = true;
+  try {
+    const url = `${text.next}?exclude=${held().join(",")}`;
+    const { ok, data } = await requestJson(url);
+    if (ok && data.question) reserve(data.question);
+    else if (ok) {
+      state.exhausted = true;
+      if (!state.current) say(data.message || text.msgNoneLeft);
+    } else if (!state.current) say(data.message);
+  } catch (error) {
+    warn(error instanceof SessionEnded ? text.msgSession : text.msgOffline);
+  } finally {
+    state.fetching = false;
+  }
+  if (state.queue.length < RESERVE && !state.exhausted) setTimeout(prefetch, 5000);
+  // Faces are still being found: look again now and then while there is nothing to ask.
+  if (state.exhausted && !state.current) {
+    setTimeout(() => { state.exhausted = false; prefetch(); }, 30000);
+  }
+}
+
+function show() {
+  const q = state.current;
+  elements.stage.hidden = !q;
+  elements.bar.hidden = !q;
+  elements.undoOnly.hidden = Boolean(q);
+  if (!q) {
+    if (!state.fetching && state.exhausted) say(text.msgNoneLeft);
+    return;
+  }
+  // What is on screen, for people debugging the page and for the browser tests.
+  elements.stage.dataset.face = q.face.id;
+  elements.stage.dataset.faces = q.faces.length;
+  elements.image.src = q.image.thumb;
+  elements.link.href = q.image.url;
+  elements.link.textContent = q.image.title;
+  drawBoxes(q);
+  elements.caption.textContent = q.faces.length > 1
+    ? text.msgFaceOf.replace("%(k)s", q.face.number).replace("%(n)s", q.faces.length)
+    : "";
+  // The crop needs the element's laid-out size: measure after the stage is visible.
+  requestAnimationFrame(() => placeCrop(elements.crop, q.image.thumb, q.face, q.image.width, q.image.height));
+}
+
+function drawBoxes(q) {
+  elements.boxes.replaceChildren();
+  q.faces.forEach((face) => {
+    const box = document.createElement("div");
+    box.className = "box";
+    if (face.id === q.face.id) box.classList.add("current");
+    if (face.verdict) box.classList.add(`verdict-${face.verdict}`);
+    placeBox(box, face);
+    if (q.faces.length > 1) {
+      const number = document.createElement("span");
+      number.className = "number";
+      number.textContent = face.number;
+      box.append(number);
+    }
+    elements.boxes.append(box);
+  });
+}
+
+// --- what the reviewer does -------------------------------------------------------------------
+
+function answer(verdict) {
+  const q = state.current;
+  if (!q || state.mode) return;
+  send("answer", { face: q.face.id, verdict, request_id: newRequestId() }, [q.face.id]);
+  counted();
+  advance();
+}
+
+function pick(number) {
+  const q = state.current;
+  if (!q || state.mode) return;
+  const face = number ? q.faces.find((f) => f.number === number) : null;
+  if (number && !face) { warn(text.msgNoFace); return; }
+  const request = { image: q.image.id, face: face ? face.id : null, request_id: newRequestId() };
+  send("pick", request, q.faces.map((f) => f.id));
+  // The other faces of this photo are answered by the pick: no need to ask about them.
+  state.queue = state.queue.filter((other) => other.image.id !== q.image.id);
+  counted();
+  advance();
+}
+
+function undo() {
+  if (state.mode) return;
+  say(text.msgSaving);
+  send("undo", {});
+}
+
+function undone(data) {
+  say(data.message);
+  if (!data.question) return;
+  if (state.current) state.queue.unshift(state.current);
+  state.current = data.question;
+  state.answered = Math.max(0, state.answered - data.undone.length);
+  elements.count.textContent = state.answered;
+  show();
+}
+
+function replaced(kind, data) {
+  if (!data.question) return;
+  if (kind === "draw" && state.current) state.queue.unshift(state.current);
+  state.current = data.question;
+  show();
+  say(kind === "draw" ? text.msgDrawn : text.msgCorrected);
+}
+
+function counted() {
+  state.answered += 1;
+  elements.count.textContent = state.answered;
+}
+
+// --- drawing a box with mouse, pen or finger --------------------------------------------------
+
+function startMode(mode) {
+  if (!state.current) return;
+  state.mode = mode;
+  elements.photo.classList.add("drawing-mode");
+  say(mode === "draw" ? text.msgDraw : text.msgCorrect);
+}
+
+function endMode() {
+  state.mode = null;
+  elements.photo.classList.remove("drawing-mode");
+  elements.drawing.hidden = true;
+}
+
+function fraction(event) {
+  const rect = elements.image.getBoundingClientRect();
+  return {
+    x: Math.min(Math.max((event.clientX - rect.left) / rect.width, 0), 1),
+    y: Math.min(Math.max((event.clientY - rect.top) / rect.height, 0), 1),
+  };
+}
+
+let origin = null;
+
+function boxFrom(a, b) {
+  return {
+    left: Math.min(a.x, b.x), top: Math.min(a.y, b.y),
+    width: Math.abs(a.x - b.x), height: Math.abs(a.y - b.y),
+  };
+}
+
+elements.photo.addEventListener("pointerdown", (event) => {
+  if (!state.mode) return;
+  event.preventDefault();
+  elements.photo.setPointerCapture(event.pointerId);
+  origin = fraction(event);
+  elements.drawing.hidden = false;
+  placeBox(elements.drawing, boxFrom(origin, origin));
+});
+
+elements.photo.addEventListener("pointermove", (event) => {
+  if (state.mode && origin) placeBox(elements.drawing, boxFrom(origin, fraction(event)));
+});
+
+elements.photo.addEventListener("pointerup", (event) => {
+  if (!state.mode || !origin) return;
+  const box = boxFrom(origin, fraction(event));
+  const mode = state.mode;
+  origin = null;
+  endMode();
+  if (box.width < 0.01 || box.height < 0.01) return;
+  const q = state.current;
+  if (mode === "draw") send("draw", { image: q.image.id, ...box });
+  else send("correct", { face: q.face.id, ...box }, [q.face.id]);
+});
+
+// --- keys and buttons -----------------------------------------------------------------------
+
+const KEYS = {
+  y: () => answer("yes"),
+  n: () => answer("no"),
+  s: () => answer("skip"),
+  z: undo,
+  backspace: undo,
+  d: () => startMode("draw"),
+  c: () => startMode("correct"),
+  escape: endMode,
+};
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+  if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+  const key = event.key.toLowerCase();
+  if (/^[0-9]$/.test(key)) {
+    event.preventDefault();
+    pick(Number(key));
+    return;
+  }
+  const action = KEYS[key];
+  if (!action) return;
+  event.preventDefault();
+  action();
+});
+
+root.addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  if (!button) return;
+  if (button.dataset.verdict) answer(button.dataset.verdict);
+  else if (button.dataset.action === "undo") undo();
+  else if (button.dataset.action === "draw") startMode("draw");
+  else if (button.dataset.action === "correct") startMode("correct");
+  button.blur();
+});
+
+window.addEventListener("resize", () => {
+  const q = state.current;
+  if (q) placeCrop(elements.crop, q.image.thumb, q.face, q.image.width, q.image.height);
+});
+window.addEventListener("online", drain);
+
+// --- messages --------------------------------------------------------------------------------
+
+function say(message) {
+  elements.status.textContent = message || "";
+}
+
+function warn(message) {
+  elements.alert.textContent = message;
+  elements.alert.hidden = false;
+}
+
+function hideWarning() {
+  elements.alert.hidden = true;
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+show();
+prefetch();
+drain();

@@ -1,0 +1,142 @@
+// New project: find the person on Wikidata as you type, and check the one you pick.
+import { requestJson } from "./http.js";
+
+const form = document.getElementById("new-project");
+const input = form.querySelector("[role=combobox]");
+const list = document.getElementById("person-results");
+const card = document.getElementById("person-card");
+const QID = /^\s*[Qq][1-9]\d*\s*$/;
+let timer = null;
+let active = -1;
+let latest = 0;
+let checked = "";  // the Q-id the card shows, so leaving the field does not check it again
+
+function options() {
+  return [...list.querySelectorAll("[role=option]")];
+}
+
+function close() {
+  list.hidden = true;
+  input.setAttribute("aria-expanded", "false");
+  input.removeAttribute("aria-activedescendant");
+  active = -1;
+}
+
+function note(text) {
+  list.replaceChildren();
+  const item = document.createElement("li");
+  item.className = "note";
+  item.textContent = text;
+  list.append(item);
+  list.hidden = false;
+}
+
+function render(results) {
+  list.replaceChildren();
+  results.forEach((hit, index) => {
+    const item = document.createElement("li");
+    item.id = `person-option-${index}`;
+    item.setAttribute("role", "option");
+    item.dataset.qid = hit.qid;
+    const label = document.createElement("strong");
+    label.textContent = hit.label;
+    const qid = document.createElement("small");
+    qid.textContent = ` ${hit.qid}`;
+    const description = document.createElement("span");
+    description.textContent = hit.description;
+    item.append(label, qid, document.createElement("br"), description);
+    item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(hit.qid); });
+    list.append(item);
+  });
+  if (!results.length) { note(form.dataset.msgNone); return; }
+  list.hidden = false;
+  input.setAttribute("aria-expanded", "true");
+}
+
+async function search(text) {
+  const ticket = ++latest;
+  note(form.dataset.msgSearching);
+  try {
+    const url = `${form.dataset.searchUrl}?q=${encodeURIComponent(text)}`;
+    const { ok, data } = await requestJson(url);
+    if (ticket !== latest) return;  // a newer search is under way
+    if (ok) render(data.results); else note(data.message || form.dataset.msgOffline);
+  } catch {
+    if (ticket === latest) note(form.dataset.msgOffline);
+  }
+}
+
+function highlight(index) {
+  const all = options();
+  if (!all.length) return;
+  active = (index + all.length) % all.length;
+  all.forEach((option, i) => option.setAttribute("aria-selected", String(i === active)));
+  input.setAttribute("aria-activedescendant", all[active].id);
+  all[active].scrollIntoView({ block: "nearest" });
+}
+
+function choose(qid) {
+  input.value = qid;
+  close();
+  check(qid);
+}
+
+async function check(qid) {
+  if (qid === checked) return;
+  checked = qid;
+  card.hidden = false;
+  card.classList.remove("bad");
+  card.querySelector(".label").textContent = form.dataset.msgChecking;
+  card.querySelector(".qid").textContent = "";
+  card.querySelector(".description").textContent = "";
+  card.querySelector(".note").textContent = "";
+  const image = card.querySelector("img");
+  image.hidden = true;
+  try {
+    const { ok, data } = await requestJson(`${form.dataset.personUrl}?qid=${encodeURIComponent(qid.trim())}`);
+    if (!ok) {
+      card.classList.add("bad");
+      card.querySelector(".label").textContent = data.message;
+      return;
+    }
+    card.querySelector(".label").textContent = data.label;
+    card.querySelector(".qid").textContent = data.qid;
+    card.querySelector(".description").textContent = data.description;
+    card.querySelector(".note").textContent = data.redirect_note;
+    if (data.redirected_from) { input.value = data.qid; checked = data.qid; }
+    if (data.image) {
+      image.src = data.image;
+      image.alt = data.label;
+      image.onerror = () => { image.hidden = true; };
+      image.hidden = false;
+    }
+  } catch {
+    checked = "";
+    card.querySelector(".label").textContent = form.dataset.msgOffline;
+  }
+}
+
+input.addEventListener("input", () => {
+  clearTimeout(timer);
+  const text = input.value.trim();
+  card.hidden = true;
+  checked = "";
+  // The server's verdict on the previous value no longer applies.
+  input.closest(".field").querySelectorAll(".field-error").forEach((error) => error.remove());
+  if (text.length < 2 || QID.test(text)) { close(); return; }
+  timer = setTimeout(() => search(text), 250);
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "ArrowDown") { event.preventDefault(); highlight(active + 1); }
+  else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active - 1); }
+  else if (event.key === "Enter" && !list.hidden && active >= 0) {
+    event.preventDefault();
+    choose(options()[active].dataset.qid);
+  } else if (event.key === "Escape") close();
+});
+
+input.addEventListener("blur", () => {
+  setTimeout(close, 150);
+  if (QID.test(input.value)) check(input.value.trim().toUpperCase());
+});

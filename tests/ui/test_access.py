@@ -1,0 +1,187 @@
+"""Who may do what: every page and endpoint of a project, for each persona.
+
+Owner and members answer and approve; only the owner (or a moderator) manages members and
+settings; outsiders get 403 everywhere; moderators (staff) see every project.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.urls import get_resolver, reverse
+
+from tests.factories import MembershipFactory, UserFactory
+from tests.ui.conftest import answer_body
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str = "get"  # get | post (a form) | json (a JSON body)
+    body: Any = None  # a function of the test's objects
+    ok: int = 200
+    manage: bool = False  # owner and moderators only
+    kwargs: Any = field(default=None)
+
+
+def box(**extra):
+    return {"left": 0.6, "top": 0.1, "width": 0.2, "height": 0.3, **extra}
+
+
+PROJECT_ENDPOINTS = [
+    Endpoint("detail"),
+    Endpoint("status"),
+    Endpoint("classify"),
+    Endpoint("next"),
+    Endpoint("answer", "json", lambda o: answer_body(o["face"])),
+    Endpoint(
+        "pick",
+        "json",
+        lambda o: {
+            "image": o["face"].image_id,
+            "face": o["face"].pk,
+            "request_id": str(uuid.uuid4()),
+        },
+    ),
+    Endpoint("undo", "json", lambda o: {}),
+    Endpoint("draw", "json", lambda o: box(image=o["face"].image_id)),
+    Endpoint("correct", "json", lambda o: box(face=o["face"].pk)),
+    Endpoint("suggestions"),
+    Endpoint("suggestions-approve", "post", lambda o: {"face": [o["face"].pk]}, ok=302),
+    Endpoint("suggestions-reject", "post", lambda o: {"face": [o["face"].pk]}, ok=302),
+    Endpoint("export-answers"),
+    Endpoint("export-edits"),
+    Endpoint(
+        "settings",
+        "post",
+        lambda o: {
+            "state": "active",
+            "crawl_depth": 1,
+            "distance_threshold": 0.5,
+            "min_confirmed": 3,
+        },
+        ok=302,
+        manage=True,
+    ),
+    Endpoint("member-invite", "post", lambda o: {"username": "newcomer"}, ok=302, manage=True),
+    Endpoint(
+        "member-remove",
+        "post",
+        lambda o: {},
+        ok=302,
+        manage=True,
+        kwargs=lambda o: {"user_id": o["reviewer"].pk},
+    ),
+]
+SITE_ENDPOINTS = ["dashboard", "new", "people", "person"]
+PERSONAS = ["owner", "member", "moderator", "outsider"]
+
+
+@pytest.fixture
+def objects(project, faces):
+    UserFactory(username="newcomer")
+    reviewer = MembershipFactory(project=project, user=UserFactory(username="reviewer")).user
+    return {"project": project, "face": faces[0], "reviewer": reviewer}
+
+
+def call(client, endpoint: Endpoint, objects) -> Any:
+    kwargs = {"pk": objects["project"].pk, **(endpoint.kwargs(objects) if endpoint.kwargs else {})}
+    url = reverse(f"projects:{endpoint.name}", kwargs=kwargs)
+    body = endpoint.body(objects) if endpoint.body else None
+    if endpoint.method == "json":
+        return client.post(url, body, content_type="application/json")
+    if endpoint.method == "post":
+        return client.post(url, body)
+    return client.get(url)
+
+
+def expected(persona: str, endpoint: Endpoint) -> int:
+    if persona == "outsider" or (persona == "member" and endpoint.manage):
+        return 403
+    return endpoint.ok
+
+
+@pytest.mark.parametrize("endpoint", PROJECT_ENDPOINTS, ids=lambda e: e.name)
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_persona_on_each_project_endpoint(request, client_of, objects, persona, endpoint):
+    response = call(client_of(request.getfixturevalue(persona)), endpoint, objects)
+    assert response.status_code == expected(persona, endpoint), response.content[:300]
+
+
+@pytest.mark.parametrize("endpoint", PROJECT_ENDPOINTS, ids=lambda e: e.name)
+def test_anonymous_visitors_are_sent_to_log_in(client, objects, endpoint):
+    response = call(client, endpoint, objects)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("endpoint", PROJECT_ENDPOINTS, ids=lambda e: e.name)
+def test_a_project_that_does_not_exist_is_404(client_of, outsider, objects, endpoint):
+    missing = {**objects, "project": type("Gone", (), {"pk": 999999})()}
+    assert call(client_of(outsider), endpoint, missing).status_code == 404
+
+
+@pytest.mark.parametrize("endpoint", PROJECT_ENDPOINTS, ids=lambda e: e.name)
+def test_outsiders_change_nothing(client_of, outsider, objects, endpoint):
+    from faces.models import Answer, Face, Label
+
+    before = (Answer.objects.count(), Label.objects.count(), Face.objects.count())
+    call(client_of(outsider), endpoint, objects)
+    assert (Answer.objects.count(), Label.objects.count(), Face.objects.count()) == before
+
+
+@pytest.mark.parametrize("name", SITE_ENDPOINTS)
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_site_pages_are_open_to_every_logged_in_user(
+    request, client_of, fake_commons, persona, name
+):
+    client = client_of(request.getfixturevalue(persona))
+    query = {"people": {"q": "Barack"}, "person": {"qid": "Q76"}}.get(name, {})
+    assert client.get(reverse(f"projects:{name}"), query).status_code == 200
+
+
+@pytest.mark.parametrize("name", SITE_ENDPOINTS)
+def test_site_pages_ask_anonymous_visitors_to_log_in(client, name):
+    response = client.get(reverse(f"projects:{name}"))
+    assert response.status_code == 302
+
+
+def test_the_table_covers_every_endpoint():
+    """A new route must be added to this table, so that its access rules are tested too."""
+    names = {
+        pattern.name
+        for pattern in get_resolver().namespace_dict["projects"][1].url_patterns
+        if getattr(pattern, "name", None)
+    } | {
+        pattern.name
+        for include in get_resolver().namespace_dict["projects"][1].url_patterns
+        for pattern in getattr(include, "url_patterns", [])
+    }
+    covered = {endpoint.name for endpoint in PROJECT_ENDPOINTS} | set(SITE_ENDPOINTS)
+    assert names == covered
+
+
+@pytest.mark.parametrize(
+    "endpoint", [e for e in PROJECT_ENDPOINTS if e.method != "get"], ids=lambda e: e.name
+)
+def test_every_state_change_needs_the_csrf_token(owner, objects, endpoint):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    response = call(client, endpoint, objects)
+    assert response.status_code == 403
+    assert b"expired" in response.content
+
+
+@pytest.mark.parametrize(
+    "endpoint", [e for e in PROJECT_ENDPOINTS if e.method != "get"], ids=lambda e: e.name
+)
+def test_state_changes_refuse_get(client_of, owner, objects, endpoint):
+    response = call(client_of(owner), Endpoint(endpoint.name, kwargs=endpoint.kwargs), objects)
+    assert response.status_code == 405

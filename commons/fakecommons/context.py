@@ -13,6 +13,15 @@ from commons.fakecommons.world import FilePage, User, World
 
 
 @dataclass(frozen=True)
+class Rendition:
+    """The image a client gets for a file at a requested width: where, and how big."""
+
+    url: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class Urls:
     """Every URL the stand-in hands out, rooted at its own address."""
 
@@ -47,12 +56,35 @@ class Urls:
         folder = f"{self.upload}/thumb/{media.hash_path(dbkey)}/{media.quote_segment(dbkey)}"
         return f"{folder}/{media.quote_segment(name)}"
 
+    def rendition(self, page: FilePage, width: int) -> Rendition:
+        """What a client shown the file at ``width`` gets: bitmaps are never scaled up, audio
+        gets an icon (File::transform)."""
+        facts = page.facts()
+        if facts.is_audio:
+            return Rendition(self.icon(page), 120, 120)
+        if facts.is_bitmap and 0 < facts.width <= width:
+            return Rendition(self.original(page), facts.width, facts.height)
+        # Unknown dimensions (a file no decoder reads) scale as a square: the URL is what
+        # matters, and the upload server hands out the raw bytes there.
+        height = media.thumb_height(facts.width or 1, facts.height or 1, width)
+        return Rendition(self.thumbnail(page, width), width, height)
+
     def icon(self, page: FilePage) -> str:
         extension = page.name.rpartition(".")[2].lower() or "file"
         return f"{self.base}/commons/w/resources/assets/file-type-icons/fileicon-{extension}.png"
 
+    @property
+    def commons_wiki(self) -> str:
+        """Commons' article path (``/wiki``): description pages and special pages."""
+        return f"{self.base}/commons/wiki"
+
     def description(self, title: str) -> str:
-        return f"{self.base}/commons/wiki/{media.quote_title(title)}"
+        return f"{self.commons_wiki}/{media.quote_title(title)}"
+
+    def file_path(self, name: str, width: int | None = None) -> str:
+        """Special:FilePath of a file (name without ``File:``), as a page would link it."""
+        url = f"{self.commons_wiki}/Special:FilePath/{media.quote_title(name)}"
+        return url if width is None else f"{url}?width={width}"
 
     def short_description(self, pageid: int) -> str:
         return f"{self.base}/commons/w/index.php?curid={pageid}"

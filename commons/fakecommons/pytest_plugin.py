@@ -13,9 +13,10 @@ Load with ``pytest_plugins = ["commons.fakecommons.pytest_plugin"]``. Fixtures:
   ``WIKIDATA_API_URL``, ``SOCIAL_AUTH_MEDIAWIKI_URL`` (and the consumer key and secret) set.
 
 At teardown every server fails the test if it broke itself (answered a 500), and if any
-``api.php`` or upload request broke Wikimedia's etiquette (User-Agent policy, ``maxlag=5``,
-standard thumbnail widths). Only tests of that check itself may opt out of the etiquette
-check, with ``@pytest.mark.fakecommons_no_etiquette``.
+``api.php``, upload or Special:FilePath request broke Wikimedia's etiquette (User-Agent policy,
+``maxlag=5``, standard thumbnail widths; a browser may fetch images, not call ``api.php``).
+Only tests of that check itself may opt out of the etiquette check, with
+``@pytest.mark.fakecommons_no_etiquette``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``action=query``: categorymembers, search, imageinfo, tokens, userinfo, and generators.
+"""``action=query``: categorymembers, search, imageinfo, categoryinfo, tokens, userinfo, and
+generators.
 
 Continuation follows ApiContinuationManager (API:Continue): a list module that has more adds
 its key and ``"continue": "-||"`` next to ``batchcomplete``; an incomplete prop module adds
@@ -15,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from commons.fakecommons import media, wikibase
+from commons.fakecommons import wikibase
 from commons.fakecommons.context import ApiContext
 from commons.fakecommons.protocol import ApiError
-from commons.fakecommons.world import CATEGORY_NS, FILE_NS, FilePage, Item, Member
+from commons.fakecommons.world import CATEGORY_NS, FILE_NS, Category, FilePage, Item, Member
 
 TRANSFORM_LIMIT = 50
 MAX_LIMIT = 500
@@ -335,6 +336,8 @@ def _search_candidates(
             rows.append((hit, _file_matcher(ctx, page.mid), page.name.lower()))
     if CATEGORY_NS in namespaces:
         for category in sorted(ctx.world.categories.values(), key=lambda c: c.name):
+            if category.pageid is None:
+                continue  # search indexes pages; this category has none
             hit = SearchHit(CATEGORY_NS, category.title, category.pageid, "2015-01-01T00:00:00Z")
             rows.append((hit, lambda _p, _v: False, category.name.lower()))
     return rows
@@ -487,7 +490,7 @@ def _ref_for(ctx: ApiContext, ns: int, name: str) -> PageRef:
     if ctx.site == "commons" and ns == FILE_NS and (page := ctx.world.file(name)):
         return PageRef(ns, title, page.pageid, file=page)
     if ctx.site == "commons" and ns == CATEGORY_NS and (category := ctx.world.category(name)):
-        return PageRef(ns, title, category.pageid)
+        return PageRef(ns, title, category.pageid)  # no description page: missing
     if ctx.site == "wikidata" and ns == 0 and (item := ctx.world.item(name)) and not item.missing:
         return PageRef(0, title, item.pageid)
     return PageRef(ns, title)
@@ -519,6 +522,8 @@ def _run_props(ctx: ApiContext, pages: PageSet, cont: Continuation) -> None:
     for name in ctx.params.multi("prop"):
         if name == "imageinfo":
             imageinfo(ctx, pages, cont)
+        elif name == "categoryinfo":
+            categoryinfo(ctx, pages)
         elif name != "info":
             ctx.warn("query", f'Unrecognized value for parameter "prop": {name}')
 
@@ -581,7 +586,7 @@ def _info(ctx: ApiContext, page: FilePage, props: set[str], width: int) -> dict[
         info.update(size=facts.size, width=facts.width, height=facts.height)
     if "url" in props:
         if width > 0:
-            info.update(_thumb(ctx, page, facts, width))
+            info.update(_thumb(ctx, page, width))
         info["url"] = ctx.urls.original(page)
         info["descriptionurl"] = ctx.urls.description(page.title)
         info["descriptionshorturl"] = ctx.urls.short_description(page.pageid)
@@ -594,18 +599,42 @@ def _info(ctx: ApiContext, page: FilePage, props: set[str], width: int) -> dict[
     return info
 
 
-def _thumb(ctx: ApiContext, page: FilePage, facts: media.MediaFacts, width: int) -> dict[str, Any]:
-    """thumburl/thumbwidth/thumbheight: bitmaps are never scaled up; audio gets an icon."""
-    if facts.is_audio:
-        return {"thumburl": ctx.urls.icon(page), "thumbwidth": 120, "thumbheight": 120}
-    if facts.is_bitmap and 0 < facts.width <= width:
-        url, w, h = ctx.urls.original(page), facts.width, facts.height
-    else:
-        # Unknown dimensions (a file no decoder reads) scale as a square: the URL is what
-        # matters, and the upload server hands out the raw bytes there.
-        url = ctx.urls.thumbnail(page, width)
-        w, h = width, media.thumb_height(facts.width or 1, facts.height or 1, width)
-    return {"thumburl": url, "thumbwidth": w, "thumbheight": h}
+def _thumb(ctx: ApiContext, page: FilePage, width: int) -> dict[str, Any]:
+    shown = ctx.urls.rendition(page, width)
+    return {"thumburl": shown.url, "thumbwidth": shown.width, "thumbheight": shown.height}
+
+
+# --- prop=categoryinfo ---------------------------------------------------------------------
+
+
+def categoryinfo(ctx: ApiContext, pages: PageSet) -> None:
+    """Member counts of the set's categories, found or missing (ApiQueryCategoryInfo).
+
+    A missing page with members gets counts too; one with neither does not
+    (:attr:`Category.counted`). At most 50 titles always fit: no ``cicontinue``.
+    """
+    ctx.params.accept("cicontinue")
+    if ctx.site != "commons":
+        return
+    for ref, out in pages:
+        category = ctx.world.category(_strip_prefix(ref.title)) if ref.ns == CATEGORY_NS else None
+        if category is not None and category.counted:
+            out["categoryinfo"] = _category_counts(ctx, category)
+
+
+def _category_counts(ctx: ApiContext, category: Category) -> dict[str, Any]:
+    files, subcats = len(category.files), len(category.subcats)
+    # The world holds no articles: every member is a file or a subcategory.
+    counts: dict[str, Any] = {
+        "size": files + subcats,
+        "pages": 0,
+        "files": files,
+        "subcats": subcats,
+    }
+    # formatversion 1 drops a false boolean and prints a true one as "".
+    if category.hidden or ctx.fmt.v2:
+        counts["hidden"] = category.hidden if ctx.fmt.v2 else ""
+    return counts
 
 
 # --- meta modules ---------------------------------------------------------------------------

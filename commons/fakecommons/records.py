@@ -3,7 +3,9 @@ of etiquette — so a test can assert on what the client really sent.
 
 Etiquette is Wikimedia's User-Agent policy (``<client>/<version> (<contact URL or e-mail>)
 <library>/<version>``; generic library defaults and browser strings are blocked) and, for
-``api.php``, ``maxlag=5`` on every request (WIKIMEDIA-API.md §1.5, §1.7).
+``api.php``, ``maxlag=5`` on every request (WIKIMEDIA-API.md §1.5, §1.7). The policy is for
+scripts: what a reader's browser fetches for a page (thumbnails, Special:FilePath) comes under
+the browser's own User-Agent, so there a browser is no breach; a script still is held to it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class RecordedRequest:
 
     method: str
     path: str
-    site: str  # "commons", "wikidata", "upload", "meta" or "other"
+    site: str  # "commons", "wikidata", "upload", "commons-wiki", "meta" or "other"
     params: dict[str, str]
     headers: dict[str, str]
     time: float
@@ -77,7 +79,7 @@ def user_agent_problems(user_agent: str) -> list[str]:
     """Why ``user_agent`` breaks the Wikimedia User-Agent policy (empty: it does not)."""
     if not user_agent.strip():
         return ["no User-Agent"]
-    if user_agent.startswith("Mozilla/"):
+    if is_browser(user_agent):
         return [f"browser User-Agent {user_agent!r}"]
     if _GENERIC.match(user_agent.strip()):
         return [f"generic library User-Agent {user_agent!r}"]
@@ -87,6 +89,17 @@ def user_agent_problems(user_agent: str) -> list[str]:
     if not _CONTACT.search(user_agent):
         problems.append(f"User-Agent {user_agent!r} has no contact URL or e-mail in parentheses")
     return problems
+
+
+def asset_etiquette_problems(user_agent: str) -> list[str]:
+    """Why a fetch of a page asset (upload server, Special:FilePath) breaks the policy."""
+    if is_browser(user_agent):
+        return []
+    return user_agent_problems(user_agent)
+
+
+def is_browser(user_agent: str) -> bool:
+    return user_agent.startswith("Mozilla/")
 
 
 def api_etiquette_problems(request: RecordedRequest) -> list[str]:

@@ -1,6 +1,7 @@
-"""The stand-in as a real HTTP server on loopback: one port, four path prefixes.
+"""The stand-in as a real HTTP server on loopback: one port, five path prefixes.
 
 - ``/commons/w/api.php`` — Commons' Action API and Wikibase MediaInfo;
+- ``/commons/wiki/Special:FilePath/…`` — redirects to a file or its thumbnail;
 - ``/wikidata/w/api.php`` — Wikidata's (read-only here);
 - ``/upload/…`` — originals and thumbnails;
 - ``/meta/w/index.php`` — Special:OAuth (OAuth 1.0a).
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from commons.fakecommons import edits, entities, faults, query, records
+from commons.fakecommons import edits, entities, faults, filepath, query, records
 from commons.fakecommons.context import ApiContext, Urls
 from commons.fakecommons.oauth import (
     DEFAULT_CONSUMER_KEY,
@@ -61,6 +62,8 @@ READ_MODULES: dict[str, dict[str, Module]] = {
     },
 }
 SITES = {"/commons/w/api.php": "commons", "/wikidata/w/api.php": "wikidata"}
+# What a browser fetches for a page it shows: held to the User-Agent policy unless a browser.
+ASSET_SITES = ("upload", "commons-wiki")
 ASSERT_ERRORS = {
     "user": ("assertuserfailed", "Assertion that the user is logged in failed."),
     "bot": ("assertbotfailed", 'Assertion that the user has the "bot" right failed.'),
@@ -295,6 +298,10 @@ class FakeCommons:
             return self._api(http, record)
         if record.site == "upload":
             return self._upload(http, record)
+        if record.site == "commons-wiki":
+            return filepath.serve(
+                world=self.world, urls=self.urls, path=http.path, params=record.params
+            )
         if record.site == "meta":
             return self._meta(http, record)
         if http.path.startswith(ICON_PREFIX):
@@ -510,6 +517,8 @@ def _site(path: str) -> str:
         return SITES[path]
     if path.startswith("/upload/"):
         return "upload"
+    if path.startswith(filepath.WIKI_PREFIX):
+        return "commons-wiki"
     if path.startswith(("/meta/w/index.php", "/meta/wiki/")):
         return "meta"
     return "other"
@@ -565,8 +574,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if site in ("commons", "wikidata"):
             record.etiquette.extend(records.api_etiquette_problems(record))
-        elif site == "upload":
-            record.etiquette.extend(records.user_agent_problems(record.user_agent))
+        elif site in ASSET_SITES:
+            record.etiquette.extend(records.asset_etiquette_problems(record.user_agent))
         self.stand_in._record(record)
         return record
 

@@ -11,7 +11,9 @@ Commons stand-in")::
         "Q13": {"missing": true}
       },
       "categories": {
-        "Barack Obama": {"files": ["Obama 1.jpg"], "subcats": ["Barack Obama in 2009"]}
+        "Barack Obama": {"files": ["Obama 1.jpg"], "subcats": ["Barack Obama in 2009"]},
+        "Obama portraits": {"files": ["Obama 1.jpg"], "page": false},
+        "Tracked files": {"files": ["Pattern.png"], "hidden": true}
       },
       "files": {
         "Obama 1.jpg": {"path": "faces/obama/1.jpg", "depicts": ["Q76"]},
@@ -27,7 +29,9 @@ Commons stand-in")::
 Names carry no ``File:``/``Category:`` prefix. ``depicts`` entries are Q-ids or
 ``{"item": "Q76", "region": "pct:10,10,20,30", "rank": "preferred"}``. A file with
 ``"mediainfo": false`` has no structured data yet (``wbgetentities`` reports it missing until
-someone writes to it). ``change_tags`` absent means every tag is accepted.
+someone writes to it). ``change_tags`` absent means every tag is accepted. A category with
+``"page": false`` has members but no description page (the API calls it missing, yet counts
+its members); one with ``"hidden": true`` carries ``__HIDDENCAT__``.
 
 Page ids are derived from titles (stable across worlds), SHA1/size/MIME/dimensions from the
 bytes; statements written through the API are kept here, under a lock, for later reads.
@@ -140,14 +144,22 @@ class FilePage:
 
 @dataclass(frozen=True)
 class Category:
+    """A category: its direct members, and its description page (``pageid``) if it has one."""
+
     name: str
-    pageid: int
+    pageid: int | None
     files: tuple[str, ...]
     subcats: tuple[str, ...]
+    hidden: bool = False
 
     @property
     def title(self) -> str:
         return f"Category:{self.name}"
+
+    @property
+    def counted(self) -> bool:
+        """Whether MediaWiki's ``category`` table has a row for it: a page or a member."""
+        return self.pageid is not None or bool(self.files or self.subcats)
 
 
 @dataclass(frozen=True)
@@ -209,7 +221,9 @@ class World:
         self.files = {page.name: page for page in files}
         self.files_by_pageid = {page.pageid: page for page in self.files.values()}
         self.categories = {category.name: category for category in categories}
-        self.categories_by_pageid = {c.pageid: c for c in self.categories.values()}
+        self.categories_by_pageid = {
+            c.pageid: c for c in self.categories.values() if c.pageid is not None
+        }
         self.items = {item.qid: item for item in items}
         self.users = {user.name: user for user in users}
         self.change_tags = frozenset(change_tags) if change_tags is not None else None
@@ -256,6 +270,7 @@ class World:
 
     def _subcat_member(self, name: str) -> Member:
         category = self.categories[name]
+        assert category.pageid is not None  # the loader refuses page-less subcategories
         return Member(category.pageid, CATEGORY_NS, category.title, "subcat", name.upper())
 
     # --- Wikidata -------------------------------------------------------------------------
@@ -362,6 +377,7 @@ class _WorldLoader:
                 raise WorldError(f"category {name!r} lists unknown files: {missing}")
             for subcat in spec.get("subcats", []):
                 specs.setdefault(subcat, {"files": [], "subcats": []})
+        _check_pageless(specs)
         return specs
 
     def _assign_pageids(self, titles: list[str]) -> None:
@@ -389,11 +405,13 @@ class _WorldLoader:
         )
 
     def _category(self, name: str, spec: Mapping[str, Any]) -> Category:
+        described = spec.get("page", True) is not False
         return Category(
             name=name,
-            pageid=self.pageids[f"Category:{name}"],
+            pageid=self.pageids[f"Category:{name}"] if described else None,
             files=tuple(spec.get("files", [])),
             subcats=tuple(spec.get("subcats", [])),
+            hidden=bool(spec.get("hidden", False)),
         )
 
     def _mediainfo(self, page: FilePage, spec: Mapping[str, Any]) -> MediaInfo:
@@ -432,6 +450,14 @@ class _WorldLoader:
     def _users(self) -> list[User]:
         specs = self.data.get("users") or {DEFAULT_USERNAME: {"id": 4242}}
         return [_user(name, spec) for name, spec in specs.items()]
+
+
+def _check_pageless(specs: Mapping[str, Any]) -> None:
+    """A category is a subcategory through the category links on its description page."""
+    subcats = {name for spec in specs.values() for name in spec.get("subcats", [])}
+    for name, spec in specs.items():
+        if spec.get("page", True) is False and name in subcats:
+            raise WorldError(f"category {name!r} has no page, so it cannot be a subcategory")
 
 
 def _user(name: str, spec: Mapping[str, Any]) -> User:

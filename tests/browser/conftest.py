@@ -29,8 +29,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # The browser loads thumbnails from the stand-in's upload server, as a reader's browser
-# loads them from upload.wikimedia.org. The stand-in holds every client to Wikimedia's
-# User-Agent policy, written for scripts; the test browser therefore names itself too.
+# loads them from upload.wikimedia.org; it names the test run in its User-Agent so a
+# screenshot's requests are easy to tell apart in the stand-in's records.
 BROWSER_USER_AGENT = (
     "WikiVisage-browser-tests/0.1 (https://wikivisage.toolforge.org; wikivisage@toolforge.org)"
 )

@@ -367,3 +367,13 @@ def test_a_download_larger_than_the_cap_is_refused(make_fake_commons):
         (info,) = fetch_file_infos(client, pageids=[pageid_of(fake, "Large.jpg")], width=960).files
         with pytest.raises(ResponseTooLarge):
             download_thumbnail(client, info=info, max_bytes=1000)
+
+
+def test_category_info_counts_direct_members_and_tells_a_missing_category(client):
+    from commons.categories import category_info
+
+    info = category_info(client, category="Root")
+    files, subcats = TREE["Root"]
+    assert (info.exists, info.files, info.subcats) == (True, len(files), len(subcats))
+    absent = category_info(client, category="No such category anywhere")
+    assert not absent.exists and absent.files is None

@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jwt
 import pytest
@@ -28,6 +29,7 @@ from commons.fakecommons import FakeCommons, World, build_world_from_manifest
 from commons.fakecommons.faults import parse_spec
 from commons.fakecommons.media import STANDARD_WIDTHS
 from commons.fakecommons.pytest_plugin import LARGE_CATEGORY_MEMBERS, NO_ETIQUETTE_MARK
+from commons.fakecommons.world import WorldError
 
 REAL_API = Path(settings.FACES_DATA_DIR).parent / "real-api"
 UA = "WikiVisageTests/0.1 (https://wikivisage.toolforge.org; team@example.org) python-requests/2"
@@ -296,6 +298,145 @@ def test_a_bad_cmcontinue_is_refused(fake_commons):
     assert answer["error"]["code"] == "badcontinue"
 
 
+# --- prop=categoryinfo ---------------------------------------------------------------------------
+
+
+def category_counts(server: FakeCommons, name: str) -> dict:
+    """What categorymembers lists directly under ``name``, counted by type."""
+    answer = api(
+        server,
+        action="query",
+        list="categorymembers",
+        cmtitle=f"Category:{name}",
+        cmprop="type",
+        cmlimit="max",
+        formatversion=2,
+    )
+    types = [m["type"] for m in answer["query"]["categorymembers"]]
+    return {"size": len(types), "files": types.count("file"), "subcats": types.count("subcat")}
+
+
+def test_categoryinfo_counts_direct_members_in_both_formatversions(fake_commons):
+    name = fx(fake_commons)["person_categories"]["barack_obama"]
+    category = fake_commons.world.category(name)
+    fv2 = api(
+        fake_commons,
+        action="query",
+        prop="categoryinfo",
+        titles=f"Category:{name}",
+        formatversion=2,
+    )
+    (page,) = fv2["query"]["pages"]
+    expected = category_counts(fake_commons, name)
+    assert expected["subcats"] >= 1 and expected["files"] >= 1  # members of both kinds
+    assert (page["pageid"], page["ns"], page["title"]) == (category.pageid, 14, f"Category:{name}")
+    assert page["categoryinfo"] == {**expected, "pages": 0, "hidden": False}
+    assert "warnings" not in fv2 and fv2["batchcomplete"] is True
+    fv1 = api(fake_commons, action="query", prop="categoryinfo", titles=f"Category:{name}")
+    info = fv1["query"]["pages"][str(category.pageid)]["categoryinfo"]
+    # formatversion 1 prints the counts as numbers too, and leaves out a false "hidden".
+    assert info == {**expected, "pages": 0}
+    assert all(type(value) is int for value in info.values())
+
+
+@pytest.fixture
+def categories_commons(make_fake_commons, faces_world) -> FakeCommons:
+    world = copy.deepcopy(faces_world)
+    some = sorted(world["files"])[:3]
+    world["categories"].update(
+        {
+            "Portraits without a page": {"files": some[:2], "page": False},
+            "Described but empty": {},
+            "Emptied and deleted": {"page": False},
+            "Hidden tracking category": {"files": some[2:], "hidden": True},
+        }
+    )
+    return make_fake_commons(world)
+
+
+def test_a_category_with_members_but_no_page_is_missing_yet_counted(categories_commons):
+    titles = "|".join(
+        [
+            "Category:Portraits without a page",
+            "Category:Described but empty",
+            "Category:Never heard of it",
+            "Category:Emptied and deleted",
+            "Category:Hidden tracking category",
+        ]
+    )
+    fv2 = api(
+        categories_commons, action="query", prop="categoryinfo", titles=titles, formatversion=2
+    )
+    pages = {page["title"][len("Category:") :]: page for page in fv2["query"]["pages"]}
+    pageless = pages["Portraits without a page"]
+    assert pageless["missing"] is True and "pageid" not in pageless
+    assert pageless["categoryinfo"] == {
+        "size": 2,
+        "pages": 0,
+        "files": 2,
+        "subcats": 0,
+        "hidden": False,
+    }
+    empty = pages["Described but empty"]
+    assert "missing" not in empty and empty["categoryinfo"]["size"] == 0
+    for neither in ("Never heard of it", "Emptied and deleted"):
+        assert pages[neither]["missing"] is True and "categoryinfo" not in pages[neither]
+    assert pages["Hidden tracking category"]["categoryinfo"]["hidden"] is True
+    fv1 = api(categories_commons, action="query", prop="categoryinfo", titles=titles)
+    by_title = {page["title"]: page for page in fv1["query"]["pages"].values()}
+    assert by_title["Category:Portraits without a page"]["missing"] == ""
+    assert by_title["Category:Hidden tracking category"]["categoryinfo"]["hidden"] == ""
+    # Its members are listed all the same: only the description page is missing.
+    assert category_counts(categories_commons, "Portraits without a page")["files"] == 2
+
+
+def test_a_category_without_a_page_is_found_by_neither_page_id_nor_search(categories_commons):
+    world = categories_commons.world
+    assert world.category("Portraits without a page").pageid is None
+    found = api(
+        categories_commons,
+        action="query",
+        list="search",
+        srsearch="Portraits without",
+        srnamespace=14,
+        formatversion=2,
+    )
+    assert found["query"]["search"] == []
+    assert all(c.name != "Portraits without a page" for c in world.categories_by_pageid.values())
+
+
+def test_categoryinfo_follows_a_categorymembers_generator(fake_commons):
+    root = fx(fake_commons)["root_category"]
+    answer = api(
+        fake_commons,
+        action="query",
+        generator="categorymembers",
+        gcmtitle=f"Category:{root}",
+        gcmtype="subcat",
+        gcmlimit="max",
+        prop="categoryinfo",
+        formatversion=2,
+    )
+    pages = answer["query"]["pages"]
+    assert len(pages) == len(fake_commons.world.category(root).subcats)
+    for page in pages:
+        name = page["title"][len("Category:") :]
+        assert page["categoryinfo"] == {
+            **category_counts(fake_commons, name),
+            "pages": 0,
+            "hidden": False,
+        }
+
+
+def test_a_category_without_a_page_cannot_be_a_subcategory(faces_world):
+    world = copy.deepcopy(faces_world)
+    root = world["fixtures"]["root_category"]
+    world["categories"][root]["subcats"].append("Pageless")
+    world["categories"]["Pageless"] = {"files": [], "page": False}
+    with pytest.raises(WorldError, match="no page"):
+        World.from_dict(world, Path(settings.FACES_DATA_DIR))
+
+
 # --- image metadata and thumbnails ---------------------------------------------------------------
 
 
@@ -549,6 +690,99 @@ def test_non_bitmaps_get_their_commons_thumbnail_names_and_audio_an_icon(fake_co
     assert svg_thumb.content.startswith(b"<?xml")
     icon = requests.get(infos[ogg]["thumburl"], headers={"User-Agent": UA}, timeout=10)
     assert icon.status_code == 200 and icon.content.startswith(b"\x89PNG")
+
+
+# --- Special:FilePath ----------------------------------------------------------------------------
+
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/131.0 Safari/537.36"
+
+
+def file_path(server: FakeCommons, url: str, user_agent: str = UA, **params) -> requests.Response:
+    return requests.get(
+        url,
+        params=params,
+        headers={"User-Agent": user_agent},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize(("asked", "standard"), [(1, 250), (300, 330), (330, 330), (331, 500)])
+def test_filepath_redirects_to_the_thumbnail_at_the_next_standard_width(
+    fake_commons, asked, standard
+):
+    page = fake_commons.world.file(obama_file(fake_commons))
+    response = file_path(fake_commons, fake_commons.urls.file_path(page.name), width=asked)
+    assert response.status_code == 302
+    assert response.headers["Location"] == fake_commons.urls.thumbnail(page, standard)
+    image = requests.get(response.headers["Location"], headers={"User-Agent": UA}, timeout=10)
+    with Image.open(io.BytesIO(image.content)) as thumbnail:
+        assert thumbnail.width == standard
+
+
+def test_filepath_takes_the_name_with_spaces_underscores_or_a_prefix(fake_commons):
+    name = obama_file(fake_commons)
+    root = f"{fake_commons.urls.commons_wiki}/Special:FilePath"
+    spellings = [
+        f"{root}/{quote(name)}",
+        f"{root}/{name.replace(' ', '_')}",
+        f"{root}/File:{quote(name)}",
+        f"{root}/{name[0].lower()}{quote(name[1:])}",
+        f"{fake_commons.urls.commons_wiki}/Special:Filepath/{quote(name)}",
+    ]
+    targets = {file_path(fake_commons, url, width=500).headers["Location"] for url in spellings}
+    assert targets == {fake_commons.urls.thumbnail(fake_commons.world.file(name), 500)}
+    by_parameter = file_path(fake_commons, root, file=name, width=500)
+    assert by_parameter.headers["Location"] in targets
+
+
+def test_filepath_serves_the_original_when_no_thumbnail_would_be_smaller(fake_commons):
+    page = fake_commons.world.file(obama_file(fake_commons))  # 910 px wide
+    url, original = fake_commons.urls.file_path(page.name), fake_commons.urls.original(page)
+    for params in ({}, {"width": 600}, {"width": 961}, {"width": 5000}, {"width": "wide"}):
+        response = file_path(fake_commons, url, **params)
+        assert (response.status_code, response.headers["Location"]) == (302, original), params
+
+
+def test_filepath_of_non_bitmaps_and_of_unknown_files(fake_commons):
+    svg, _pdf, ogg, _webm, _djvu = fx(fake_commons)["non_bitmap_files"]
+    urls = fake_commons.urls
+    drawing = file_path(fake_commons, urls.file_path(svg), width=200)
+    assert drawing.headers["Location"].endswith(f"/250px-{quote(svg.replace(' ', '_'))}.png")
+    sound = file_path(fake_commons, urls.file_path(ogg), width=200)
+    assert "fileicon-ogg.png" in sound.headers["Location"]
+    for url in (
+        urls.file_path("No such file.jpg", 250),
+        f"{urls.commons_wiki}/Special:FilePath/",
+        f"{urls.commons_wiki}/Special:FilePath/Category:{fx(fake_commons)['root_category']}",
+    ):
+        assert file_path(fake_commons, url).status_code == 404, url
+
+
+@pytest.mark.fakecommons_no_etiquette
+def test_a_browser_may_fetch_page_images_but_not_call_the_api(fake_commons):
+    page = fake_commons.world.file(obama_file(fake_commons))
+    browser = requests.Session()
+    browser.headers["User-Agent"] = BROWSER_UA
+    shown = browser.get(fake_commons.urls.file_path(page.name, 330), timeout=10)
+    assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/jpeg"
+    assert browser.get(fake_commons.urls.original(page), timeout=10).status_code == 200
+    assert [r.site for r in fake_commons.requests] == ["commons-wiki", "upload", "upload"]
+    assert fake_commons.etiquette_violations == []
+    # A script is held to the policy on the same URLs, and a browser on api.php.
+    file_path(fake_commons, fake_commons.urls.file_path(page.name), "python-requests/2.32.3")
+    requests.get(
+        fake_commons.urls.thumbnail(page, 330),
+        headers={"User-Agent": "python-requests/2.32.3"},
+        timeout=10,
+    )
+    browser.get(fake_commons.commons_api_url, params={"action": "query", "maxlag": "5"})
+    problems = [(r.site, problem) for r, problem in fake_commons.etiquette_violations]
+    assert problems == [
+        ("commons-wiki", "generic library User-Agent 'python-requests/2.32.3'"),
+        ("upload", "generic library User-Agent 'python-requests/2.32.3'"),
+        ("commons", f"browser User-Agent {BROWSER_UA!r}"),
+    ]
 
 
 # --- structured data on Commons ------------------------------------------------------------------

@@ -189,9 +189,11 @@ def test_a_refused_rescore_task_is_queued_again_by_the_sweep(
 
     with django_capture_on_commit_callbacks() as callbacks:
         scoring.request_rescore(project_id=project.pk)
-    with mock.patch("faces.tasks.learn_project.apply_async", side_effect=ConnectionError):
-        with pytest.raises(ConnectionError):
-            callbacks[0]()
+    with (
+        mock.patch("faces.tasks.learn_project.apply_async", side_effect=ConnectionError),
+        pytest.raises(ConnectionError),
+    ):
+        callbacks[0]()
     assert scoring.projects_awaiting_rescore() == [project.pk]
     with mock.patch("faces.tasks.learn_project.delay") as delay:
         learn_pending()

@@ -64,7 +64,7 @@ def detect_image(image_id: int) -> None:
 @shared_task(name="detect.reclaim", ignore_result=True)
 def reclaim_images() -> None:
     """Queue again the images whose worker died mid-way, and pending ones never picked up."""
-    for image_id in pipeline.images_to_reclaim():
+    for image_id in pipeline.images_reclaim():
         detect_image.delay(image_id)
 
 

@@ -168,6 +168,8 @@ WIKIVISAGE_CHANGE_TAG = env.str("WIKIVISAGE_CHANGE_TAG", default="")
 WIKIVISAGE_EDITS_PER_SECOND = env.float("WIKIVISAGE_EDITS_PER_SECOND", default=1.0)
 # A detect worker that has held an image this long is taken for dead; the image is retaken.
 WIKIVISAGE_DETECT_CLAIM_TIMEOUT = env.int("WIKIVISAGE_DETECT_CLAIM_TIMEOUT", default=900)
+# A pending image untouched this long lost its task message; the sweep queues it again.
+WIKIVISAGE_REQUEUE_PENDING_AFTER = env.int("WIKIVISAGE_REQUEUE_PENDING_AFTER", default=6 * 3600)
 # A write worker silent this long is taken for dead (above the write task's 300 s limit).
 WIKIVISAGE_WRITE_CLAIM_TIMEOUT = env.int("WIKIVISAGE_WRITE_CLAIM_TIMEOUT", default=600)
 WIKIVISAGE_DETECTION_CONFIG = env.str("WIKIVISAGE_DETECTION_CONFIG", default="default")

@@ -379,14 +379,27 @@ def _fail(image: Image, error: Exception) -> DetectOutcome:
     return DetectOutcome(state=Image.State.ERROR, error=message)
 
 
-def images_to_reclaim(*, limit: int = 1000) -> list[int]:
-    """Pending images and images whose worker died: the periodic sweep queues them again."""
-    stale = timezone.now() - claim_timeout()
-    return list(
-        Image.objects.claimable(stale_after=claim_timeout())
-        .filter(updated_at__lt=stale)
-        .values_list("pk", flat=True)[:limit]
+def images_reclaim(*, limit: int = 1000) -> list[int]:
+    """Images whose detect message was lost: the periodic sweep queues them again.
+
+    1. An image held by a worker that died (claim older than the claim timeout) is handed
+       back: pending, unclaimed.
+    2. A pending image untouched for ``WIKIVISAGE_REQUEUE_PENDING_AFTER`` seconds lost its
+       message (a broker restart, a killed worker's prefetched tasks). That wait is long,
+       so a large backlog still waiting its turn in the queue is not queued twice.
+    Each image returned is marked as just queued, so the next sweep leaves it alone.
+    """
+    now = timezone.now()
+    dead = Image.objects.filter(state=Image.State.PROCESSING, claimed_at__lt=now - claim_timeout())
+    lost = Image.objects.filter(
+        state=Image.State.PENDING,
+        updated_at__lt=now - timedelta(seconds=settings.WIKIVISAGE_REQUEUE_PENDING_AFTER),
     )
+    ids = list((dead | lost).order_by("pk").values_list("pk", flat=True)[:limit])
+    Image.objects.filter(
+        pk__in=ids, state__in=[Image.State.PENDING, Image.State.PROCESSING]
+    ).update(state=Image.State.PENDING, claimed_at=None, updated_at=now)
+    return ids
 
 
 # --- faces drawn by hand ----------------------------------------------------------------

@@ -187,7 +187,7 @@ def test_identical_bytes_are_detected_once_and_share_faces(
 
 
 def test_a_claimed_image_is_not_taken_by_a_second_worker_until_the_claim_is_stale(
-    stand_in, obama_project, settings
+    stand_in, obama_project
 ):
     with client() as api:
         pipeline.project_crawl(project=obama_project, client=api, queue=False)
@@ -196,7 +196,27 @@ def test_a_claimed_image_is_not_taken_by_a_second_worker_until_the_claim_is_stal
     assert pipeline.image_claim(image_id=image.pk) is None
     Image.objects.filter(pk=image.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
     assert pipeline.image_claim(image_id=image.pk) is not None  # the first worker died
-    assert image.pk in pipeline.images_to_reclaim() or True
+
+
+def test_the_sweep_hands_back_images_of_dead_workers_and_lost_messages_once(
+    stand_in, obama_project, settings
+):
+    with client() as api:
+        pipeline.project_crawl(project=obama_project, client=api, queue=False)
+    dead, lost = Image.objects.order_by("pk")[:2]
+    pipeline.image_claim(image_id=dead.pk)
+    long_ago = timezone.now() - timedelta(days=1)
+    Image.objects.filter(pk=dead.pk).update(claimed_at=long_ago)
+    Image.objects.filter(pk=lost.pk).update(updated_at=long_ago)
+    fresh_claim = Image.objects.exclude(pk__in=[dead.pk, lost.pk]).first()
+    pipeline.image_claim(image_id=fresh_claim.pk)
+    Image.objects.exclude(pk__in=[dead.pk, lost.pk]).update(
+        updated_at=timezone.now() - timedelta(hours=1)
+    )
+    assert sorted(pipeline.images_reclaim()) == sorted([dead.pk, lost.pk])
+    dead.refresh_from_db()
+    assert dead.state == Image.State.PENDING and dead.claimed_at is None
+    assert pipeline.images_reclaim() == []  # queued once, not at every sweep
 
 
 def test_interrupted_crawl_resumes_without_losing_or_repeating_files(stand_in, obama_project):
@@ -233,3 +253,28 @@ def test_running_every_task_twice_changes_nothing(
             first = snapshot()
     assert snapshot() == first
     assert Face.objects.count() > 0
+
+
+def test_periodic_recrawl_picks_up_new_files_of_active_projects_only(
+    make_fake_commons, pipeline_world, obama_project, django_capture_on_commit_callbacks
+):
+    from faces.tasks import recrawl_active
+
+    make_fake_commons(pipeline_world)
+    paused = ProjectFactory(qid="Q76", category="Barack Obama", state="paused")
+    with django_capture_on_commit_callbacks(execute=True):
+        recrawl_active()
+    before = titles(obama_project)
+    assert before and not titles(paused)
+
+    grown = {**pipeline_world, "categories": dict(pipeline_world["categories"])}
+    grown["categories"]["Barack Obama"] = {
+        **grown["categories"]["Barack Obama"],
+        "files": [*grown["categories"]["Barack Obama"]["files"], "A dog.jpg"],
+    }
+    make_fake_commons(grown)  # Commons a day later: one more file in the category
+    with django_capture_on_commit_callbacks(execute=True):
+        recrawl_active()
+    assert titles(obama_project) == before | {"File:A dog.jpg"}
+    assert not titles(paused)
+    assert Image.objects.filter(title="File:Obama 1.jpg").count() == 1

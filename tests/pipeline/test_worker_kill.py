@@ -20,6 +20,7 @@ def stand_in_env(server) -> dict[str, str]:
         "WIKIDATA_API_URL": server.wikidata_api_url,
         # Claims of a dead worker go stale fast here; production waits 15 minutes.
         "WIKIVISAGE_DETECT_CLAIM_TIMEOUT": "3",
+        "WIKIVISAGE_REQUEUE_PENDING_AFTER": "3",
     }
 
 

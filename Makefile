@@ -12,7 +12,7 @@ QUEUES := default,crawl,detect,learn,write
 APT_PACKAGES := pkg-config libmariadb-dev gettext chromium
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run demo superuser test lint check-migrations messages system-deps install demo worker web clean
+.PHONY: run demo superuser test lint catalogues check-migrations messages system-deps install demo worker web clean
 
 ## Debian packages the build needs (mysqlclient's headers, gettext, chromium for browser tests).
 system-deps:
@@ -84,11 +84,20 @@ superuser: install .env
 test: install .env messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+MAKEMESSAGES := $(MANAGE) makemessages -l en -l nb -l es -l fr --no-location --ignore=.venv --ignore=var --ignore=test-artifacts -v0
+
+## Refresh the translation catalogues after changing user-visible strings.
+catalogues: install .env
+	$(MAKEMESSAGES)
+
 lint: install .env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy wikivisage projects faces commons
 	$(MANAGE) makemigrations --check --dry-run
+	@# The catalogues hold every string of the code (tests/test_i18n.py checks they are translated).
+	$(MAKEMESSAGES)
+	git diff -I '^"POT-Creation-Date' --exit-code -- locale || { echo "Run 'make catalogues' and translate the new strings."; exit 1; }
 
 clean:
 	rm -rf var/broker var/broker-test-* var/test-*.sqlite3 .pytest_cache .mypy_cache .ruff_cache

@@ -208,3 +208,29 @@ def test_answers_given_during_a_run_leave_the_review_queue(bush_project):
     answer(project, face, Label.Verdict.NO)
     scoring.project_rescore(project_id=project.pk)
     assert model_labels(project)[face.pk].priority is None
+
+
+def test_a_rescoring_rewrites_only_the_labels_that_changed(bush_project):
+    project, faces = bush_project
+    answer(project, faces["george_w_bush/01.jpg"], Label.Verdict.YES)
+    scoring.project_rescore(project_id=project.pk)
+    written = dict(
+        Label.objects.filter(project=project, source=Label.Source.MODEL).values_list(
+            "face_id", "created_at"
+        )
+    )
+    scoring.project_rescore(project_id=project.pk)
+    again = dict(
+        Label.objects.filter(project=project, source=Label.Source.MODEL).values_list(
+            "face_id", "created_at"
+        )
+    )
+    assert again == written  # nothing changed, nothing rewritten
+    answer(project, faces["george_w_bush/02.jpg"], Label.Verdict.YES)
+    scoring.project_rescore(project_id=project.pk)
+    after = dict(
+        Label.objects.filter(project=project, source=Label.Source.MODEL).values_list(
+            "face_id", "created_at"
+        )
+    )
+    assert after != written and set(after) == set(written)

@@ -75,3 +75,18 @@ def test_embedded_defaults_need_no_server():
     code = "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'])"
     result = manage("shell", "--no-imports", "-c", code, DJANGO_DEBUG="true", CELERY_BROKER_URL="")
     assert result.stdout.split()[0] == "django.db.backends.sqlite3"
+
+
+def test_a_shared_cache_comes_from_the_environment():
+    code = "from django.conf import settings as s; print(s.CACHES['default']['BACKEND'])"
+    shared = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        DJANGO_DEBUG="true",
+        CACHE_URL="redis://127.0.0.1:6379/1",
+    )
+    local = manage("shell", "--no-imports", "-c", code, DJANGO_DEBUG="true")
+    assert shared.stdout.strip().endswith("RedisCache")
+    assert local.stdout.strip().endswith("LocMemCache")

@@ -122,6 +122,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Rate limits and other short-lived state: per process by default; set CACHE_URL
+# (e.g. redis://127.0.0.1:6379/1) so that every web process shares them.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["default"]["KEY_PREFIX"] = env.str("CELERY_KEY_PREFIX", default="wikivisage:")
+
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     # social-core's MediaWiki backend, fixed for the integer user id MediaWiki sends.

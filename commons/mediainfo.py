@@ -33,9 +33,17 @@ def new_statement_id(pageid: int) -> str:
     return f"{mediainfo_id(pageid)}${uuid.uuid4()}"
 
 
-def fetch_statements(client: ApiClient, *, pageids: Sequence[int]) -> dict[int, list[Statement]]:
-    """Every statement of every file, 50 entities per request; a file without any has ``[]``."""
-    result: dict[int, list[Statement]] = {pageid: [] for pageid in pageids}
+def fetch_statements(
+    client: ApiClient, *, pageids: Sequence[int], missing_as_empty: bool = True
+) -> dict[int, list[Statement]]:
+    """Every statement of every file, 50 entities per request.
+
+    A file without structured data reads as ``[]``; with ``missing_as_empty`` off, a file
+    whose entity is missing has no key at all (for a file we wrote to: it was deleted).
+    """
+    result: dict[int, list[Statement]] = (
+        {pageid: [] for pageid in pageids} if missing_as_empty else {}
+    )
     for start in range(0, len(pageids), IDS_PER_REQUEST):
         chunk = pageids[start : start + IDS_PER_REQUEST]
         response = client.get(
@@ -45,7 +53,7 @@ def fetch_statements(client: ApiClient, *, pageids: Sequence[int]) -> dict[int, 
                 "props": "claims",
             }
         )
-        result.update(parse_entities(response))
+        result.update(parse_entities(response, skip_missing=not missing_as_empty))
     return result
 
 
@@ -176,12 +184,16 @@ def _percent(fraction: float) -> str:
     return text or "0"
 
 
-def parse_entities(response: ApiResponse) -> dict[int, list[Statement]]:
+def parse_entities(
+    response: ApiResponse, *, skip_missing: bool = False
+) -> dict[int, list[Statement]]:
     """Statements by page id from a ``wbgetentities`` answer on M-ids."""
     result: dict[int, list[Statement]] = {}
     for key, entity in response.get("entities", {}).items():
         entity_id = str(entity.get("id", key))
         if not entity_id.startswith("M") or not entity_id[1:].isdigit():
+            continue
+        if skip_missing and "missing" in entity:
             continue
         result[int(entity_id[1:])] = list(parse_statements(entity))
     return result

@@ -39,13 +39,11 @@ from commons.client import (
     commons_client,
     wikidata_client,
 )
-from commons.identifiers import mediainfo_id
 from commons.mediainfo import (
     DEPICTS,
-    IDS_PER_REQUEST,
     Region,
+    fetch_statements,
     new_statement_id,
-    parse_statements,
     pct_region,
     remove_claims,
     set_depicts_claim,
@@ -755,18 +753,6 @@ def _rescore(project_id: int) -> None:
 
 
 def _statements_by_page(client: ApiClient, pageids: Sequence[int]) -> dict[int, list[Statement]]:
-    """Every statement of each file; a file whose entity is missing has no key at all.
-
-    Unlike ``mediainfo.fetch_statements`` a missing entity is told apart from an empty one:
-    a file we wrote to has an entity, so "missing" means the page was deleted.
-    """
-    result: dict[int, list[Statement]] = {}
-    for start in range(0, len(pageids), IDS_PER_REQUEST):
-        chunk = pageids[start : start + IDS_PER_REQUEST]
-        ids = "|".join(mediainfo_id(pageid) for pageid in chunk)
-        response = client.get({"action": "wbgetentities", "ids": ids, "props": "claims"})
-        for key, entity in response.get("entities", {}).items():
-            entity_id = str(entity.get("id", key))
-            if "missing" not in entity and entity_id[1:].isdigit():
-                result[int(entity_id[1:])] = list(parse_statements(entity))
-    return result
+    """Every statement of each file; a file whose entity is missing has no key at all:
+    a file we wrote to has an entity, so "missing" means the page was deleted."""
+    return fetch_statements(client, pageids=pageids, missing_as_empty=False)

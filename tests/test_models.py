@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from commons.models import DepictsEdit, WriteSwitch
@@ -139,7 +138,9 @@ def test_global_write_switch_stops_writes():
 def test_project_images_record_how_they_entered():
     link = ProjectImageFactory(source=ProjectImage.Source.BOOTSTRAP)
     assert link.get_source_display() == "Existing depicts statement"
-    assert uuid.UUID(str(AnswerFactory().request_id))
+    link.source = "guess"
+    with pytest.raises(ValidationError):
+        link.full_clean()
 
 
 def test_region_of_a_face_at_the_image_edge_keeps_its_zero():

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -184,6 +184,25 @@ def _percent(fraction: float) -> str:
     return f"{100 * fraction:.2f}".rstrip("0").rstrip(".") or "0"
 
 
+class LabelQuerySet(models.QuerySet):
+    def upsert(self, labels: list[Label], *, batch_size: int = 2000) -> None:
+        """Insert these labels, or update verdict, score, priority and time where the
+        (project, face, source) row exists: one statement per batch, not one per label."""
+        # MariaDB's ON DUPLICATE KEY UPDATE names no conflict target; SQLite's upsert must.
+        target = (
+            ["project", "face", "source"]
+            if connection.features.supports_update_conflicts_with_target
+            else None
+        )
+        self.bulk_create(
+            labels,
+            batch_size=batch_size,
+            update_conflicts=True,
+            unique_fields=target,
+            update_fields=["verdict", "score", "priority", "user", "created_at"],
+        )
+
+
 class Label(models.Model):
     """The current verdict on a face in a project, one per source (human, bootstrap, model)."""
 
@@ -212,6 +231,8 @@ class Label(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    objects = LabelQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("label")

@@ -299,13 +299,19 @@ def faces_reject(*, project: Project, faces: Sequence[Face], user: AbstractBaseU
                 for face in faces
             ]
         )
-        for face in faces:
-            Label.objects.update_or_create(
-                project=project,
-                face=face,
-                source=Label.Source.HUMAN,
-                defaults={"verdict": Label.Verdict.NO, "user_id": user.pk, "created_at": now},
-            )
+        Label.objects.upsert(
+            [
+                Label(
+                    project=project,
+                    face=face,
+                    source=Label.Source.HUMAN,
+                    verdict=Label.Verdict.NO,
+                    user_id=user.pk,
+                    created_at=now,
+                )
+                for face in faces
+            ]
+        )
         _after_answers(project, ids, user)
     return len(ids)
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from faces import learning
@@ -243,7 +243,7 @@ def _write_labels(
     ]
     gone = [face_id for face_id in stored if face_id not in wanted]
     with transaction.atomic():
-        _upsert(changed)
+        Label.objects.upsert(changed, batch_size=WRITE_BATCH)
         # A face answered while this run was computing is no longer a question.
         answered = Label.objects.filter(project=project, source=Label.Source.HUMAN)
         Label.objects.filter(
@@ -273,22 +273,6 @@ def _label_values(
         )
         for i, face_id in enumerate(face_ids.tolist())
     }
-
-
-def _upsert(labels: list[Label]) -> None:
-    # MariaDB's ON DUPLICATE KEY UPDATE names no conflict target; SQLite's upsert must.
-    target = (
-        ["project", "face", "source"]
-        if connection.features.supports_update_conflicts_with_target
-        else None
-    )
-    Label.objects.bulk_create(
-        labels,
-        batch_size=WRITE_BATCH,
-        update_conflicts=True,
-        unique_fields=target,
-        update_fields=["verdict", "score", "priority", "created_at"],
-    )
 
 
 def _summary(project, evidence, scores, suggestions, suggested) -> dict:

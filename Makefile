@@ -12,7 +12,7 @@ QUEUES := default,crawl,detect,learn,write
 APT_PACKAGES := pkg-config libmariadb-dev gettext chromium
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run demo superuser test lint catalogues check-migrations messages system-deps install demo worker web clean
+.PHONY: run demo superuser test journey lint catalogues check-migrations messages system-deps install demo worker web clean
 
 ## Debian packages the build needs (mysqlclient's headers, gettext, chromium for browser tests).
 system-deps:
@@ -41,20 +41,21 @@ install: $(STAMP)
 messages: $(STAMP) .env
 	$(MANAGE) compilemessages --ignore=.venv -v0
 
-## Web app and a real Celery worker (with beat) together; Ctrl-C stops both.
+## Web app and a real Celery worker (with beat) together (Procfile.dev, run by honcho, which
+## leaves the real environment and .env to Django: --env /dev/null);
+## Ctrl-C stops both within seconds.
+run: export RUN_ADDR = $(HOST):$(PORT)
+run: export RUN_WORKERS = $(WORKERS)
 run: install .env messages
 	$(MANAGE) migrate --no-input
 	@echo "WikiVisage on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/; 'make superuser' creates an account)"
-	@trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/celery -A wikivisage worker -B -Q $(QUEUES) --concurrency $(WORKERS) --loglevel INFO & \
-	$(MANAGE) runserver $(HOST):$(PORT) & \
-	wait
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho --env /dev/null start -f Procfile.dev -d .
 
 ## The whole workflow offline: the stand-in on a world built from ../shared/data/faces, a
 ## worker and the web app, with a demo user and project (log in as demo / demo).
 DEMO_DIR := var/demo
-STANDIN := http://127.0.0.1:$(DEMO_STANDIN_PORT)
 DEMO_STANDIN_PORT ?= 8765
+STANDIN := http://127.0.0.1:$(DEMO_STANDIN_PORT)
 demo: export DATABASE_URL = sqlite:///$(CURDIR)/$(DEMO_DIR)/demo.sqlite3
 demo: export WIKIVISAGE_BROKER_DIR = $(CURDIR)/$(DEMO_DIR)/broker
 demo: export CELERY_BROKER_URL = filesystem://
@@ -64,25 +65,32 @@ demo: export SOCIAL_AUTH_MEDIAWIKI_URL = $(STANDIN)/meta/w/index.php
 demo: export SOCIAL_AUTH_MEDIAWIKI_KEY = wikivisage-fake-consumer
 demo: export SOCIAL_AUTH_MEDIAWIKI_SECRET = wikivisage-fake-consumer-secret-00000000
 demo: export SOCIAL_AUTH_MEDIAWIKI_CALLBACK = http://$(HOST):$(PORT)/oauth/complete/mediawiki/
-demo: install .env messages
-	mkdir -p $(DEMO_DIR)
-	test -f $(DEMO_DIR)/token.key || $(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $(DEMO_DIR)/token.key
+# With OAuth configured the app refuses to start without a key to seal tokens with.
+demo: export WIKIVISAGE_TOKEN_KEY = $(shell cat $(DEMO_DIR)/token.key 2>/dev/null)
+demo: export DEMO_DIR := $(DEMO_DIR)
+demo: export DEMO_STANDIN_PORT := $(DEMO_STANDIN_PORT)
+demo: export RUN_ADDR = $(HOST):$(PORT)
+demo: export RUN_WORKERS = $(WORKERS)
+demo: install .env messages $(DEMO_DIR)/token.key
 	test -f $(DEMO_DIR)/world.json || $(MANAGE) buildworld $(DEMO_DIR)/world.json
 	$(MANAGE) migrate --no-input -v0
-	@echo "WikiVisage demo on http://$(HOST):$(PORT)/ — log in as demo / demo (or 'Log in with Wikimedia': the stand-in approves)"
-	@export WIKIVISAGE_TOKEN_KEY=$$(cat $(DEMO_DIR)/token.key); \
-	trap 'kill 0' EXIT INT TERM; \
-	$(MANAGE) fakecommons --world $(DEMO_DIR)/world.json --port $(DEMO_STANDIN_PORT) --callback $$SOCIAL_AUTH_MEDIAWIKI_CALLBACK & \
-	for i in $$(seq 50); do curl -sf -o /dev/null "$$WIKIDATA_API_URL?action=query&format=json&maxlag=5" -A "WikiVisage demo (make demo; local)" && break; sleep 0.2; done; \
-	$(MANAGE) setupdemo && \
-	{ $(BIN)/celery -A wikivisage worker -B -Q $(QUEUES) --concurrency $(WORKERS) --loglevel INFO & \
-	  $(MANAGE) runserver $(HOST):$(PORT) --noreload & wait; }
+	@echo "WikiVisage demo on http://$(HOST):$(PORT)/ — log in as demo / demo (or 'Log in with your Wikimedia account': the stand-in approves)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho --env /dev/null start -f Procfile.demo -d .
+
+$(DEMO_DIR)/token.key: | $(STAMP)
+	mkdir -p $(DEMO_DIR)
+	$(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $@
 
 superuser: install .env
 	$(MANAGE) createsuperuser
 
 test: install .env messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The contributor's whole path in Chromium, against the app as production runs it (gunicorn,
+## Celery per queue, MariaDB, Redis) and as `make run` does.
+journey: install .env messages
+	$(BIN)/python -m pytest -m journey $(PYTEST_ARGS)
 
 MAKEMESSAGES := $(MANAGE) makemessages -l en -l nb -l es -l fr --no-location --ignore=.venv --ignore=var --ignore=test-artifacts -v0
 
@@ -95,6 +103,9 @@ lint: install .env
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy wikivisage projects faces commons
 	$(MANAGE) makemigrations --check --dry-run
+	@# The compiled catalogues are committed (Toolforge's buildpack compiles none): never stale.
+	$(MANAGE) compilemessages --ignore=.venv -v0
+	git diff --exit-code -- 'locale/*.mo' || { echo "Run 'make messages' and commit the .mo files."; exit 1; }
 	@# The catalogues hold every string of the code (tests/test_i18n.py checks they are translated).
 	$(MAKEMESSAGES)
 	git diff -I '^"POT-Creation-Date' --exit-code -- locale || { echo "Run 'make catalogues' and translate the new strings."; exit 1; }

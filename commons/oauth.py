@@ -2,9 +2,10 @@
 
 social-auth-app-django's ``mediawiki`` backend stores the access token pair as
 ``UserSocialAuth.extra_data["access_token"] = {"oauth_token", "oauth_token_secret"}``.
-:func:`encrypt_access_token`, a pipeline step placed right after ``load_extra_data``, replaces
-that plaintext with a Fernet ciphertext (key: ``settings.WIKIVISAGE_TOKEN_KEY``), so the
-database, its backups and the admin only ever hold the ciphertext. :func:`user_auth` opens it
+:func:`load_sealed_extra_data`, the pipeline step that takes the place of social-auth's
+``load_extra_data``, seals the pair with Fernet (key: ``settings.WIKIVISAGE_TOKEN_KEY``)
+before the row is saved, so the database, its backups and the admin only ever hold the
+ciphertext; without a usable key the login fails and nothing is stored. :func:`user_auth` opens it
 to sign requests on the user's behalf. The settings this needs::
 
     AUTHENTICATION_BACKENDS = [
@@ -19,8 +20,7 @@ to sign requests on the user's behalf. The settings this needs::
         "social_core.pipeline.user.get_username",
         "social_core.pipeline.user.create_user",
         "social_core.pipeline.social_auth.associate_user",
-        "social_core.pipeline.social_auth.load_extra_data",
-        "commons.oauth.encrypt_access_token",
+        "commons.oauth.load_sealed_extra_data",
         "social_core.pipeline.user.user_details",
     )
     DEFAULT_EXCEPTION_REPORTER_FILTER = "commons.oauth.TokenSafeExceptionReporterFilter"
@@ -55,6 +55,7 @@ from commons.client import PermanentError
 PROVIDER = "mediawiki"
 SEALED_FIELD = "access_token_sealed"
 PLAINTEXT_FIELD = "access_token"
+USERNAME_FIELD = "wikimedia_username"
 QUIET_LOGGERS = ("oauthlib", "requests_oauthlib")
 
 # oauthlib and requests-oauthlib log the access token, the signature base string and the
@@ -135,11 +136,43 @@ def open_token(sealed: str) -> AccessToken:
     return AccessToken(key=payload["oauth_token"], secret=payload["oauth_token_secret"])
 
 
-def encrypt_access_token(backend: Any, *args: Any, social: Any = None, **kwargs: Any) -> None:
-    """Pipeline step: replace the plaintext token social-auth just stored by its ciphertext."""
-    if getattr(backend, "name", None) != PROVIDER or social is None:
+@sensitive_variables("extra", "token")
+def load_sealed_extra_data(
+    backend: Any,
+    details: Mapping[str, Any],
+    response: Mapping[str, Any],
+    uid: str,
+    user: Any = None,
+    *args: Any,
+    social: Any = None,
+    **kwargs: Any,
+) -> None:
+    """Pipeline step: social-auth's ``load_extra_data``, with the token sealed before saving.
+
+    The Wikimedia user name is kept beside it, so pages can say whose account edits.
+    """
+    social = social or backend.strategy.storage.user.get_social_auth(backend.name, uid)
+    if social is None:
         return
-    seal_extra_data(social)
+    extra = backend.extra_data(user, uid, response, details, kwargs)
+    token = extra.pop(PLAINTEXT_FIELD, None)
+    if backend.name == PROVIDER and token:
+        extra[SEALED_FIELD] = seal_token(token)
+        extra[USERNAME_FIELD] = str(details.get("username") or "")
+    social.set_extra_data(extra)
+
+
+def oauth_configured() -> bool:
+    """Whether this site has a Wikimedia OAuth consumer, so that its login can be offered."""
+    return bool(settings.SOCIAL_AUTH_MEDIAWIKI_KEY and settings.SOCIAL_AUTH_MEDIAWIKI_SECRET)
+
+
+def wikimedia_username(user: Any) -> str | None:
+    """The Wikimedia account ``user`` edits with, or None when none is linked."""
+    social = UserSocialAuth.objects.filter(user=user, provider=PROVIDER).first()
+    if social is None:
+        return None
+    return str(social.extra_data.get(USERNAME_FIELD) or social.uid)
 
 
 @sensitive_variables("token")

@@ -12,6 +12,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from commons.models import DepictsEdit, WriteSwitch
+from commons.oauth import wikimedia_username
 from commons.services import region_fractions
 from projects.models import Project
 
@@ -96,10 +97,11 @@ class SendPage:
     statuses: list[EditStatus]
     batches: list[BatchSummary]
     writes_stopped: bool
+    wikimedia_account: str | None  # the Wikimedia user the edits are made as; None: unlinked
 
 
 def send_page(*, project: Project, user: User, language: str) -> SendPage:
-    """Everything the send page shows, in four queries."""
+    """Everything the send page shows, in five queries."""
     pending = project.depicts_edits.filter(state__in=[State.APPROVED, State.PROPOSED])
     waiting = list(_with_people(pending))
     person = project.label_in(language)
@@ -110,6 +112,7 @@ def send_page(*, project: Project, user: User, language: str) -> SendPage:
         statuses=edit_statuses(project=project),
         batches=_batches(project, user),
         writes_stopped=not (project.writes_enabled and WriteSwitch.writes_allowed()),
+        wikimedia_account=wikimedia_username(user),
     )
 
 

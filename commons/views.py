@@ -26,7 +26,9 @@ from . import selectors, services
 from .models import DepictsEdit
 from .oauth import NoWikimediaToken
 
-NO_TOKEN_MESSAGE = gettext_lazy("Log in with your Wikimedia account: edits are made in your name.")
+NO_TOKEN_MESSAGE = gettext_lazy(
+    "Link your Wikimedia account first (the button on this page): edits are made in your name."
+)
 
 
 class SendForm(forms.Form):

@@ -1,6 +1,7 @@
-from django.conf import settings
 from django.http import HttpRequest
+
+from commons.oauth import oauth_configured
 
 
 def site(request: HttpRequest) -> dict[str, object]:
-    return {"oauth_enabled": settings.OAUTH_ENABLED}
+    return {"oauth_enabled": oauth_configured()}

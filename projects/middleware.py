@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from commons.oauth import oauth_configured
+
 HEADER = "Content-Security-Policy"
 UPLOAD_ORIGIN = "https://upload.wikimedia.org"
 
@@ -21,6 +23,22 @@ def image_origins() -> list[str]:
     """Commons' own origin (read from the configured api.php, so the stand-in works too)."""
     parts = urlsplit(settings.COMMONS_API_URL)
     return list(dict.fromkeys([f"{parts.scheme}://{parts.netloc}", UPLOAD_ORIGIN]))
+
+
+def form_targets() -> list[str]:
+    """Where a form may send the browser: this site, and the OAuth server of the login.
+
+    The Wikimedia button posts to this site, which redirects to the OAuth server; browsers
+    hold that redirect to ``form-action`` too. Wikimedia's login may pass through other
+    wikimedia.org hosts (the central login domain) before coming back.
+    """
+    if not oauth_configured():
+        return ["'self'"]
+    parts = urlsplit(settings.SOCIAL_AUTH_MEDIAWIKI_URL)
+    targets = ["'self'", f"{parts.scheme}://{parts.netloc}"]
+    if parts.hostname and parts.hostname.endswith(".wikimedia.org"):
+        targets.append("https://*.wikimedia.org")
+    return list(dict.fromkeys(targets))
 
 
 def policy() -> str:
@@ -35,7 +53,7 @@ def policy() -> str:
             "object-src 'none'",
             "base-uri 'none'",
             "frame-ancestors 'none'",
-            "form-action 'self'",
+            f"form-action {' '.join(form_targets())}",
         ]
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from unittest import mock
 
 import pytest
@@ -47,6 +48,18 @@ def run_action(client, model: str, action: str, pks: list[int]):
         {"action": action, "_selected_action": [str(pk) for pk in pks]},
         follow=True,
     )
+
+
+def test_the_admin_loads_every_script_and_style_from_this_site(
+    client, client_of, moderator, project
+):
+    """The translation tabs' jQuery UI came from a Google CDN: blocked offline and by the CSP."""
+    page = client_of(moderator).get(reverse("admin:projects_project_change", args=[project.pk]))
+    assets = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page.content.decode())
+    assert "/static/vendor/jquery-ui/jquery-ui.min.js" in assets
+    for asset in assets:
+        assert asset.startswith("/") and not asset.startswith("//"), f"{asset}: not from here"
+        assert client_of(moderator).get(asset).status_code == 200, asset
 
 
 def test_moderator_pauses_and_archives_projects(client_of, moderator):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,3 +93,70 @@ def test_a_shared_cache_comes_from_the_environment():
     local = manage("shell", "--no-imports", "-c", code, DJANGO_DEBUG="true")
     assert shared.stdout.strip().endswith("RedisCache")
     assert local.stdout.strip().endswith("LocMemCache")
+
+
+OAUTH = {
+    "SOCIAL_AUTH_MEDIAWIKI_KEY": "consumer-key",
+    "SOCIAL_AUTH_MEDIAWIKI_SECRET": "consumer-secret",
+}
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "DJANGO_ALLOWED_HOSTS": "wikivisage.toolforge.org",
+}
+
+
+def test_oauth_without_a_token_key_refuses_to_start():
+    result = manage("check", "--deploy", **PRODUCTION, **OAUTH, WIKIVISAGE_TOKEN_KEY="")
+    assert result.returncode != 0
+    assert "WIKIVISAGE_TOKEN_KEY is not" in result.stderr
+
+
+def test_a_token_key_that_is_not_a_fernet_key_is_refused():
+    result = manage("check", **PRODUCTION, **OAUTH, WIKIVISAGE_TOKEN_KEY="not-a-key")
+    assert result.returncode != 0
+    assert "not a Fernet key" in result.stderr
+
+
+def test_oauth_with_a_token_key_passes_check_deploy():
+    key = Fernet.generate_key().decode()
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **PRODUCTION,
+        **OAUTH,
+        WIKIVISAGE_TOKEN_KEY=f"{key},{Fernet.generate_key().decode()}",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+PAGE_ASSETS = """
+import re
+from django.test import Client
+client = Client()
+page = client.get('/login/', secure=True, HTTP_HOST='wikivisage.toolforge.org')
+assert page.status_code == 200, page.status_code
+html = page.content.decode()
+assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+assert any(a.endswith('.css') for a in assets) and any(a.endswith('.js') for a in assets), assets
+for asset in assets:
+    answer = client.get(asset, secure=True, HTTP_HOST='wikivisage.toolforge.org')
+    body = b''.join(answer.streaming_content) if answer.streaming else answer.content
+    print(answer.status_code, len(body), asset)
+"""
+
+
+def test_production_settings_serve_every_css_and_js_of_a_page(tmp_path):
+    """Static files come from collectstatic's folder through WhiteNoise, hashed names included."""
+    env = {**PRODUCTION, "DJANGO_STATIC_ROOT": str(tmp_path / "static")}
+    collected = manage("collectstatic", "--no-input", "-v0", **env)
+    assert collected.returncode == 0, collected.stderr
+    result = manage("shell", "--no-imports", "-c", PAGE_ASSETS, **env)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert lines, result.stdout
+    for status, size, asset in lines:
+        assert (status, int(size) > 0) == ("200", True), asset
+        assert re.search(r"\.[0-9a-f]{12}\.(css|js)$", asset), f"{asset}: not a hashed name"

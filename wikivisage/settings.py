@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files in production, from STATIC_ROOT with hashed, compressed names.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "projects.middleware.ContentSecurityPolicyMiddleware",
+    # A failed or refused Wikimedia login becomes a message on the login page, never a 500.
+    "wikivisage.middleware.WikimediaLoginErrorMiddleware",
 ]
 
 ROOT_URLCONF = "wikivisage.urls"
@@ -142,9 +146,8 @@ SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.user.get_username",
     "social_core.pipeline.user.create_user",
     "social_core.pipeline.social_auth.associate_user",
-    "social_core.pipeline.social_auth.load_extra_data",
-    # The access token is sealed (Fernet) before anything else can see it.
-    "commons.oauth.encrypt_access_token",
+    # social-auth's load_extra_data, with the access token sealed (Fernet) before it is saved.
+    "commons.oauth.load_sealed_extra_data",
     "social_core.pipeline.user.user_details",
 )
 DEFAULT_EXCEPTION_REPORTER_FILTER = "commons.oauth.TokenSafeExceptionReporterFilter"
@@ -160,9 +163,39 @@ SOCIAL_AUTH_MEDIAWIKI_URL = env.str(
 SOCIAL_AUTH_MEDIAWIKI_CALLBACK = env.str("SOCIAL_AUTH_MEDIAWIKI_CALLBACK", default="oob")
 SOCIAL_AUTH_URL_NAMESPACE = "social"
 SOCIAL_AUTH_JSONFIELD_ENABLED = True
-OAUTH_ENABLED = bool(SOCIAL_AUTH_MEDIAWIKI_KEY and SOCIAL_AUTH_MEDIAWIKI_SECRET)
-# Fernet key that encrypts OAuth tokens at rest (commons/oauth.py).
-WIKIVISAGE_TOKEN_KEY = env.str("WIKIVISAGE_TOKEN_KEY", default="")
+SOCIAL_AUTH_LOGIN_ERROR_URL = "login"
+_OAUTH_CONFIGURED = bool(SOCIAL_AUTH_MEDIAWIKI_KEY and SOCIAL_AUTH_MEDIAWIKI_SECRET)
+
+
+def _token_key() -> str:
+    """The Fernet key(s) that seal OAuth tokens at rest (commons/oauth.py).
+
+    A Wikimedia login stores a token that edits in the user's name: with OAuth configured,
+    the tool refuses to start without a usable key rather than store that token in the clear.
+    """
+    keys = env.str("WIKIVISAGE_TOKEN_KEY", default="")
+    if not _OAUTH_CONFIGURED:
+        return keys
+    if not keys.strip():
+        raise ImproperlyConfigured(
+            "SOCIAL_AUTH_MEDIAWIKI_KEY is set but WIKIVISAGE_TOKEN_KEY is not: Wikimedia "
+            "tokens would be stored unencrypted. Make a key with python -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'."
+        )
+    from cryptography.fernet import Fernet
+
+    for key in filter(None, (part.strip() for part in keys.split(","))):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                "WIKIVISAGE_TOKEN_KEY holds a key that is not a Fernet key "
+                "(32 url-safe base64-encoded bytes)."
+            ) from None
+    return keys
+
+
+WIKIVISAGE_TOKEN_KEY = _token_key()
 
 # --- Wikimedia ------------------------------------------------------------------------
 COMMONS_API_URL = env.str("COMMONS_API_URL", default="https://commons.wikimedia.org/w/api.php")
@@ -257,8 +290,26 @@ USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Filled by `collectstatic` (the Docker build, Toolforge's build, the journey test) and served
+# by WhiteNoise: no web server in front is needed for them.
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # Hashed names (cached for a year) and gzip/brotli copies, from the manifest that
+        # collectstatic writes; development and tests read the source folders instead.
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# Development and tests serve the source folders as they change; no collectstatic needed.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+# The admin's translation tabs (django-modeltranslation) load jQuery UI from a CDN by
+# default, which is blocked offline and by the Content Security Policy: served from here
+# (the setting has no MODELTRANSLATION_ prefix).
+JQUERY_UI_URL = "vendor/jquery-ui/jquery-ui.min.js"
 
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -10,6 +10,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.urls import reverse
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
@@ -17,7 +18,6 @@ from oauthlib.oauth1 import Client as OAuthClient
 from oauthlib.oauth1.rfc5849 import signature
 from social_core.backends.mediawiki import MediaWiki
 from social_core.exceptions import AuthResponseError
-from social_core.pipeline.social_auth import load_extra_data
 from social_django.models import UserSocialAuth
 from social_django.utils import load_strategy
 
@@ -30,8 +30,9 @@ from commons.oauth import (
     MediaWikiOAuth,
     NoWikimediaToken,
     TokenSafeExceptionReporterFilter,
-    encrypt_access_token,
+    load_sealed_extra_data,
     user_auth,
+    wikimedia_username,
 )
 from tests.factories import UserFactory
 
@@ -60,10 +61,9 @@ def log_in_through_the_pipeline(user):
         "sub": "4242",
         "access_token": {"oauth_token": TOKEN, "oauth_token_secret": SECRET},
     }
-    kwargs = {"backend": backend, "details": {}, "response": response, "uid": "4242"}
-    load_extra_data(user=user, social=social, **kwargs)
-    assert social.extra_data[PLAINTEXT_FIELD]["oauth_token"] == TOKEN  # what social-auth stores
-    encrypt_access_token(user=user, social=social, **kwargs)
+    details = {"username": "Wiki Tester"}
+    kwargs = {"backend": backend, "details": details, "response": response, "uid": "4242"}
+    load_sealed_extra_data(user=user, social=social, **kwargs)
     return social
 
 
@@ -153,15 +153,21 @@ def test_a_rotated_key_still_opens_tokens_sealed_under_the_old_one(settings):
     assert user_auth(user).client.resource_owner_secret == SECRET
 
 
-def test_other_backends_are_left_alone():
-    class Other:
-        name = "github"
+def test_the_wikimedia_user_name_is_kept_beside_the_sealed_token():
+    user = UserFactory()
+    assert wikimedia_username(user) is None
+    log_in_through_the_pipeline(user)
+    assert wikimedia_username(user) == "Wiki Tester"
 
-    social = UserSocialAuth.objects.create(
-        user=UserFactory(), provider="github", uid="1", extra_data={PLAINTEXT_FIELD: "gh-token"}
-    )
-    encrypt_access_token(Other(), social=social)
-    assert social.extra_data == {PLAINTEXT_FIELD: "gh-token"}
+
+def test_without_a_usable_key_the_login_fails_and_stores_no_token(settings):
+    user = UserFactory()
+    settings.WIKIVISAGE_TOKEN_KEY = ""
+    with pytest.raises(ImproperlyConfigured):
+        log_in_through_the_pipeline(user)
+    social = UserSocialAuth.objects.get(user=user)
+    assert TOKEN not in raw_extra_data(social)
+    assert SECRET not in raw_extra_data(social)
 
 
 def test_no_repr_shows_a_token():
@@ -233,19 +239,6 @@ def test_the_integer_sub_wikimedia_sends_is_accepted():
     assert MediaWikiOAuth.name == "mediawiki"
 
 
-PIPELINE = (
-    "social_core.pipeline.social_auth.social_details",
-    "social_core.pipeline.social_auth.social_uid",
-    "social_core.pipeline.social_auth.auth_allowed",
-    "social_core.pipeline.social_auth.social_user",
-    "social_core.pipeline.user.get_username",
-    "social_core.pipeline.user.create_user",
-    "social_core.pipeline.social_auth.associate_user",
-    "social_core.pipeline.social_auth.load_extra_data",
-    "commons.oauth.encrypt_access_token",
-    "social_core.pipeline.user.user_details",
-)
-BACKENDS = ["commons.oauth.MediaWikiOAuth", "django.contrib.auth.backends.ModelBackend"]
 WORLD = {
     "categories": {},
     "files": {"Portrait.jpg": {"generate": {"format": "JPEG", "seed": 1}}},
@@ -273,8 +266,6 @@ def test_a_wikimedia_login_stores_ciphertext_and_signs_edits_as_that_user(
 ):
     caplog.set_level(logging.DEBUG)
     fake = make_fake_commons(WORLD)
-    settings.AUTHENTICATION_BACKENDS = BACKENDS
-    settings.SOCIAL_AUTH_PIPELINE = PIPELINE
     log_in_through_wikimedia(client, settings)
     social = UserSocialAuth.objects.get(provider="mediawiki")
     issued = list(fake.oauth.access_tokens.values())
@@ -300,8 +291,9 @@ def test_a_wikimedia_login_stores_ciphertext_and_signs_edits_as_that_user(
 
 def test_the_settings_install_the_sealing_step_and_the_backend():
     pipeline = list(settings.SOCIAL_AUTH_PIPELINE)
-    position = pipeline.index("commons.oauth.encrypt_access_token")
-    assert pipeline[position - 1] == "social_core.pipeline.social_auth.load_extra_data"
+    assert "social_core.pipeline.social_auth.load_extra_data" not in pipeline
+    position = pipeline.index("commons.oauth.load_sealed_extra_data")
+    assert pipeline[position - 1] == "social_core.pipeline.social_auth.associate_user"
     assert "commons.oauth.MediaWikiOAuth" in settings.AUTHENTICATION_BACKENDS
     assert "social_core.backends.mediawiki.MediaWiki" not in settings.AUTHENTICATION_BACKENDS
     assert settings.DEFAULT_EXCEPTION_REPORTER_FILTER == (

@@ -71,15 +71,15 @@ def test_outsiders_are_refused_and_strangers_sent_to_log_in(client, client_of, p
     assert client_of(outsider).get(url("states", project)).status_code == 403
 
 
-def test_the_send_page_takes_seven_queries_however_many_edits(
+def test_the_send_page_takes_eight_queries_however_many_edits(
     client_of, commons, project, sender, approved, django_assert_num_queries
 ):
     client = client_of(sender)
-    with django_assert_num_queries(7):  # session, user, project, role, then the page's four
+    with django_assert_num_queries(8):  # session, user, project, role, then the page's five
         assert client.get(url("send", project)).status_code == 200
     more = approve(commons, project, sender, FRESH[2:])
     services.edits_queue(project=project, user=sender, edit_ids=[edit.pk for edit in more[:2]])
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         assert client.get(url("send", project)).status_code == 200
 
 
@@ -131,8 +131,27 @@ def test_a_user_without_a_wikimedia_login_is_told_and_nothing_is_queued(
     response = client_of(member).post(
         url("confirm", project), {"edit": [approved[0].pk]}, follow=True
     )
-    assert "Log in with your Wikimedia account" in response.content.decode()
+    assert "Link your Wikimedia account first" in response.content.decode()
     assert not DepictsEdit.objects.exclude(state=State.APPROVED).exists()
+
+
+def test_a_local_account_is_offered_to_link_wikimedia_and_cannot_send_before(
+    client_of, project, member, approved
+):
+    body = client_of(member).get(url("send", project)).content.decode()
+    link = body[body.index('class="inline wikimedia-login"') :]
+    link = link[: link.index("</form>")]
+    assert 'method="post"' in link and reverse("social:begin", args=["mediawiki"]) in link
+    assert f'name="next" value="{url("send", project)}"' in link
+    assert "Link your Wikimedia account" in link
+    send_button = body[body.index(f'action="{url("confirm", project)}"') :]
+    assert send_button[: send_button.index("</button>")].count(" disabled") == 1
+
+
+def test_a_linked_account_is_named_where_edits_are_sent(client_of, project, sender, approved):
+    body = client_of(sender).get(url("send", project)).content.decode()
+    assert "Edits are made as WikiVisage Tester on Wikimedia." in body
+    assert "wikimedia-login" not in body
 
 
 # --- following ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from social_django.models import UserSocialAuth
 from commons import services
 from commons.fakecommons import FakeCommons
 from commons.models import DepictsEdit
-from commons.oauth import PROVIDER, SEALED_FIELD, seal_token
+from commons.oauth import PROVIDER, SEALED_FIELD, USERNAME_FIELD, seal_token
 from faces.models import Face, Image, ProjectImage
 from tests.factories import FaceFactory
 
@@ -77,7 +77,9 @@ def log_in(server: FakeCommons, user, username: str = TESTER) -> None:
     # uid is unique per provider; tests let several accounts share one wiki user.
     uid = f"{server.world.users[username].id}-{user.pk}"
     UserSocialAuth.objects.update_or_create(
-        user=user, provider=PROVIDER, defaults={"uid": uid, "extra_data": {SEALED_FIELD: sealed}}
+        user=user,
+        provider=PROVIDER,
+        defaults={"uid": uid, "extra_data": {SEALED_FIELD: sealed, USERNAME_FIELD: username}},
     )
 
 

@@ -1,15 +1,82 @@
-FROM python:3.11-slim-bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends \
-        pkg-config libmariadb-dev gcc gettext libgl1 libglib2.0-0 \
+# WikiVisage: one image for the web app (the default command) and every Celery process; see
+# docker-compose.yml. It builds from a clean clone (.dockerignore keeps .env, var/, .venv and
+# .git out of the context), holds no secret, and runs as an unprivileged user whose only
+# writable place is the /data volume.
+
+# --- build: compilers and headers stay in this stage ------------------------------------------
+FROM python:3.11-slim-bookworm AS build
+# gcc, pkg-config and MariaDB's headers build mysqlclient; gettext compiles the translations.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc gettext libmariadb-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
+RUN python -m venv /opt/venv
 WORKDIR /app
-COPY pyproject.toml README.md ./
+
+# The dependencies before the code, so that a code change does not reinstall them.
+# requirements.txt is pyproject.toml's dependency list (a test keeps them equal): dlib comes
+# prebuilt from dlib-bin. face_recognition declares the source-only "dlib", so, as
+# `make install` does, it comes after dlib-bin and face-recognition-models, without dependencies.
+COPY requirements.txt ./
+RUN pip install -r requirements.txt \
+    && pip install --no-deps face_recognition==1.3.0
+
+# The code runs from /app: manage.py, gunicorn and celery import it from the working directory.
+COPY manage.py ./
 COPY wikivisage wikivisage
 COPY projects projects
 COPY faces faces
 COPY commons commons
-RUN pip install --no-cache-dir . && pip install --no-cache-dir --no-deps face_recognition==1.3.0
-COPY . .
-ENV DJANGO_SETTINGS_MODULE=wikivisage.settings PYTHONUNBUFFERED=1
-USER nobody
+COPY templates templates
+COPY static static
+COPY locale locale
+
+# Translations and static files are made once, here; the containers only read them.
+# The settings refuse to start without a secret key when debug is off, so these two commands get
+# a throwaway one that exists for this step only (never an ENV line: the image holds no secret).
+# WIKIVISAGE_DATA_DIR points at a scratch folder so that nothing is left in /data.
+RUN export DJANGO_SECRET_KEY=build-only-throwaway-key WIKIVISAGE_DATA_DIR=/tmp/build-data \
+    && python manage.py compilemessages -v0 \
+    && python manage.py collectstatic --no-input -v0 \
+    && rm -rf /tmp/build-data \
+    && python -m compileall -q /app
+
+# --- run ---------------------------------------------------------------------------------------
+FROM python:3.11-slim-bookworm
+# libmariadb3 is mysqlclient's run-time library; dlib-bin needs only libstdc++, already here.
+# The user owns /data and nothing else: /app stays root's and read-only to it.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libmariadb3 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home \
+        --shell /usr/sbin/nologin wikivisage \
+    && mkdir /data \
+    && chown wikivisage:wikivisage /data
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+WORKDIR /app
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=wikivisage.settings \
+    DJANGO_STATIC_ROOT=/app/staticfiles \
+    WIKIVISAGE_DATA_DIR=/data
+
+# Fails the build when a native library or a module is missing at run time.
+RUN python -c "import dlib, face_recognition, face_recognition_models, MySQLdb, numpy, PIL" \
+    && DJANGO_SECRET_KEY=build-only-throwaway-key WIKIVISAGE_DATA_DIR=/tmp/check-data \
+        python manage.py check \
+    && rm -rf /tmp/check-data
+
+# By number, so that Kubernetes-style runAsNonRoot checks can tell it is not root.
+USER 10001:10001
+VOLUME /data
 EXPOSE 8000
+
+# /health answers 200 anonymously once the database does. The Host header is the first allowed
+# host, and X-Forwarded-Proto says https as the TLS proxy in front would: without them Django
+# refuses the request (ALLOWED_HOSTS) or redirects it to https (SECURE_SSL_REDIRECT).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request as r; h = (os.environ.get('DJANGO_ALLOWED_HOSTS') or 'localhost').split(',')[0].strip().lstrip('.'); h = h if h not in ('', '*') else 'localhost'; r.urlopen(r.Request('http://127.0.0.1:8000/health', headers={'Host': h, 'X-Forwarded-Proto': 'https', 'Accept': 'application/json'}), timeout=5)"]
+
+# The web app; docker-compose.yml runs the workers, beat and migrations from the same image.
+CMD ["sh", "-c", "exec gunicorn wikivisage.wsgi --bind 0.0.0.0:8000 --workers ${WEB_WORKERS:-3} --timeout 30"]

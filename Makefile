@@ -53,11 +53,13 @@ run: install .env messages
 
 ## The whole workflow offline: the stand-in on a world built from ../shared/data/faces, a
 ## worker and the web app, with a demo user and project (log in as demo / demo).
-DEMO_DIR := var/demo
+DEMO_DIR ?= var/demo
+DEMO_PATH = $(abspath $(DEMO_DIR))
 DEMO_STANDIN_PORT ?= 8765
 STANDIN := http://127.0.0.1:$(DEMO_STANDIN_PORT)
-demo: export DATABASE_URL = sqlite:///$(CURDIR)/$(DEMO_DIR)/demo.sqlite3
-demo: export WIKIVISAGE_BROKER_DIR = $(CURDIR)/$(DEMO_DIR)/broker
+# Everything the demo keeps (database, broker, beat schedule, world, token key) is in DEMO_DIR.
+demo: export WIKIVISAGE_DATA_DIR = $(DEMO_PATH)
+demo: export DATABASE_URL = sqlite:///$(DEMO_PATH)/demo.sqlite3
 demo: export CELERY_BROKER_URL = filesystem://
 demo: export COMMONS_API_URL = $(STANDIN)/commons/w/api.php
 demo: export WIKIDATA_API_URL = $(STANDIN)/wikidata/w/api.php
@@ -66,19 +68,19 @@ demo: export SOCIAL_AUTH_MEDIAWIKI_KEY = wikivisage-fake-consumer
 demo: export SOCIAL_AUTH_MEDIAWIKI_SECRET = wikivisage-fake-consumer-secret-00000000
 demo: export SOCIAL_AUTH_MEDIAWIKI_CALLBACK = http://$(HOST):$(PORT)/oauth/complete/mediawiki/
 # With OAuth configured the app refuses to start without a key to seal tokens with.
-demo: export WIKIVISAGE_TOKEN_KEY = $(shell cat $(DEMO_DIR)/token.key 2>/dev/null)
-demo: export DEMO_DIR := $(DEMO_DIR)
+demo: export WIKIVISAGE_TOKEN_KEY = $(shell cat $(DEMO_PATH)/token.key 2>/dev/null)
+demo: export DEMO_DIR = $(DEMO_PATH)
 demo: export DEMO_STANDIN_PORT := $(DEMO_STANDIN_PORT)
 demo: export RUN_ADDR = $(HOST):$(PORT)
 demo: export RUN_WORKERS = $(WORKERS)
-demo: install .env messages $(DEMO_DIR)/token.key
-	test -f $(DEMO_DIR)/world.json || $(MANAGE) buildworld $(DEMO_DIR)/world.json
+demo: $(DEMO_PATH)/token.key install .env messages
+	test -f $(DEMO_PATH)/world.json || $(MANAGE) buildworld $(DEMO_PATH)/world.json
 	$(MANAGE) migrate --no-input -v0
 	@echo "WikiVisage demo on http://$(HOST):$(PORT)/ — log in as demo / demo (or 'Log in with your Wikimedia account': the stand-in approves)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho --env /dev/null start -f Procfile.demo -d .
 
-$(DEMO_DIR)/token.key: | $(STAMP)
-	mkdir -p $(DEMO_DIR)
+$(DEMO_PATH)/token.key: | $(STAMP)
+	mkdir -p $(DEMO_PATH)
 	$(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $@
 
 superuser: install .env

@@ -1,12 +1,16 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from projects import views as project_views
 
 urlpatterns = [
     path("", project_views.home, name="home"),
+    # Browsers ask for /favicon.ico on pages without an icon link (the admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("health", project_views.health, name="health"),
     path("health/ping", project_views.health_ping, name="health-ping"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from commons.fakecommons.build import build_world_from_manifest
 from commons.fakecommons.server import FakeCommons
@@ -97,3 +98,6 @@ def point_settings_at(settings: Any, server: FakeCommons) -> None:
     settings.SOCIAL_AUTH_MEDIAWIKI_URL = server.meta_url
     settings.SOCIAL_AUTH_MEDIAWIKI_KEY = server.oauth.consumer_key
     settings.SOCIAL_AUTH_MEDIAWIKI_SECRET = server.oauth.consumer_secret
+    # With a consumer configured the app needs a key to seal tokens (it refuses to start
+    # without one); a test that set its own keeps it.
+    settings.WIKIVISAGE_TOKEN_KEY = settings.WIKIVISAGE_TOKEN_KEY or Fernet.generate_key().decode()

@@ -32,6 +32,17 @@ function update(table, edits) {
   }
 }
 
+// When every edit has arrived, the batches table (counts, the undo button) is drawn again
+// from a fresh copy of this page: the server decides what can be undone.
+async function refreshBatches() {
+  const response = await fetch(window.location.href, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  const current = document.getElementById("batches");
+  const replacement = fresh.getElementById("batches");
+  if (current && replacement) current.replaceWith(document.importNode(replacement, true));
+}
+
 async function poll(table) {
   try {
     const response = await fetch(table.dataset.statesUrl, {
@@ -41,7 +52,10 @@ async function poll(table) {
     if (!response.ok) return;
     const data = await response.json();
     update(table, data.edits);
-    if (!data.waiting) return;
+    if (!data.waiting) {
+      await refreshBatches();
+      return;
+    }
   } catch {
     // A lost request is tried again at the next tick.
   }

@@ -127,7 +127,7 @@ def log_in(page: Any, username: str) -> None:
     page.goto("/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.wait_for_url("**/projects/")
 
 

@@ -46,5 +46,5 @@ def log_in_as_demo(journey: Journey) -> None:
         page.goto("/login/")
         page.fill("#id_username", "demo")
         page.fill("#id_password", "demo")
-        page.locator("main form:not(.wikimedia-login) button[type=submit]").click()
+        page.locator("#login-form button[type=submit]").click()
         page.wait_for_url(f"{journey.app.url}/projects/")

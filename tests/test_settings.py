@@ -159,4 +159,4 @@ def test_production_settings_serve_every_css_and_js_of_a_page(tmp_path):
     assert lines, result.stdout
     for status, size, asset in lines:
         assert (status, int(size) > 0) == ("200", True), asset
-        assert re.search(r"\.[0-9a-f]{12}\.(css|js)$", asset), f"{asset}: not a hashed name"
+        assert re.search(r"\.[0-9a-f]{12}\.(css|js|svg)$", asset), f"{asset}: not a hashed name"

@@ -7,10 +7,21 @@ from django.views.generic import RedirectView
 
 from projects import views as project_views
 
+
+class FaviconRedirect(RedirectView):
+    """Browsers ask for /favicon.ico on pages without an icon link (the admin's).
+
+    Looked up per request, not at import: in production the hashed name comes from the
+    manifest that collectstatic writes, which a management command may run without.
+    """
+
+    def get_redirect_url(self, *args: object, **kwargs: object) -> str:
+        return static("favicon.svg")
+
+
 urlpatterns = [
     path("", project_views.home, name="home"),
-    # Browsers ask for /favicon.ico on pages without an icon link (the admin's).
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", FaviconRedirect.as_view()),
     path("health", project_views.health, name="health"),
     path("health/ping", project_views.health_ping, name="health-ping"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

@@ -21,15 +21,16 @@ import jwt
 import pytest
 import requests
 from django.conf import settings
-from django.core.management import call_command
 from PIL import Image
 from requests_oauthlib import OAuth1
 
-from commons.fakecommons import FakeCommons, World, build_world_from_manifest
-from commons.fakecommons.faults import parse_spec
-from commons.fakecommons.media import STANDARD_WIDTHS
-from commons.fakecommons.pytest_plugin import LARGE_CATEGORY_MEMBERS, NO_ETIQUETTE_MARK
-from commons.fakecommons.world import WorldError
+from fakecommons import FakeCommons, World, build_world_from_manifest
+from fakecommons.__main__ import default_manifest
+from fakecommons.__main__ import main as fakecommons_main
+from fakecommons.faults import parse_spec
+from fakecommons.media import STANDARD_WIDTHS
+from fakecommons.pytest_plugin import LARGE_CATEGORY_MEMBERS, NO_ETIQUETTE_MARK
+from fakecommons.world import WorldError
 
 REAL_API = Path(settings.FACES_DATA_DIR).parent / "real-api"
 UA = "WikiVisageTests/0.1 (https://wikivisage.toolforge.org; team@example.org) python-requests/2"
@@ -1487,17 +1488,21 @@ def test_identify_is_an_hs256_jwt_for_the_consumer(fake_commons):
 # --- worlds, commands, fixtures ------------------------------------------------------------------
 
 
-def test_buildworld_writes_a_world_whose_paths_are_relative_to_it(tmp_path):
+def test_build_writes_a_world_whose_paths_are_relative_to_it(tmp_path):
     target = tmp_path / "worlds" / "faces.json"
-    call_command(
-        "buildworld",
-        str(target),
-        "--synthetic",
-        "3",
-        "--max-per-identity",
-        "2",
-        "--max-others",
-        "1",
+    fakecommons_main(
+        [
+            "build",
+            str(target),
+            "--manifest",
+            str(Path(settings.FACES_DATA_DIR) / "manifest.csv"),
+            "--synthetic",
+            "3",
+            "--max-per-identity",
+            "2",
+            "--max-others",
+            "1",
+        ]
     )
     data = json.loads(target.read_text())
     first = next(spec for spec in data["files"].values() if "path" in spec)
@@ -1509,6 +1514,13 @@ def test_buildworld_writes_a_world_whose_paths_are_relative_to_it(tmp_path):
         world.file(name).facts().sha1
         == hashlib.sha1((target.parent / first["path"]).read_bytes()).hexdigest()
     )
+
+
+def test_the_command_line_reads_the_manifest_the_settings_name(monkeypatch, tmp_path):
+    expected = Path(settings.FACES_DATA_DIR) / "manifest.csv"
+    assert default_manifest().resolve() == expected.resolve()
+    monkeypatch.setenv("FACES_DATA_DIR", str(tmp_path))
+    assert default_manifest() == tmp_path / "manifest.csv"
 
 
 def test_page_ids_are_stable_across_worlds(faces_world):
@@ -1546,16 +1558,18 @@ def test_the_fixture_points_settings_at_the_server(fake_commons):
     ]
 
 
-def test_the_management_command_serves_and_prints_the_environment(tmp_path):
+def test_python_m_fakecommons_serves_and_prints_the_environment_without_django(tmp_path):
+    import os
     import subprocess
     import sys
 
     world = tmp_path / "w.json"
-    call_command("buildworld", str(world), "--max-per-identity", "1", "--max-others", "1")
+    fakecommons_main(["build", str(world), "--max-per-identity", "1", "--max-others", "1"])
     command = [
         sys.executable,
-        "manage.py",
+        "-m",
         "fakecommons",
+        "serve",
         "--world",
         str(world),
         "--port",
@@ -1563,7 +1577,10 @@ def test_the_management_command_serves_and_prints_the_environment(tmp_path):
         "--fault",
         "maxlag:1:query",
     ]
-    process = subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    process = subprocess.Popen(
+        command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, text=True
+    )
     try:
         line = process.stdout.readline().strip()
         assert line.startswith("COMMONS_API_URL=http://127.0.0.1:")
@@ -1606,9 +1623,9 @@ def test_the_fixture_fails_a_rude_test_at_teardown_unless_it_opts_out(tmp_path):
         "-p",
         "no:cacheprovider",
         "-p",
-        "commons.fakecommons.pytest_plugin",
+        "fakecommons.pytest_plugin",
         "--ds",
-        "wikivisage.settings",
+        "wikivisage.settings.test",
         str(tmp_path),
     ]
     env = {**os.environ, "PYTHONPATH": str(settings.BASE_DIR)}

@@ -13,11 +13,11 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-from commons.fakecommons.context import Urls
-from commons.fakecommons.media import STANDARD_WIDTHS
-from commons.fakecommons.protocol import Reply
-from commons.fakecommons.query import parse_title
-from commons.fakecommons.world import FILE_NS, FilePage, World
+from fakecommons.context import Urls
+from fakecommons.media import STANDARD_WIDTHS
+from fakecommons.protocol import Reply
+from fakecommons.query import parse_title
+from fakecommons.world import FILE_NS, FilePage, World
 
 WIKI_PREFIX = "/commons/wiki/"
 HTML = "text/html; charset=utf-8"

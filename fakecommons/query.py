@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from commons.fakecommons import wikibase
-from commons.fakecommons.context import ApiContext
-from commons.fakecommons.protocol import ApiError
-from commons.fakecommons.world import CATEGORY_NS, FILE_NS, Category, FilePage, Item, Member
+from fakecommons import wikibase
+from fakecommons.context import ApiContext
+from fakecommons.protocol import ApiError
+from fakecommons.world import CATEGORY_NS, FILE_NS, Category, FilePage, Item, Member
 
 TRANSFORM_LIMIT = 50
 MAX_LIMIT = 500

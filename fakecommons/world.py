@@ -49,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from commons.fakecommons import media, wikibase
+from fakecommons import media, wikibase
 
 FILE_NS = 6
 CATEGORY_NS = 14

@@ -10,12 +10,12 @@ Usage::
         server.statements("M123", "P180")
 """
 
-from commons.fakecommons.build import build_world_from_manifest
-from commons.fakecommons.faults import Fault
-from commons.fakecommons.oauth import AccessToken
-from commons.fakecommons.records import RecordedRequest, WriteRecord
-from commons.fakecommons.server import FakeCommons
-from commons.fakecommons.world import World
+from fakecommons.build import build_world_from_manifest
+from fakecommons.faults import Fault
+from fakecommons.oauth import AccessToken
+from fakecommons.records import RecordedRequest, WriteRecord
+from fakecommons.server import FakeCommons
+from fakecommons.world import World
 
 __all__ = [
     "AccessToken",

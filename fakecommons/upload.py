@@ -17,9 +17,9 @@ from urllib.parse import unquote
 
 from PIL import Image
 
-from commons.fakecommons import media
-from commons.fakecommons.protocol import Reply
-from commons.fakecommons.world import FilePage, World
+from fakecommons import media
+from fakecommons.protocol import Reply
+from fakecommons.world import FilePage, World
 
 _THUMB_WIDTH = re.compile(r"^(?:lossy-)?(?:page\d+-)?(\d+)px-")
 _CACHE = "public, max-age=2592000"

@@ -16,12 +16,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from commons.fakecommons import wikibase
-from commons.fakecommons.context import ApiContext
-from commons.fakecommons.entities import no_such_entity
-from commons.fakecommons.protocol import ApiError, wikibase_error
-from commons.fakecommons.records import WriteRecord
-from commons.fakecommons.world import User
+from fakecommons import wikibase
+from fakecommons.context import ApiContext
+from fakecommons.entities import no_such_entity
+from fakecommons.protocol import ApiError, wikibase_error
+from fakecommons.records import WriteRecord
+from fakecommons.world import User
 
 ANONYMOUS_TOKEN = "+\\"
 

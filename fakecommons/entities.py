@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from commons.fakecommons import wikibase
-from commons.fakecommons.context import ApiContext
-from commons.fakecommons.protocol import ApiError, wikibase_error
-from commons.fakecommons.query import MAX_LIMIT, MAX_TITLES, parse_title
-from commons.fakecommons.world import FILE_NS, Item
+from fakecommons import wikibase
+from fakecommons.context import ApiContext
+from fakecommons.protocol import ApiError, wikibase_error
+from fakecommons.query import MAX_LIMIT, MAX_TITLES, parse_title
+from fakecommons.world import FILE_NS, Item
 
 DEFAULT_PROPS = ("info", "sitelinks", "aliases", "labels", "descriptions", "claims", "datatype")
 _ITEM_MODIFIED = "2024-05-01T12:00:00Z"

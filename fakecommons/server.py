@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from commons.fakecommons import edits, entities, faults, filepath, query, records
-from commons.fakecommons.context import ApiContext, Urls
-from commons.fakecommons.oauth import (
+from fakecommons import edits, entities, faults, filepath, query, records
+from fakecommons.context import ApiContext, Urls
+from fakecommons.oauth import (
     DEFAULT_CONSUMER_KEY,
     DEFAULT_CONSUMER_SECRET,
     AccessToken,
@@ -37,11 +37,11 @@ from commons.fakecommons.oauth import (
     OAuthProvider,
     SignedRequest,
 )
-from commons.fakecommons.protocol import ApiError, Format, Params, Reply, json_reply, wikibase_error
-from commons.fakecommons.records import RecordedRequest, WriteRecord
-from commons.fakecommons.upload import UploadServer, file_type_icon
-from commons.fakecommons.wikibase import ClaimError
-from commons.fakecommons.world import World
+from fakecommons.protocol import ApiError, Format, Params, Reply, json_reply, wikibase_error
+from fakecommons.records import RecordedRequest, WriteRecord
+from fakecommons.upload import UploadServer, file_type_icon
+from fakecommons.wikibase import ClaimError
+from fakecommons.world import World
 
 logger = logging.getLogger(__name__)
 

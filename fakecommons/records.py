@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from commons.fakecommons.media import STANDARD_WIDTHS
+from fakecommons.media import STANDARD_WIDTHS
 
 MAXLAG = "5"
 STANDARD_WIDTH_TEXTS = frozenset(str(width) for width in STANDARD_WIDTHS)

@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from commons.fakecommons.protocol import ApiError, Reply, wikibase_error
+from fakecommons.protocol import ApiError, Reply, wikibase_error
 
 KINDS = (
     "maxlag",

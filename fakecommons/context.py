@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from commons.fakecommons import media
-from commons.fakecommons.protocol import Format, Params
-from commons.fakecommons.records import WriteRecord
-from commons.fakecommons.world import FilePage, User, World
+from fakecommons import media
+from fakecommons.protocol import Format, Params
+from fakecommons.records import WriteRecord
+from fakecommons.world import FilePage, User, World
 
 
 @dataclass(frozen=True)

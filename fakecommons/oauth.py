@@ -23,7 +23,7 @@ import jwt
 from oauthlib.common import Request
 from oauthlib.oauth1.rfc5849 import signature
 
-from commons.fakecommons.world import User, World
+from fakecommons.world import User, World
 
 TIMESTAMP_WINDOW = 300
 IDENTIFY_LIFETIME = 100  # seconds: Extension:OAuth sets exp = iat + 100

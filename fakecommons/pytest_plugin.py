@@ -1,6 +1,6 @@
 """pytest fixtures that run the stand-in on a free loopback port.
 
-Load with ``pytest_plugins = ["commons.fakecommons.pytest_plugin"]``. Fixtures:
+Load with ``pytest_plugins = ["fakecommons.pytest_plugin"]``. Fixtures:
 
 - ``faces_world`` (session): a small world dict from the shared face manifest (four photos
   per person, four of each other kind). Shared by the session: ``copy.deepcopy`` it before
@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from commons.fakecommons.build import build_world_from_manifest
-from commons.fakecommons.server import FakeCommons
+from fakecommons.build import build_world_from_manifest
+from fakecommons.server import FakeCommons
 
 NO_ETIQUETTE_MARK = "fakecommons_no_etiquette"
 LARGE_CATEGORY_MEMBERS = 650

@@ -3,39 +3,71 @@
 With nothing set, the tool runs on an embedded SQLite database and Celery's filesystem
 broker under ``var/``, so a fresh clone needs no server. Production sets ``DATABASE_URL``
 (MariaDB) and ``CELERY_BROKER_URL`` (Redis) and must set a secret key.
+
+Nothing here touches the disk: the SQLite file's folder is made when the database is first
+opened (``wikivisage/sqlite3``), the broker's and beat's folders when Celery first needs them
+(``wikivisage/celery.py``). The test suite extends these settings in ``test.py``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    """A yes/no variable: true/false, 1/0, yes/no or on/off in any case; empty means the default.
+
+    django-environ reads any other text as False, so a typo such as ``DJANGO_DEBUG=flase``
+    would silently mean production: here it stops the start, naming the variable.
+    """
+    raw = env.str(name, default="")
+    value = raw.strip().lower()
+    if not value:
+        return default
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a yes/no value: use true/false, 1/0, yes/no or on/off."
+    )
+
+
 VERSION = "0.1.0"
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
-TESTING = "pytest" in sys.modules
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
 DATA_DIR = Path(env.str("WIKIVISAGE_DATA_DIR", default=str(BASE_DIR / "var")))
 WIKIVISAGE_DATA_DIR = DATA_DIR
 FACES_DATA_DIR = Path(env.str("FACES_DATA_DIR", default=str(BASE_DIR.parent / "shared/data/faces")))
 
 
+# A development-only key: never used when debug is off, except by the test settings.
+_DEVELOPMENT_SECRET_KEY = "dev-insecure-wikivisage-key-do-not-use-in-production-0123456789"
+# Python runs this package's __init__ (so this file) before any of its submodules: when Django
+# was asked for one that extends these settings (wikivisage.settings.test), that one sets the key.
+_EXTENDED = os.environ.get("DJANGO_SETTINGS_MODULE", "wikivisage.settings") not in {
+    "wikivisage.settings",
+    __name__,
+}
+
+
 def _secret_key() -> str:
     key = env.str("DJANGO_SECRET_KEY", default="")
-    if key:
-        return key
-    if DEBUG or TESTING:
-        # A development-only key: never used when DEBUG is off outside the test suite.
-        return "dev-insecure-wikivisage-key-do-not-use-in-production-0123456789"
+    if key or DEBUG:
+        return key or _DEVELOPMENT_SECRET_KEY
+    if _EXTENDED:
+        return ""
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY is not set. Set it to a long random string "
         "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
@@ -59,6 +91,9 @@ INSTALLED_APPS = [
     "projects",
     "faces",
     "commons",
+    "depicts",
+    # Last: the site's admin (moderation) replaces the User admin of django.contrib.auth.
+    "wikivisage",
 ]
 
 MIDDLEWARE = [
@@ -72,7 +107,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "projects.middleware.ContentSecurityPolicyMiddleware",
+    "wikivisage.middleware.ContentSecurityPolicyMiddleware",
     # A failed or refused Wikimedia login becomes a message on the login page, never a 500.
     "wikivisage.middleware.WikimediaLoginErrorMiddleware",
 ]
@@ -102,7 +137,6 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'wikivisage.sqlite3'}")
 }
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # ToolsDB caps connections per tool: keep them short-lived, and utf8mb4 for every title.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -121,9 +155,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    # A file, not memory, so that a real worker process started by a test sees the test data;
-    # one per test run, so that runs side by side do not share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
+    # Django's SQLite backend, which also makes the file's folder right before it opens it.
+    DATABASES["default"]["ENGINE"] = "wikivisage.sqlite3"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Rate limits and other short-lived state: per process by default; set CACHE_URL
@@ -205,13 +238,14 @@ WIKIVISAGE_CONTACT = env.str("WIKIVISAGE_CONTACT", default="wikivisage@toolforge
 WIKIVISAGE_HTTP_TIMEOUT = env.float("WIKIVISAGE_HTTP_TIMEOUT", default=30.0)
 WIKIVISAGE_CHANGE_TAG = env.str("WIKIVISAGE_CHANGE_TAG", default="")
 WIKIVISAGE_EDITS_PER_SECOND = env.float("WIKIVISAGE_EDITS_PER_SECOND", default=1.0)
+# A failed write goes back to the queue and is tried again after this, doubling each time.
+WIKIVISAGE_WRITE_RETRY_SECONDS = env.float("WIKIVISAGE_WRITE_RETRY_SECONDS", default=30.0)
 # A detect worker that has held an image this long is taken for dead; the image is retaken.
 WIKIVISAGE_DETECT_CLAIM_TIMEOUT = env.int("WIKIVISAGE_DETECT_CLAIM_TIMEOUT", default=900)
 # A pending image untouched this long lost its task message; the sweep queues it again.
 WIKIVISAGE_REQUEUE_PENDING_AFTER = env.int("WIKIVISAGE_REQUEUE_PENDING_AFTER", default=6 * 3600)
 # A write worker silent this long is taken for dead (above the write task's 300 s limit).
 WIKIVISAGE_WRITE_CLAIM_TIMEOUT = env.int("WIKIVISAGE_WRITE_CLAIM_TIMEOUT", default=600)
-WIKIVISAGE_DETECTION_CONFIG = env.str("WIKIVISAGE_DETECTION_CONFIG", default="default")
 WIKIVISAGE_RECRAWL_HOURS = env.float("WIKIVISAGE_RECRAWL_HOURS", default=24.0)
 
 
@@ -229,21 +263,23 @@ WIKIVISAGE_USER_AGENT = _user_agent()
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "filesystem://"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
-_FS_QUEUE = Path(
-    env.str("WIKIVISAGE_BROKER_DIR", default="")
-    or DATA_DIR / (f"broker-test-{os.getpid()}" if TESTING else "broker")
-)
-WIKIVISAGE_BROKER_DIR = _FS_QUEUE
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_FS_QUEUE / "queue"),
-        "data_folder_out": str(_FS_QUEUE / "queue"),
-        "processed_folder": str(_FS_QUEUE / "processed"),
+WIKIVISAGE_BROKER_DIR = Path(env.str("WIKIVISAGE_BROKER_DIR", default="") or DATA_DIR / "broker")
+
+
+def _filesystem_broker_options(folder: Path) -> dict[str, object]:
+    """kombu's filesystem transport in ``folder`` (wikivisage/celery.py makes the folders)."""
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
         "store_processed": False,
-        "control_folder": str(_FS_QUEUE / "control"),
+        "control_folder": str(folder / "control"),
     }
-    # kombu's filesystem transport expects its folders to exist; every process may be first.
-    (_FS_QUEUE / "queue").mkdir(parents=True, exist_ok=True)
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = _filesystem_broker_options(WIKIVISAGE_BROKER_DIR)
 else:
     # Toolforge's Redis is shared between tools: every key carries our secret prefix.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -256,7 +292,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -300,12 +336,12 @@ STORAGES = {
         # Hashed names (cached for a year) and gzip/brotli copies, from the manifest that
         # collectstatic writes; development and tests read the source folders instead.
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG or TESTING
+        if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# Development and tests serve the source folders as they change; no collectstatic needed.
-WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+# Development serves the source folders as they change; no collectstatic needed.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 # The admin's translation tabs (django-modeltranslation) load jQuery UI from a CDN by
 # default, which is blocked offline and by the Content Security Policy: served from here
 # (the setting has no MODELTRANSLATION_ prefix).
@@ -317,19 +353,16 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Read in development too, so that a bad value is caught before it reaches production.
+_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+_SECURE_COOKIES = env_bool("DJANGO_SECURE_COOKIES", default=True)
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # The test client and the browser tests speak plain HTTP on loopback.
-    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not TESTING)
-    SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not TESTING)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_SSL_REDIRECT = _SSL_REDIRECT
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _SECURE_COOKIES
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-
-if TESTING:
-    # Tests log users in by the hundred; a slow password hash buys them nothing.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LOGGING = {
     "version": 1,

@@ -27,6 +27,7 @@ COPY wikivisage wikivisage
 COPY projects projects
 COPY faces faces
 COPY commons commons
+COPY depicts depicts
 COPY templates templates
 COPY static static
 COPY locale locale

@@ -123,7 +123,13 @@ class RetryPolicy:
         return attempt + 1 >= self.max_attempts or too_long
 
 
+# In place, for a command or a page (a person waits, a few seconds at most).
 DEFAULT_RETRY = RetryPolicy()
+# Inside a task the client does not retry in place: the queue retries the whole task later
+# with TASK_RETRY (projects.enqueue.retry_later). A worker never sleeps holding an image or an
+# edit, and the attempts of the two never multiply.
+IN_TASK_RETRY = RetryPolicy(max_attempts=1)
+TASK_RETRY = RetryPolicy(max_attempts=9, base_delay=30.0, max_delay=1800.0)
 
 
 def error_from_api(error: Mapping[str, Any], *, retry_after: float | None = None) -> CommonsError:

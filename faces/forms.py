@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -12,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 
 from faces.detection import FaceBox
 from faces.models import Label
-from faces.selectors import SuggestionFilter, SuggestionSource
 
 # The browser never holds more than a few faces; a longer list is not from our page.
 MAX_IDS = 200
@@ -73,47 +71,3 @@ class DrawForm(BoxForm):
 
 class CorrectForm(BoxForm):
     face = forms.IntegerField(min_value=1)
-
-
-class SuggestionFilterForm(forms.Form):
-    score_min = forms.DecimalField(
-        label=_("Score from"),
-        min_value=Decimal(0),
-        max_value=Decimal(1),
-        decimal_places=3,
-        required=False,
-    )
-    score_max = forms.DecimalField(
-        label=_("to"),
-        min_value=Decimal(0),
-        max_value=Decimal(1),
-        decimal_places=3,
-        required=False,
-    )
-    source = forms.ChoiceField(
-        label=_("Source"),
-        required=False,
-        choices=[
-            (SuggestionSource.ALL, _("All")),
-            (SuggestionSource.MODEL, _("Suggested by the learner")),
-            (SuggestionSource.HUMAN, _("Confirmed by a reviewer")),
-        ],
-    )
-
-    def filters(self) -> SuggestionFilter:
-        data = self.cleaned_data if self.is_valid() else {}
-        return SuggestionFilter(
-            score_min=data.get("score_min"),
-            score_max=data.get("score_max"),
-            source=data.get("source") or SuggestionSource.ALL,
-        )
-
-
-class FaceSelectionForm(forms.Form):
-    face = IdListField()
-
-    def clean_face(self) -> list[int]:
-        ids: list[int] = self.cleaned_data["face"]
-        if not ids:
-            raise ValidationError(_("Select at least one face."))
-        return ids

@@ -1,21 +1,19 @@
-"""Reads shaped for the review pages: the next question, and the suggestion grid."""
+"""Reads shaped for the review pages: the next question, a project's faces and photos."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from commons.addresses import file_page_url
 from commons.files import STANDARD_WIDTHS
-from commons.models import DepictsEdit
-from faces.models import Answer, Face, Image, Label, ProjectImage, ReviewLease
+from faces.learning_summary import LearnerSummary
+from faces.models import Answer, Face, Image, Label, ReviewLease
 from projects.models import Project
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
@@ -23,8 +21,6 @@ DISPLAY_WIDTH = 960
 # Faces read per round from the priority order; answered ones among them are skipped.
 PRIORITY_CANDIDATES = 8
 PRIORITY_ROUNDS = 4
-# The person's own Wikidata image, beside the question.
-PERSON_IMAGE_WIDTH = 330
 
 
 # --- the next question ------------------------------------------------------------------
@@ -146,7 +142,8 @@ def _by_discovery(project: Project, user: AbstractBaseUser, exclude: list[int]) 
 
 
 def _learner_has_run(project: Project) -> bool:
-    return bool((project.learning or {}).get("updated_at"))
+    summary = learner_summary(project)
+    return summary is not None and summary.updated_at is not None
 
 
 @dataclass(frozen=True)
@@ -190,8 +187,8 @@ def question_for(*, project: Project, face: Face) -> Question:
         .filter(image=image)
         .defer("encoding")
         .order_by("index", "pk")
-        .annotate(verdict=_label_of(project, Label.Source.HUMAN, "verdict"))
-        .annotate(score=_label_of(project, Label.Source.MODEL, "score"))
+        .annotate(verdict=label_of(project, Label.Source.HUMAN, "verdict"))
+        .annotate(score=label_of(project, Label.Source.MODEL, "score"))
     )
     views = [_box_view(position + 1, sibling) for position, sibling in enumerate(siblings)]
     by_id = {view.id: view for view in views}
@@ -200,7 +197,7 @@ def question_for(*, project: Project, face: Face) -> Question:
     return Question(face=current, image=image_view(image), faces=views, score=score)
 
 
-def _label_of(project: Project, source: str, column: str, *, face: str = "pk") -> Subquery:
+def label_of(project: Project, source: str, column: str, *, face: str = "pk") -> Subquery:
     """The ``column`` of the face's label from ``source`` in this project (one row at most)."""
     labels = Label.objects.filter(project=project, face_id=OuterRef(face), source=source)
     return Subquery(labels.values(column)[:1])
@@ -230,7 +227,7 @@ def image_view(image: Image) -> ImageView:
     )
 
 
-# --- Commons addresses (built, never fetched: the browser loads them) ---------------------
+# --- thumbnails (built, never fetched: the browser loads them) ---------------------------
 
 
 def thumb_at(image: Image, width: int) -> str:
@@ -248,89 +245,7 @@ def thumb_at(image: Image, width: int) -> str:
     return f"{head}/{wanted}px-{tail}"
 
 
-def _site_root() -> str:
-    """``https://commons.wikimedia.org`` (or the stand-in's) from the configured api.php."""
-    api = settings.COMMONS_API_URL
-    return api[: -len("/w/api.php")] if api.endswith("/w/api.php") else api.rsplit("/", 1)[0]
-
-
-def file_page_url(title: str) -> str:
-    name = title if title.startswith("File:") else f"File:{title}"
-    return f"{_site_root()}/wiki/{quote(name.replace(' ', '_'))}"
-
-
-def person_image_url(file_name: str, *, width: int = PERSON_IMAGE_WIDTH) -> str:
-    """A thumbnail of a Wikidata P18 file through Special:FilePath (empty if no file)."""
-    if not file_name:
-        return ""
-    return (
-        f"{_site_root()}/wiki/Special:FilePath/{quote(file_name.replace(' ', '_'))}?width={width}"
-    )
-
-
-# --- the suggestion grid ----------------------------------------------------------------
-
-
-class SuggestionSource:
-    ALL = ""
-    MODEL = "model"  # proposed by the learner, nobody answered
-    HUMAN = "human"  # a reviewer said yes
-
-
-@dataclass(frozen=True)
-class SuggestionFilter:
-    score_min: Decimal | None = None
-    score_max: Decimal | None = None
-    source: str = SuggestionSource.ALL
-
-
-def suggestions(*, project: Project, filters: SuggestionFilter) -> QuerySet[Label]:
-    """Faces waiting for approval, best score first: one model label row per face.
-
-    A face waits when the learner suggests it and no reviewer answered it, or a reviewer said
-    yes; and its photo neither depicts the person on Commons already nor has an edit for it.
-    """
-    rows = (
-        Label.objects.filter(project=project, source=Label.Source.MODEL)
-        .filter(face__superseded_by__isnull=True)
-        .annotate(human=_label_of(project, Label.Source.HUMAN, "verdict", face="face_id"))
-        .filter(_waiting(filters.source))
-        .exclude(Exists(_depicted(project)))
-        .exclude(Exists(_edited(project)))
-        .select_related("face__image")
-        .defer("face__encoding")
-        .order_by(F("score").desc(nulls_last=True), "face_id")
-    )
-    if filters.score_min is not None:
-        rows = rows.filter(score__gte=filters.score_min)
-    if filters.score_max is not None:
-        rows = rows.filter(score__lte=filters.score_max)
-    return rows
-
-
-def _waiting(source: str) -> Q:
-    suggested = Q(verdict=Label.Verdict.YES, human__isnull=True)
-    confirmed = Q(human=Label.Verdict.YES)
-    if source == SuggestionSource.MODEL:
-        return suggested
-    if source == SuggestionSource.HUMAN:
-        return confirmed
-    return suggested | confirmed
-
-
-def _depicted(project: Project) -> QuerySet[ProjectImage]:
-    return ProjectImage.objects.filter(
-        project=project, image_id=OuterRef("face__image_id"), depicts_person=True
-    )
-
-
-def _edited(project: Project) -> QuerySet[DepictsEdit]:
-    return DepictsEdit.objects.filter(
-        project=project,
-        image_id=OuterRef("face__image_id"),
-        qid=project.qid,
-        action=DepictsEdit.Action.ADD,
-    ).exclude(state=DepictsEdit.State.CANCELLED)
+# --- faces and photos of a project ------------------------------------------------------
 
 
 def faces_of_project(*, project: Project, face_ids: Sequence[int]) -> list[Face]:
@@ -366,9 +281,199 @@ def answers_for_export(*, project: Project) -> QuerySet[Answer]:
     )
 
 
-def edits_for_export(*, project: Project) -> QuerySet[DepictsEdit]:
-    return (
-        DepictsEdit.objects.filter(project=project)
-        .select_related("image", "approved_by", "sent_by")
-        .order_by("approved_at", "id")
+# --- a project's progress ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectProgress:
+    images: int
+    processed: int
+    errors: int
+    faces: int
+    answered: int
+    confirmed: int
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @property
+    def detecting(self) -> bool:
+        return self.processed < self.images
+
+
+def project_progress(*, project: Project) -> ProjectProgress:
+    images = Image.objects.filter(project_links__project=project).aggregate(
+        total=Count("pk"),
+        processed=Count("pk", filter=Q(state__in=[Image.State.DONE, Image.State.ERROR])),
+        errors=Count("pk", filter=Q(state=Image.State.ERROR)),
+    )
+    labels = Label.objects.filter(project=project, source=Label.Source.HUMAN).aggregate(
+        answered=Count("pk"), confirmed=Count("pk", filter=Q(verdict=Label.Verdict.YES))
+    )
+    return ProjectProgress(
+        images=images["total"],
+        processed=images["processed"],
+        errors=images["errors"],
+        faces=Face.objects.current().of_project(project).count(),
+        answered=labels["answered"],
+        confirmed=labels["confirmed"],
+    )
+
+
+# --- the learner's summary and its score chart ------------------------------------------
+
+
+def learner_summary(project: Project) -> LearnerSummary | None:
+    """What the learner last wrote about the project; None before its first run."""
+    return LearnerSummary.from_json(project.learning)
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Line:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    y: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    kind: str  # css class: yes, no, open
+    count: int
+
+
+@dataclass(frozen=True)
+class ThresholdMark:
+    value: float
+    line: Line
+    label: Point
+
+
+@dataclass(frozen=True)
+class ScoreChart:
+    """The learner's score histogram as SVG shapes: the template draws them, and only them."""
+
+    width: int
+    height: int
+    open_label: Point  # "not answered", over the upper band
+    answer_label: Point  # "answered", in the lower band
+    bars: list[Bar]
+    axis: Line
+    ticks: list[Tick]
+    threshold: ThresholdMark | None
+    summary: LearnerSummary  # the figures printed under the chart
+
+
+@dataclass(frozen=True)
+class Band:
+    top: int
+    height: int
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.height
+
+
+# SVG units, y downwards. The upper band shows the faces nobody answered, the lower one the
+# answers (yes stacked on no); the score axis runs under both, its labels below it.
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 600, 220, 24
+OPEN_BAND = Band(top=CHART_PAD, height=100)
+ANSWER_BAND = Band(top=OPEN_BAND.bottom + 4, height=76)
+AXIS_Y = ANSWER_BAND.bottom
+TICK_Y = AXIS_Y + 14
+TICK_SCORES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+LABEL_X = 4
+OPEN_LABEL_Y = OPEN_BAND.top - 10
+ANSWER_LABEL_Y = ANSWER_BAND.top + 14
+THRESHOLD_TOP, THRESHOLD_BOTTOM = OPEN_BAND.top - 8, AXIS_Y + 2
+THRESHOLD_LABEL_Y = THRESHOLD_TOP - 4
+
+
+def score_chart(summary: LearnerSummary | None) -> ScoreChart | None:
+    """The chart of the learner's summary, or None until it has scored some faces."""
+    if summary is None or summary.histogram is None:
+        return None
+    histogram = summary.histogram
+    return ScoreChart(
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        open_label=Point(x=LABEL_X, y=OPEN_LABEL_Y),
+        answer_label=Point(x=LABEL_X, y=ANSWER_LABEL_Y),
+        bars=_bars(histogram.bins, histogram.unanswered, "open", OPEN_BAND)
+        + _answer_bars(histogram.bins, histogram.answered_yes, histogram.answered_no),
+        axis=Line(x1=CHART_PAD, y1=AXIS_Y, x2=CHART_WIDTH - CHART_PAD, y2=AXIS_Y),
+        ticks=[Tick(x=_x(score), y=TICK_Y, text=f"{score:.1f}") for score in TICK_SCORES],
+        threshold=_threshold_mark(summary.threshold),
+        summary=summary,
+    )
+
+
+def _x(score: float) -> float:
+    return round(CHART_PAD + min(max(score, 0.0), 1.0) * (CHART_WIDTH - 2 * CHART_PAD), 2)
+
+
+def _threshold_mark(threshold: float | None) -> ThresholdMark | None:
+    if threshold is None:
+        return None
+    x = _x(threshold)
+    return ThresholdMark(
+        value=threshold,
+        line=Line(x1=x, y1=THRESHOLD_TOP, x2=x, y2=THRESHOLD_BOTTOM),
+        label=Point(x=x, y=THRESHOLD_LABEL_Y),
+    )
+
+
+def _bars(
+    edges: Sequence[float],
+    counts: Sequence[int],
+    kind: str,
+    band: Band,
+    *,
+    scale: int | None = None,
+    base: Sequence[int] | None = None,
+) -> list[Bar]:
+    """One bar per non-empty bin, as tall as its count against ``scale`` (the band's peak
+    unless given), standing on ``base`` (the counts drawn below it in the same bin)."""
+    peak = scale or max(counts, default=0) or 1
+    bars = []
+    for i, count in enumerate(counts):
+        if not count:
+            continue
+        below = base[i] if base else 0
+        h, under = band.height * count / peak, band.height * below / peak
+        left, right = _x(edges[i]), _x(edges[i + 1])
+        bars.append(
+            Bar(
+                x=left,
+                y=round(band.bottom - under - h, 2),
+                width=max(right - left - 1, 1),
+                height=round(h, 2),
+                kind=kind,
+                count=count,
+            )
+        )
+    return bars
+
+
+def _answer_bars(edges: Sequence[float], yes: Sequence[int], no: Sequence[int]) -> list[Bar]:
+    peak = max((a + b for a, b in zip(yes, no, strict=True)), default=0) or 1
+    return _bars(edges, no, "no", ANSWER_BAND, scale=peak) + _bars(
+        edges, yes, "yes", ANSWER_BAND, scale=peak, base=no
     )

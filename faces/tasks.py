@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
-from commons.client import TransientError, commons_client
+from commons.client import IN_TASK_RETRY, TransientError, commons_client
 from faces.models import Image
-from faces.services import pipeline
+from faces.services import pipeline, scoring
+from projects.enqueue import enqueue, enqueue_each, retry_later
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
-
-RETRY: dict[str, Any] = {
-    "autoretry_for": (TransientError,),
-    "retry_backoff": 30,
-    "retry_backoff_max": 1800,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
 
 
 # A task crawls this many batches (of up to 500 members), then hands over to a fresh task:
@@ -28,18 +20,26 @@ RETRY: dict[str, Any] = {
 CRAWL_BATCHES_PER_TASK = 20
 
 
-@shared_task(name="crawl.project", acks_late=True, **RETRY)
-def crawl_project(project_id: int) -> None:
+@shared_task(bind=True, name="crawl.project", acks_late=True)
+def crawl_project(self: Task, project_id: int) -> None:
     """Crawl (or continue crawling) a project's category, then bootstrap from P180."""
     project = Project.objects.filter(pk=project_id).first()
     if project is None or not project.accepts_answers:
         return
-    with commons_client() as client:
+    try:
+        _crawl(project)
+    except TransientError as error:
+        retry_later(self, error)
+
+
+def _crawl(project: Project) -> None:
+    project_id = project.pk
+    with commons_client(retry=IN_TASK_RETRY) as client:
         summary = pipeline.project_crawl(
             project=project, client=client, max_batches=CRAWL_BATCHES_PER_TASK
         )
         if not summary.finished:
-            crawl_project.delay(project_id)
+            enqueue("crawl.project", project_id)
             return
         pipeline.project_bootstrap(project=project, client=client)
 
@@ -47,46 +47,45 @@ def crawl_project(project_id: int) -> None:
 @shared_task(name="crawl.recrawl_active", ignore_result=True)
 def recrawl_active() -> None:
     """Periodically pick up files added to the categories of active projects."""
-    for project_id in Project.objects.active().values_list("pk", flat=True):
-        crawl_project.delay(project_id)
+    enqueue_each("crawl.project", Project.objects.active().values_list("pk", flat=True))
 
 
 @shared_task(
-    name="detect.image", acks_late=True, reject_on_worker_lost=True, ignore_result=True, **RETRY
+    bind=True, name="detect.image", acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )
-def detect_image(image_id: int) -> None:
+def detect_image(self: Task, image_id: int) -> None:
     if not Image.objects.filter(pk=image_id).exists():
         return
-    with commons_client() as client:
-        pipeline.image_detect(image_id=image_id, client=client)
+    try:
+        with commons_client(retry=IN_TASK_RETRY) as client:
+            pipeline.image_detect(image_id=image_id, client=client)
+    except TransientError as error:
+        retry_later(self, error)  # the image was handed back, pending, before this
 
 
 @shared_task(name="detect.reclaim", ignore_result=True)
 def reclaim_images() -> None:
     """Queue again the images whose worker died mid-way, and pending ones never picked up."""
-    for image_id in pipeline.images_reclaim():
-        detect_image.delay(image_id)
+    enqueue_each("detect.image", pipeline.images_reclaim())
 
 
-@shared_task(name="detect.encode_face", acks_late=True, ignore_result=True, **RETRY)
-def encode_face(face_id: int) -> None:
+@shared_task(bind=True, name="detect.encode_face", acks_late=True, ignore_result=True)
+def encode_face(self: Task, face_id: int) -> None:
     """Encode a face drawn or corrected by hand, then let the learner see it."""
-    with commons_client() as client:
-        if pipeline.face_encode(face_id=face_id, client=client):
-            from faces.services import scoring
-
-            project_ids = Project.objects.filter(
-                project_images__image__faces__pk=face_id
-            ).values_list("pk", flat=True)
-            for project_id in project_ids:
-                scoring.request_rescore(project_id=project_id)
+    try:
+        with commons_client(retry=IN_TASK_RETRY) as client:
+            encoded = pipeline.face_encode(face_id=face_id, client=client)
+    except TransientError as error:
+        retry_later(self, error)
+    if encoded:
+        project_ids = Project.objects.filter(project_images__image__faces__pk=face_id)
+        for project_id in project_ids.values_list("pk", flat=True):
+            scoring.request_rescore(project_id=project_id)
 
 
 @shared_task(name="learn.project", acks_late=True, ignore_result=True)
 def learn_project(project_id: int) -> None:
     """Score every face of the project from all its answers."""
-    from faces.services import scoring
-
     # Cleared before scoring: answers that arrive meanwhile queue the next run.
     if not Project.objects.filter(pk=project_id).update(rescore_pending=False):
         return
@@ -96,7 +95,4 @@ def learn_project(project_id: int) -> None:
 @shared_task(name="learn.pending", ignore_result=True)
 def learn_pending() -> None:
     """Re-queue re-scorings whose task was lost; a duplicate run is harmless."""
-    from faces.services import scoring
-
-    for project_id in scoring.projects_awaiting_rescore():
-        learn_project.delay(project_id)
+    enqueue_each("learn.project", scoring.projects_awaiting_rescore())

@@ -1,4 +1,4 @@
-"""Routes of the review pages, under ``projects/<pk>/`` (included by ``projects.urls``)."""
+"""Routes of the review pages, under ``projects/<pk>/`` (mounted by ``wikivisage.urls``)."""
 
 from django.urls import path
 
@@ -12,7 +12,4 @@ urlpatterns = [
     path("classify/undo.json", views.undo, name="undo"),
     path("classify/draw.json", views.draw, name="draw"),
     path("classify/correct.json", views.correct, name="correct"),
-    path("suggestions/", views.suggestions, name="suggestions"),
-    path("suggestions/approve/", views.suggestions_approve, name="suggestions-approve"),
-    path("suggestions/reject/", views.suggestions_reject, name="suggestions-reject"),
 ]

@@ -1,4 +1,4 @@
-"""The review pages: classify (one face at a time, keyboard first) and the suggestion grid.
+"""The review page: classify, one face at a time, keyboard first.
 
 The classify page speaks JSON with its script (``static/js/classify.js``). Every answer
 carries a request id made by the browser, so a retry is stored once; every response that
@@ -11,29 +11,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
-from kombu.exceptions import OperationalError as QueueUnavailable
 
-from commons.services import edits_approve, edits_reject
+from commons import addresses
 from faces import selectors
-from faces.forms import (
-    AnswerForm,
-    CorrectForm,
-    DrawForm,
-    ExcludeForm,
-    FaceSelectionForm,
-    PickForm,
-    SuggestionFilterForm,
-)
+from faces.forms import AnswerForm, CorrectForm, DrawForm, ExcludeForm, PickForm
 from faces.models import Face, Label
 from faces.services import review
 from projects import selectors as project_selectors
@@ -41,9 +29,6 @@ from projects.access import project_for
 from projects.models import Project
 from projects.ratelimit import rate_limited
 from projects.views import AuthenticatedRequest
-
-GRID_PAGE_SIZE = 48
-
 
 # --- JSON plumbing ----------------------------------------------------------------------
 
@@ -82,7 +67,7 @@ def _serve(project: Project, request: AuthenticatedRequest, exclude: list[int]) 
 def _nothing_left(project: Project) -> str:
     if not project.accepts_answers:
         return str(review.ProjectNotAcceptingAnswers(project))
-    progress = project_selectors.project_progress(project=project)
+    progress = selectors.project_progress(project=project)
     if progress.detecting or project_selectors.crawling(project):
         return _(
             "No face is waiting right now: %(done)d of %(total)d photos are processed so "
@@ -113,7 +98,7 @@ def classify(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         {
             "project": project,
             "person_label": project.label_in(request.LANGUAGE_CODE),
-            "person_image": selectors.person_image_url(project.person_image),
+            "person_image": addresses.person_image_url(project.person_image),
             "first": first,
             "endpoints": {
                 name: reverse(f"projects:{name}", args=[project.pk])
@@ -156,8 +141,6 @@ def answer(request: AuthenticatedRequest, pk: int) -> JsonResponse:
         )
     except review.ReviewError as error:
         return _refusal(project, request, error, data["exclude"])
-    except QueueUnavailable:
-        return _stored_learner_down(project, request, data["exclude"])
     return _stored(project, request, outcome, data["exclude"])
 
 
@@ -186,8 +169,6 @@ def pick(request: AuthenticatedRequest, pk: int) -> JsonResponse:
         )
     except review.ReviewError as error:
         return _refusal(project, request, error, data["exclude"])
-    except QueueUnavailable:
-        return _stored_learner_down(project, request, data["exclude"])
     return _stored(project, request, outcome, data["exclude"])
 
 
@@ -209,23 +190,6 @@ def _stored(
     )
 
 
-def _stored_learner_down(
-    project: Project, request: AuthenticatedRequest, exclude: list[int]
-) -> JsonResponse:
-    # The answer was committed; only queueing the learner's next run failed afterwards.
-    following = _serve(project, request, exclude)
-    message = _("Saved. The learner catches up with your answers when the workers are back.")
-    return JsonResponse(
-        {
-            "stored": True,
-            "repeat": False,
-            "faces": [],
-            "next": following["question"],
-            "message": message,
-        }
-    )
-
-
 def _refusal(
     project: Project, request: AuthenticatedRequest, error: review.ReviewError, exclude: list[int]
 ) -> JsonResponse:
@@ -243,12 +207,6 @@ def undo(request: AuthenticatedRequest, pk: int) -> JsonResponse:
         outcome = review.answer_undo(project=project, user=request.user)
     except review.ReviewError as error:
         return _refused(error.code, str(error))
-    except QueueUnavailable:
-        message = _(
-            "Your answer was taken back, but the task queue is unreachable: reload the "
-            "page to see that face again."
-        )
-        return _refused("queue_down", message, 503)
     if outcome is None:
         return JsonResponse(
             {"undone": [], "question": None, "message": _("There is nothing left to undo.")}
@@ -285,8 +243,6 @@ def draw(request: AuthenticatedRequest, pk: int) -> JsonResponse:
         face = review.face_draw(project=project, image=image, user=request.user, box=form.box)
     except review.ReviewError as error:
         return _refused(error.code, str(error))
-    except QueueUnavailable:
-        return _queue_down()
     return JsonResponse({"question": _question(project, face)})
 
 
@@ -306,116 +262,4 @@ def correct(request: AuthenticatedRequest, pk: int) -> JsonResponse:
         new = review.face_correct(project=project, face=face, user=request.user, box=form.box)
     except review.ReviewError as error:
         return _refused(error.code, str(error))
-    except QueueUnavailable:
-        return _queue_down()
     return JsonResponse({"question": _question(project, new), "replaced": face.pk})
-
-
-def _queue_down() -> JsonResponse:
-    return _refused(
-        "queue_down",
-        _(
-            "The box is saved, but the task queue is unreachable: it "
-            "will be analysed when the workers are back."
-        ),
-        503,
-    )
-
-
-# --- suggestions ------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    project = project_for(request, pk)
-    form = SuggestionFilterForm(request.GET or None)
-    rows = selectors.suggestions(project=project, filters=form.filters())
-    page = Paginator(rows, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "faces/suggestions.html",
-        {
-            "project": project,
-            "person_label": project.label_in(request.LANGUAGE_CODE),
-            "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "cards": [_card(label) for label in page.object_list],
-        },
-    )
-
-
-def _card(label: Label) -> dict[str, Any]:
-    face = label.face
-    return {
-        "face": face,
-        "score": label.score,
-        "confirmed": getattr(label, "human", None) == "yes",
-        "thumb": selectors.thumb_at(face.image, selectors.DISPLAY_WIDTH),
-        "url": selectors.file_page_url(face.image.title),
-    }
-
-
-@login_required
-@require_POST
-@rate_limited("grid", per_minute=60)
-def suggestions_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    project = project_for(request, pk)
-    faces = _selected(request, project)
-    if faces:
-        edits = edits_approve(project=project, faces=faces, user=request.user)
-        messages.success(
-            request,
-            ngettext(
-                "%(n)d photo approved. Nothing is sent until you confirm it on the send page.",
-                "%(n)d photos approved. Nothing is sent until you confirm them on the send page.",
-                len(edits),
-            )
-            % {"n": len(edits)},
-        )
-    return _back_to_grid(request, project)
-
-
-@login_required
-@require_POST
-@rate_limited("grid", per_minute=60)
-def suggestions_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    project = project_for(request, pk)
-    faces = _selected(request, project)
-    if faces:
-        count = review.faces_reject(project=project, faces=faces, user=request.user)
-        edits_reject(project=project, faces=faces, user=request.user)
-        messages.success(
-            request,
-            ngettext(
-                "%(n)d face rejected: it will not be written.",
-                "%(n)d faces rejected: they will not be written.",
-                count,
-            )
-            % {"n": count},
-        )
-    return _back_to_grid(request, project)
-
-
-def _selected(request: AuthenticatedRequest, project: Project) -> list[Face]:
-    """The faces ticked (or shown, for "approve all"), if the project takes decisions now."""
-    if not project.accepts_answers:
-        messages.error(request, str(review.ProjectNotAcceptingAnswers(project)))
-        return []
-    form = FaceSelectionForm({"face": request.POST.getlist("face")})
-    if not form.is_valid():
-        messages.error(request, _("Select at least one face."))
-        return []
-    return selectors.faces_of_project(project=project, face_ids=form.cleaned_data["face"])
-
-
-def _back_to_grid(request: AuthenticatedRequest, project: Project) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect("projects:suggestions", project.pk)

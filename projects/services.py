@@ -6,19 +6,20 @@ import os
 import socket
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from commons.client import ApiClient
+from commons.categories import CategoryInfo, category_info
+from commons.client import ApiClient, CommonsError
 from commons.identifiers import normalise_category, normalise_qid
-from commons.models import DepictsEdit
 from commons.types import Person
-from commons.wikidata import get_person
+from commons.wikidata import PersonNotFound, get_person
 
+from .enqueue import enqueue
 from .models import Heartbeat, Membership, Project
 
 
@@ -68,6 +69,68 @@ def person_check(*, client: ApiClient, qid: str, languages: Sequence[str]) -> Pe
     return person
 
 
+class CategoryMissing(ValueError):
+    """The Commons category does not exist."""
+
+
+class WikimediaTrouble(Exception):
+    """Wikidata or Commons did not answer as hoped; ``site`` names which."""
+
+    def __init__(self, site: str, error: CommonsError) -> None:
+        super().__init__(f"{site}: {error}")
+        self.site = site
+        self.error = error
+
+
+@dataclass(frozen=True)
+class NewProject:
+    project: Project
+    person: Person
+    category: CategoryInfo
+
+
+def project_open(
+    *,
+    owner: User,
+    qid: str,
+    category: str,
+    wikidata: ApiClient,
+    commons: ApiClient,
+    languages: Sequence[str],
+    crawl_depth: int = 2,
+    distance_threshold: float = 0.6,
+    min_confirmed: int = 5,
+) -> NewProject:
+    """A new project, by the same rules from the web page and from ``createproject``.
+
+    1. The person: a human on Wikidata, a redirect followed (PersonNotFound, NotAHuman).
+    2. The category: it exists on Commons, under its canonical title (CategoryMissing).
+    3. The project is created and its crawl queued once committed.
+    Wikidata or Commons failing to answer raises WikimediaTrouble naming the site.
+    """
+    try:
+        person = person_check(client=wikidata, qid=qid, languages=languages)
+    except PersonNotFound:
+        raise
+    except CommonsError as error:
+        raise WikimediaTrouble("Wikidata", error) from error
+    try:
+        info = category_info(commons, category=category)
+    except CommonsError as error:
+        raise WikimediaTrouble("Commons", error) from error
+    if not info.exists:
+        raise CategoryMissing(info.title or category)
+    project = project_start(
+        owner=owner,
+        person=person,
+        category=info.title,
+        crawl_depth=crawl_depth,
+        distance_threshold=distance_threshold,
+        min_confirmed=min_confirmed,
+    )
+    return NewProject(project=project, person=person, category=info)
+
+
 def project_start(
     *,
     owner: User,
@@ -78,8 +141,6 @@ def project_start(
     min_confirmed: int = 5,
 ) -> Project:
     """Create the project for a checked person and queue its crawl once committed."""
-    from faces.tasks import crawl_project
-
     labels = dict(person.labels)
     if person.label and person.label_language:
         labels.setdefault(person.label_language, person.label)
@@ -94,7 +155,7 @@ def project_start(
             person_labels=labels,
             person_image=person.image or "",
         )
-        transaction.on_commit(lambda: crawl_project.delay(project.pk))
+        enqueue("crawl.project", project.pk)
     return project
 
 
@@ -106,23 +167,11 @@ def projects_archive(*, projects) -> int:
     return projects.update(state=Project.State.ARCHIVED)
 
 
-@transaction.atomic
-def users_deactivate(*, users) -> int:
-    """Deactivate accounts and cancel every edit of theirs that has not been sent yet."""
-    from commons.services import edits_cancel
-
-    count = users.update(is_active=False)
-    edits_cancel(edits=DepictsEdit.objects.filter(Q(approved_by__in=users) | Q(sent_by__in=users)))
-    return count
-
-
 def heartbeat_send() -> Heartbeat:
     """Record a ping and hand it to a worker once the row is committed."""
-    from .tasks import heartbeat
-
     with transaction.atomic():
         beat = Heartbeat.objects.create(token=uuid.uuid4())
-        transaction.on_commit(lambda: heartbeat.delay(str(beat.token)))
+        enqueue("default.heartbeat", str(beat.token))
     return beat
 
 

@@ -1,21 +1,24 @@
-"""Shared fixtures: the personas every view is tested with, and Celery run in-process.
+"""Shared fixtures: the personas every view is tested with, and the queue as a record.
 
-Tasks queued by the code under test run eagerly in the test's own process, except inside
-``tests.workers.celery_worker``, where a real worker process takes them from the broker.
+Work the code under test queues (``projects.enqueue``) is recorded in ``queued``, not run:
+a test calls the task function it means to test. Inside ``tests.workers.celery_worker`` the
+messages go to the broker, where a real worker process takes them.
 """
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 
+from projects import enqueue
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
-from wikivisage.celery import app as celery_app
 
-pytest_plugins = ["commons.fakecommons.pytest_plugin", "tests.commons.writing"]
+pytest_plugins = ["fakecommons.pytest_plugin", "tests.depicts.writing"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -27,12 +30,21 @@ def broker_folder_cleanup():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Queued:
+    task: str
+    args: tuple[Any, ...]
+    countdown: float | None = None
+
+
 @pytest.fixture(autouse=True)
-def celery_eager():
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager = False
+def queued(monkeypatch) -> list[Queued]:
+    """What the code under test asked workers to do, in order, as it left (at commit)."""
+    record: list[Queued] = []
+    monkeypatch.setattr(
+        enqueue, "send", lambda task, args, countdown: record.append(Queued(task, args, countdown))
+    )
+    return record
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import factory
 import numpy as np
 from django.contrib.auth import get_user_model
 
-from commons.models import DepictsEdit
+from depicts.models import DepictsEdit
 from faces.models import Answer, Face, Image, Label, ProjectImage
 from projects.models import Membership, Project
 

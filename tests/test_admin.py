@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from unittest import mock
 
 import pytest
 from django.urls import reverse
 
-from commons.models import DepictsEdit
+from depicts.models import DepictsEdit
 from projects.models import Project
 from tests.factories import DepictsEditFactory, ProjectFactory, UserFactory
 
@@ -23,8 +22,8 @@ MODELS = [
     "faces/label",
     "faces/answer",
     "faces/projectimage",
-    "commons/depictsedit",
-    "commons/writeswitch",
+    "depicts/depictsedit",
+    "depicts/writeswitch",
 ]
 
 
@@ -117,7 +116,7 @@ def test_project_list_shows_crawl_and_detection_progress(client_of, moderator, p
 
 
 def test_moderator_resumes_writes_and_waiting_edits_are_queued_again(
-    client_of, moderator, project, django_capture_on_commit_callbacks
+    client_of, moderator, project, django_capture_on_commit_callbacks, queued
 ):
     project.writes_enabled = False
     project.save()
@@ -126,8 +125,6 @@ def test_moderator_resumes_writes_and_waiting_edits_are_queued_again(
         run_action(client_of(moderator), "projects_project", "resume_writes", [project.pk])
     project.refresh_from_db()
     assert project.writes_enabled is True
-    sent = []
-    with mock.patch("commons.tasks.write_edit.delay", side_effect=sent.append):
-        for callback in callbacks:
-            callback()
-    assert sent == [waiting.pk]
+    for callback in callbacks:
+        callback()
+    assert [(q.task, q.args) for q in queued] == [("write.edit", (waiting.pk,))]

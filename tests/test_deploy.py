@@ -25,8 +25,8 @@ from django.test import Client
 from django.urls import resolve
 from packaging.requirements import Requirement
 
-from projects.views import health
 from wikivisage.celery import QUEUES
+from wikivisage.views import health
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = {"migrate", "web", "worker", "detect", "writer", "beat"}
@@ -180,8 +180,13 @@ def test_secrets_local_data_and_caches_stay_out_of_the_build_context(path):
 
 def test_the_source_the_image_needs_is_in_the_build_context():
     assert not ignored("requirements.txt")
-    assert not ignored("wikivisage/settings.py")
+    assert not ignored("wikivisage/settings/base.py")
     assert not ignored("locale/nb/LC_MESSAGES/django.po")
+
+
+@pytest.mark.parametrize("path", ["fakecommons/server.py", "tests/conftest.py", "benchmarks"])
+def test_what_only_tests_the_demo_and_benchmarks_need_stays_out_of_the_image(path):
+    assert ignored(path), f"{path} would be sent to the Docker build"
 
 
 def test_dockerfile_copies_named_folders_never_the_whole_context():

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from commons.models import DepictsEdit, WriteSwitch
+from depicts.models import DepictsEdit, WriteSwitch
 from faces.models import Face, Label, ProjectImage
 from projects.models import Membership
 from tests.factories import (

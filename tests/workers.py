@@ -20,6 +20,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from projects import enqueue
+
 ROOT = Path(__file__).resolve().parent.parent
 QUEUES = "default,crawl,detect,learn,write"
 
@@ -111,15 +113,13 @@ def celery_worker(
         start_new_session=True,
     )
     worker = WorkerProcess(popen)
-    from wikivisage.celery import app
-
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False  # the test process only sends; the worker runs
+    recorder = enqueue.send
+    enqueue.send = enqueue.send_to_broker  # the test process sends; the worker runs
     try:
         worker.wait_ready()
         yield worker
     finally:
-        app.conf.task_always_eager = eager
+        enqueue.send = recorder
         worker.stop()
 
 

@@ -5,7 +5,20 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from projects import views as project_views
+from depicts import urls as depicts_urls
+from faces import urls as faces_urls
+from projects import urls as projects_urls
+
+from . import views
+
+# The pages that combine apps, under ``projects/`` beside the projects app's own pages.
+project_pages = [
+    path("", views.dashboard, name="dashboard"),
+    path("<int:pk>/", views.project_detail, name="detail"),
+    path("<int:pk>/status.json", views.project_status, name="status"),
+    path("<int:pk>/export/answers.csv", views.export_answers, name="export-answers"),
+    path("<int:pk>/export/edits.csv", views.export_edits, name="export-edits"),
+]
 
 
 class FaviconRedirect(RedirectView):
@@ -20,16 +33,32 @@ class FaviconRedirect(RedirectView):
 
 
 urlpatterns = [
-    path("", project_views.home, name="home"),
+    path("", views.home, name="home"),
     path("favicon.ico", FaviconRedirect.as_view()),
-    path("health", project_views.health, name="health"),
-    path("health/ping", project_views.health_ping, name="health-ping"),
+    path("health", views.health, name="health"),
+    path("health/ping", views.health_ping, name="health-ping"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("oauth/", include("social_django.urls", namespace="social")),
-    path("projects/", include("projects.urls")),
-    path("projects/<int:project_pk>/edits/", include("commons.urls")),
+    # One ``projects`` namespace for every page of a project, whichever app serves it: the
+    # site's (projects:detail), the projects app's (projects:settings), the review pages of
+    # faces (projects:classify) and the suggestion grid of depicts (projects:suggestions).
+    path(
+        "projects/",
+        include(
+            (
+                [
+                    *project_pages,
+                    *projects_urls.urlpatterns,
+                    path("<int:pk>/", include(faces_urls.urlpatterns)),
+                    path("<int:pk>/", include(depicts_urls.grid_urlpatterns)),
+                ],
+                "projects",
+            )
+        ),
+    ),
+    path("projects/<int:project_pk>/edits/", include("depicts.urls")),
     path("admin/", admin.site.urls),
 ]
 

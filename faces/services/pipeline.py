@@ -19,7 +19,7 @@ from commons.mediainfo import fetch_depicts
 from commons.search import search_depicting
 from commons.types import CrawlCursor, FileInfo
 from faces.detection import (
-    CONFIGS,
+    DETECTION,
     DetectedFace,
     DetectionConfig,
     FaceBox,
@@ -28,6 +28,7 @@ from faces.detection import (
 )
 from faces.imaging import BadImageError, decode_image, image_to_array
 from faces.models import Face, Image, Label, ProjectImage
+from projects.enqueue import enqueue_each
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -38,10 +39,6 @@ MAX_THUMBNAIL_BYTES = 15 * 1024 * 1024
 
 def claim_timeout() -> timedelta:
     return timedelta(seconds=settings.WIKIVISAGE_DETECT_CLAIM_TIMEOUT)
-
-
-def detection_config() -> DetectionConfig:
-    return CONFIGS[settings.WIKIVISAGE_DETECTION_CONFIG]
 
 
 # --- crawl ------------------------------------------------------------------------------
@@ -103,7 +100,7 @@ def _stored_cursor(project: Project) -> CrawlCursor:
 def _file_infos(client: ApiClient, pageids: Sequence[int]) -> list[FileInfo]:
     if not pageids:
         return []
-    width = detection_config().thumb_width
+    width = DETECTION.thumb_width
     return [
         info
         for info in fetch_file_infos(client, pageids=pageids, width=width).files
@@ -147,9 +144,12 @@ def _refresh_metadata(image: Image, info: FileInfo) -> None:
     image.title, image.sha1, image.mime = info.title, info.sha1, info.mime
     image.width, image.height = info.width, info.height
     image.thumb_url, image.thumb_width = info.thumb_url, info.thumb_width
+    fields = ["title", "sha1", "mime", "width", "height", "thumb_url", "thumb_width", "updated_at"]
     if reuploaded and not image.faces.exists():
         image.state, image.error = Image.State.PENDING, ""
-    image.save()
+        fields += ["state", "error"]
+    # Named fields only: a detect worker may hold this row's claim right now.
+    image.save(update_fields=fields)
 
 
 def _link(project: Project, images: Sequence[Image], *, source: str) -> None:
@@ -184,12 +184,7 @@ def _pending(images: Iterable[Image]) -> list[int]:
 
 def queue_detection(image_ids: Sequence[int]) -> None:
     """Hand images to the detect workers once the surrounding transaction has committed."""
-    if not image_ids:
-        return
-    from faces.tasks import detect_image
-
-    ids = list(image_ids)
-    transaction.on_commit(lambda: [detect_image.delay(image_id) for image_id in ids])
+    enqueue_each("detect.image", image_ids)
 
 
 # --- bootstrap --------------------------------------------------------------------------
@@ -285,7 +280,7 @@ def image_detect(
     if twin is not None:
         return _finish(image, _copies(twin), reused=True)
     try:
-        detected = _detect(image, client, config or detection_config())
+        detected = _detect(image, client, config or DETECTION)
     except (BadImageError, PermanentError) as error:
         return _fail(image, error)
     except TransientError:

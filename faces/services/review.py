@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from faces.detection import FaceBox
 from faces.models import Answer, Face, Image, Label, ReviewLease
+from projects.enqueue import enqueue
 from projects.models import Project
 
 # Long enough to look twice at a hard face; short enough that a closed tab frees its faces.
@@ -498,10 +499,7 @@ def _face_create(image: Image, box: FaceBox, user: AbstractBaseUser) -> Face:
 
 
 def _encode_later(face: Face) -> None:
-    from faces.tasks import encode_face
-
-    face_id = face.pk
-    transaction.on_commit(lambda: encode_face.delay(face_id))
+    enqueue("detect.encode_face", face.pk)
 
 
 def _checked(box: FaceBox) -> FaceBox:

@@ -9,14 +9,16 @@ person, ``verdict`` is yes for a suggestion, ``priority`` orders the review ques
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
 from faces import learning
+from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Face, Label, ProjectImage
+from projects.enqueue import enqueue
 from projects.models import Project
 
 # A burst of answers queues one re-scoring, a moment later.
@@ -34,18 +36,14 @@ UNCONFIRMED_BOOTSTRAP = 100.0
 def request_rescore(*, project_id: int) -> bool:
     """Queue one ``learn.project`` task unless one is already waiting for this project.
 
-    If the broker refuses the task, the error reaches the caller (the answer is committed
-    by then) and the flag stays set: the ``learn.pending`` sweep queues the run later.
+    If the message is lost (a broker down), the flag stays set: the ``learn.pending`` sweep
+    queues the run later.
     """
-    from faces.tasks import learn_project
-
     queued = Project.objects.filter(pk=project_id, rescore_pending=False).update(
         rescore_pending=True
     )
     if queued:
-        transaction.on_commit(
-            lambda: learn_project.apply_async((project_id,), countdown=RESCORE_DELAY_SECONDS)
-        )
+        enqueue("learn.project", project_id, countdown=RESCORE_DELAY_SECONDS)
     return bool(queued)
 
 
@@ -275,43 +273,40 @@ def _label_values(
     }
 
 
-def _summary(project, evidence, scores, suggestions, suggested) -> dict:
+def _summary(project, evidence, scores, suggestions, suggested) -> LearnerSummary:
     estimate = suggestions.estimate
     verdicts = evidence.verdicts
     probability = scores.probability
     bins = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
 
-    def histogram(mask: np.ndarray) -> list[int]:
-        return np.histogram(probability[mask], bins=bins)[0].astype(int).tolist()
+    def histogram(mask: np.ndarray) -> tuple[int, ...]:
+        return tuple(np.histogram(probability[mask], bins=bins)[0].astype(int).tolist())
 
-    return {
-        **asdict(estimate),  # precision, recall (from the answers), answers, …
-        "confirmed": int((verdicts == learning.Verdict.YES).sum()),
-        "suggested": len(suggested),
-        "faces": int(evidence.size),
-        "threshold": suggestions.min_probability,
-        "histogram": {
-            "bins": bins.round(3).tolist(),
-            "answered_yes": histogram(verdicts == learning.Verdict.YES),
-            "answered_no": histogram(verdicts == learning.Verdict.NO),
-            "unanswered": histogram(scores.open),
-        },
-        "updated_at": timezone.now().isoformat(),
-    }
-
-
-def _empty_summary(project: Project) -> dict:
-    return {
-        "precision": None,
-        "recall": None,
-        "answers": 0,
-        "confirmed": 0,
-        "suggested": 0,
-        "faces": 0,
-        "updated_at": timezone.now().isoformat(),
-    }
+    return LearnerSummary(
+        updated_at=timezone.now(),
+        faces=int(evidence.size),
+        answers=estimate.answers,
+        confirmed=int((verdicts == learning.Verdict.YES).sum()),
+        suggested=len(suggested),
+        threshold=suggestions.min_probability,
+        precision=estimate.precision,
+        recall=estimate.recall,
+        held_out_precision=estimate.held_out_precision,
+        held_out_recall=estimate.held_out_recall,
+        histogram=ScoreHistogram(
+            bins=tuple(bins.round(3).tolist()),
+            answered_yes=histogram(verdicts == learning.Verdict.YES),
+            answered_no=histogram(verdicts == learning.Verdict.NO),
+            unanswered=histogram(scores.open),
+        ),
+    )
 
 
-def _store_summary(project: Project, summary: dict) -> dict:
-    Project.objects.filter(pk=project.pk).update(learning=summary)
-    return summary
+def _empty_summary(project: Project) -> LearnerSummary:
+    return LearnerSummary(updated_at=timezone.now())
+
+
+def _store_summary(project: Project, summary: LearnerSummary) -> dict:
+    stored = summary.to_json()
+    Project.objects.filter(pk=project.pk).update(learning=stored)
+    return stored

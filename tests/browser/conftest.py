@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
 BROWSER_USER_AGENT = (
     "WikiVisage-browser-tests/0.1 (https://wikivisage.toolforge.org; wikivisage@toolforge.org)"
 )
-CSP = "projects.middleware.ContentSecurityPolicyMiddleware"
+CSP = "wikivisage.middleware.ContentSecurityPolicyMiddleware"
 PASSWORD = "correct horse battery staple"
 
 

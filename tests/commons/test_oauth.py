@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -34,6 +33,7 @@ from commons.oauth import (
     user_auth,
     wikimedia_username,
 )
+from tests.commons.test_wikimedia_login import WORLD, wikimedia_round_trip
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -239,25 +239,9 @@ def test_the_integer_sub_wikimedia_sends_is_accepted():
     assert MediaWikiOAuth.name == "mediawiki"
 
 
-WORLD = {
-    "categories": {},
-    "files": {"Portrait.jpg": {"generate": {"format": "JPEG", "seed": 1}}},
-    "users": {"WikiVisage Tester": {"id": 4242, "groups": ["*", "user", "autoconfirmed"]}},
-}
-
-
 def log_in_through_wikimedia(client, settings) -> None:
     """Django's login view → the stand-in's authorize page → our callback, as a browser does."""
-    begin = client.post(reverse("social:begin", args=["mediawiki"]))
-    assert begin.status_code == 302
-    approved = requests.get(
-        begin["Location"],
-        allow_redirects=False,
-        headers={"User-Agent": settings.WIKIVISAGE_USER_AGENT},
-        timeout=10,
-    )
-    callback = urlsplit(approved.headers["Location"])
-    done = client.get(f"{callback.path}?{callback.query}")
+    done = wikimedia_round_trip(client, settings)
     assert done.status_code == 302, done.content[:500]
 
 

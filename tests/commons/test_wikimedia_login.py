@@ -13,13 +13,19 @@ from django.urls import reverse
 from social_django.models import UserSocialAuth
 
 from commons.oauth import wikimedia_username
-from projects.middleware import HEADER
-from tests.commons.test_oauth import WORLD
 from tests.factories import UserFactory
+from wikivisage.middleware import HEADER
 
 pytestmark = pytest.mark.django_db
 
 BEGIN = reverse("social:begin", args=["mediawiki"])
+
+
+WORLD = {
+    "categories": {},
+    "files": {"Portrait.jpg": {"generate": {"format": "JPEG", "seed": 1}}},
+    "users": {"WikiVisage Tester": {"id": 4242, "groups": ["*", "user", "autoconfirmed"]}},
+}
 
 
 @pytest.fixture

@@ -17,15 +17,17 @@ from django.core.management import call_command
 from PIL import Image
 
 from faces.detection import (
-    CONFIGS,
+    DETECTION,
     SMALL_FACE_HEIGHT_PX,
     DetectionConfig,
     FaceBox,
     analyse_image,
     detect_faces,
     encode_box,
-    find_images,
     load_image,
+)
+from faces.detection_benchmark import (
+    find_images,
     read_expected_faces,
     recall_by_folder,
     run_benchmark,
@@ -92,10 +94,9 @@ def test_fractions_convert_back_to_the_same_pixels() -> None:
     assert box.to_pixels(image_width=455, image_height=568) == (174, 71, 308, 204)
 
 
-def test_configs_use_standard_commons_widths_and_keep_the_anchor_setting() -> None:
-    assert CONFIGS["wikivisage"] == DetectionConfig(thumb_width=500, upsample=1)
-    assert {config.thumb_width for config in CONFIGS.values()} <= COMMONS_WIDTHS
-    assert {"default", "wikivisage"} <= set(CONFIGS)
+def test_the_detection_setting_uses_a_standard_commons_width() -> None:
+    assert DetectionConfig(thumb_width=500, upsample=1) == DETECTION
+    assert DETECTION.thumb_width in COMMONS_WIDTHS
 
 
 def test_detection_refuses_an_array_that_is_not_rgb_uint8() -> None:
@@ -173,7 +174,7 @@ def test_face_cut_by_the_image_edge_is_clamped_as_face_recognition_does(referenc
 @pytest.mark.slow
 def test_thumbnail_gives_the_same_box_fractions_and_a_close_encoding(manifest, references) -> None:
     image = decode_image((FACES / OBAMA).read_bytes())
-    faces = analyse_image(image, config=CONFIGS["wikivisage"])
+    faces = analyse_image(image, config=DETECTION)
 
     assert len(faces) == 1
     # HOG boxes come in steps of scale, so a thumbnail's box is near, not equal.
@@ -205,7 +206,7 @@ def test_encode_box_of_a_reference_box_gives_the_reference_encoding(manifest, re
 @pytest.mark.parametrize("file", ["multi/03.jpg", "multi/09.jpg", "multi/13.jpg"])
 def test_group_photos_give_every_expected_face(manifest, file: str) -> None:
     image = decode_image((FACES / file).read_bytes())
-    faces = analyse_image(image, config=CONFIGS["default"])
+    faces = analyse_image(image, config=DETECTION)
 
     assert len(faces) == int(manifest[file]["expected_faces"]) > 1
     boxes = {(face.box.left, face.box.top) for face in faces}
@@ -221,7 +222,7 @@ def test_photos_without_people_give_no_faces() -> None:
     assert len(files) >= 10
     for file in files:
         image = decode_image(file.read_bytes())
-        assert analyse_image(image, config=CONFIGS["default"]) == [], file.name
+        assert analyse_image(image, config=DETECTION) == [], file.name
 
 
 @pytest.mark.slow
@@ -262,7 +263,7 @@ def benchmark_folder(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_benchmark_counts_faces_bad_images_and_recall_per_folder(benchmark_folder: Path) -> None:
-    report = run_benchmark(find_images(benchmark_folder), config_name="wikivisage")
+    report = run_benchmark(find_images(benchmark_folder))
 
     assert (report.images, report.faces, report.errors) == (3, 3, 1)
     assert {o.path.name: o.error for o in report.outcomes}["broken.jpg"] == "not_an_image"
@@ -280,7 +281,6 @@ def test_benchmark_command_ends_with_one_json_summary(benchmark_folder: Path) ->
     call_command(
         "benchmark_detection",
         images=str(benchmark_folder),
-        config="wikivisage",
         json=True,
         stdout=out,
     )
@@ -288,7 +288,8 @@ def test_benchmark_command_ends_with_one_json_summary(benchmark_folder: Path) ->
     lines = out.getvalue().strip().splitlines()
     summary = json.loads(lines[-1])
     assert set(summary) == {
-        "config",
+        "thumb_width",
+        "upsample",
         "images",
         "faces",
         "seconds",
@@ -296,7 +297,7 @@ def test_benchmark_command_ends_with_one_json_summary(benchmark_folder: Path) ->
         "faces_per_second",
         "peak_rss_mb",
     }
-    assert (summary["config"], summary["images"], summary["faces"]) == ("wikivisage", 3, 3)
+    assert (summary["thumb_width"], summary["images"], summary["faces"]) == (500, 3, 3)
     assert summary["faces_per_second"] == pytest.approx(3 / summary["seconds"], rel=0.01)
     assert summary["peak_rss_mb"] > 50
     assert any(line.startswith("group  1  3  2  2") for line in lines)

@@ -29,7 +29,7 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from playwright.sync_api import sync_playwright
 
-from commons.fakecommons.oauth import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET
+from fakecommons.oauth import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.journey.processes import (
     ROOT,
@@ -158,18 +158,13 @@ def inherited_env(*, drop: tuple[str, ...]) -> dict[str, str]:
 
 
 @contextmanager
-def stand_in_running(
-    world: JourneyWorld, *, callback: str, logs: Path, data: Path
-) -> Iterator[StandIn]:
+def stand_in_running(world: JourneyWorld, *, callback: str, logs: Path) -> Iterator[StandIn]:
     port = free_port()
-    # manage.py loads the settings, which insist on a secret key when debug is off.
     env = {
-        **inherited_env(drop=("DATABASE_URL", "CELERY_BROKER_URL")),
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "WIKIVISAGE_DATA_DIR": str(data / "fakecommons"),
+        **inherited_env(drop=("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")),
         "PYTHONUNBUFFERED": "1",
     }
-    args = [str(VENV_BIN / "python"), "manage.py", "fakecommons", "--world", str(world.path)]
+    args = [str(VENV_BIN / "python"), "-m", "fakecommons", "serve", "--world", str(world.path)]
     args += ["--port", str(port), "--callback", callback, "--user", world.user]
     service = Service("fakecommons", args, env=env, logs=logs)
     try:
@@ -196,13 +191,13 @@ def services_of(app: App) -> Iterator[App]:
 
 
 def new_app(
-    stack: ExitStack, shape: str, world: JourneyWorld, data: Path, *, headers: dict | None = None
+    stack: ExitStack, shape: str, world: JourneyWorld, *, headers: dict | None = None
 ) -> App:
     """An app on a free port, its stand-in running; its processes end with ``stack``."""
     app_url = f"http://127.0.0.1:{free_port()}"
     artifacts = artifacts_for(shape)
     stand_in = stack.enter_context(
-        stand_in_running(world, callback=oauth_callback(app_url), logs=artifacts, data=data)
+        stand_in_running(world, callback=oauth_callback(app_url), logs=artifacts)
     )
     app = App(shape, app_url, world, stand_in, artifacts, dict(headers or {}))
     stack.enter_context(services_of(app))
@@ -284,7 +279,7 @@ def production_app(journey_world: JourneyWorld, tmp_path: Path) -> Iterator[App]
             "CELERY_BROKER_URL": REDIS_URL,
             "CELERY_KEY_PREFIX": stack.enter_context(redis_prefix()),
         }
-        app = new_app(stack, "production", journey_world, tmp_path, headers=PROXY_HEADERS)
+        app = new_app(stack, "production", journey_world, headers=PROXY_HEADERS)
         env = production_env({**servers, **app.stand_in.env(app.callback)}, app=app, data=tmp_path)
         start_compose_services(app, env, bind=app.url.removeprefix("http://"))
         yield app
@@ -296,11 +291,19 @@ def production_app(journey_world: JourneyWorld, tmp_path: Path) -> Iterator[App]
 @pytest.fixture
 def embedded_app(journey_world: JourneyWorld, tmp_path: Path) -> Iterator[App]:
     with ExitStack() as stack:
-        app = new_app(stack, "embedded", journey_world, tmp_path)
+        app = new_app(stack, "embedded", journey_world)
         # Only what must point elsewhere: the stand-in, a temporary data folder (SQLite and
         # the broker live there) and a token key. CI's second pass sets the server URLs, and
-        # `make test` its own make's flags: a person types `make run` in a fresh shell.
-        drop = ("DATABASE_URL", "CELERY_BROKER_URL", "WIKIVISAGE_BROKER_DIR", "MAKE", "MFLAGS")
+        # `make test` its own make's flags and pytest the test settings: a person types
+        # `make run` in a fresh shell.
+        drop = (
+            "DATABASE_URL",
+            "CELERY_BROKER_URL",
+            "WIKIVISAGE_BROKER_DIR",
+            "MAKE",
+            "MFLAGS",
+            "DJANGO_SETTINGS_MODULE",
+        )
         env = {
             **inherited_env(drop=drop),
             **app.stand_in.env(app.callback),
@@ -326,7 +329,8 @@ def demo_app(tmp_path: Path) -> Iterator[App]:
     with ExitStack() as stack:
         app = App("demo", url, None, None, artifacts)
         stack.enter_context(services_of(app))
-        env = inherited_env(drop=("DATABASE_URL", "CELERY_BROKER_URL", "WIKIVISAGE_", "MAKE"))
+        drop = ("DATABASE_URL", "CELERY_BROKER_URL", "WIKIVISAGE_", "MAKE", "DJANGO_SETTINGS")
+        env = inherited_env(drop=drop)
         args = ["make", "demo", "HOST=127.0.0.1", f"PORT={port}"]
         args += [f"DEMO_STANDIN_PORT={stand_in_port}", f"DEMO_DIR={tmp_path / 'demo'}"]
         make = app.services["make-demo"] = Service("make-demo", args, env=env, logs=artifacts)

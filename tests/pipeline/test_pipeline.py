@@ -256,14 +256,22 @@ def test_running_every_task_twice_changes_nothing(
 
 
 def test_periodic_recrawl_picks_up_new_files_of_active_projects_only(
-    make_fake_commons, pipeline_world, obama_project, django_capture_on_commit_callbacks
+    make_fake_commons, pipeline_world, obama_project, django_capture_on_commit_callbacks, queued
 ):
     from faces.tasks import recrawl_active
 
+    def beat_then_workers() -> None:
+        """Beat's periodic task queues one crawl per active project; workers run them."""
+        with django_capture_on_commit_callbacks(execute=True):
+            recrawl_active()
+        crawls = [job.args for job in queued if job.task == "crawl.project"]
+        queued.clear()
+        for args in crawls:
+            crawl_project(*args)
+
     make_fake_commons(pipeline_world)
     paused = ProjectFactory(qid="Q76", category="Barack Obama", state="paused")
-    with django_capture_on_commit_callbacks(execute=True):
-        recrawl_active()
+    beat_then_workers()
     before = titles(obama_project)
     assert before and not titles(paused)
 
@@ -273,8 +281,7 @@ def test_periodic_recrawl_picks_up_new_files_of_active_projects_only(
         "files": [*grown["categories"]["Barack Obama"]["files"], "A dog.jpg"],
     }
     make_fake_commons(grown)  # Commons a day later: one more file in the category
-    with django_capture_on_commit_callbacks(execute=True):
-        recrawl_active()
+    beat_then_workers()
     assert titles(obama_project) == before | {"File:A dog.jpg"}
     assert not titles(paused)
     assert Image.objects.filter(title="File:Obama 1.jpg").count() == 1

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from faces.models import Answer, Face, Label, ReviewLease
+from faces.selectors import learner_summary
 from projects.models import Project
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,9 @@ def test_seedproject_creates_faces_and_the_learners_labels():
     assert model.count() == 120 and not model.filter(priority__isnull=True).exists()
     suggested = model.filter(verdict=Label.Verdict.YES).values_list("face__image_id", flat=True)
     assert len(list(suggested)) == len(set(suggested))  # at most one suggestion per photo
-    assert sum(project.learning["histogram"]["unanswered"]) == 120
+    summary = learner_summary(project)
+    assert summary is not None and summary.histogram is not None
+    assert sum(summary.histogram.unanswered) == 120
 
 
 def test_benchmark_review_measures_and_takes_its_answers_back():

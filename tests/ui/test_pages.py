@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from commons.models import DepictsEdit
+from depicts.models import DepictsEdit
+from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Label, ReviewLease
 from faces.services import review
 from projects.models import Membership, Project
@@ -71,7 +73,7 @@ def test_pages_are_translated(client_of, owner, project):
 def test_every_page_sends_a_strict_content_security_policy(client_of, owner, project, settings):
     settings.MIDDLEWARE = [
         *settings.MIDDLEWARE,
-        "projects.middleware.ContentSecurityPolicyMiddleware",
+        "wikivisage.middleware.ContentSecurityPolicyMiddleware",
     ]
     response = client_of(owner).get(reverse("projects:classify", args=[project.pk]))
     policy = response["Content-Security-Policy"]
@@ -107,10 +109,8 @@ def create(client, **fields):
 
 
 def test_a_project_is_created_after_checking_person_and_category(
-    client_of, outsider, fake_commons, django_capture_on_commit_callbacks, monkeypatch
+    client_of, outsider, fake_commons, django_capture_on_commit_callbacks, queued
 ):
-    crawled = []
-    monkeypatch.setattr("faces.tasks.crawl_project.delay", crawled.append)
     with django_capture_on_commit_callbacks(execute=True):
         response = create(client_of(outsider))
     project = Project.objects.get(owner=outsider)
@@ -119,7 +119,7 @@ def test_a_project_is_created_after_checking_person_and_category(
         "Barack Obama",
         "Barack Obama 01.jpg",
     )
-    assert crawled == [project.pk]
+    assert [(q.task, q.args) for q in queued] == [("crawl.project", (project.pk,))]
     assert set(project.person_labels) >= {"en", "nb", "es", "fr"}  # shown in each language
     assert response.redirect_chain[-1][0] == reverse("projects:detail", args=[project.pk])
     assert "being crawled" in response.content.decode()
@@ -200,24 +200,24 @@ def test_autocomplete_is_rate_limited(client_of, outsider, fake_commons):
 # --- the project page -------------------------------------------------------------------
 
 
-LEARNING = {
-    "precision": 0.91,
-    "recall": 0.62,
-    "answers": 12,
-    "suggested": 40,
-    "threshold": 0.5,
-    "histogram": {
-        "bins": [0, 0.25, 0.5, 0.75, 1.0],
-        "answered_yes": [0, 1, 3, 5],
-        "answered_no": [4, 2, 1, 0],
-        "unanswered": [300, 120, 30, 12],
-    },
-    "updated_at": "2026-11-23T15:00:00+00:00",
-}
+LEARNING = LearnerSummary(
+    updated_at=datetime(2026, 11, 23, 15, tzinfo=UTC),
+    precision=0.91,
+    recall=0.62,
+    answers=12,
+    suggested=40,
+    threshold=0.5,
+    histogram=ScoreHistogram(
+        bins=(0.0, 0.25, 0.5, 0.75, 1.0),
+        answered_yes=(0, 1, 3, 5),
+        answered_no=(4, 2, 1, 0),
+        unanswered=(300, 120, 30, 12),
+    ),
+)
 
 
 def test_the_project_page_shows_counts_chart_and_members(client_of, owner, member, project, faces):
-    project.learning = LEARNING
+    project.learning = LEARNING.to_json()
     project.save()
     score(project, faces, [0.9, 0.8, 0.1])
     DepictsEditFactory(project=project, image=faces[0].image, state=DepictsEdit.State.SENT)
@@ -227,6 +227,21 @@ def test_the_project_page_shows_counts_chart_and_members(client_of, owner, membe
     assert body.count('class="bar open"') == 4 and body.count('class="bar yes"') == 3
     assert 'class="threshold"' in body and "91 %" in body and "62 %" in body
     assert "member" in body and "Invite" in body
+
+
+def test_a_summary_stored_under_other_key_names_shows_no_chart_and_no_error(
+    client_of, owner, project
+):
+    renamed = LEARNING.to_json()
+    renamed["estimated_precision"] = renamed.pop("precision")
+    renamed["histogram"]["open"] = renamed["histogram"].pop("unanswered")
+    project.learning = renamed
+    project.save()
+    client = client_of(owner)
+    body = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+    assert 'class="bar' not in body and "The learner starts after" in body
+    status = client.get(reverse("projects:status", args=[project.pk])).json()
+    assert (status["precision"], status["recall"]) == (None, 0.62)
 
 
 def test_members_do_not_see_the_settings(client_of, member, project):

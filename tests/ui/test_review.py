@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from faces import selectors
 from faces.detection import FaceBox
+from faces.learning_summary import LearnerSummary
 from faces.models import Answer, Face, Label, ReviewLease
 from faces.services import review
 from projects.models import Project
@@ -223,7 +224,7 @@ def test_before_the_learner_runs_bootstrap_faces_come_first(owner, project, face
 
 def test_faces_found_after_the_learner_ran_are_still_asked(owner, project, faces):
     score(project, faces[:1], [0.5])
-    project.learning = {"updated_at": timezone.now().isoformat()}
+    project.learning = LearnerSummary(updated_at=timezone.now()).to_json()
     project.save()
     first = review.face_serve(project=project, user=owner)
     second = review.face_serve(project=project, user=owner, exclude=[first.pk])
@@ -297,10 +298,8 @@ def test_reviewers_racing_for_faces_each_get_their_own():
 
 
 def test_a_drawn_face_becomes_the_question_and_is_encoded_by_a_worker(
-    client_of, owner, project, face, django_capture_on_commit_callbacks, monkeypatch
+    client_of, owner, project, face, django_capture_on_commit_callbacks, queued
 ):
-    queued = []
-    monkeypatch.setattr("faces.tasks.encode_face.delay", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         status, data = post(
             client_of(owner),
@@ -311,7 +310,7 @@ def test_a_drawn_face_becomes_the_question_and_is_encoded_by_a_worker(
     assert status == 200
     drawn = Face.objects.get(pk=data["question"]["face"]["id"])
     assert (drawn.origin, drawn.encoding, drawn.created_by) == (Face.Origin.DRAWN, None, owner)
-    assert queued == [drawn.pk]
+    assert ("detect.encode_face", (drawn.pk,)) in [(q.task, q.args) for q in queued]
     assert data["question"]["face"]["drawn"] is True
 
 
@@ -386,16 +385,22 @@ def test_many_stale_priorities_are_passed_over(owner, project):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_answer_is_kept_when_the_learner_cannot_be_queued(
-    client_of, owner, project, faces, monkeypatch
+    client_of, owner, project, faces, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """Committed, then the broker refuses the learner's task: the answer stands."""
+    """Committed, then the broker refuses the learner's task: the answer stands, and the
+    project stays marked for the ``learn.pending`` sweep."""
     from kombu.exceptions import OperationalError
+
+    from projects import enqueue
 
     def broker_down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("faces.tasks.learn_project.apply_async", broker_down)
-    status, data = post(client_of(owner), project, "answer", answer_body(faces[0], "yes"))
+    monkeypatch.setattr(enqueue, "send", enqueue.send_to_broker)
+    monkeypatch.setattr("celery.current_app.send_task", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        status, data = post(client_of(owner), project, "answer", answer_body(faces[0], "yes"))
     assert (status, data["stored"]) == (200, True)
-    assert "workers are back" in data["message"]
     assert human_labels(project) == {faces[0].pk: "yes"}
+    project.refresh_from_db()
+    assert project.rescore_pending is True

@@ -8,8 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from faces.detection import (
-    CONFIGS,
+from faces.detection_benchmark import (
     BenchmarkReport,
     FolderRecall,
     find_images,
@@ -29,7 +28,6 @@ class Command(BaseCommand):
         parser.add_argument(
             "--images", required=True, type=Path, help="folder of images, searched recursively"
         )
-        parser.add_argument("--config", choices=sorted(CONFIGS), default="default")
         parser.add_argument(
             "--manifest",
             type=Path,
@@ -46,7 +44,7 @@ class Command(BaseCommand):
         if not paths:
             raise CommandError(f"no images under {root}")
         manifest = _manifest(root, options["manifest"] and Path(options["manifest"]))
-        report = run_benchmark(paths, config_name=options["config"])
+        report = run_benchmark(paths)
         self._print_report(report)
         if manifest is not None:
             expected = read_expected_faces(manifest)
@@ -55,12 +53,11 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.summary()))
 
     def _print_report(self, report: BenchmarkReport) -> None:
-        config = CONFIGS[report.config_name]
+        config = report.config
         summary = report.summary()
         small = sum(outcome.small_faces for outcome in report.outcomes)
         self.stdout.write(
-            f"config {report.config_name} (thumb_width={config.thumb_width}, "
-            f"upsample={config.upsample})"
+            f"detection: thumbnail {config.thumb_width} px, {config.upsample} upsample"
         )
         self.stdout.write(
             f"images {report.images}  faces {report.faces} ({small} small)  "

@@ -388,7 +388,7 @@ def _show(value: float | None) -> str:
 
 def detect_manifest(manifest: Path, rows: list[dict[str, str]]) -> FaceTable:
     """Run the pipeline's detection (thumbnail, HOG, encodings) on every image of the manifest."""
-    from faces.detection import CONFIGS, analyse_image
+    from faces.detection import DETECTION, analyse_image
     from faces.imaging import BadImageError, decode_image
 
     base = manifest.resolve().parent
@@ -400,7 +400,7 @@ def detect_manifest(manifest: Path, rows: list[dict[str, str]]) -> FaceTable:
             image = decode_image((base / row["file"]).read_bytes())
         except (OSError, BadImageError) as error:
             raise CommandError(f"cannot read {row['file']}: {error}") from error
-        for face in analyse_image(image, config=CONFIGS["default"]):
+        for face in analyse_image(image, config=DETECTION):
             files.append(row["file"])
             areas.append(face.box.width * face.box.height)
             encodings.append(face.encoding)
@@ -439,9 +439,9 @@ def _writable(folder: Path) -> bool:
 
 def _cache_key(manifest: Path) -> str:
     """What the cached faces depend on: the CSV (path and mtime) and the detection setup."""
-    from faces.detection import CONFIGS
+    from faces.detection import DETECTION
 
-    config = CONFIGS["default"]
+    config = DETECTION
     resolved = manifest.resolve()
     return (
         f"v{CACHE_VERSION}|{resolved}|{resolved.stat().st_mtime_ns}|"

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from commons.client import CommonsError, wikidata_client
+from commons.client import CommonsError, commons_client, wikidata_client
 from projects import services
 
 
@@ -30,21 +30,25 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {options['owner']!r}.")
         languages = [code for code, _name in settings.LANGUAGES]
         try:
-            with wikidata_client() as client:
-                person = services.person_check(
-                    client=client, qid=str(options["qid"]), languages=languages
+            with wikidata_client() as wikidata, commons_client() as commons:
+                created = services.project_open(
+                    owner=owner,
+                    qid=str(options["qid"]),
+                    category=str(options["category"]),
+                    wikidata=wikidata,
+                    commons=commons,
+                    languages=languages,
+                    crawl_depth=int(options["depth"]),  # type: ignore[call-overload]
+                    distance_threshold=float(options["threshold"]),  # type: ignore[arg-type]
+                    min_confirmed=int(options["min_confirmed"]),  # type: ignore[call-overload]
                 )
-            project = services.project_start(
-                owner=owner,
-                person=person,
-                category=str(options["category"]),
-                crawl_depth=int(options["depth"]),  # type: ignore[call-overload]
-                distance_threshold=float(options["threshold"]),  # type: ignore[arg-type]
-                min_confirmed=int(options["min_confirmed"]),  # type: ignore[call-overload]
-            )
+        except services.CategoryMissing as missing:
+            raise CommandError(f"There is no category {missing} on Commons.") from missing
         except (ValidationError, services.NotAHuman, CommonsError) as error:
             raise CommandError(_message(error)) from error
-        self.stdout.write(str(project.pk))
+        except services.WikimediaTrouble as trouble:
+            raise CommandError(str(trouble)) from trouble
+        self.stdout.write(str(created.project.pk))
 
 
 def _message(error: Exception) -> str:

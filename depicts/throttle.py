@@ -1,7 +1,7 @@
 """The per-user edit throttle, shared by every write worker through the database.
 
 Commons limits edits per account (WIKIMEDIA-API.md §1.6), whichever worker sends them, so
-the throttle lives in one row per user (:class:`commons.models.WriteThrottle`): the time the
+the throttle lives in one row per user (:class:`depicts.models.WriteThrottle`): the time the
 user's next edit may leave. A worker reserves a slot by moving that time forward with a
 compare-and-swap on the row's ``version`` — a conditional UPDATE, which behaves the same on
 SQLite and MariaDB and needs neither Redis nor a lock held across the wait.
@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from commons.models import WriteThrottle
+from depicts.models import WriteThrottle
 
 # Compare-and-swap rounds before giving up; each lost round means another worker reserved.
 MAX_ROUNDS = 20

@@ -14,8 +14,8 @@ from typing import Any
 
 from celery import shared_task
 
-from commons import services
 from commons.client import commons_client
+from depicts import services
 
 # Hard limit below the claim timeout (services.DEFAULT_CLAIM_TIMEOUT): by the time an edit
 # counts as abandoned, the worker that held it has certainly been stopped.

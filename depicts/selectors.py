@@ -1,25 +1,96 @@
-"""Reads shaped for the send page and its live state endpoint."""
+"""Reads shaped for the suggestion grid, the send page and its live state endpoint."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from commons.models import DepictsEdit, WriteSwitch
 from commons.oauth import wikimedia_username
-from commons.services import region_fractions
+from depicts.models import DepictsEdit, WriteSwitch
+from depicts.services import region_fractions
+from faces.models import Label, ProjectImage
+from faces.selectors import label_of
 from projects.models import Project
 
 State = DepictsEdit.State
 WAITING = (State.QUEUED, State.SENDING, State.REVERT_QUEUED, State.REVERTING)
 RECENT_EDITS = 200
 RECENT_BATCHES = 20
+
+
+# --- the suggestion grid ----------------------------------------------------------------
+
+
+class SuggestionSource:
+    ALL = ""
+    MODEL = "model"  # proposed by the learner, nobody answered
+    HUMAN = "human"  # a reviewer said yes
+
+
+@dataclass(frozen=True)
+class SuggestionFilter:
+    score_min: Decimal | None = None
+    score_max: Decimal | None = None
+    source: str = SuggestionSource.ALL
+
+
+def suggestions(*, project: Project, filters: SuggestionFilter) -> QuerySet[Label]:
+    """Faces waiting for approval, best score first: one model label row per face.
+
+    A face waits when the learner suggests it and no reviewer answered it, or a reviewer said
+    yes; and its photo neither depicts the person on Commons already nor has an edit for it.
+    """
+    rows = (
+        Label.objects.filter(project=project, source=Label.Source.MODEL)
+        .filter(face__superseded_by__isnull=True)
+        .annotate(human=label_of(project, Label.Source.HUMAN, "verdict", face="face_id"))
+        .filter(_waiting(filters.source))
+        .exclude(Exists(_depicted(project)))
+        .exclude(Exists(_edited(project)))
+        .select_related("face__image")
+        .defer("face__encoding")
+        .order_by(F("score").desc(nulls_last=True), "face_id")
+    )
+    if filters.score_min is not None:
+        rows = rows.filter(score__gte=filters.score_min)
+    if filters.score_max is not None:
+        rows = rows.filter(score__lte=filters.score_max)
+    return rows
+
+
+def _waiting(source: str) -> Q:
+    suggested = Q(verdict=Label.Verdict.YES, human__isnull=True)
+    confirmed = Q(human=Label.Verdict.YES)
+    if source == SuggestionSource.MODEL:
+        return suggested
+    if source == SuggestionSource.HUMAN:
+        return confirmed
+    return suggested | confirmed
+
+
+def _depicted(project: Project) -> QuerySet[ProjectImage]:
+    return ProjectImage.objects.filter(
+        project=project, image_id=OuterRef("face__image_id"), depicts_person=True
+    )
+
+
+def _edited(project: Project) -> QuerySet[DepictsEdit]:
+    return DepictsEdit.objects.filter(
+        project=project,
+        image_id=OuterRef("face__image_id"),
+        qid=project.qid,
+        action=DepictsEdit.Action.ADD,
+    ).exclude(state=DepictsEdit.State.CANCELLED)
+
+
+# --- the send page ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -29,8 +28,8 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from commons import throttle
 from commons.client import (
+    IN_TASK_RETRY,
     ApiClient,
     BadToken,
     PermanentError,
@@ -48,11 +47,13 @@ from commons.mediainfo import (
     remove_claims,
     set_depicts_claim,
 )
-from commons.models import DepictsEdit, DepictsEditQuerySet, WriteSwitch
 from commons.oauth import user_auth
 from commons.types import Person, Statement
 from commons.wikidata import get_person
+from depicts import throttle
+from depicts.models import DepictsEdit, DepictsEditQuerySet, WriteSwitch
 from faces.models import Face, Label, ProjectImage
+from projects.enqueue import enqueue_each
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -60,16 +61,28 @@ logger = logging.getLogger(__name__)
 State = DepictsEdit.State
 ADD, REMOVE = DepictsEdit.Action.ADD, DepictsEdit.Action.REMOVE
 
-# In-process retries of one request stay short: a worker must not sit on a claimed edit for
-# minutes. What is left after them is retried by the task queue with a longer backoff.
-WRITE_RETRY = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0)
+# A write's request is not retried in place (a worker would sit on a claimed edit): the edit
+# goes back to the queue, which runs it again after edit_retry()'s backoff, counted on the edit
+# itself (``attempts``) so that a restarted worker does not start the count again.
+WRITE_RETRY = IN_TASK_RETRY
 MAX_ATTEMPTS = 6
-RETRY_BASE_SECONDS = 30.0
 RETRY_CAP_SECONDS = 900.0
+
+
+def rate_limit_pause() -> float:
+    """Commons said "ratelimited" without a Retry-After: pause the user's edits this long
+    (twice the first backoff: a minute by default)."""
+    return 2 * edit_retry().base_delay
+
+
+def edit_retry() -> RetryPolicy:
+    """The backoff of a failed edit (base: ``WIKIVISAGE_WRITE_RETRY_SECONDS``)."""
+    base = min(float(settings.WIKIVISAGE_WRITE_RETRY_SECONDS), RETRY_CAP_SECONDS)
+    return RetryPolicy(max_attempts=MAX_ATTEMPTS, base_delay=base, max_delay=RETRY_CAP_SECONDS)
+
+
 # A throttle slot further away than this is not waited for in the worker: the task comes back.
 MAX_INLINE_WAIT = 5.0
-# Commons said "ratelimited" without a Retry-After: pause this user's edits this long.
-RATE_LIMIT_PAUSE = 60.0
 THROTTLE_CODES = frozenset({"ratelimited", "actionthrottled", "http-429"})
 DEFAULT_CLAIM_TIMEOUT = 600  # seconds; longer than the write task's hard time limit
 
@@ -127,11 +140,22 @@ def _approve_face(project: Project, face: Face, user: User) -> DepictsEdit:
     return edit
 
 
+REAPPROVED_FIELDS = [
+    "face", "region", "approved_by", "state", "approved_at", "error", "attempts",
+    "sent_by", "reverted_by", "batch", "reverted_at", "statement_id",
+]  # fmt: skip
+
+
 def _reapprove(edit: DepictsEdit, *, face: Face, region: str, user: User) -> None:
+    """Approve again an edit that was not on its way; a send or revert that a worker took
+    meanwhile wins (a conditional UPDATE, not a full-row save over the worker's state)."""
+    seen = edit.state
     edit.face, edit.region, edit.approved_by = face, region, user
     edit.state, edit.approved_at, edit.error, edit.attempts = State.APPROVED, timezone.now(), "", 0
     edit.sent_by = edit.reverted_by = edit.batch = edit.reverted_at = None
-    edit.save()
+    values = {name: getattr(edit, name) for name in REAPPROVED_FIELDS}
+    if not DepictsEdit.objects.filter(pk=edit.pk, state=seen).update(**values):
+        edit.refresh_from_db()
 
 
 @transaction.atomic
@@ -216,6 +240,14 @@ def edits_cancel(*, edits: QuerySet[DepictsEdit]) -> int:
     ).update(state=State.CANCELLED, claimed_at=None, updated_at=timezone.now())
 
 
+@transaction.atomic
+def users_deactivate(*, users: QuerySet[User]) -> int:
+    """Moderation: deactivate accounts and cancel every edit of theirs not sent yet."""
+    count = users.update(is_active=False)
+    edits_cancel(edits=DepictsEdit.objects.filter(Q(approved_by__in=users) | Q(sent_by__in=users)))
+    return count
+
+
 # --- sending (the send page) ---------------------------------------------------------------
 
 
@@ -247,16 +279,15 @@ def edits_queue(*, project: Project, user: User, edit_ids: Iterable[int]) -> Que
             error="",
         )
         ids = list(DepictsEdit.objects.filter(batch=batch).values_list("pk", flat=True))
-        transaction.on_commit(partial(_enqueue, "send", ids))
+        _enqueue("send", ids)
     return QueuedBatch(batch=batch, count=count)
 
 
-def _enqueue(kind: str, edit_ids: Sequence[int]) -> None:
-    from commons.tasks import write_edit, write_revert
+WRITE_TASKS = {"send": "write.edit", "revert": "write.revert"}
 
-    task = write_edit if kind == "send" else write_revert
-    for edit_id in edit_ids:
-        task.delay(edit_id)
+
+def _enqueue(kind: str, edit_ids: Sequence[int]) -> None:
+    enqueue_each(WRITE_TASKS[kind], edit_ids)
 
 
 def writes_allowed(*, project_id: int) -> bool:
@@ -393,7 +424,7 @@ def _give_up(edit: DepictsEdit, claimed: str, state: str, reason: str) -> SendOu
 
 def _transient(run: _Run, error: TransientError) -> SendOutcome:
     if error.code in THROTTLE_CODES:
-        throttle.hold_off(user_id=run.actor.pk, seconds=error.retry_after or RATE_LIMIT_PAUSE)
+        throttle.hold_off(user_id=run.actor.pk, seconds=error.retry_after or rate_limit_pause())
     attempts = run.edit.attempts + 1
     if attempts >= MAX_ATTEMPTS:
         reason = f"gave up after {attempts} tries: {error}"
@@ -406,10 +437,11 @@ def _transient(run: _Run, error: TransientError) -> SendOutcome:
 
 
 def retry_delay(attempt: int, retry_after: float | None, rng: random.Random | None = None) -> float:
-    """Exponential backoff with equal jitter, capped; a server's Retry-After is a floor."""
-    backoff = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
-    jittered = backoff / 2 + (rng or random).uniform(0, backoff / 2)
-    return min(RETRY_CAP_SECONDS, max(jittered, retry_after or 0.0))
+    """The edit backoff before the ``attempt``-th try again (counted from 1)."""
+    return edit_retry().delay(max(0, attempt - 1), retry_after, rng or _rng)
+
+
+_rng = random.Random()
 
 
 def _finish(edit: DepictsEdit, claimed: str, state: str, **changes: object) -> bool:
@@ -567,7 +599,7 @@ def batch_revert(*, project: Project, batch: uuid.UUID, user: User) -> int:
             attempts=0,
             error="",
         )
-        transaction.on_commit(partial(_enqueue, "revert", ids))
+        _enqueue("revert", ids)
     return count
 
 
@@ -664,8 +696,8 @@ def edits_resume(
         reverts=list(waiting.filter(state=State.REVERT_QUEUED).values_list("pk", flat=True)),
     )
     DepictsEdit.objects.filter(pk__in=resumed.sends + resumed.reverts).update(updated_at=now)
-    transaction.on_commit(partial(_enqueue, "send", resumed.sends))
-    transaction.on_commit(partial(_enqueue, "revert", resumed.reverts))
+    _enqueue("send", resumed.sends)
+    _enqueue("revert", resumed.reverts)
     return resumed
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Face, Image, Label, ProjectImage
 from projects.models import Membership, Project
 
@@ -171,18 +172,17 @@ def _labels(project: Project, faces: Sequence[Face], rng: np.random.Generator) -
 
 def _learning(project: Project, scores: np.ndarray) -> None:
     counts, edges = np.histogram(scores, bins=HISTOGRAM_BINS, range=(0, 1))
-    project.learning = {
-        "precision": None,
-        "recall": None,
-        "answers": 0,
-        "suggested": int((scores >= THRESHOLD).sum()),
-        "threshold": THRESHOLD,
-        "histogram": {
-            "bins": [round(float(e), 3) for e in edges],
-            "answered_yes": [0] * HISTOGRAM_BINS,
-            "answered_no": [0] * HISTOGRAM_BINS,
-            "unanswered": [int(c) for c in counts],
-        },
-        "updated_at": timezone.now().isoformat(),
-    }
+    summary = LearnerSummary(
+        updated_at=timezone.now(),
+        faces=len(scores),
+        suggested=int((scores >= THRESHOLD).sum()),
+        threshold=THRESHOLD,
+        histogram=ScoreHistogram(
+            bins=tuple(round(float(e), 3) for e in edges),
+            answered_yes=(0,) * HISTOGRAM_BINS,
+            answered_no=(0,) * HISTOGRAM_BINS,
+            unanswered=tuple(int(c) for c in counts),
+        ),
+    )
+    project.learning = summary.to_json()
     project.save(update_fields=["learning"])

@@ -1,30 +1,41 @@
-"""The send page: preview, confirm, follow live, undo. Nothing here calls Wikimedia: every
-write leaves through a ``write`` task."""
+"""The suggestion grid (approve or reject faces in bulk) and the send page (preview, confirm,
+follow live, undo). Nothing here calls Wikimedia: every write leaves through a ``write`` task."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from commons import addresses
+from commons.oauth import NoWikimediaToken
+from faces import selectors as face_selectors
+from faces.models import Face, Label
+from faces.services import review
 from projects.access import project_for
 from projects.models import Project
+from projects.ratelimit import rate_limited
+from projects.views import AuthenticatedRequest
 
 from . import selectors, services
+from .forms import FaceSelectionForm, SuggestionFilterForm
 from .models import DepictsEdit
-from .oauth import NoWikimediaToken
+
+GRID_PAGE_SIZE = 48
 
 NO_TOKEN_MESSAGE = gettext_lazy(
     "Link your Wikimedia account first (the button on this page): edits are made in your name."
@@ -48,7 +59,7 @@ def send_page(request: HttpRequest, project_pk: int) -> HttpResponse:
     project = project_for(request, project_pk)
     page = selectors.send_page(project=project, user=_user(request), language=get_language())
     context = {"project": project, "page": page, "batch": request.GET.get("batch", "")}
-    return render(request, "commons/send.html", context)
+    return render(request, "depicts/send.html", context)
 
 
 @login_required
@@ -143,8 +154,107 @@ def _user(request: HttpRequest) -> User:
 
 
 def _send_url(project: Project) -> str:
-    return reverse("commons:send", kwargs={"project_pk": project.pk})
+    return reverse("depicts:send", kwargs={"project_pk": project.pk})
 
 
 def _back(project: Project) -> HttpResponse:
     return redirect(_send_url(project))
+
+
+# --- the suggestion grid ----------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = project_for(request, pk)
+    form = SuggestionFilterForm(request.GET or None)
+    rows = selectors.suggestions(project=project, filters=form.filters())
+    page = Paginator(rows, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "depicts/suggestions.html",
+        {
+            "project": project,
+            "person_label": project.label_in(request.LANGUAGE_CODE),
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "cards": [_card(label) for label in page.object_list],
+        },
+    )
+
+
+def _card(label: Label) -> dict[str, Any]:
+    face = label.face
+    return {
+        "face": face,
+        "score": label.score,
+        "confirmed": getattr(label, "human", None) == "yes",
+        "thumb": face_selectors.thumb_at(face.image, face_selectors.DISPLAY_WIDTH),
+        "url": addresses.file_page_url(face.image.title),
+    }
+
+
+@login_required
+@require_POST
+@rate_limited("grid", per_minute=60)
+def suggestions_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = project_for(request, pk)
+    faces = _selected(request, project)
+    if faces:
+        edits = services.edits_approve(project=project, faces=faces, user=request.user)
+        messages.success(
+            request,
+            ngettext(
+                "%(n)d photo approved. Nothing is sent until you confirm it on the send page.",
+                "%(n)d photos approved. Nothing is sent until you confirm them on the send page.",
+                len(edits),
+            )
+            % {"n": len(edits)},
+        )
+    return _back_to_grid(request, project)
+
+
+@login_required
+@require_POST
+@rate_limited("grid", per_minute=60)
+def suggestions_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = project_for(request, pk)
+    faces = _selected(request, project)
+    if faces:
+        count = review.faces_reject(project=project, faces=faces, user=request.user)
+        services.edits_reject(project=project, faces=faces, user=request.user)
+        messages.success(
+            request,
+            ngettext(
+                "%(n)d face rejected: it will not be written.",
+                "%(n)d faces rejected: they will not be written.",
+                count,
+            )
+            % {"n": count},
+        )
+    return _back_to_grid(request, project)
+
+
+def _selected(request: AuthenticatedRequest, project: Project) -> list[Face]:
+    """The faces ticked (or shown, for "approve all"), if the project takes decisions now."""
+    if not project.accepts_answers:
+        messages.error(request, str(review.ProjectNotAcceptingAnswers(project)))
+        return []
+    form = FaceSelectionForm({"face": request.POST.getlist("face")})
+    if not form.is_valid():
+        messages.error(request, _("Select at least one face."))
+        return []
+    return face_selectors.faces_of_project(project=project, face_ids=form.cleaned_data["face"])
+
+
+def _back_to_grid(request: AuthenticatedRequest, project: Project) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("projects:suggestions", project.pk)

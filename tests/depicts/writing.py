@@ -1,7 +1,7 @@
 """Fixtures for the depicts writer's tests: a small Commons world, users logged in through
 the stand-in's OAuth, approved faces on its files, and a loop that runs the writer.
 
-Load with ``pytest_plugins = ["tests.commons.writing"]`` (the stand-in's own plugin is loaded by
+Load with ``pytest_plugins = ["tests.depicts.writing"]`` (the stand-in's own plugin is loaded by
 the root conftest).
 """
 
@@ -14,13 +14,14 @@ from unittest import mock
 
 import pytest
 from cryptography.fernet import Fernet
+from django.utils import timezone
 from social_django.models import UserSocialAuth
 
-from commons import services
-from commons.fakecommons import FakeCommons
-from commons.models import DepictsEdit
 from commons.oauth import PROVIDER, SEALED_FIELD, USERNAME_FIELD, seal_token
+from depicts import services, tasks
+from depicts.models import DepictsEdit, WriteThrottle
 from faces.models import Face, Image, ProjectImage
+from fakecommons import FakeCommons
 from tests.factories import FaceFactory
 
 PERSON, REDIRECT, DELETED, OTHER = "Q76", "Q999", "Q404", "Q42"
@@ -136,15 +137,32 @@ def send_all(
     step: Callable[..., services.SendOutcome] = services.edit_send,
     max_runs: int = 10,
 ) -> dict[int, str]:
-    """Run the writer on each edit, as the task queue would, until none asks to be retried."""
+    """Run the writer on each edit, as the task queue would, until none asks to be retried.
+
+    The queue runs a retried edit ``retry_in`` seconds later; here no time passes, so a pause
+    Commons asked for (``ratelimited``, held in the user's throttle row) is over at once.
+    """
     states = {}
     for edit_id in edit_ids:
         for _run in range(max_runs):
             outcome = step(edit_id=edit_id, sleep=no_sleep)
             if outcome.retry_in is None:
                 break
+            WriteThrottle.objects.update(next_allowed_at=timezone.now())
         states[edit_id] = outcome.state
     return states
+
+
+WRITE_TASKS = {"write.edit": tasks.write_edit, "write.revert": tasks.write_revert}
+
+
+def run_writes(queued: list[Any]) -> None:
+    """Run the write tasks the code under test queued (``queued``, tests/conftest.py) as a
+    worker would, by their names, a retry at once; until none is left. Other work is dropped."""
+    while queued:
+        job = queued.pop(0)
+        if job.task in WRITE_TASKS:
+            WRITE_TASKS[job.task].apply(args=job.args, throw=True)
 
 
 def depicts(server: FakeCommons, name: str) -> list[str]:
@@ -162,6 +180,8 @@ def worker_env(server: FakeCommons, settings, **extra: str) -> dict[str, str]:
         WIKIVISAGE_TOKEN_KEY=settings.WIKIVISAGE_TOKEN_KEY,
         WIKIVISAGE_CHANGE_TAG=settings.WIKIVISAGE_CHANGE_TAG,
         WIKIVISAGE_EDITS_PER_SECOND=str(settings.WIKIVISAGE_EDITS_PER_SECOND),
+        # The queue's backoff after a failed write, shortened: the tests wait for it for real.
+        WIKIVISAGE_WRITE_RETRY_SECONDS="1",
         **extra,
     )
     return env

@@ -5,36 +5,28 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.urls import NoReverseMatch, include, path, reverse
+from django.urls import reverse
 
-from commons import services
-from commons.models import DepictsEdit, WriteSwitch
-from projects.services import users_deactivate
-from tests.commons.writing import FRESH, KNOWN, PERSON, approve, depicts, face_on, log_in
+from depicts import services
+from depicts.models import DepictsEdit, WriteSwitch
+from tests.depicts.writing import (
+    FRESH,
+    KNOWN,
+    PERSON,
+    approve,
+    depicts,
+    face_on,
+    log_in,
+    run_writes,
+)
 from tests.factories import LabelFactory, ProjectFactory
-from wikivisage import urls as site_urls
 
 State = DepictsEdit.State
-
-
-def _site_urlpatterns() -> list:
-    """The site's URLs, with the send page included if wikivisage/urls.py does not yet."""
-    try:
-        reverse("commons:send", kwargs={"project_pk": 1})
-    except NoReverseMatch:
-        return [
-            *site_urls.urlpatterns,
-            path("projects/<int:project_pk>/edits/", include("commons.urls")),
-        ]
-    return list(site_urls.urlpatterns)
-
-
-urlpatterns = _site_urlpatterns()
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 
 def url(name: str, project, *args) -> str:
-    return reverse(f"commons:{name}", args=[project.pk, *args])
+    return reverse(f"depicts:{name}", args=[project.pk, *args])
 
 
 @pytest.fixture
@@ -101,11 +93,12 @@ def test_a_stopped_switch_is_said_on_the_page(client_of, project, sender, approv
 
 
 def test_confirming_sends_the_ticked_edits_under_the_users_login(
-    client_of, commons, project, sender, approved, django_capture_on_commit_callbacks
+    client_of, commons, project, sender, approved, queued, django_capture_on_commit_callbacks
 ):
     client = client_of(sender)
-    with django_capture_on_commit_callbacks(execute=True):  # the tasks run here, eagerly
+    with django_capture_on_commit_callbacks(execute=True):  # the write tasks are queued
         response = client.post(url("confirm", project), {"edit": [approved[0].pk]})
+    run_writes(queued)
     first, second = (DepictsEdit.objects.get(pk=edit.pk) for edit in approved)
     assert response.status_code == 302
     assert response["Location"].endswith(f"?batch={first.batch}")
@@ -214,16 +207,25 @@ def test_an_edit_of_another_project_is_not_found(client_of, commons, project, se
 
 
 def test_the_sender_undoes_a_batch_and_another_member_may_not(
-    client_of, commons, project, sender, member, approved, django_capture_on_commit_callbacks
+    client_of,
+    commons,
+    project,
+    sender,
+    member,
+    approved,
+    queued,
+    django_capture_on_commit_callbacks,
 ):
     client = client_of(sender)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url("confirm", project), {"edit": [e.pk for e in approved]})
+    run_writes(queued)
     batch = DepictsEdit.objects.get(pk=approved[0].pk).batch
     log_in(commons, member)
     assert client_of(member).post(url("revert", project, batch)).status_code == 403
     with django_capture_on_commit_callbacks(execute=True):
         response = client_of(sender).post(url("revert", project, batch))
+    run_writes(queued)
     assert response.status_code == 302
     assert set(DepictsEdit.objects.values_list("state", flat=True)) == {State.REVERTED}
     assert depicts(commons, FRESH[0]) == [] and depicts(commons, FRESH[1]) == []
@@ -244,14 +246,14 @@ def test_the_page_offers_undo_only_to_the_sender(client_of, commons, project, se
 
 def admin_action(client, action: str, edits) -> None:
     client.post(
-        reverse("admin:commons_depictsedit_changelist"),
+        reverse("admin:depicts_depictsedit_changelist"),
         {"action": action, "_selected_action": [str(edit.pk) for edit in edits]},
     )
 
 
 def test_moderators_filter_edits_by_user_project_and_state(client_of, moderator, approved):
     client = client_of(moderator)
-    changelist = reverse("admin:commons_depictsedit_changelist")
+    changelist = reverse("admin:depicts_depictsedit_changelist")
     for query in (
         "?state__exact=approved",
         f"?approved_by__id__exact={approved[0].approved_by_id}",
@@ -262,19 +264,19 @@ def test_moderators_filter_edits_by_user_project_and_state(client_of, moderator,
         assert response.status_code == 200, query
     body = client.get(changelist + "?state__exact=approved").content.decode()
     assert approved[0].image.title in body
-    throttles = reverse("admin:commons_writethrottle_changelist")
+    throttles = reverse("admin:depicts_writethrottle_changelist")
     assert client.get(throttles).status_code == 200
 
 
 def test_the_audit_trail_cannot_be_edited_in_the_admin(client_of, moderator, approved):
     client = client_of(moderator)
-    change = reverse("admin:commons_depictsedit_change", args=[approved[0].pk])
+    change = reverse("admin:depicts_depictsedit_change", args=[approved[0].pk])
     page = client.get(change).content.decode()
     assert 'name="statement_id"' not in page and 'name="approved_by"' not in page
     client.post(change, {"state": "sent", "statement_id": "M1$forged"})
     approved[0].refresh_from_db()
     assert approved[0].state == State.APPROVED and approved[0].statement_id != "M1$forged"
-    assert client.get(reverse("admin:commons_depictsedit_add")).status_code == 403
+    assert client.get(reverse("admin:depicts_depictsedit_add")).status_code == 403
 
 
 def test_moderators_cancel_unsent_edits(client_of, moderator, project, sender, approved):
@@ -284,15 +286,24 @@ def test_moderators_cancel_unsent_edits(client_of, moderator, project, sender, a
 
 
 def test_turning_the_global_switch_back_on_sends_the_waiting_edits(
-    client_of, moderator, commons, project, sender, approved, django_capture_on_commit_callbacks
+    client_of,
+    moderator,
+    commons,
+    project,
+    sender,
+    approved,
+    queued,
+    django_capture_on_commit_callbacks,
 ):
     switch = WriteSwitch.objects.create(pk=1, writes_enabled=False)
     with django_capture_on_commit_callbacks(execute=True):
         services.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in approved])
+    run_writes(queued)
     assert commons.writes == []
-    change = reverse("admin:commons_writeswitch_change", args=[switch.pk])
+    change = reverse("admin:depicts_writeswitch_change", args=[switch.pk])
     with django_capture_on_commit_callbacks(execute=True):
         client_of(moderator).post(change, {"writes_enabled": "on", "reason": "lag is over"})
+    run_writes(queued)
     switch.refresh_from_db()
     assert (switch.writes_enabled, switch.changed_by) == (True, moderator)
     assert set(DepictsEdit.objects.values_list("state", flat=True)) == {State.SENT}
@@ -301,5 +312,5 @@ def test_turning_the_global_switch_back_on_sends_the_waiting_edits(
 
 def test_deactivating_a_user_cancels_their_waiting_edits(project, sender, approved):
     services.edits_queue(project=project, user=sender, edit_ids=[approved[0].pk])
-    users_deactivate(users=type(sender).objects.filter(pk=sender.pk))
+    services.users_deactivate(users=type(sender).objects.filter(pk=sender.pk))
     assert set(DepictsEdit.objects.values_list("state", flat=True)) == {State.CANCELLED}

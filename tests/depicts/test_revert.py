@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from commons import services
 from commons.client import commons_client
-from commons.models import DepictsEdit
-from commons.tasks import learn_reverts, write_revert
+from depicts import services
+from depicts.models import DepictsEdit
+from depicts.tasks import learn_reverts, write_revert
 from faces.models import Label, ProjectImage
-from tests.commons.writing import (
+from tests.depicts.writing import (
     FRESH,
     KNOWN,
     OTHER,

@@ -13,10 +13,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from commons import services, tasks, throttle
-from commons.models import DepictsEdit, WriteSwitch
-from commons.tasks import write_edit
-from tests.commons.writing import (
+from depicts import services, tasks, throttle
+from depicts.models import DepictsEdit, WriteSwitch
+from depicts.tasks import write_edit
+from tests.depicts.writing import (
     BLOCKED,
     CHANGE_TAG,
     DELETED,
@@ -32,6 +32,7 @@ from tests.commons.writing import (
     log_in,
     queue,
     queue_only,
+    run_writes,
     send_all,
     setclaims,
     worker_env,
@@ -224,7 +225,8 @@ def test_a_failure_outlasting_the_requests_retries_is_retried_by_the_queue(
     first = services.edit_send(edit_id=edit.pk, sleep=lambda _s: None)
     edit.refresh_from_db()
     assert (first.state, edit.state, edit.attempts) == (State.QUEUED, State.QUEUED, 1)
-    assert services.RETRY_BASE_SECONDS / 2 <= first.retry_in <= services.RETRY_CAP_SECONDS
+    base = services.edit_retry().base_delay
+    assert base / 2 <= first.retry_in <= services.RETRY_CAP_SECONDS
     assert "http-503" in edit.error
     assert send_all([edit.pk]) == {edit.pk: State.SENT}
     assert len(setclaims(commons)) == 1
@@ -279,8 +281,8 @@ def test_ratelimited_pauses_the_users_edits_for_retry_after(commons, project, se
     outcome = services.edit_send(edit_id=edit.pk, sleep=lambda _s: None)
     paused_until = throttle.next_allowed_at(user_id=sender.pk)
     assert outcome.state == State.QUEUED
-    assert paused_until.timestamp() >= before + services.RATE_LIMIT_PAUSE - 1
-    assert outcome.retry_in >= services.RETRY_BASE_SECONDS / 2
+    assert paused_until.timestamp() >= before + services.rate_limit_pause() - 1
+    assert outcome.retry_in >= services.edit_retry().base_delay / 2
 
 
 @pytest.mark.django_db
@@ -488,15 +490,16 @@ def test_an_edit_held_by_a_dead_worker_is_resumed_and_written_once(commons, proj
 
 @pytest.mark.django_db
 def test_the_resume_task_run_twice_sends_an_abandoned_edit_once(
-    commons, project, sender, django_capture_on_commit_callbacks
+    commons, project, sender, queued, django_capture_on_commit_callbacks
 ):
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
     long_ago = edit.approved_at - timedelta(hours=2)
     DepictsEdit.objects.filter(pk=edit.pk).update(state=State.SENDING, claimed_at=long_ago)
-    with django_capture_on_commit_callbacks(execute=True):  # the write tasks run eagerly
+    with django_capture_on_commit_callbacks(execute=True):  # the write tasks are queued
         tasks.resume_edits.apply()
         tasks.resume_edits.apply()
+    run_writes(queued)
     edit.refresh_from_db()
     assert edit.state == State.SENT
     assert len(setclaims(commons)) == 1

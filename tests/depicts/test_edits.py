@@ -7,11 +7,11 @@ import re
 import pytest
 from django.db import IntegrityError, transaction
 
-from commons import services
-from commons.models import DepictsEdit
 from commons.oauth import NoWikimediaToken
+from depicts import services
+from depicts.models import DepictsEdit
 from faces.models import Label, ProjectImage
-from tests.commons.writing import log_in
+from tests.depicts.writing import log_in
 from tests.factories import FaceFactory, ImageFactory, LabelFactory, ProjectImageFactory
 
 pytestmark = pytest.mark.django_db

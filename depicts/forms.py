@@ -1,0 +1,56 @@
+"""Forms of the suggestion grid: its filters, and the faces a reviewer ticked."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from depicts.selectors import SuggestionFilter, SuggestionSource
+from faces.forms import IdListField
+
+
+class SuggestionFilterForm(forms.Form):
+    score_min = forms.DecimalField(
+        label=_("Score from"),
+        min_value=Decimal(0),
+        max_value=Decimal(1),
+        decimal_places=3,
+        required=False,
+    )
+    score_max = forms.DecimalField(
+        label=_("to"),
+        min_value=Decimal(0),
+        max_value=Decimal(1),
+        decimal_places=3,
+        required=False,
+    )
+    source = forms.ChoiceField(
+        label=_("Source"),
+        required=False,
+        choices=[
+            (SuggestionSource.ALL, _("All")),
+            (SuggestionSource.MODEL, _("Suggested by the learner")),
+            (SuggestionSource.HUMAN, _("Confirmed by a reviewer")),
+        ],
+    )
+
+    def filters(self) -> SuggestionFilter:
+        data = self.cleaned_data if self.is_valid() else {}
+        return SuggestionFilter(
+            score_min=data.get("score_min"),
+            score_max=data.get("score_max"),
+            source=data.get("source") or SuggestionSource.ALL,
+        )
+
+
+class FaceSelectionForm(forms.Form):
+    face = IdListField()
+
+    def clean_face(self) -> list[int]:
+        ids: list[int] = self.cleaned_data["face"]
+        if not ids:
+            raise ValidationError(_("Select at least one face."))
+        return ids

@@ -1,0 +1,141 @@
+"""Moderation in the admin: projects with their crawl and detection progress, and users.
+
+The project list combines the projects app with the faces (progress) and pending edits
+(resuming writes) of each project, so it lives with the site, above both.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from modeltranslation.admin import TabbedTranslationAdmin
+
+from depicts.models import DepictsEdit
+from depicts.services import edits_resume, users_deactivate
+from faces.models import Face, Image, ProjectImage
+from projects import services as project_services
+from projects.models import Membership, Project
+
+User = get_user_model()
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Project)
+class ProjectAdmin(TabbedTranslationAdmin):
+    list_display = [
+        "__str__",
+        "qid",
+        "category",
+        "owner",
+        "state",
+        "writes_enabled",
+        "images_found",
+        "images_processed",
+        "image_errors",
+        "faces_found",
+        "created_at",
+    ]
+    list_filter = ["state", "writes_enabled", "created_at"]
+    search_fields = ["qid", "category", "owner__username"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+    readonly_fields = ["crawl_cursor", "crawled_at", "created_at", "updated_at"]
+    inlines = [MembershipInline]
+    actions = ["pause", "archive", "stop_writes", "resume_writes"]
+
+    def get_queryset(self, request):
+        return _with_progress(super().get_queryset(request))
+
+    @admin.display(description=_("images"), ordering="images_total")
+    def images_found(self, project):
+        return project.images_total
+
+    @admin.display(description=_("processed"), ordering="images_done")
+    def images_processed(self, project):
+        return project.images_done
+
+    @admin.display(description=_("errors"), ordering="images_failed")
+    def image_errors(self, project):
+        return project.images_failed
+
+    @admin.display(description=_("faces"), ordering="faces_total")
+    def faces_found(self, project):
+        return project.faces_total
+
+    @admin.action(description=_("Pause the selected projects"))
+    def pause(self, request, queryset):
+        count = project_services.projects_pause(projects=queryset)
+        self.message_user(
+            request, ngettext("%d project paused.", "%d projects paused.", count) % count
+        )
+
+    @admin.action(description=_("Archive the selected projects"))
+    def archive(self, request, queryset):
+        count = project_services.projects_archive(projects=queryset)
+        self.message_user(
+            request, ngettext("%d project archived.", "%d projects archived.", count) % count
+        )
+
+    @admin.action(description=_("Stop all writes of the selected projects"))
+    def stop_writes(self, request, queryset):
+        count = queryset.update(writes_enabled=False)
+        self.message_user(
+            request,
+            ngettext("Writes stopped for %d project.", "Writes stopped for %d projects.", count)
+            % count,
+            messages.WARNING,
+        )
+
+    @admin.action(description=_("Resume writes of the selected projects"))
+    def resume_writes(self, request, queryset):
+        count = queryset.update(writes_enabled=True)
+        # Edits that waited while writes were off get their tasks again at once.
+        edits_resume(edits=DepictsEdit.objects.filter(project__in=queryset), force=True)
+        self.message_user(
+            request,
+            ngettext("Writes resumed for %d project.", "Writes resumed for %d projects.", count)
+            % count,
+        )
+
+
+def _count(queryset, *, of: str = "pk"):
+    """A correlated COUNT subquery: no joins that would multiply the other counts."""
+    counted = queryset.order_by().values(of).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _with_progress(projects):
+    links = ProjectImage.objects.filter(project=OuterRef("pk"))
+    faces = Face.objects.filter(
+        superseded_by__isnull=True, image__project_links__project=OuterRef("pk")
+    )
+    finished = [Image.State.DONE, Image.State.ERROR]
+    return projects.annotate(
+        images_total=_count(links, of="project"),
+        images_done=_count(links.filter(image__state__in=finished), of="project"),
+        images_failed=_count(links.filter(image__state=Image.State.ERROR), of="project"),
+        faces_total=_count(faces.annotate(one=Value(1)), of="one"),
+    )
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class WikiVisageUserAdmin(UserAdmin):
+    actions = ["deactivate"]
+
+    @admin.action(description=_("Deactivate the selected users and cancel their queued edits"))
+    def deactivate(self, request, queryset):
+        count = users_deactivate(users=queryset)
+        self.message_user(
+            request, ngettext("%d user deactivated.", "%d users deactivated.", count) % count
+        )

@@ -1,0 +1,265 @@
+"""The pages that combine apps: landing, health, dashboard, project page, exports.
+
+Views are thin: one access check (``project_for``), one service or selector call. The
+project's own pages (new project, settings, members) live in ``projects.views``; the review
+pages in ``faces.views``; ``wikivisage.urls`` puts them all under one ``projects`` namespace.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from commons.addresses import file_page_url, person_image_url
+from faces import selectors as face_selectors
+from faces.selectors import ProjectProgress
+from projects import selectors as project_selectors
+from projects import services as project_services
+from projects.access import project_for
+from projects.forms import MemberInviteForm, ProjectSettingsForm
+from projects.models import Project
+from projects.ratelimit import rate_limited
+from projects.views import AuthenticatedRequest
+
+from . import selectors
+
+# --- landing and health -----------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("projects:dashboard")
+    return render(request, "home.html")
+
+
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    beat = project_selectors.last_heartbeat()
+    data = {
+        "database": "ok",
+        "worker_seen": beat.answered_at.isoformat() if beat and beat.answered_at else None,
+        "worker": beat.worker if beat else None,
+    }
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse(data)
+    return render(request, "health.html", {"health": data})
+
+
+@require_POST
+def health_ping(request: HttpRequest) -> HttpResponse:
+    project_services.heartbeat_send()
+    return redirect("health")
+
+
+# --- dashboard --------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
+    language = get_language()
+    projects = [
+        (project, project.label_in(language))
+        for project in selectors.dashboard_projects(user=request.user)
+    ]
+    return render(request, "projects/dashboard.html", {"projects": projects})
+
+
+# --- the project page -------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def project_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = project_for(request, pk)
+    can_manage = request.user.is_staff or project.owner_id == request.user.pk
+    return render(
+        request,
+        "projects/detail.html",
+        {
+            **_overview(project),
+            "person_label": project.label_in(get_language()),
+            "person_image": person_image_url(project.person_image),
+            "members": project_selectors.project_members(project=project),
+            "can_manage": can_manage,
+            "settings_form": ProjectSettingsForm(instance=project) if can_manage else None,
+            "invite_form": MemberInviteForm(project=project) if can_manage else None,
+        },
+    )
+
+
+def _overview(project: Project) -> dict[str, Any]:
+    progress = face_selectors.project_progress(project=project)
+    return {
+        "project": project,
+        "progress": progress,
+        "phase": _phase(project, progress),
+        "counts": selectors.project_counts(project=project),
+        "stalled": selectors.pipeline_stalled(project=project, progress=progress),
+        "chart": face_selectors.score_chart(face_selectors.learner_summary(project)),
+    }
+
+
+def _phase(project: Project, progress: ProjectProgress) -> str:
+    if project_selectors.crawling(project):
+        return _("Listing the photos of the category…")
+    if progress.detecting:
+        return _("Finding faces: %(done)d of %(total)d photos processed.") % {
+            "done": progress.processed,
+            "total": progress.images,
+        }
+    return ""
+
+
+@login_required
+@require_GET
+def project_status(request: AuthenticatedRequest, pk: int) -> JsonResponse:
+    """What the project page polls: progress, counts, and whether the workers keep up."""
+    project = project_for(request, pk)
+    overview = _overview(project)
+    summary = face_selectors.learner_summary(project)
+    return JsonResponse(
+        {
+            "state": project.state,
+            "state_label": project.get_state_display(),
+            **overview["progress"].as_dict(),
+            **overview["counts"].as_dict(),
+            "detecting": overview["progress"].detecting,
+            "crawling": project_selectors.crawling(project),
+            "phase": overview["phase"],
+            "stalled": overview["stalled"],
+            "precision": summary.precision if summary else None,
+            "recall": summary.recall if summary else None,
+        }
+    )
+
+
+# --- exports ----------------------------------------------------------------------------
+
+
+class _Echo:
+    """A file-like object whose ``write`` returns the line, so csv can feed a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_response(name: str, header: list[str], rows: Iterator[list[object]]) -> HttpResponseBase:
+    writer = csv.writer(_Echo())
+    lines = (writer.writerow([_cell(value) for value in row]) for row in rows)
+    response = StreamingHttpResponse(
+        _prepend(writer.writerow(header), lines), content_type="text/csv; charset=utf-8"
+    )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="wikivisage-{name}-{stamp}.csv"'
+    return response
+
+
+def _prepend(first: str, rest: Iterable[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _export(kind: str) -> Callable[[HttpRequest, int], HttpResponseBase]:
+    header, rows = EXPORTS[kind]
+
+    @login_required
+    @require_GET
+    @rate_limited(f"export-{kind}", per_minute=10)
+    def view(request: HttpRequest, pk: int) -> HttpResponseBase:
+        project = project_for(request, pk)
+        return _csv_response(f"{project.pk}-{kind}", header, rows(project))
+
+    view.__name__ = f"export_{kind}"
+    return view
+
+
+def _answer_rows(project: Project) -> Iterator[list[object]]:
+    for answer in face_selectors.answers_for_export(project=project).iterator(chunk_size=2000):
+        face = answer.face
+        yield [
+            answer.created_at.isoformat(),
+            answer.user.get_username(),
+            answer.verdict,
+            answer.undone_at.isoformat() if answer.undone_at else "",
+            face.pk,
+            face.region_pct,
+            face.image.title,
+            file_page_url(face.image.title),
+            answer.request_id,
+        ]
+
+
+def _edit_rows(project: Project) -> Iterator[list[object]]:
+    for edit in selectors.edits_for_export(project=project).iterator(chunk_size=2000):
+        yield [
+            edit.approved_at.isoformat(),
+            edit.action,
+            edit.state,
+            edit.image.title,
+            edit.qid,
+            edit.statement_id or "",
+            edit.region,
+            edit.approved_by.get_username(),
+            edit.sent_by.get_username() if edit.sent_by else "",
+            edit.sent_at.isoformat() if edit.sent_at else "",
+            edit.revision or "",
+            edit.error,
+        ]
+
+
+EXPORTS: dict[str, tuple[list[str], Callable[[Project], Iterator[list[object]]]]] = {
+    "answers": (
+        [
+            "time",
+            "reviewer",
+            "verdict",
+            "undone_at",
+            "face_id",
+            "face_region",
+            "file",
+            "file_url",
+            "request_id",
+        ],
+        _answer_rows,
+    ),
+    "edits": (
+        [
+            "approved_at",
+            "action",
+            "state",
+            "file",
+            "qid",
+            "statement_id",
+            "region",
+            "approved_by",
+            "sent_by",
+            "sent_at",
+            "revision",
+            "error",
+        ],
+        _edit_rows,
+    ),
+}
+export_answers = _export("answers")
+export_edits = _export("edits")

@@ -14,6 +14,15 @@ from faces.models import Label
 
 # The browser never holds more than a few faces; a longer list is not from our page.
 MAX_IDS = 200
+# Row ids are 64-bit (BigAutoField): a larger number is refused here, not by the database.
+MAX_ID = 2**63 - 1
+
+
+class IdField(forms.IntegerField):
+    """A row id: a whole number the database can hold."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class IdListField(forms.Field):
@@ -26,9 +35,12 @@ class IdListField(forms.Field):
         if not isinstance(items, Sequence) or len(items) > MAX_IDS:
             raise ValidationError(_("Give at most %(n)d ids.") % {"n": MAX_IDS})
         try:
-            return [int(item) for item in items]
+            ids = [int(item) for item in items]
         except (TypeError, ValueError):
             raise ValidationError(_("Ids are whole numbers.")) from None
+        if any(not 1 <= pk <= MAX_ID for pk in ids):
+            raise ValidationError(_("An id is out of range."))
+        return ids
 
 
 class ExcludeForm(forms.Form):
@@ -38,7 +50,7 @@ class ExcludeForm(forms.Form):
 
 
 class AnswerForm(ExcludeForm):
-    face = forms.IntegerField(min_value=1)
+    face = IdField()
     verdict = forms.ChoiceField(choices=Label.Verdict.choices)
     request_id = forms.UUIDField()
 
@@ -46,8 +58,8 @@ class AnswerForm(ExcludeForm):
 class PickForm(ExcludeForm):
     """1-9: this face of the photo is the person; 0 (no face): none of them is."""
 
-    image = forms.IntegerField(min_value=1)
-    face = forms.IntegerField(min_value=1, required=False)
+    image = IdField()
+    face = IdField(required=False)
     request_id = forms.UUIDField()
 
 
@@ -66,8 +78,8 @@ class BoxForm(ExcludeForm):
 
 
 class DrawForm(BoxForm):
-    image = forms.IntegerField(min_value=1)
+    image = IdField()
 
 
 class CorrectForm(BoxForm):
-    face = forms.IntegerField(min_value=1)
+    face = IdField()

@@ -404,3 +404,34 @@ def test_an_answer_is_kept_when_the_learner_cannot_be_queued(
     assert human_labels(project) == {faces[0].pk: "yes"}
     project.refresh_from_db()
     assert project.rescore_pending is True
+
+
+# --- ids the database cannot hold --------------------------------------------------------
+
+HUGE = str(2**70)
+
+
+@pytest.mark.parametrize("exclude", [HUGE, f"1,{HUGE}", "0", "-5"])
+def test_an_id_out_of_range_in_exclude_is_a_400_not_a_500(client_of, owner, project, exclude):
+    response = client_of(owner).get(
+        reverse("projects:next", args=[project.pk]), {"exclude": exclude}
+    )
+    assert response.status_code == 400, response.content[:300]
+
+
+@pytest.mark.parametrize("endpoint", ["answer", "pick", "draw", "correct"])
+def test_an_id_out_of_range_in_a_posted_answer_is_a_400_not_a_500(
+    client_of, owner, project, face, endpoint
+):
+    body = {
+        **answer_body(face, "yes"),
+        "image": 2**70,
+        "face": 2**70,
+        "left": 0.1,
+        "top": 0.1,
+        "width": 0.2,
+        "height": 0.2,
+        "exclude": [2**70],
+    }
+    status, _data = post(client_of(owner), project, endpoint, body)
+    assert status == 400

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -29,6 +30,10 @@ from urllib3.exceptions import NewConnectionError
 logger = logging.getLogger(__name__)
 
 MAXLAG_SECONDS = 5
+# Thumbnails come from Wikimedia's upload server, or from the configured API's own host (the
+# offline stand-in serves both); a download is never sent, nor redirected, anywhere else.
+UPLOAD_HOST = "upload.wikimedia.org"
+MAX_REDIRECTS = 3
 ParamValue = str | int | float
 Params = Mapping[str, ParamValue]
 ApiResponse = dict[str, Any]
@@ -316,13 +321,26 @@ class ApiClient:
         return payload
 
     def _send(
-        self, method: str, url: str, params: Params, *, writing: bool = False, stream: bool = False
+        self,
+        method: str,
+        url: str,
+        params: Params,
+        *,
+        writing: bool = False,
+        stream: bool = False,
+        follow_redirects: bool = True,
     ) -> requests.Response:
         # Writes carry every parameter in the body: MediaWiki refuses a token in the URL.
         query, body = (None, params) if method == "POST" else (params, None)
         try:
             return self.session.request(
-                method, url, params=query, data=body, timeout=self.timeout, stream=stream
+                method,
+                url,
+                params=query,
+                data=body,
+                timeout=self.timeout,
+                stream=stream,
+                allow_redirects=follow_redirects,
             )
         except requests.RequestException as error:
             # "from None": the chained frames would show headers (the OAuth token) on an
@@ -347,7 +365,7 @@ class ApiClient:
         return payload
 
     def _download_once(self, url: str, max_bytes: int, total_timeout: float) -> bytes:
-        response = self._send("GET", url, {}, stream=True)
+        response = self._fetch_from_upload_host(url)
         with response:
             status_error = error_from_status(
                 response.status_code, parse_retry_after(response.headers.get("Retry-After"))
@@ -358,6 +376,28 @@ class ApiClient:
             if declared > max_bytes:
                 raise ResponseTooLarge("too-large", f"{declared} bytes at {url}")
             return self._read_capped(response, url, max_bytes, time.monotonic() + total_timeout)
+
+    def _fetch_from_upload_host(self, url: str) -> requests.Response:
+        """GET ``url``, following redirects only while they stay on an upload host.
+
+        A file's bytes come from Wikimedia's upload server (or, for a configured API
+        elsewhere, that API's own host): a URL or a redirect pointing anywhere else is refused
+        before any request is made there.
+        """
+        for _hop in range(MAX_REDIRECTS + 1):
+            self._check_upload_host(url)
+            response = self._send("GET", url, {}, stream=True, follow_redirects=False)
+            if not response.is_redirect:
+                return response
+            response.close()
+            url = urljoin(url, response.headers["Location"])
+        raise PermanentError("too-many-redirects", f"more than {MAX_REDIRECTS} at {url}")
+
+    def _check_upload_host(self, url: str) -> None:
+        parts = urlsplit(url)
+        allowed = {urlsplit(self.api_url).netloc, UPLOAD_HOST}
+        if parts.scheme not in ("http", "https") or parts.netloc not in allowed:
+            raise PermanentError("foreign-host", f"not an upload host: {parts.netloc or url}")
 
     def _read_capped(
         self, response: requests.Response, url: str, max_bytes: int, deadline: float

@@ -6,26 +6,9 @@ social-auth-app-django's ``mediawiki`` backend stores the access token pair as
 ``load_extra_data``, seals the pair with Fernet (key: ``settings.WIKIVISAGE_TOKEN_KEY``)
 before the row is saved, so the database, its backups and the admin only ever hold the
 ciphertext; without a usable key the login fails and nothing is stored. :func:`user_auth` opens it
-to sign requests on the user's behalf. The settings this needs::
-
-    AUTHENTICATION_BACKENDS = [
-        "commons.oauth.MediaWikiOAuth",
-        "django.contrib.auth.backends.ModelBackend",
-    ]
-    SOCIAL_AUTH_PIPELINE = (
-        "social_core.pipeline.social_auth.social_details",
-        "social_core.pipeline.social_auth.social_uid",
-        "social_core.pipeline.social_auth.auth_allowed",
-        "social_core.pipeline.social_auth.social_user",
-        "social_core.pipeline.user.get_username",
-        "social_core.pipeline.user.create_user",
-        "social_core.pipeline.social_auth.associate_user",
-        "commons.oauth.load_sealed_extra_data",
-        "social_core.pipeline.user.user_details",
-    )
-    DEFAULT_EXCEPTION_REPORTER_FILTER = "commons.oauth.TokenSafeExceptionReporterFilter"
-    # in LOGGING["loggers"], so a DEBUG root level never prints signing material:
-    "oauthlib": {"level": "INFO"}, "requests_oauthlib": {"level": "INFO"},
+to sign requests on the user's behalf. ``wikivisage/settings/base.py`` installs the backend
+(:class:`MediaWikiOAuth`), this pipeline step, the exception reporter filter and the quiet
+oauthlib loggers; ``tests/commons/test_oauth.py`` pins that wiring.
 
 ``WIKIVISAGE_TOKEN_KEY`` may list several keys separated by commas: the first seals, all
 open (MultiFernet), so a key can be rotated without logging everyone out.

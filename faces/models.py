@@ -209,7 +209,7 @@ class Label(models.Model):
     class Verdict(models.TextChoices):
         YES = "yes", _("Yes")
         NO = "no", _("No")
-        SKIP = "skip", _("Skip")
+        SKIP = "skip", _("Skip")  # an answer's verdict only: a skip sets no label
 
     class Source(models.TextChoices):
         HUMAN = "human", _("Human")
@@ -256,7 +256,8 @@ class Answer(models.Model):
     """Every human answer ever given, in order; undo walks this history back.
 
     ``request_id`` is made by the browser for each answer, so a double click or a retried
-    request is stored once.
+    request is stored once. A skip lives here only: it is the reviewer's own "not now" and
+    sets no label, so it neither closes the face for other reviewers nor reaches the learner.
     """
 
     project = models.ForeignKey(
@@ -273,7 +274,14 @@ class Answer(models.Model):
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["project", "user", "undone_at"], name="answer_undo_idx")]
+        indexes = [
+            models.Index(fields=["project", "user", "undone_at"], name="answer_undo_idx"),
+            # The reviewer's recent skips are read for every question served: without it,
+            # that read walks all of the reviewer's answers in the project.
+            models.Index(
+                fields=["project", "user", "verdict", "created_at"], name="answer_skip_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} said {self.verdict} on {self.face_id}"

@@ -63,6 +63,21 @@ class AlreadyAnswered(ReviewError):
         self.by = by
 
 
+class AnswerStands(AlreadyAnswered):
+    """A skip on a face the reviewer answered before: that answer stands, the page moves on."""
+
+    def __init__(self, by: str) -> None:
+        # Not AlreadyAnswered's message: that one names somebody else.
+        ReviewError.__init__(
+            self,
+            _(
+                "You already answered this face: a skip leaves your answer as it is "
+                "(undo takes it back). Here is the next one."
+            ),
+        )
+        self.by = by
+
+
 class FaceNotInProject(ReviewError):
     code = "not_in_project"
 
@@ -116,9 +131,10 @@ def answer_record(
        of the project.
     2. Create the Answer under its unique request id; if it exists already, this is a
        repeat of an earlier request: return that answer untouched.
-    3. Create (or, for the same reviewer, change) the human Label; a label from another
+    3. A skip stops here, stored as the reviewer's answer only (:func:`_skip_store`).
+    4. Create (or, for the same reviewer, change) the human Label; a label from another
        reviewer wins, and this answer is refused (nothing is stored).
-    4. Drop the face from the review order and free the reviewer's lease; ask for a rescore.
+    5. Drop the face from the review order and free the reviewer's lease; ask for a rescore.
     """
     if verdict not in Label.Verdict.values:
         raise ValueError(f"unknown verdict {verdict!r}")
@@ -132,12 +148,49 @@ def answer_record(
     _check_open(project)
     if not face_in_project(project=project, face=face):
         raise FaceNotInProject
+    if verdict == Label.Verdict.SKIP:
+        return _skip_store(project, face, user, request_id)
     with transaction.atomic():
         answer, created = _answer_create(project, face, user, verdict, request_id, timezone.now())
         if created:
             _label_set(project, face, user, verdict)
             _after_answers(project, [face.pk], user)
     return AnswerOutcome(answers=(answer,), created=created)
+
+
+def _skip_store(
+    project: Project, face: Face, user: AbstractBaseUser, request_id: uuid.UUID
+) -> AnswerOutcome:
+    """A skip: this reviewer's "not now", stored as their answer and as nothing else.
+
+    It sets no label, so other reviewers are still asked about the face and the learner
+    never hears of it; :func:`faces.selectors.next_face` leaves it out of this reviewer's
+    questions for a while. A face with a human answer is no question any more: a skip on
+    it is refused and stores nothing, so it never overwrites an answer, not even the
+    reviewer's own (undo is the way to take that back).
+    """
+    _refuse_if_answered(project, face, user)
+    with transaction.atomic():
+        answer, created = _answer_create(
+            project, face, user, Label.Verdict.SKIP, request_id, timezone.now()
+        )
+        if created:
+            # Free at once: another reviewer may be asked about it now.
+            ReviewLease.objects.filter(project=project, face=face, user_id=user.pk).delete()
+    return AnswerOutcome(answers=(answer,), created=created)
+
+
+def _refuse_if_answered(project: Project, face: Face, user: AbstractBaseUser) -> None:
+    label = (
+        Label.objects.filter(project=project, face=face, source=Label.Source.HUMAN)
+        .select_related("user")
+        .first()
+    )
+    if label is None:
+        return
+    if label.user_id == user.pk:
+        raise AnswerStands(by=user.get_username())
+    raise _already_answered(label)
 
 
 def answer_pick(
@@ -254,9 +307,13 @@ def _label_set(project: Project, face: Face, user: AbstractBaseUser, verdict: st
         .get(project=project, face=face, source=Label.Source.HUMAN)
     )
     if label.user_id != user.pk:
-        raise AlreadyAnswered(by=label.user.get_username() if label.user else _("Someone"))
+        raise _already_answered(label)
     label.verdict, label.created_at = verdict, timezone.now()
     label.save(update_fields=["verdict", "created_at"])
+
+
+def _already_answered(label: Label) -> AlreadyAnswered:
+    return AlreadyAnswered(by=label.user.get_username() if label.user else _("Someone"))
 
 
 def _after_answers(project: Project, face_ids: Sequence[int], user: AbstractBaseUser) -> None:
@@ -284,6 +341,31 @@ def faces_reject(*, project: Project, faces: Sequence[Face], user: AbstractBaseU
     approves for the project has the last word. The rejections are one step of the
     reviewer's history (undo brings the earlier answers back). Returns the faces rejected.
     """
+    return _faces_decide(project, faces, user, Label.Verdict.NO)
+
+
+def faces_confirm(*, project: Project, faces: Sequence[Face], user: AbstractBaseUser) -> int:
+    """ "This is the person", said by approving faces in the suggestion grid.
+
+    The learner takes it as any other yes. As with :func:`faces_reject` the approver has the
+    last word over another reviewer's answer, and the confirmations are one undoable step.
+    One face per person per image: of several faces given for one image only the last is
+    confirmed (the file's edit takes the latest face too). Other faces of the image keep
+    their labels; unanswered ones the learner already counts as not the person. Returns
+    the faces confirmed.
+    """
+    return _faces_decide(project, _last_of_each_image(faces), user, Label.Verdict.YES)
+
+
+def _last_of_each_image(faces: Sequence[Face]) -> list[Face]:
+    return list({face.image_id: face for face in faces}.values())
+
+
+def _faces_decide(
+    project: Project, faces: Sequence[Face], user: AbstractBaseUser, verdict: str
+) -> int:
+    """One verdict on several faces as one step of the reviewer's history: answers sharing
+    one timestamp, and human labels overwritten whoever gave them."""
     _check_open(project)
     now, ids = timezone.now(), [face.pk for face in faces]
     with transaction.atomic():
@@ -293,7 +375,7 @@ def faces_reject(*, project: Project, faces: Sequence[Face], user: AbstractBaseU
                     project=project,
                     face=face,
                     user_id=user.pk,
-                    verdict=Label.Verdict.NO,
+                    verdict=verdict,
                     request_id=uuid.uuid4(),
                     created_at=now,
                 )
@@ -306,7 +388,7 @@ def faces_reject(*, project: Project, faces: Sequence[Face], user: AbstractBaseU
                     project=project,
                     face=face,
                     source=Label.Source.HUMAN,
-                    verdict=Label.Verdict.NO,
+                    verdict=verdict,
                     user_id=user.pk,
                     created_at=now,
                 )
@@ -325,7 +407,8 @@ def answer_undo(*, project: Project, user: AbstractBaseUser) -> UndoOutcome | No
 
     Called again, it walks further back through the reviewer's history, one step each time
     (a step is one answer, or the answers of one group-photo pick). Each face's human label
-    returns to the latest answer on it that still stands, or disappears.
+    returns to the latest answer on it that still stands, or disappears. A skip set no
+    label, so undoing it touches none: the face is simply open to this reviewer again.
     """
     _check_open(project)
     with transaction.atomic():
@@ -343,11 +426,13 @@ def answer_undo(*, project: Project, user: AbstractBaseUser) -> UndoOutcome | No
             .select_related("face")
         )
         Answer.objects.filter(pk__in=[a.pk for a in step]).update(undone_at=timezone.now())
-        for answer in step:
+        said = [answer for answer in step if answer.verdict != Label.Verdict.SKIP]
+        for answer in said:
             _label_restore(project, answer.face)
-    from faces.services.scoring import request_rescore
+    if said:
+        from faces.services.scoring import request_rescore
 
-    request_rescore(project_id=project.pk)
+        request_rescore(project_id=project.pk)
     return UndoOutcome(answers=tuple(step))
 
 
@@ -360,8 +445,10 @@ def _latest_step(project: Project, user: AbstractBaseUser) -> Answer | None:
 
 
 def _label_restore(project: Project, face: Face) -> None:
+    # A skip is no verdict on the face: the label follows the latest yes or no still standing.
     standing = (
         Answer.objects.filter(project=project, face=face, undone_at__isnull=True)
+        .exclude(verdict=Label.Verdict.SKIP)
         .order_by("-created_at", "-id")
         .first()
     )

@@ -15,13 +15,19 @@ turns scores into probabilities and gives honest precision and recall estimates.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
 import numpy as np
 
 DEFAULT_THRESHOLD = 0.6
-"""dlib's documented same-person distance; the project's ``distance_threshold``."""
+"""dlib's documented same-person distance: the centre of the score scale.
+
+A project's ``distance_threshold`` is not a scoring input: scores always sit on dlib's own
+scale, so the calibration's prior (slope 1, intercept 0) means the same in every project and
+the probabilities stay honest. The project's threshold only caps suggestions: a face farther
+than it from every yes is never proposed."""
 
 SHARPNESS = 25.0
 """Log-odds per unit of distance. dlib's same-person distances centre near 0.4 and other
@@ -62,6 +68,11 @@ MIN_SLOPE = 0.25
 
 DEFAULT_MIN_PROBABILITY = 0.5
 """Suggest a face when it is more likely the person than not; a human reviews each one."""
+
+CONTEST_PROBABILITY = 0.15
+"""A photo is contested when two of its open faces each have at least this probability and
+together are likely to hold the person: a lookalike beside the person, or two looks of
+them. Such a photo is never suggested; the reviewer is asked which face it is (keys 1-9)."""
 
 
 class Verdict(IntEnum):
@@ -144,7 +155,9 @@ class Scores:
 
     ``score`` is in log-odds units (answered faces are scored leave-one-out);
     ``probability`` is calibrated and shared out so an image's faces sum to at most 1;
-    ``open`` marks the faces that may still be asked or suggested.
+    ``open`` marks the faces that may still be asked or suggested; ``distance`` is each
+    face's distance to the nearest yes on another image (inf when none); ``contested``
+    marks the open faces of photos where two faces compete (see CONTEST_PROBABILITY).
     """
 
     strategy: Strategy
@@ -152,15 +165,18 @@ class Scores:
     probability: np.ndarray
     open: np.ndarray
     calibration: Calibration
+    distance: np.ndarray
+    contested: np.ndarray
 
 
 @dataclass(frozen=True)
 class Estimate:
     """How good "human yes + suggestions" is at one threshold, judged from the answers.
 
-    ``precision`` and ``recall`` sum the calibrated probabilities (the calibration is
-    fitted on the human answers): the expected share of suggestions that are right, and
-    of the person's faces that are confirmed or suggested. ``held_out_*`` predict each
+    ``precision`` is the expected share of the suggestions themselves that are right (the
+    mean calibrated probability of the suggested faces; None when nothing is suggested);
+    ``recall`` the expected share of the person's faces that are confirmed or suggested.
+    Both rest on the calibration, fitted on the human answers. ``held_out_*`` predict each
     answered face from all the other answers (leave-one-out) and compare with what the
     human said; they lean pessimistic, because the faces asked about are the hard ones
     and the first yes of each look of the person has nothing to be predicted from.
@@ -329,20 +345,55 @@ def score_faces(
     strategy: Strategy = Strategy.DEFAULT,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> Scores:
-    """Score every face of the project from its answers, with the chosen strategy."""
+    """Score every face of the project from its answers, with the chosen strategy.
+
+    ``threshold`` is the centroid rule's match distance; the default strategy scores on
+    dlib's scale whatever it is (the project's threshold caps suggestions in :func:`suggest`).
+    """
     if strategy == Strategy.CENTROID:
         score = centroid_scores(evidence, threshold=threshold)
+        distance = np.full(evidence.size, np.inf, dtype=np.float32)
         calibration = Calibration()
     else:
-        score = margin_scores(evidence, threshold=threshold)
+        score, distance = _margin(evidence)
         calibration = fit_calibration(score, evidence.verdicts)
     is_open = open_faces(evidence)
     probability = calibration.probability(score)
     probability[is_open] = share_per_image(probability[is_open], evidence.image_index[is_open])
-    return Scores(strategy, score, probability, is_open, calibration)
+    contested = contested_faces(probability, is_open, evidence.image_index)
+    return Scores(strategy, score, probability, is_open, calibration, distance, contested)
 
 
-def margin_scores(evidence: Evidence, *, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+def contested_faces(
+    probability: np.ndarray, is_open: np.ndarray, image_index: np.ndarray
+) -> np.ndarray:
+    """Open faces of photos where a second face is a serious rival of the best one.
+
+    The learner can be sure that the person is on a photo yet wrong about which face it is
+    (a lookalike of the same age, a relative): asking "which face?" settles both at once.
+    """
+    rivals = is_open & (probability >= CONTEST_PROBABILITY)
+    counts = np.bincount(image_index[rivals], minlength=int(image_index.max(initial=-1)) + 1)
+    mass = np.bincount(image_index[is_open], weights=probability[is_open], minlength=counts.size)
+    contested_image = (counts >= 2) & (mass >= DEFAULT_MIN_PROBABILITY)
+    return is_open & contested_image[image_index]
+
+
+def is_contested(probabilities: Sequence[float]) -> bool:
+    """The rule of :func:`contested_faces` for one photo, given its open faces' (shared)
+    probabilities: what the classify page reads back from the stored model scores."""
+    rivals = sum(p >= CONTEST_PROBABILITY for p in probabilities)
+    return rivals >= 2 and sum(probabilities) >= DEFAULT_MIN_PROBABILITY
+
+
+def margin_scores(evidence: Evidence) -> np.ndarray:
+    """The default scorer's scores: see :func:`_margin`."""
+    return _margin(evidence)[0]
+
+
+def _margin(
+    evidence: Evidence, *, threshold: float = DEFAULT_THRESHOLD
+) -> tuple[np.ndarray, np.ndarray]:
     """The default scorer: near a yes and farther from every known other, in log-odds.
 
     1. ``yes = SHARPNESS * (threshold - distance to the nearest yes)``.
@@ -353,15 +404,17 @@ def margin_scores(evidence: Evidence, *, threshold: float = DEFAULT_THRESHOLD) -
     no answer moves the boundary. Distances never cross one image (see held_out_distance).
     Step 2 runs only for faces within reach of a yes (the rest score below CANDIDATE_FLOOR
     whatever it says), which keeps a rescoring linear in the faces near the person.
+    Returns the scores and each face's distance to its nearest yes.
     """
     yes_rows = np.flatnonzero(yes_faces(evidence))
     references = covering_subset(evidence.encodings, yes_rows, limit=MAX_YES_REFERENCES)
-    yes = SHARPNESS * (threshold - _project_distance(evidence, None, references))
+    distance = _project_distance(evidence, None, references)
+    yes = SHARPNESS * (threshold - distance)
     within_reach = yes > CANDIDATE_FLOOR
     no = np.full(evidence.size, -np.inf, dtype=np.float32)
     no[within_reach] = _other_terms(evidence, within_reach, threshold=threshold)
     score = yes - np.logaddexp(np.float32(0.0), no) - AGAINST_PENALTY * evidence.against_weights()
-    return np.clip(score, -SCORE_LIMIT, SCORE_LIMIT).astype(np.float32)
+    return np.clip(score, -SCORE_LIMIT, SCORE_LIMIT).astype(np.float32), distance
 
 
 def _other_terms(evidence: Evidence, within_reach: np.ndarray, *, threshold: float) -> np.ndarray:
@@ -487,29 +540,47 @@ def next_question(
     1. Bootstrap faces nobody has confirmed yet, most likely first.
     2. Before any yes: the hint face (P18), then the densest cluster of faces that no
        answer explains yet, since a category's most frequent face is most often its subject.
-    3. Default strategy: the open face whose probability is nearest the suggestion
+    3. Default strategy: the best face of a contested photo ("which face is it?"), then
+       the open face whose probability is nearest the suggestion
        threshold, the answer that moves the boundary most; when no open face is uncertain
        any more, the densest cluster no answer explains (a new look of the person, or a
        crowd the model has not been told about). Centroid strategy: a random open face,
        as the anchor asked.
     """
+    return _plan(evidence, scores, min_probability=min_probability, rng=rng)[0]
+
+
+def _plan(
+    evidence: Evidence,
+    scores: Scores,
+    *,
+    min_probability: float = DEFAULT_MIN_PROBABILITY,
+    rng: np.random.Generator | None = None,
+) -> tuple[int | None, tuple[np.ndarray, np.ndarray] | None]:
+    """The next question, and when the learner is exploring, the ranking it chose from
+    (sample faces and their density): the faces to ask after that one, if it is skipped."""
     candidates = scores.open
     if not candidates.any():
-        return None
+        return None, None
     waiting = np.flatnonzero(candidates & evidence.bootstrap_mask())
     if waiting.size:
-        return int(waiting[np.argmax(scores.probability[waiting])])
+        return int(waiting[np.argmax(scores.probability[waiting])]), None
     others = other_weights(evidence) > 0
     if not yes_faces(evidence).any():
+        ranking = density_ranking(evidence, candidates, explained_by=others)
         if evidence.hint is not None and candidates[evidence.hint]:
-            return int(evidence.hint)
-        return densest_face(evidence, candidates, explained_by=others)
+            return int(evidence.hint), ranking
+        return int(ranking[0][np.argmax(ranking[1])]), ranking
     if scores.strategy == Strategy.CENTROID:
-        return int((rng or np.random.default_rng()).choice(np.flatnonzero(candidates)))
+        return int((rng or np.random.default_rng()).choice(np.flatnonzero(candidates))), None
+    contested = np.flatnonzero(scores.contested)
+    if contested.size:
+        return int(contested[np.argmax(scores.probability[contested])]), None
     face, gap = _most_uncertain(scores, min_probability)
     if gap <= EXPLORE_GAP:
-        return face
-    return densest_face(evidence, candidates, explained_by=others | yes_faces(evidence))
+        return face, None
+    ranking = density_ranking(evidence, candidates, explained_by=others | yes_faces(evidence))
+    return int(ranking[0][np.argmax(ranking[1])]), ranking
 
 
 def _most_uncertain(scores: Scores, min_probability: float) -> tuple[int, float]:
@@ -524,7 +595,15 @@ def _most_uncertain(scores: Scores, min_probability: float) -> tuple[int, float]
 
 def densest_face(evidence: Evidence, candidates: np.ndarray, *, explained_by: np.ndarray) -> int:
     """The candidate face with the most candidate faces within the threshold, not counting
-    faces already explained.
+    faces already explained (see :func:`density_ranking`)."""
+    sample, density = density_ranking(evidence, candidates, explained_by=explained_by)
+    return int(sample[np.argmax(density)])
+
+
+def density_ranking(
+    evidence: Evidence, candidates: np.ndarray, *, explained_by: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate faces and how many unexplained candidate faces lie within the threshold.
 
     A face is explained when it lies within CORE_DISTANCE of an ``explained_by`` face:
     somebody already answered about that person, so asking again teaches little.
@@ -536,19 +615,68 @@ def densest_face(evidence: Evidence, candidates: np.ndarray, *, explained_by: np
     novelty = _sigmoid(SHARPNESS * (_project_distance(evidence, sample, known) - CORE_DISTANCE))
     encodings = as_encodings(evidence.encodings[sample])
     close = _pairwise_squared(encodings, encodings) < DEFAULT_THRESHOLD**2
-    density = (close @ novelty) * novelty
-    return int(sample[np.argmax(density)])
+    return sample, (close @ novelty) * novelty
+
+
+FIRST_QUESTION = 1000.0
+UNCONFIRMED_BOOTSTRAP = 100.0
+CONTESTED_PHOTO = 10.0
+EXPLORING = 1.0
+
+
+def review_priority(evidence: Evidence, scores: Scores) -> np.ndarray:
+    """Every open face's place in the review order: higher is asked sooner; NaN for faces
+    that are not open to questions. What the database stores and the classify page serves
+    from (highest first), so the evaluation and the app ask in the same order.
+
+    1. The face :func:`next_question` chooses.
+    2. Bootstrap faces nobody confirmed, most likely first.
+    3. The faces of contested photos ("which face is it?").
+    4. While exploring, the densest clusters no answer explains.
+    5. The rest by how close they lie to the suggestion boundary (always below 0).
+    """
+    priority = np.full(evidence.size, np.nan, dtype=np.float64)
+    is_open = scores.open
+    probability = np.clip(scores.probability.astype(np.float64), 1e-6, 1 - 1e-6)
+    logits = np.log(probability) - np.log1p(-probability)
+    boundary = math.log(DEFAULT_MIN_PROBABILITY / (1 - DEFAULT_MIN_PROBABILITY))
+    priority[is_open] = -np.abs(logits[is_open] - boundary)
+    # One question per contested photo: its likeliest face, asked as "which face is it?".
+    asked = best_of_each_image(np.flatnonzero(scores.contested), probability, evidence.image_index)
+    priority[asked] = CONTESTED_PHOTO + probability[asked]
+    waiting = is_open & evidence.bootstrap_mask()
+    priority[waiting] = UNCONFIRMED_BOOTSTRAP + probability[waiting]
+    first, ranking = _plan(evidence, scores)
+    if ranking is not None:
+        # Exploring: if the first question is skipped, the next densest clusters follow.
+        sample, density = ranking
+        explore = EXPLORING + density / max(float(density.max()), 1e-9)
+        priority[sample] = np.fmax(priority[sample], explore)
+    if first is not None:
+        priority[first] = FIRST_QUESTION
+    return priority
 
 
 # Suggestions ----------------------------------------------------------------------------
 
 
 def suggest(
-    evidence: Evidence, scores: Scores, *, min_probability: float = DEFAULT_MIN_PROBABILITY
+    evidence: Evidence,
+    scores: Scores,
+    *,
+    min_probability: float = DEFAULT_MIN_PROBABILITY,
+    max_distance: float | None = None,
 ) -> Suggestions:
-    """Open faces at or above ``min_probability``, the best face of each image only."""
+    """Open faces at or above ``min_probability``, the best face of each image only.
+
+    Never a face of a contested photo (it is asked instead), nor, with ``max_distance`` (the
+    project's distance threshold), a face farther than that from every yes.
+    """
     # Only faces above the threshold are sorted: an open face below it never beats one above.
-    likely = np.flatnonzero(scores.open & (scores.probability >= min_probability))
+    wanted = scores.open & ~scores.contested & (scores.probability >= min_probability)
+    if max_distance is not None:
+        wanted &= scores.distance <= max_distance
+    likely = np.flatnonzero(wanted)
     chosen = best_of_each_image(likely, scores.probability, evidence.image_index)
     estimate = estimate_quality(evidence, scores, chosen, min_probability=min_probability)
     return Suggestions(
@@ -558,6 +686,26 @@ def suggest(
         min_probability=min_probability,
         estimate=estimate,
     )
+
+
+def suggest_nothing(evidence: Evidence, scores: Scores) -> Suggestions:
+    """No suggestion (the project wants more answers first), with the estimates that go with it."""
+    none = np.empty(0, dtype=np.intp)
+    return Suggestions(
+        faces=none,
+        score=scores.score[none],
+        probability=scores.probability[none],
+        min_probability=DEFAULT_MIN_PROBABILITY,
+        estimate=estimate_quality(evidence, scores, none),
+    )
+
+
+def evidence_count(evidence: Evidence) -> int:
+    """Yes and no answers, and existing statements no answer contradicts: what a project's
+    "answers before suggestions" counts."""
+    verdicts = np.asarray(evidence.verdicts)
+    answered = (verdicts == Verdict.YES) | (verdicts == Verdict.NO)
+    return int(answered.sum() + (evidence.bootstrap_mask() & open_faces(evidence)).sum())
 
 
 def best_of_each_image(
@@ -588,7 +736,7 @@ def estimate_quality(
     open_mass = float(scores.probability[scores.open].sum())
     confirmed = int(said_yes.sum())
     return Estimate(
-        precision=_ratio(suggested_mass + confirmed, suggested.size + confirmed),
+        precision=_ratio(suggested_mass, suggested.size),
         recall=_ratio(confirmed + suggested_mass, confirmed + open_mass),
         held_out_precision=_ratio(hits, int(predicted.sum())),
         held_out_recall=_ratio(hits, confirmed),

@@ -70,8 +70,10 @@ class LearnerSummary:
     """The learner's last run: its estimates, its threshold and its score histogram.
 
     ``precision`` and ``recall`` are ``faces.learning.Estimate``'s (None when nothing supports
-    a figure); ``answers`` counts the yes and no answers, ``confirmed`` the yes ones;
-    ``suggested`` the faces it proposes; ``faces`` the faces it scored. ``threshold`` and
+    a figure): ``precision`` is the expected share of the suggestions themselves that are
+    right (None while nothing is suggested); ``answers`` counts the yes and no answers,
+    ``confirmed`` the yes ones; ``suggested`` the faces it proposes; ``faces`` the faces it
+    scored. ``threshold`` and
     ``histogram`` are None when the project had no face to score.
     """
 

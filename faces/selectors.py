@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from commons.addresses import file_page_url
 from commons.files import STANDARD_WIDTHS
+from faces import learning
 from faces.learning_summary import LearnerSummary
 from faces.models import Answer, Face, Image, Label, ReviewLease
 from projects.models import Project
@@ -21,6 +23,11 @@ DISPLAY_WIDTH = 960
 # Faces read per round from the priority order; answered ones among them are skipped.
 PRIORITY_CANDIDATES = 8
 PRIORITY_ROUNDS = 4
+# A skipped face is not asked again of the same reviewer for a day: long enough to leave a
+# face that stumped them to the others, short enough that a quiet project asks it again.
+SKIP_SECONDS = 24 * 3600
+# Recent skips kept out, newest first: a bound on the list every question's queries carry.
+SKIPS_REMEMBERED = 200
 
 
 # --- the next question ------------------------------------------------------------------
@@ -35,14 +42,37 @@ def next_face(
     2. Then the learner's order: the model label with the highest review priority.
     3. Before the learner has run: faces known from existing statements (bootstrap), then
        the remaining faces in the order they were found.
-    Faces answered by anyone, held by another reviewer, replaced by a corrected box, or in
-    ``exclude`` (the faces the browser is showing already) are never returned.
+    Faces answered by anyone, held by another reviewer, replaced by a corrected box, in
+    ``exclude`` (the faces the browser is showing already), or skipped by this reviewer in
+    the last ``SKIP_SECONDS`` are never returned. Another reviewer's skip hides nothing.
     """
+    hidden = [*exclude, *_skipped_lately(project, user)]
     for candidates in (_held, _by_priority, _by_bootstrap, _by_discovery):
-        face_id = candidates(project, user, list(exclude))
+        face_id = candidates(project, user, list(hidden))
         if face_id is not None:
             return Face.objects.select_related("image").defer("encoding").get(pk=face_id)
     return None
+
+
+def _skipped_lately(project: Project, user: AbstractBaseUser) -> list[int]:
+    """Faces this reviewer skipped within ``SKIP_SECONDS`` and did not take back.
+
+    Read once, then left out like the browser's ``exclude``: every way of choosing a face
+    keeps its shape (an anti-join per candidate is what _by_priority avoids), and a
+    reviewer who skips many of the top faces still gets the next ones in priority order.
+    """
+    since = timezone.now() - timedelta(seconds=SKIP_SECONDS)
+    return list(
+        Answer.objects.filter(
+            project=project,
+            user_id=user.pk,
+            verdict=Label.Verdict.SKIP,
+            created_at__gt=since,
+            undone_at__isnull=True,
+        )
+        .order_by("-created_at")
+        .values_list("face_id", flat=True)[:SKIPS_REMEMBERED]
+    )
 
 
 def _open(project: Project, user: AbstractBaseUser, field: str) -> Q:
@@ -170,10 +200,14 @@ class ImageView:
 
 @dataclass(frozen=True)
 class Question:
+    """One face to ask about. ``which``: the photo holds two plausible faces of the person
+    (a lookalike, two looks), so the page asks which face it is (keys 1-9, 0 for none)."""
+
     face: FaceBoxView
     image: ImageView
     faces: list[FaceBoxView] = field(default_factory=list)
     score: float | None = None
+    which: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,7 +228,14 @@ def question_for(*, project: Project, face: Face) -> Question:
     by_id = {view.id: view for view in views}
     current = by_id.get(face.pk) or _box_view(len(views) + 1, face)
     score = next((s.score for s in siblings if s.pk == face.pk), None)
-    return Question(face=current, image=image_view(image), faces=views, score=score)
+    open_scores = [s.score for s in siblings if s.verdict is None and s.score is not None]
+    return Question(
+        face=current,
+        image=image_view(image),
+        faces=views,
+        score=score,
+        which=learning.is_contested(open_scores),
+    )
 
 
 def label_of(project: Project, source: str, column: str, *, face: str = "pk") -> Subquery:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from commons.identifiers import normalise_category, normalise_qid
 
-from .models import Membership, Project
+from .models import DEFAULT_MIN_ANSWERS, Membership, Project
 
 
 class ProjectNewForm(forms.Form):
@@ -38,14 +38,20 @@ class ProjectNewForm(forms.Form):
         initial=0.6,
         min_value=0.1,
         max_value=1.2,
-        help_text=_("Faces closer than this to a confirmed face count as the same person."),
+        help_text=_(
+            "A face farther than this from every confirmed face is never suggested "
+            "(0.6 is dlib's same-person distance; lower is stricter)."
+        ),
     )
-    min_confirmed = forms.IntegerField(
+    min_answers = forms.IntegerField(
         label=_("Answers before suggestions"),
-        initial=5,
+        initial=DEFAULT_MIN_ANSWERS,
         min_value=1,
         max_value=1000,
-        help_text=_("How many faces you confirm before the grid shows suggestions."),
+        help_text=_(
+            "Yes or no answers the learner needs before it proposes faces; the person's "
+            "existing depicts statements count as answers."
+        ),
     )
 
     def clean_qid(self) -> str:
@@ -73,7 +79,7 @@ class ProjectSettingsForm(forms.ModelForm):
             "description",
             "crawl_depth",
             "distance_threshold",
-            "min_confirmed",
+            "min_answers",
             "write_face_region",
             "writes_enabled",
         ]

@@ -11,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from commons.identifiers import validate_qid
 
+DEFAULT_MIN_ANSWERS = 3
+"""Answers before suggestions: a first yes and two more answers near the boundary are
+enough for the learner's estimates to mean something (evaluate_learning measures it)."""
+
 
 class ProjectQuerySet(models.QuerySet):
     def visible_to(self, user: User | AnonymousUser) -> ProjectQuerySet:
@@ -60,8 +64,14 @@ class Project(models.Model):
         default=0.6,
         validators=[MinValueValidator(0.1), MaxValueValidator(1.2)],
     )
-    min_confirmed = models.PositiveSmallIntegerField(
-        _("answers before suggestions"), default=5, validators=[MinValueValidator(1)]
+    min_answers = models.PositiveSmallIntegerField(
+        _("answers before suggestions"),
+        default=DEFAULT_MIN_ANSWERS,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Yes or no answers the learner needs before it proposes faces; the person's "
+            "existing depicts statements count as answers."
+        ),
     )
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.ACTIVE, db_index=True

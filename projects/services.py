@@ -20,7 +20,7 @@ from commons.types import Person
 from commons.wikidata import PersonNotFound, get_person
 
 from .enqueue import enqueue
-from .models import Heartbeat, Membership, Project
+from .models import DEFAULT_MIN_ANSWERS, Heartbeat, Membership, Project
 
 
 @transaction.atomic
@@ -31,7 +31,7 @@ def project_create(
     category: str,
     crawl_depth: int = 2,
     distance_threshold: float = 0.6,
-    min_confirmed: int = 5,
+    min_answers: int = DEFAULT_MIN_ANSWERS,
     person_labels: dict[str, str] | None = None,
     person_image: str = "",
 ) -> Project:
@@ -41,7 +41,7 @@ def project_create(
         category=normalise_category(category),
         crawl_depth=crawl_depth,
         distance_threshold=distance_threshold,
-        min_confirmed=min_confirmed,
+        min_answers=min_answers,
         person_labels=person_labels or {},
         person_image=person_image,
     )
@@ -99,7 +99,7 @@ def project_open(
     languages: Sequence[str],
     crawl_depth: int = 2,
     distance_threshold: float = 0.6,
-    min_confirmed: int = 5,
+    min_answers: int = DEFAULT_MIN_ANSWERS,
 ) -> NewProject:
     """A new project, by the same rules from the web page and from ``createproject``.
 
@@ -126,7 +126,7 @@ def project_open(
         category=info.title,
         crawl_depth=crawl_depth,
         distance_threshold=distance_threshold,
-        min_confirmed=min_confirmed,
+        min_answers=min_answers,
     )
     return NewProject(project=project, person=person, category=info)
 
@@ -138,7 +138,7 @@ def project_start(
     category: str,
     crawl_depth: int = 2,
     distance_threshold: float = 0.6,
-    min_confirmed: int = 5,
+    min_answers: int = DEFAULT_MIN_ANSWERS,
 ) -> Project:
     """Create the project for a checked person and queue its crawl once committed."""
     labels = dict(person.labels)
@@ -151,7 +151,7 @@ def project_start(
             category=category,
             crawl_depth=crawl_depth,
             distance_threshold=distance_threshold,
-            min_confirmed=min_confirmed,
+            min_answers=min_answers,
             person_labels=labels,
             person_image=person.image or "",
         )
@@ -180,3 +180,23 @@ def heartbeat_answer(*, token: str) -> None:
     Heartbeat.objects.filter(token=token, answered_at__isnull=True).update(
         answered_at=timezone.now(), worker=worker
     )
+
+
+# --- the learner's runs -------------------------------------------------------------------
+
+# A burst of answers queues one re-scoring, a moment later.
+RESCORE_DELAY_SECONDS = 2
+
+
+def request_rescore(*, project_id: int) -> bool:
+    """Queue one ``learn.project`` task unless one is already waiting for this project.
+
+    If the message is lost (a broker down), the flag stays set: the ``learn.pending`` sweep
+    queues the run later.
+    """
+    queued = Project.objects.filter(pk=project_id, rescore_pending=False).update(
+        rescore_pending=True
+    )
+    if queued:
+        enqueue("learn.project", project_id, countdown=RESCORE_DELAY_SECONDS)
+    return bool(queued)

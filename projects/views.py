@@ -105,7 +105,7 @@ def _project_start(request: AuthenticatedRequest, form: ProjectNewForm) -> Proje
                 languages=label_languages(),
                 crawl_depth=data["crawl_depth"],
                 distance_threshold=data["distance_threshold"],
-                min_confirmed=data["min_confirmed"],
+                min_answers=data["min_answers"],
             )
     except PersonNotFound:
         message = _("%(qid)s does not exist on Wikidata (or was deleted).")
@@ -226,6 +226,9 @@ def project_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         # Only the form's fields: workers update the same row (crawl cursor, learner summary).
         form.save(commit=False).save(update_fields=ProjectSettingsForm.Meta.fields)
+        if {"distance_threshold", "min_answers"} & set(form.changed_data):
+            # The suggestions and estimates follow the new settings now, not at the next answer.
+            services.request_rescore(project_id=project.pk)
         messages.success(request, _("Settings saved."))
     else:
         messages.error(

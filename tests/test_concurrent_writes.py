@@ -39,7 +39,7 @@ def test_saving_the_settings_keeps_what_a_worker_wrote_meanwhile(
         "description": "Only the portrait photos",
         "crawl_depth": 1,
         "distance_threshold": 0.5,
-        "min_confirmed": 3,
+        "min_answers": 3,
     }
     response = client_of(owner).post(reverse("projects:settings", args=[project.pk]), data)
     assert response.status_code == 302

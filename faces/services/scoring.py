@@ -18,33 +18,13 @@ from django.utils import timezone
 from faces import learning
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Face, Label, ProjectImage
-from projects.enqueue import enqueue
 from projects.models import Project
+from projects.services import request_rescore as request_rescore  # the services' own door
 
-# A burst of answers queues one re-scoring, a moment later.
-RESCORE_DELAY_SECONDS = 2
 # P180 statements naming only other people make a face likely somebody else, not surely.
 OTHERS_DEPICTED_WEIGHT = 0.3
 HISTOGRAM_BINS = 20
 WRITE_BATCH = 2000
-# Review priorities: a face the learner asks first, then bootstrap faces to confirm, then
-# the rest by how close they lie to the decision boundary (always below 0).
-FIRST_QUESTION = 1000.0
-UNCONFIRMED_BOOTSTRAP = 100.0
-
-
-def request_rescore(*, project_id: int) -> bool:
-    """Queue one ``learn.project`` task unless one is already waiting for this project.
-
-    If the message is lost (a broker down), the flag stays set: the ``learn.pending`` sweep
-    queues the run later.
-    """
-    queued = Project.objects.filter(pk=project_id, rescore_pending=False).update(
-        rescore_pending=True
-    )
-    if queued:
-        enqueue("learn.project", project_id, countdown=RESCORE_DELAY_SECONDS)
-    return bool(queued)
 
 
 def projects_awaiting_rescore() -> list[int]:
@@ -64,8 +44,9 @@ def project_rescore(*, project_id: int) -> dict | None:
     """Score every face of the project and store verdicts, scores and review priorities.
 
     1. Read the current, encoded faces and every answer (human, bootstrap, other projects).
-    2. Score them with the learner; suggest at most one face per image, and only once the
-       project has its minimum of confirmed answers.
+    2. Score them with the learner; suggest at most one face per image, within the
+       project's distance threshold, and only once the project has its minimum of answers
+       (yes and no answers, and the person's existing depicts statements).
     3. Upsert one model label per face and the project's learning summary.
     """
     project = Project.objects.filter(pk=project_id).first()
@@ -75,13 +56,13 @@ def project_rescore(*, project_id: int) -> dict | None:
     if data.face_ids.size == 0:
         return _store_summary(project, _empty_summary(project))
     evidence = data.evidence
-    scores = learning.score_faces(evidence, threshold=project.distance_threshold)
-    suggestions = learning.suggest(evidence, scores)
-    confirmed = int((evidence.verdicts == learning.Verdict.YES).sum())
-    suggested = suggestions.faces if confirmed >= project.min_confirmed else np.empty(0, int)
-    priority = review_priority(evidence, scores)
-    _write_labels(project, data.face_ids, scores, suggested, priority)
-    summary = _summary(project, evidence, scores, suggestions, suggested)
+    scores = learning.score_faces(evidence)
+    suggestions = learning.suggest(evidence, scores, max_distance=project.distance_threshold)
+    if learning.evidence_count(evidence) < project.min_answers:
+        suggestions = learning.suggest_nothing(evidence, scores)
+    priority = learning.review_priority(evidence, scores)
+    _write_labels(project, data.face_ids, scores, suggestions.faces, priority)
+    summary = _summary(project, evidence, scores, suggestions)
     return _store_summary(project, summary)
 
 
@@ -189,22 +170,6 @@ def _hint(project: Project, position: dict[int, int]) -> int | None:
     return position.get(best.pk) if best is not None else None
 
 
-def review_priority(evidence: learning.Evidence, scores: learning.Scores) -> np.ndarray:
-    """Higher is asked sooner; NaN for faces that are not open to questions."""
-    priority = np.full(evidence.size, np.nan, dtype=np.float64)
-    is_open = scores.open
-    probability = np.clip(scores.probability.astype(np.float64), 1e-6, 1 - 1e-6)
-    logits = np.log(probability) - np.log1p(-probability)
-    boundary = math.log(learning.DEFAULT_MIN_PROBABILITY / (1 - learning.DEFAULT_MIN_PROBABILITY))
-    priority[is_open] = -np.abs(logits[is_open] - boundary)
-    waiting = is_open & evidence.bootstrap_mask()
-    priority[waiting] = UNCONFIRMED_BOOTSTRAP + probability[waiting]
-    first = learning.next_question(evidence, scores)
-    if first is not None:
-        priority[first] = FIRST_QUESTION
-    return priority
-
-
 def _write_labels(
     project: Project,
     face_ids: np.ndarray,
@@ -273,7 +238,7 @@ def _label_values(
     }
 
 
-def _summary(project, evidence, scores, suggestions, suggested) -> LearnerSummary:
+def _summary(project, evidence, scores, suggestions) -> LearnerSummary:
     estimate = suggestions.estimate
     verdicts = evidence.verdicts
     probability = scores.probability
@@ -287,7 +252,7 @@ def _summary(project, evidence, scores, suggestions, suggested) -> LearnerSummar
         faces=int(evidence.size),
         answers=estimate.answers,
         confirmed=int((verdicts == learning.Verdict.YES).sum()),
-        suggested=len(suggested),
+        suggested=len(suggestions),
         threshold=suggestions.min_probability,
         precision=estimate.precision,
         recall=estimate.recall,

@@ -170,9 +170,13 @@ function show() {
   elements.link.href = q.image.url;
   elements.link.textContent = q.image.title;
   drawBoxes(q);
-  elements.caption.textContent = q.faces.length > 1
-    ? text.msgFaceOf.replace("%(k)s", q.face.number).replace("%(n)s", q.faces.length)
-    : "";
+  // Two faces of this photo could be the person: ask which (keys 1-9, 0 for none).
+  elements.stage.dataset.which = q.which ? "yes" : "";
+  elements.caption.textContent = q.which
+    ? text.msgWhich
+    : q.faces.length > 1
+      ? text.msgFaceOf.replace("%(k)s", q.face.number).replace("%(n)s", q.faces.length)
+      : "";
   // The crop needs the element's laid-out size: measure after the stage is visible.
   requestAnimationFrame(() => placeCrop(elements.crop, q.image.thumb, q.face, q.image.width, q.image.height));
 }

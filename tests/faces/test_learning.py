@@ -6,20 +6,14 @@ two faces is the plain distance between their points. dlib's threshold is 0.6.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 
 from faces import learning
 from faces.learning import Evidence, Strategy, Verdict
-from faces.management.commands import evaluate_learning
 
 YES, NO, NONE = Verdict.YES, Verdict.NO, Verdict.NONE
 FACES_DIR = Path(settings.FACES_DATA_DIR)
@@ -92,11 +86,22 @@ def test_the_centroid_strategy_matches_within_the_threshold_of_the_mean_yes():
 
 
 def test_only_one_face_of_an_image_is_suggested():
-    # Faces 1 and 2 are on the same image, both close to the yes.
-    evidence = project([at(0), at(0.2), at(0, 0.3)], [YES, NONE, NONE], images=[0, 1, 1])
+    # Faces 1, 2 and 3 are on the same image; 2 and 3 are far from the yes.
+    points = [at(0), at(0.2), at(0, 0.8), at(-0.5, 0.7)]
+    evidence = project(points, [YES, NONE, NONE, NONE], images=[0, 1, 1, 1])
     scores = learning.score_faces(evidence)
     assert suggested(evidence) == {1}
-    assert scores.probability[1] + scores.probability[2] <= 1.0 + 1e-6
+    assert scores.probability[1:].sum() <= 1.0 + 1e-6
+
+
+def test_two_plausible_faces_of_one_photo_are_asked_about_not_suggested():
+    # Faces 1 and 2 share a photo and both look like the yes: a lookalike beside the person.
+    points = [at(0), at(0.2), at(0, 0.3), at(0.25, 0.25), at(2.0)]
+    evidence = project(points, [YES, NONE, NONE, NONE, NONE], images=[0, 1, 1, 2, 3])
+    scores = learning.score_faces(evidence)
+    assert scores.contested[1] and scores.contested[2] and not scores.contested[3]
+    assert suggested(evidence) == {3}
+    assert learning.next_question(evidence, scores) == 1  # the likelier of the two first
 
 
 def test_a_yes_makes_the_other_faces_of_its_image_no():
@@ -174,19 +179,27 @@ def calibration_error(probability: np.ndarray, truth: np.ndarray) -> float:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_probabilities_match_frequencies_on_a_known_set(seed):
-    # A threshold set too wide (0.75) makes raw scores over-confident; the answers correct it.
     encodings, truth = known_set(seed)
     rng = np.random.default_rng(seed + 10)
     answered = rng.random(truth.size) < 0.3
     verdicts = np.where(answered, np.where(truth, YES, NO), NONE)
     evidence = Evidence(encodings, np.arange(truth.size), verdicts)
-    scores = learning.score_faces(evidence, threshold=0.75)
+    scores = learning.score_faces(evidence)
     unseen = scores.open
-    raw = 1 / (1 + np.exp(-scores.score[unseen]))
-    assert calibration_error(raw, truth[unseen]) > 0.08
     assert calibration_error(scores.probability[unseen], truth[unseen]) < 0.06
     expected = scores.probability[unseen].sum()
     assert expected == pytest.approx(truth[unseen].sum(), rel=0.12)
+
+
+def test_a_project_threshold_caps_suggestions_without_changing_probabilities():
+    # Before, a wide threshold (0.75) shifted every score up and the estimate with it.
+    evidence = project([at(0), at(0.3), at(0.5), at(0.7)], [YES, NONE, NONE, NONE])
+    wide = learning.score_faces(evidence, threshold=0.75)
+    assert np.array_equal(wide.probability, learning.score_faces(evidence).probability)
+    assert wide.probability[3] < 0.5  # 0.7 away is not the person on dlib's scale
+    capped = learning.suggest(evidence, wide, max_distance=0.4)
+    assert {int(face) for face in capped.faces} == {1}
+    assert {int(face) for face in learning.suggest(evidence, wide).faces} == {1, 2}
 
 
 def test_the_first_answers_cannot_turn_the_score_around():
@@ -267,95 +280,6 @@ def test_nearest_distance_in_blocks_matches_the_direct_computation():
     blocks = learning.nearest_distance(queries, references, chunk_rows=128)
     np.testing.assert_allclose(blocks, direct, atol=1e-4)
     assert np.isinf(learning.nearest_distance(queries, references[:0])).all()
-
-
-# evaluate_learning ----------------------------------------------------------------------
-
-
-TINY_IDENTITIES = ("george_w_bush", "colin_powell", "tony_blair")
-
-
-def tiny_manifest(folder: Path, files: list[tuple[str, str]]) -> Path:
-    manifest = folder / "manifest.csv"
-    with manifest.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "identity", "notes"])
-        writer.writerows([(name, identity, "") for name, identity in files])
-    return manifest
-
-
-REFERENCE = FACES_DIR / "reference_encodings.npz"
-
-
-def tiny_set() -> list[tuple[str, str]]:
-    """Four photos each of three people, six strangers and one group photo (a couple)."""
-    files = [(f"{who}/{n:02d}.jpg", who) for who in TINY_IDENTITIES for n in range(1, 5)]
-    files += [(f"distractors/{n:03d}.jpg", "unknown") for n in range(1, 7)]
-    return [*files, ("multi/06.jpg", "multi")]
-
-
-def run_command(*args: str) -> list[dict]:
-    out = io.StringIO()
-    call_command("evaluate_learning", *args, "--json", stdout=out, stderr=io.StringIO())
-    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
-
-
-def test_evaluate_learning_reports_both_strategies_on_a_tiny_manifest(tmp_path):
-    # The reference file holds every face of the shared set; only the manifest's are used.
-    manifest = tiny_manifest(tmp_path, tiny_set())
-    reports = run_command(
-        "--manifest", str(manifest), "--target", "all", "--strategy", "both",
-        "--seeds", "2", "--encodings", str(REFERENCE),
-    )  # fmt: skip
-    assert [report["strategy"] for report in reports] == ["default", "centroid"]
-    for report in reports:
-        assert set(report) >= {"strategy", "faces", "targets", "answers_to_target", "after"}
-        assert set(report["answers_to_target"]) == {"median", "mean", "max"}
-        assert set(report["after"]) == {"10", "20", "50"}
-        assert report["faces"] == 20  # 18 one-face photos and the couple
-        assert report["targets"] == 12
-        assert report["runs"] == 6
-    default = reports[0]
-    assert default["answers_to_target"]["max"] <= 10
-    assert default["after"]["10"]["precision"] == 1.0
-    assert default["after"]["10"]["recall"] == 1.0
-
-
-def test_evaluate_learning_refuses_an_identity_that_is_not_in_the_manifest(tmp_path):
-    manifest = tiny_manifest(tmp_path, tiny_set())
-    with pytest.raises(Exception, match="no images of nobody"):
-        run_command("--manifest", str(manifest), "--target", "nobody")
-
-
-def test_group_photo_faces_are_unknown_unless_asked_to_count_them_as_no(tmp_path):
-    manifest = tiny_manifest(tmp_path, tiny_set())
-    rows = evaluate_learning.read_manifest(manifest)
-    table = evaluate_learning.load_precomputed(REFERENCE).restricted_to(
-        {name for name, _ in tiny_set()}
-    )
-    unknown = evaluate_learning.build_scenario(rows, table, "tony_blair", group_photos="unknown")
-    strict = evaluate_learning.build_scenario(rows, table, "tony_blair", group_photos="no")
-    in_group = table.files == "multi/06.jpg"
-    assert (unknown.truth[in_group] == evaluate_learning.UNKNOWN).all()
-    assert (strict.truth[in_group] == evaluate_learning.OTHER).all()
-    assert unknown.targets == strict.targets == 4
-
-
-@pytest.mark.slow
-def test_evaluate_learning_detects_faces_once_and_caches_them_beside_the_csv(tmp_path, monkeypatch):
-    photos = [f"george_w_bush/{n:02d}.jpg" for n in (1, 2)] + ["distractors/001.jpg"]
-    files = [(os.path.relpath(FACES_DIR / name, tmp_path), name.split("/")[0]) for name in photos]
-    manifest = tiny_manifest(tmp_path, files)
-    args = ("--manifest", str(manifest), "--target", "george_w_bush", "--seeds", "1")
-    first = run_command(*args)
-    assert (tmp_path / "manifest.encodings.npz").is_file()
-    assert first[0]["faces"] == 3
-
-    def no_detection(*args, **kwargs):
-        raise AssertionError("faces should come from the cache")
-
-    monkeypatch.setattr(evaluate_learning, "detect_manifest", no_detection)
-    assert run_command(*args) == first
 
 
 def test_many_yes_faces_are_covered_by_representatives_that_only_lower_scores():

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from django.conf import settings
 
+from faces import learning
 from faces.models import Face, Label, ProjectImage
+from faces.selectors import learner_summary, question_for
 from faces.services import scoring
 from tests.factories import (
     FaceFactory,
@@ -43,7 +45,7 @@ def add_photo(project, encoding: np.ndarray, title: str) -> Face:
 @pytest.fixture
 def bush_project(reference):
     """Ten photos of George W. Bush among thirty of other people."""
-    project = ProjectFactory(qid="Q207", min_confirmed=2)
+    project = ProjectFactory(qid="Q207", min_answers=2)
     faces = {}
     for name, encoding in reference.items():
         person = name.split("/")[0]
@@ -88,13 +90,49 @@ def test_after_a_few_answers_the_person_is_suggested_and_others_are_not(bush_pro
     assert set(summary["histogram"]) == {"bins", "answered_yes", "answered_no", "unanswered"}
 
 
-def test_no_suggestions_before_the_minimum_of_confirmed_answers(bush_project):
+def summary_of(project):
+    project.refresh_from_db()
+    return learner_summary(project)
+
+
+def suggested(project) -> set[int]:
+    return set(
+        Label.objects.filter(
+            project=project, source=Label.Source.MODEL, verdict=Label.Verdict.YES
+        ).values_list("face_id", flat=True)
+    )
+
+
+def test_no_suggestions_before_the_minimum_of_answers(bush_project):
     project, faces = bush_project
+    project.min_answers = 3
+    project.save()
     answer(project, faces["george_w_bush/01.jpg"], Label.Verdict.YES)
     scoring.project_rescore(project_id=project.pk)
-    assert not Label.objects.filter(
-        project=project, source=Label.Source.MODEL, verdict=Label.Verdict.YES
-    ).exists()
+    assert not suggested(project)
+    assert summary_of(project).precision is None
+
+
+def test_no_answers_and_existing_statements_count_towards_the_minimum(bush_project):
+    # The label says "answers": a no is one, and so is a statement already on Commons.
+    project, faces = bush_project
+    project.min_answers = 3
+    project.save()
+    answer(project, faces["george_w_bush/01.jpg"], Label.Verdict.YES)
+    answer(project, faces["colin_powell/01.jpg"], Label.Verdict.NO)
+    scoring.project_rescore(project_id=project.pk)
+    assert not suggested(project)
+    LabelFactory(
+        project=project,
+        face=faces["george_w_bush/02.jpg"],
+        verdict=Label.Verdict.YES,
+        source=Label.Source.BOOTSTRAP,
+    )
+    scoring.project_rescore(project_id=project.pk)
+    assert suggested(project)
+    summary = summary_of(project)
+    assert summary.suggested == len(suggested(project))
+    assert 0.5 <= summary.precision <= 1.0
 
 
 def test_answered_faces_leave_the_review_queue_and_one_question_comes_first(bush_project):
@@ -104,8 +142,8 @@ def test_answered_faces_leave_the_review_queue_and_one_question_comes_first(bush
     labels = model_labels(project)
     assert labels[faces["george_w_bush/01.jpg"].pk].priority is None
     priorities = [label.priority for label in labels.values() if label.priority is not None]
-    assert max(priorities) == scoring.FIRST_QUESTION
-    assert sorted(priorities).count(scoring.FIRST_QUESTION) == 1
+    assert max(priorities) == learning.FIRST_QUESTION
+    assert sorted(priorities).count(learning.FIRST_QUESTION) == 1
 
 
 def test_before_any_answer_a_bootstrap_face_is_asked_first(bush_project):
@@ -154,8 +192,8 @@ def test_rescoring_twice_gives_the_same_labels(bush_project):
     assert first == again and len(first) == len(faces)
 
 
-def test_one_face_per_image_is_suggested(reference):
-    project = ProjectFactory(qid="Q207", min_confirmed=1)
+def test_a_photo_where_two_faces_could_be_the_person_is_asked_not_suggested(reference):
+    project = ProjectFactory(qid="Q207", min_answers=1)
     bush = [v for k, v in reference.items() if k.startswith("george_w_bush")]
     for i, encoding in enumerate(bush[:3]):
         add_photo(project, encoding, f"File:Bush {i}.jpg")
@@ -165,10 +203,33 @@ def test_one_face_per_image_is_suggested(reference):
     FaceFactory(image=group, index=0, encoding=Face.pack(bush[3]))
     FaceFactory(image=group, index=1, encoding=Face.pack(bush[4]))
     scoring.project_rescore(project_id=project.pk)
+    on_group = Label.objects.filter(project=project, source=Label.Source.MODEL, face__image=group)
+    assert not on_group.filter(verdict=Label.Verdict.YES).exists()
+    # Asked before every other open face: which of the two is it?
+    top = Label.objects.filter(project=project, source=Label.Source.MODEL).order_by("-priority")
+    assert top.first().face.image == group
+    # ... and the classify page asks it as "which face is it?"
+    assert question_for(project=project, face=top.first().face).which
+    single = Face.objects.get(image__title="File:Bush 1.jpg")
+    assert not question_for(project=project, face=single).which
+
+
+def test_one_face_per_image_is_suggested(reference):
+    project = ProjectFactory(qid="Q207", min_answers=1)
+    bush = [v for k, v in reference.items() if k.startswith("george_w_bush")]
+    stranger = next(v for k, v in reference.items() if not k.startswith("george_w_bush"))
+    for i, encoding in enumerate(bush[:3]):
+        add_photo(project, encoding, f"File:Bush {i}.jpg")
+    answer(project, Face.objects.get(image__title="File:Bush 0.jpg"), Label.Verdict.YES)
+    group = ImageFactory(title="File:With a stranger.jpg")
+    ProjectImageFactory(project=project, image=group)
+    FaceFactory(image=group, index=0, encoding=Face.pack(stranger))
+    FaceFactory(image=group, index=1, encoding=Face.pack(bush[4]))
+    scoring.project_rescore(project_id=project.pk)
     suggested = Label.objects.filter(
         project=project, source=Label.Source.MODEL, verdict=Label.Verdict.YES, face__image=group
     )
-    assert suggested.count() == 1
+    assert [label.face.index for label in suggested] == [1]
 
 
 def test_request_rescore_queues_one_task_per_burst(project, django_capture_on_commit_callbacks):

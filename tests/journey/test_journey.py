@@ -181,7 +181,7 @@ def log_in(journey: Journey) -> None:
 @dataclass(frozen=True)
 class Project:
     path: str  # /projects/<id>/
-    min_confirmed: int  # the form's default: a contributor leaves it as it is
+    min_answers: int  # the form's default: a contributor leaves it as it is
 
 
 def create_project(journey: Journey) -> Project:
@@ -196,7 +196,7 @@ def create_project(journey: Journey) -> Project:
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"/projects/\d+/$"))
         path = re.sub(r"^https?://[^/]+", "", page.url)
-        return Project(path, int(page.input_value("#id_min_confirmed")))
+        return Project(path, int(page.input_value("#id_min_answers")))
 
 
 def watch_processing(journey: Journey) -> None:
@@ -220,7 +220,7 @@ def answer_until_suggested(journey: Journey, project: Project) -> None:
     """Y or N, truthfully, until the learner suggests a face of its own.
 
     Faces answered yes wait in the grid from the first answer on; the learner suggests once
-    the project's minimum of faces is confirmed. From then on the contributor looks at the
+    the project has its minimum of answers. From then on the contributor looks at the
     grid after each answer, giving the learner (a background task) time to catch up: a
     contributor who only answered would in the end answer every face, leaving nothing to
     suggest in a category this small.
@@ -230,7 +230,7 @@ def answer_until_suggested(journey: Journey, project: Project) -> None:
         page.wait_for_selector("#stage:not([hidden])")
     with journey.step("answered") as page:
         answers = confirmed = 0
-        while confirmed < project.min_confirmed or not learner_suggests(journey, project):
+        while answers < project.min_answers or not learner_suggests(journey, project):
             assert answers < MAX_ANSWERS, f"no suggestion after {answers} answers, {confirmed} yes"
             truth = journey.app.world.shows_person(page.text_content("#file-link") or "")
             press_and_move_on(page, "y" if truth else "n")

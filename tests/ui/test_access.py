@@ -63,7 +63,7 @@ PROJECT_ENDPOINTS = [
             "state": "active",
             "crawl_depth": 1,
             "distance_threshold": 0.5,
-            "min_confirmed": 3,
+            "min_answers": 3,
         },
         ok=302,
         manage=True,

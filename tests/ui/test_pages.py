@@ -102,7 +102,7 @@ def create(client, **fields):
         "category": "Barack Obama",
         "crawl_depth": 2,
         "distance_threshold": 0.6,
-        "min_confirmed": 5,
+        "min_answers": 5,
         **fields,
     }
     return client.post(reverse("projects:new"), data, follow=True)
@@ -281,6 +281,27 @@ def test_the_owner_cannot_be_removed(client_of, owner, project):
     assert client_of(owner).post(url).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("change", "rescored"),
+    [({"distance_threshold": 0.45}, True), ({"min_answers": 8}, True), ({"crawl_depth": 1}, False)],
+)
+def test_new_learner_settings_rescore_at_once(
+    client_of, owner, project, queued, django_capture_on_commit_callbacks, change, rescored
+):
+    form = {
+        "state": project.state,
+        "crawl_depth": project.crawl_depth,
+        "distance_threshold": project.distance_threshold,
+        "min_answers": project.min_answers,
+        "description": project.description,
+        "write_face_region": "on",
+        "writes_enabled": "on",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        client_of(owner).post(reverse("projects:settings", args=[project.pk]), {**form, **change})
+    assert [q.task for q in queued].count("learn.project") == int(rescored)
+
+
 def test_the_owner_pauses_the_project_in_the_settings(client_of, owner, project):
     client_of(owner).post(
         reverse("projects:settings", args=[project.pk]),
@@ -288,7 +309,7 @@ def test_the_owner_pauses_the_project_in_the_settings(client_of, owner, project)
             "state": "paused",
             "crawl_depth": 1,
             "distance_threshold": 0.5,
-            "min_confirmed": 3,
+            "min_answers": 3,
             "description": "Only adult photos.",
         },
     )
@@ -303,7 +324,7 @@ def test_the_owner_pauses_the_project_in_the_settings(client_of, owner, project)
 def test_an_invalid_setting_is_refused_with_a_message(client_of, owner, project):
     response = client_of(owner).post(
         reverse("projects:settings", args=[project.pk]),
-        {"state": "archived", "crawl_depth": 1, "distance_threshold": 9, "min_confirmed": 3},
+        {"state": "archived", "crawl_depth": 1, "distance_threshold": 9, "min_answers": 3},
         follow=True,
     )
     project.refresh_from_db()
@@ -482,9 +503,10 @@ def test_queries_of_the_suggestion_grid(
 DASHBOARD_QUERIES = 3
 # session, user, project; progress (images, labels, faces); counts (suggested, edits); members
 PROJECT_QUERIES = 9
-# session, user, project, membership; next face (held by me, candidates by priority, which of
-# them are answered, the face); its lease (savepoint, insert, release); the photo's faces
-CLASSIFY_QUERIES = 12
+# session, user, project, membership; next face (my recent skips, held by me, candidates by
+# priority, which of them are answered, the face); its lease (savepoint, insert, release);
+# the photo's faces
+CLASSIFY_QUERIES = 13
 # session, user, project, membership; count and page of the grid
 SUGGESTIONS_QUERIES = 6
 

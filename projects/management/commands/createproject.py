@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from commons.client import CommonsError, commons_client, wikidata_client
 from projects import services
+from projects.models import DEFAULT_MIN_ANSWERS
 
 
 class Command(BaseCommand):
@@ -21,7 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--depth", type=int, default=2, help="subcategory depth (default 2)")
         parser.add_argument("--threshold", type=float, default=0.6, help="distance threshold")
         parser.add_argument(
-            "--min-confirmed", type=int, default=5, help="answers before suggestions (default 5)"
+            "--min-answers",
+            type=int,
+            default=DEFAULT_MIN_ANSWERS,
+            help=f"answers before suggestions (default {DEFAULT_MIN_ANSWERS})",
         )
 
     def handle(self, *args: object, **options: object) -> None:
@@ -40,7 +44,7 @@ class Command(BaseCommand):
                     languages=languages,
                     crawl_depth=int(options["depth"]),  # type: ignore[call-overload]
                     distance_threshold=float(options["threshold"]),  # type: ignore[arg-type]
-                    min_confirmed=int(options["min_confirmed"]),  # type: ignore[call-overload]
+                    min_answers=int(options["min_answers"]),  # type: ignore[call-overload]
                 )
         except services.CategoryMissing as missing:
             raise CommandError(f"There is no category {missing} on Commons.") from missing

@@ -38,7 +38,7 @@ class Command(BaseCommand):
             except (CommonsError, services.NotAHuman) as error:
                 raise CommandError(f"Is the stand-in running? {error}") from error
             project = services.project_start(
-                owner=user, person=person, category=options["category"], min_confirmed=3
+                owner=user, person=person, category=options["category"], min_answers=3
             )
         self.stdout.write(
             f"Demo ready: log in as {options['username']} / {options['password']}; "

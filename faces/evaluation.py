@@ -1,0 +1,513 @@
+"""A truthful reviewer on a labelled manifest, and what the learner makes of their answers.
+
+A scenario takes one identity of the manifest as the project's person and every other image
+as the crowd; it starts the way projects start: from the person's Wikidata image (P18) among
+their photos, from one photo that already carries a depicts statement, or from neither.
+The reviewer answers what the classify page asks: yes, no, skip when the manifest does not
+say (faces of group photos), and "which face is it?" (keys 1-9, 0) on contested photos.
+
+Two drivers share everything here: :func:`simulate` runs the learner in memory, and
+``wikivisage.evaluation`` runs the same reviewer through the app's own services and database,
+counting what the suggestion grid shows. They agree by construction (one review order, one
+gate, one measure), and a test pins it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from faces import learning
+from faces.learning import Evidence, Verdict
+
+TARGET_PRECISION = 0.99
+TARGET_RECALL = 0.95
+NOT_A_PERSON = frozenset({"unknown", "multi", "none"})
+GROUP_PHOTOS = "multi"
+CACHE_VERSION = "2"
+
+PERSON, OTHER, UNKNOWN = 1, 0, -1
+
+
+class EvaluationError(Exception):
+    """A manifest or option the evaluation cannot work with; ``str()`` says why."""
+
+
+class Start(StrEnum):
+    PORTRAIT = "portrait"  # the person's Wikidata image (P18) is one of their photos
+    STATEMENT = "statement"  # one of their photos already has a depicts statement
+    NOTHING = "nothing"  # neither: the learner starts from the densest cluster
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """The settings a project is evaluated with: the new-project form's defaults unless set."""
+
+    distance_threshold: float
+    min_answers: int
+
+    @classmethod
+    def defaults(cls) -> ProjectSettings:
+        from projects.models import Project
+
+        fields = Project._meta
+        return cls(
+            distance_threshold=float(fields.get_field("distance_threshold").default),
+            min_answers=int(fields.get_field("min_answers").default),
+        )
+
+
+# Faces of the manifest -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaceTable:
+    """Every face found in the manifest's images: its file, box and encoding.
+
+    ``boxes`` are (left, top, width, height) as fractions of the image, as the app stores them.
+    """
+
+    files: np.ndarray
+    boxes: np.ndarray
+    encodings: np.ndarray
+
+    @property
+    def areas(self) -> np.ndarray:
+        return self.boxes[:, 2] * self.boxes[:, 3]
+
+    def restricted_to(self, files: set[str]) -> FaceTable:
+        keep = np.array([str(name) in files for name in self.files], dtype=bool)
+        return FaceTable(self.files[keep], self.boxes[keep], self.encodings[keep])
+
+
+def read_manifest(manifest: Path) -> list[dict[str, str]]:
+    if not manifest.is_file():
+        raise EvaluationError(f"no manifest at {manifest}")
+    with manifest.open(newline="", encoding="utf-8") as handle:
+        rows = [dict(row) for row in csv.DictReader(handle)]
+    if not rows or not {"file", "identity"} <= set(rows[0]):
+        raise EvaluationError(f"{manifest} lists no images (columns file and identity)")
+    return rows
+
+
+def targets(rows: list[dict[str, str]], given: str, min_images: int) -> list[str]:
+    """The identities taken as the person in turn: named ones, or 'all' with enough images."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row["identity"] not in NOT_A_PERSON:
+            counts[row["identity"]] = counts.get(row["identity"], 0) + 1
+    if given == "all":
+        chosen = sorted(name for name, count in counts.items() if count >= min_images)
+    else:
+        chosen = [name.strip() for name in given.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in counts]
+    if unknown or not chosen:
+        raise EvaluationError(f"no images of {', '.join(unknown) or given} in the manifest")
+    return chosen
+
+
+def detect_manifest(manifest: Path, rows: list[dict[str, str]]) -> FaceTable:
+    """Run the pipeline's detection (thumbnail, HOG, encodings) on every image of the manifest."""
+    from faces.detection import DETECTION, analyse_image
+    from faces.imaging import BadImageError, decode_image
+
+    base = manifest.resolve().parent
+    files: list[str] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    encodings: list[np.ndarray] = []
+    for row in rows:
+        try:
+            image = decode_image((base / row["file"]).read_bytes())
+        except (OSError, BadImageError) as error:
+            raise EvaluationError(f"cannot read {row['file']}: {error}") from error
+        for face in analyse_image(image, config=DETECTION):
+            files.append(row["file"])
+            boxes.append((face.box.left, face.box.top, face.box.width, face.box.height))
+            encodings.append(face.encoding)
+    return FaceTable(
+        files=np.array(files, dtype=str),
+        boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
+        encodings=np.array(encodings, dtype=np.float32).reshape(-1, 128),
+    )
+
+
+def load_precomputed(path: Path, rows: Sequence[dict[str, str]] = ()) -> FaceTable:
+    """Faces from an npz laid out as reference_encodings.npz (box_trbl in pixels).
+
+    Pixel boxes become fractions of the image size the manifest gives (columns width and
+    height), or of the faces' own extent when it gives none.
+    """
+    sizes = {
+        row["file"]: (float(row["width"]), float(row["height"]))
+        for row in rows
+        if row.get("width", "").isdigit() and row.get("height", "").isdigit()
+    }
+    with np.load(path) as data:
+        files = np.asarray(data["image_file"]).astype(str)
+        top, right, bottom, left = np.asarray(data["box_trbl"], dtype=np.float64).T
+        encodings = np.asarray(data["encoding"], dtype=np.float32)
+    extent = np.array([sizes.get(str(name), (0.0, 0.0)) for name in files]).reshape(-1, 2)
+    width = np.where(extent[:, 0] > 0, extent[:, 0], np.maximum(right, 1.0))
+    height = np.where(extent[:, 1] > 0, extent[:, 1], np.maximum(bottom, 1.0))
+    boxes = np.stack(
+        [left / width, top / height, (right - left) / width, (bottom - top) / height], axis=1
+    )
+    return FaceTable(files=files, boxes=np.clip(boxes, 0.0, 1.0), encodings=encodings)
+
+
+def faces_of(
+    manifest: Path, rows: list[dict[str, str]], *, notice: Callable[[str], None] = print
+) -> FaceTable:
+    """The manifest's faces from the cache, or detected now (``notice`` says so) and cached."""
+    cache = cache_path(manifest)
+    table = read_cache(cache, manifest)
+    if table is None:
+        notice(f"detecting faces in {len(rows)} images (cached in {cache})")
+        table = detect_manifest(manifest, rows)
+        write_cache(cache, manifest, table)
+    return table
+
+
+def cache_path(manifest: Path) -> Path:
+    """Beside the CSV when its folder is writable, else under WIKIVISAGE_DATA_DIR."""
+    folder = manifest.resolve().parent
+    if _writable(folder):
+        return folder / f"{manifest.stem}.encodings.npz"
+    key = hashlib.sha256(str(manifest.resolve()).encode()).hexdigest()[:16]
+    return Path(settings.WIKIVISAGE_DATA_DIR) / "evaluate_learning" / f"{key}.encodings.npz"
+
+
+def _writable(folder: Path) -> bool:
+    """Writable, and not marked read-only: root may write anywhere, but a folder whose
+    write bits are all off (the shared data) is meant to stay untouched."""
+    return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & 0o222)
+
+
+def _cache_key(manifest: Path) -> str:
+    """What the cached faces depend on: the CSV (path and mtime) and the detection setup."""
+    from faces.detection import DETECTION
+
+    resolved = manifest.resolve()
+    return (
+        f"v{CACHE_VERSION}|{resolved}|{resolved.stat().st_mtime_ns}|"
+        f"{DETECTION.thumb_width}|{DETECTION.upsample}"
+    )
+
+
+def read_cache(cache: Path, manifest: Path) -> FaceTable | None:
+    if not cache.is_file():
+        return None
+    with np.load(cache) as data:
+        if "key" not in data.files or str(data["key"]) != _cache_key(manifest):
+            return None
+        return FaceTable(
+            files=data["files"].astype(str),
+            boxes=data["boxes"].astype(np.float64),
+            encodings=data["encodings"].astype(np.float32),
+        )
+
+
+def write_cache(cache: Path, manifest: Path, table: FaceTable) -> None:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a temporary name, then renamed, so a crash never leaves half a cache.
+    partial = cache.with_name(cache.name + ".partial.npz")
+    np.savez(
+        partial,
+        key=np.array(_cache_key(manifest)),
+        files=table.files,
+        boxes=table.boxes,
+        encodings=table.encodings,
+    )
+    partial.replace(cache)
+
+
+# Scenarios -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One identity as the person; ``truth`` is PERSON, OTHER or UNKNOWN for each face."""
+
+    identity: str
+    table: FaceTable
+    image_index: np.ndarray
+    truth: np.ndarray
+
+    @property
+    def encodings(self) -> np.ndarray:
+        return self.table.encodings
+
+    @property
+    def targets(self) -> int:
+        return int((self.truth == PERSON).sum())
+
+    def first_face(self, seed: int) -> int:
+        """The person's photo a project starts from (P18 or statement): seeds walk through
+        the person's faces in a shuffled order, so each is the start in turn."""
+        faces = np.flatnonzero(self.truth == PERSON)
+        order = np.random.default_rng(zlib.crc32(self.identity.encode())).permutation(faces)
+        return int(order[seed % order.size])
+
+    def faces_on_image_of(self, face: int) -> np.ndarray:
+        return np.flatnonzero(self.image_index == self.image_index[face])
+
+
+def build_scenario(
+    rows: list[dict[str, str]], table: FaceTable, identity: str, *, group_photos: str
+) -> Scenario:
+    """The truth of every face for one identity.
+
+    An image of the person shows one main face: the largest face is the person, any other
+    face on it is not. Group photos are not named face by face, so their faces are UNKNOWN
+    unless ``group_photos`` is "no".
+    """
+    identity_of = {row["file"]: row["identity"] for row in rows}
+    files = table.files
+    _, image_index = np.unique(files, return_inverse=True)
+    largest = np.zeros(files.size, dtype=bool)
+    largest[learning.best_of_each_image(np.arange(files.size), table.areas, image_index)] = True
+    owner = np.array([identity_of.get(str(name), "") for name in files])
+    truth = np.where((owner == identity) & largest, PERSON, OTHER)
+    if group_photos == "unknown":
+        truth[owner == GROUP_PHOTOS] = UNKNOWN
+    return Scenario(identity, table, image_index, truth.astype(np.int8))
+
+
+# The reviewer ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """What the reviewer does about one question: ``verdict`` on the face, or a pick of
+    ``chosen`` (a face of the photo, or None for "none of them")."""
+
+    verdict: Verdict | None = None
+    pick: bool = False
+    chosen: int | None = None
+
+
+def reviewer_action(scenario: Scenario, face: int, *, which: bool) -> Action:
+    """A truthful reviewer who skips what the manifest does not say.
+
+    Asked "which face is it?", they press the person's number (0 when it is none of them);
+    on a photo whose faces the manifest does not name, they skip.
+    """
+    if which:
+        photo = scenario.faces_on_image_of(face)
+        if (scenario.truth[photo] == UNKNOWN).any():
+            return Action(verdict=Verdict.SKIP)
+        person = photo[scenario.truth[photo] == PERSON]
+        return Action(pick=True, chosen=int(person[0]) if person.size else None)
+    truth = scenario.truth[face]
+    return Action(verdict={PERSON: Verdict.YES, OTHER: Verdict.NO}.get(truth, Verdict.SKIP))
+
+
+# Measures --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """After ``answers`` answers (yes, no, or a pick of "which face"; ``questions`` counts
+    the skips too): human yes, suggestions and standing statements against the truth; the
+    suggestions alone, and the learner's estimate of their precision."""
+
+    answers: int
+    questions: int
+    precision: float
+    recall: float
+    suggested: int  # suggestions whose truth is known
+    suggested_right: int
+    estimated_precision: float | None
+
+    @property
+    def on_target(self) -> bool:
+        return self.precision >= TARGET_PRECISION and self.recall >= TARGET_RECALL
+
+
+def measure(
+    scenario: Scenario,
+    answers: int,
+    questions: int,
+    *,
+    claimed: np.ndarray,
+    suggested: np.ndarray,
+    estimated_precision: float | None,
+) -> Snapshot:
+    """``claimed`` marks what Commons would say after the grid is approved (a mask);
+    ``suggested`` lists the learner's own proposals. Nothing claimed has precision 1."""
+    known = scenario.truth != UNKNOWN
+    hits = int((claimed & (scenario.truth == PERSON)).sum())
+    wrong = int((claimed & known & (scenario.truth == OTHER)).sum())
+    judged = suggested[known[suggested]]
+    return Snapshot(
+        answers=answers,
+        questions=questions,
+        precision=hits / (hits + wrong) if hits + wrong else 1.0,
+        recall=hits / scenario.targets,
+        suggested=int(judged.size),
+        suggested_right=int((scenario.truth[judged] == PERSON).sum()),
+        estimated_precision=estimated_precision if suggested.size else None,
+    )
+
+
+@dataclass
+class Run:
+    """One scenario, start and seed: the answers until the target (None: never reached
+    within the run) and until the first suggestion, and every snapshot on the way."""
+
+    identity: str
+    start: Start
+    seed: int
+    snapshots: list[Snapshot] = field(default_factory=list)
+    answers_to_target: int | None = None
+    questions_to_target: int | None = None
+    first_suggestion: int | None = None
+
+    def record(self, snapshot: Snapshot) -> None:
+        self.snapshots.append(snapshot)
+        if self.answers_to_target is None and snapshot.on_target:
+            self.answers_to_target = snapshot.answers
+            self.questions_to_target = snapshot.questions
+        if self.first_suggestion is None and snapshot.suggested:
+            self.first_suggestion = snapshot.answers
+
+    def done(self, *, at_least: int, at_most: int) -> bool:
+        answers = self.snapshots[-1].answers
+        return (
+            self.snapshots[-1].questions >= 3 * at_most
+            or answers >= at_most
+            or (self.answers_to_target is not None and answers >= at_least)
+        )
+
+
+# The in-memory driver --------------------------------------------------------------------
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    start: Start,
+    seed: int,
+    project: ProjectSettings,
+    at_least: int,
+    at_most: int,
+) -> Run:
+    """Ask, answer, rescore, as the app does, with the learner in memory.
+
+    Runs until the target is met and ``at_least`` answers are given, or ``at_most`` answers.
+    A skip is no answer (the manifest names nobody on it) but counts as a question. A
+    skipped face is the reviewer's own: it stays open for the learner, and is never asked
+    again in the run (the app hides it from that reviewer for a day).
+    """
+    size = scenario.truth.size
+    verdicts = np.zeros(size, dtype=np.int8)
+    skipped = np.zeros(size, dtype=bool)
+    first = scenario.first_face(seed)
+    hint = first if start == Start.PORTRAIT else None
+    bootstrap = np.zeros(size, dtype=bool)
+    bootstrap[first] = start == Start.STATEMENT
+    run = Run(scenario.identity, start, seed)
+    answers = questions = 0
+    while True:
+        evidence = Evidence(
+            scenario.encodings, scenario.image_index, verdicts, bootstrap=bootstrap, hint=hint
+        )
+        scores = learning.score_faces(evidence)
+        suggestions = learning.suggest(evidence, scores, max_distance=project.distance_threshold)
+        if learning.evidence_count(evidence) < project.min_answers:
+            suggestions = learning.suggest_nothing(evidence, scores)
+        claimed = learning.yes_faces(evidence)
+        claimed[suggestions.faces] = True
+        run.record(
+            measure(
+                scenario,
+                answers,
+                questions,
+                claimed=claimed,
+                suggested=suggestions.faces,
+                estimated_precision=suggestions.estimate.precision,
+            )
+        )
+        if run.done(at_least=at_least, at_most=at_most):
+            return run
+        priority = learning.review_priority(evidence, scores)
+        priority[skipped] = np.nan
+        if np.isnan(priority).all():
+            return run
+        face = int(np.nanargmax(priority))
+        action = reviewer_action(scenario, face, which=bool(scores.contested[face]))
+        if action.pick:
+            photo = scenario.faces_on_image_of(face)
+            verdicts[photo] = Verdict.NO
+            if action.chosen is not None:
+                verdicts[action.chosen] = Verdict.YES
+        elif action.verdict == Verdict.SKIP:
+            skipped[face] = True
+        elif action.verdict is not None:
+            verdicts[face] = action.verdict
+        answers += action.verdict != Verdict.SKIP
+        questions += 1
+
+
+# Reports ---------------------------------------------------------------------------------
+
+
+def summarise(runs: Sequence[Run], *, at_most: int) -> dict[str, object]:
+    """Answers to the target and to the first suggestion, and how honest the estimates were.
+
+    A run that never reached the target counts ``at_most`` answers (and is counted apart).
+    The estimate is judged over every moment a suggestion was shown: the expected number of
+    right suggestions (estimate x count) against the real number, pooled, and the mean gap
+    per moment.
+    """
+    to_target = np.array(
+        [at_most if r.answers_to_target is None else r.answers_to_target for r in runs],
+        dtype=float,
+    )
+    questions = np.array(
+        [at_most if r.questions_to_target is None else r.questions_to_target for r in runs],
+        dtype=float,
+    )
+    first = [r.first_suggestion for r in runs if r.first_suggestion is not None]
+    shown = [s for r in runs for s in r.snapshots if s.suggested and s.estimated_precision]
+    expected = sum(s.estimated_precision * s.suggested for s in shown if s.estimated_precision)
+    right = sum(s.suggested_right for s in shown)
+    count = sum(s.suggested for s in shown)
+    gaps = [
+        abs(s.estimated_precision - s.suggested_right / s.suggested)
+        for s in shown
+        if s.estimated_precision
+    ]
+    return {
+        "runs": len(runs),
+        "answers_to_target": {
+            "median": float(np.median(to_target)),
+            "mean": round(float(to_target.mean()), 2),
+            "max": int(to_target.max()),
+            "never": sum(r.answers_to_target is None for r in runs),
+        },
+        "questions_to_target": {
+            "median": float(np.median(questions)),
+            "max": int(questions.max()),
+        },
+        "first_suggestion": {
+            "median": float(np.median(first)) if first else None,
+            "max": max(first) if first else None,
+            "never": len(runs) - len(first),
+        },
+        "suggestion_precision": {
+            "estimated": round(expected / count, 4) if count else None,
+            "real": round(right / count, 4) if count else None,
+            "mean_gap": round(float(np.mean(gaps)), 4) if gaps else None,
+            "moments": len(shown),
+        },
+    }

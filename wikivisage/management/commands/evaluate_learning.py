@@ -1,0 +1,247 @@
+"""How many answers a contributor needs: a truthful reviewer on a labelled manifest.
+
+``--path app`` (the default) drives the app's own services and database with the project's
+default settings and counts what the suggestion grid shows (``wikivisage.evaluation``);
+``--path simulation`` runs the same reviewer against the learner in memory
+(``faces.evaluation``), much faster, and agrees with the app.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from faces import evaluation
+from faces.evaluation import EvaluationError, ProjectSettings, Run, Scenario, Start
+from wikivisage import evaluation as in_app
+
+PATHS = ("app", "simulation")
+
+
+class Command(BaseCommand):
+    help = (
+        "Simulate a reviewer who answers truthfully on the images of a manifest (CSV with "
+        "columns file and identity, paths relative to the CSV) and report how many answers "
+        "are needed until human yes answers, statements already on Commons and the grid's "
+        "suggestions reach 95%% recall at 99%% precision, how many until the first "
+        "suggestion, and how the learner's estimated precision of its suggestions compares "
+        "with the real one. Each identity is the person in turn, starting from their "
+        "Wikidata image (P18) among their photos or from one photo with an existing "
+        "statement; each seed starts from another of their photos. Faces of group photos "
+        "(identity 'multi') are not named by the manifest: the reviewer skips them and they "
+        "are left out of precision and recall, unless --group-photos no. Detected faces are "
+        "cached beside the CSV, or under WIKIVISAGE_DATA_DIR when that folder is read-only."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        defaults = ProjectSettings.defaults()
+        parser.add_argument("--manifest", required=True, type=Path, help="the manifest CSV")
+        parser.add_argument(
+            "--target",
+            default="all",
+            help="identity taken as the person; several separated by commas; 'all' (the "
+            "default) for every identity with at least --min-images images",
+        )
+        parser.add_argument("--min-images", type=int, default=4, help="for --target all")
+        parser.add_argument(
+            "--path",
+            choices=PATHS,
+            default="app",
+            help="app: through the app's services and database (default); simulation: the "
+            "learner in memory",
+        )
+        parser.add_argument(
+            "--start",
+            default=f"{Start.PORTRAIT},{Start.STATEMENT}",
+            help="how projects start, comma-separated: portrait (P18 among the photos), "
+            "statement (one existing depicts statement), nothing",
+        )
+        parser.add_argument("--seeds", type=int, default=1, help="runs per identity and start")
+        parser.add_argument(
+            "--threshold",
+            default=str(defaults.distance_threshold),
+            help="the project's distance threshold; several separated by commas "
+            f"(default {defaults.distance_threshold})",
+        )
+        parser.add_argument(
+            "--min-answers",
+            type=int,
+            default=defaults.min_answers,
+            help=f"the project's answers before suggestions (default {defaults.min_answers})",
+        )
+        parser.add_argument(
+            "--answers",
+            type=int,
+            default=100,
+            help="most answers per run; a run that has not reached the target by then "
+            "counts this many (default 100)",
+        )
+        parser.add_argument(
+            "--keep-going",
+            type=int,
+            default=10,
+            help="answers a run goes on to after reaching the target, so the estimates are "
+            "judged past the first suggestions too (default 10)",
+        )
+        parser.add_argument(
+            "--group-photos",
+            choices=["unknown", "no"],
+            default="unknown",
+            help="truth for faces of 'multi' images: unknown (skipped) or no",
+        )
+        parser.add_argument(
+            "--encodings",
+            type=Path,
+            help="precomputed faces (npz with image_file, encoding, box_trbl, as "
+            "reference_encodings.npz) instead of running detection",
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="one JSON object per threshold and start"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self._evaluate(options)
+        except EvaluationError as error:
+            raise CommandError(str(error)) from error
+
+    def _evaluate(self, options: dict[str, Any]) -> None:
+        manifest: Path = options["manifest"]
+        rows = evaluation.read_manifest(manifest)
+        identities = evaluation.targets(rows, options["target"], options["min_images"])
+        starts = _starts(options["start"])
+        thresholds = _thresholds(options["threshold"])
+        if options["min_answers"] < 1 or options["answers"] < 1:
+            raise EvaluationError("--min-answers and --answers must be at least 1")
+        table = self._faces(manifest, rows, options["encodings"])
+        scenarios = self._scenarios(rows, table, identities, options["group_photos"])
+        for threshold in thresholds:
+            project = ProjectSettings(threshold, options["min_answers"])
+            for start in starts:
+                runs = self._runs(scenarios, table, start, project, options)
+                report = {
+                    "path": options["path"],
+                    "start": start.value,
+                    "distance_threshold": threshold,
+                    "min_answers": project.min_answers,
+                    "identities": len(scenarios),
+                    "faces": int(table.files.size),
+                    "seeds": options["seeds"],
+                    **evaluation.summarise(runs, at_most=options["answers"]),
+                    "per_identity": _per_identity(runs),
+                }
+                self._print(report, options["json"])
+
+    def _runs(
+        self,
+        scenarios: list[Scenario],
+        table: evaluation.FaceTable,
+        start: Start,
+        project: ProjectSettings,
+        options: dict[str, Any],
+    ) -> list[Run]:
+        limits = {"at_least": options["keep_going"], "at_most": options["answers"]}
+        jobs = [(s, seed) for s in scenarios for seed in range(options["seeds"])]
+        if options["path"] == "simulation":
+            return [
+                evaluation.simulate(s, start=start, seed=seed, project=project, **limits)
+                for s, seed in jobs
+            ]
+        with in_app.world_in_database(table) as world:
+            return [
+                in_app.run_in_app(
+                    world, s, start=start, seed=seed, project_settings=project, **limits
+                )
+                for s, seed in jobs
+            ]
+
+    def _scenarios(
+        self,
+        rows: list[dict[str, str]],
+        table: evaluation.FaceTable,
+        identities: list[str],
+        truth: str,
+    ) -> list[Scenario]:
+        scenarios = []
+        for identity in identities:
+            scenario = evaluation.build_scenario(rows, table, identity, group_photos=truth)
+            if scenario.targets:
+                scenarios.append(scenario)
+            else:
+                self.stderr.write(f"{identity}: no face detected in its images, left out")
+        if not scenarios:
+            raise EvaluationError("no identity has a detected face")
+        return scenarios
+
+    def _faces(
+        self, manifest: Path, rows: list[dict[str, str]], given: Path | None
+    ) -> evaluation.FaceTable:
+        if given is not None:
+            table = evaluation.load_precomputed(given, rows)
+            return table.restricted_to({row["file"] for row in rows})
+        return evaluation.faces_of(manifest, rows, notice=self.stderr.write)
+
+    def _print(self, report: dict[str, Any], as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(report))
+            return
+        to_target, first = report["answers_to_target"], report["first_suggestion"]
+        precision = report["suggestion_precision"]
+        self.stdout.write(
+            f"{report['path']} path, start from {report['start']}, distance threshold "
+            f"{report['distance_threshold']}, {report['min_answers']} answers before "
+            f"suggestions: {report['runs']} runs over {report['identities']} identities, "
+            f"{report['faces']} faces"
+        )
+        self.stdout.write(
+            f"  answers to 95% recall at 99% precision: median {to_target['median']}  "
+            f"mean {to_target['mean']}  max {to_target['max']}  "
+            f"(never within the run: {to_target['never']}); questions, skips included: "
+            f"median {report['questions_to_target']['median']}  "
+            f"max {report['questions_to_target']['max']}"
+        )
+        self.stdout.write(
+            f"  answers to the first suggestion: median {first['median']}  max {first['max']}"
+            f"  (never: {first['never']})"
+        )
+        self.stdout.write(
+            f"  precision of the suggestions over {precision['moments']} moments: estimated "
+            f"{precision['estimated']}  real {precision['real']}  mean gap "
+            f"{precision['mean_gap']}"
+        )
+        worst = sorted(report["per_identity"].items(), key=_slowest)[:5]
+        self.stdout.write(
+            "  slowest identities (answers per seed): "
+            + ", ".join(f"{name} {answers}" for name, answers in worst)
+        )
+
+
+def _starts(given: str) -> list[Start]:
+    try:
+        return [Start(name.strip()) for name in given.split(",") if name.strip()]
+    except ValueError as error:
+        raise EvaluationError(f"--start: {error}; use portrait, statement or nothing") from None
+
+
+def _thresholds(given: str) -> list[float]:
+    try:
+        values = [float(value) for value in given.split(",") if value.strip()]
+    except ValueError:
+        raise EvaluationError(f"--threshold: not a number list: {given!r}") from None
+    if not values or any(not 0.1 <= value <= 1.2 for value in values):
+        raise EvaluationError("--threshold: each value must lie between 0.1 and 1.2")
+    return values
+
+
+def _slowest(item: tuple[str, list[int | None]]) -> float:
+    return -max(float("inf") if answers is None else answers for answers in item[1])
+
+
+def _per_identity(runs: list[Run]) -> dict[str, list[int | None]]:
+    table: dict[str, list[int | None]] = {}
+    for run in runs:
+        table.setdefault(run.identity, []).append(run.answers_to_target)
+    return table

@@ -34,6 +34,7 @@ class SuggestionFilterForm(forms.Form):
             (SuggestionSource.ALL, _("All")),
             (SuggestionSource.MODEL, _("Suggested by the learner")),
             (SuggestionSource.HUMAN, _("Confirmed by a reviewer")),
+            (SuggestionSource.COMMONS, _("On Commons already")),
         ],
     )
 

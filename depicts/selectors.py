@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,10 +14,11 @@ from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from commons.oauth import wikimedia_username
+from depicts import services
 from depicts.models import DepictsEdit, WriteSwitch
 from depicts.services import region_fractions
-from faces.models import Label, ProjectImage
-from faces.selectors import label_of
+from faces.models import Face, Label, ProjectImage
+from faces.selectors import label_of, learner_summary
 from projects.models import Project
 
 State = DepictsEdit.State
@@ -32,6 +34,7 @@ class SuggestionSource:
     ALL = ""
     MODEL = "model"  # proposed by the learner, nobody answered
     HUMAN = "human"  # a reviewer said yes
+    COMMONS = "commons"  # not a suggestion: the statement is on Commons already (on_commons)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,32 @@ def suggestions(*, project: Project, filters: SuggestionFilter) -> QuerySet[Labe
     return rows
 
 
+def on_commons(*, project: Project, filters: SuggestionFilter) -> QuerySet[Face]:
+    """Faces whose statement is on Commons already (:func:`depicts.services.statement_on_commons`),
+    for the grid's "on Commons" view, where a wrong one is rejected and its removal proposed.
+
+    Least likely first (by the learner's score), since a wrong statement is what one looks
+    for here; faces whose removal is under way are left out.
+    """
+    rows = (
+        Face.objects.current()
+        .filter(services.statement_on_commons(project))
+        .exclude(services.removals_of(project, image="image_id", states=services.REMOVAL_PENDING))
+        .annotate(
+            score=label_of(project, Label.Source.MODEL, "score"),
+            human=label_of(project, Label.Source.HUMAN, "verdict"),
+        )
+        .select_related("image")
+        .defer("encoding")
+        .order_by(F("score").asc(nulls_last=True), "pk")
+    )
+    if filters.score_min is not None:
+        rows = rows.filter(score__gte=filters.score_min)
+    if filters.score_max is not None:
+        rows = rows.filter(score__lte=filters.score_max)
+    return rows
+
+
 def _waiting(source: str) -> Q:
     suggested = Q(verdict=Label.Verdict.YES, human__isnull=True)
     confirmed = Q(human=Label.Verdict.YES)
@@ -88,6 +117,35 @@ def _edited(project: Project) -> QuerySet[DepictsEdit]:
         qid=project.qid,
         action=DepictsEdit.Action.ADD,
     ).exclude(state=DepictsEdit.State.CANCELLED)
+
+
+# --- the learner's estimate, where approval happens -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How many of its suggestions the learner expects to be right, as the grid and the send
+    page state it; ``precision`` is None while the learner has too little to go on."""
+
+    precision: float | None
+
+    @property
+    def shown_precision(self) -> float | None:
+        # Rounded down, so that the page never claims more than the learner estimated.
+        return math.floor(self.precision * 100) / 100 if self.precision is not None else None
+
+    @property
+    def right_in_hundred(self) -> int | None:
+        return math.floor(self.precision * 100) if self.precision is not None else None
+
+
+def learner_estimate(project: Project) -> Estimate | None:
+    """The learner's last estimate of its suggestions; None before it ran or when it suggests
+    nothing (then there is nothing to estimate)."""
+    summary = learner_summary(project)
+    if summary is None or summary.updated_at is None or summary.suggested == 0:
+        return None
+    return Estimate(precision=summary.precision)
 
 
 # --- the send page ----------------------------------------------------------------------
@@ -122,6 +180,19 @@ class EditPreview:
     statement: str
     approved_by: str
     approved_at: datetime
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """A statement on Commons that a reviewer said is wrong, with no removal yet."""
+
+    face_id: int
+    file_title: str
+    thumb_url: str
+    box: Box
+    statement: str
+    answered_by: str
+    answered_at: datetime
 
 
 @dataclass(frozen=True)
@@ -165,14 +236,20 @@ class BatchSummary:
 class SendPage:
     approved: list[EditPreview]
     proposed: list[EditPreview]
+    contradicted: list[Contradiction]  # removals to propose, from reviewers' "no" answers
     statuses: list[EditStatus]
     batches: list[BatchSummary]
     writes_stopped: bool
     wikimedia_account: str | None  # the Wikimedia user the edits are made as; None: unlinked
+    estimate: Estimate | None
+
+    @property
+    def has_approved_additions(self) -> bool:
+        return any(not preview.is_removal for preview in self.approved)
 
 
 def send_page(*, project: Project, user: User, language: str) -> SendPage:
-    """Everything the send page shows, in five queries."""
+    """Everything the send page shows, in six queries."""
     pending = project.depicts_edits.filter(state__in=[State.APPROVED, State.PROPOSED])
     waiting = list(_with_people(pending))
     person = project.label_in(language)
@@ -180,10 +257,41 @@ def send_page(*, project: Project, user: User, language: str) -> SendPage:
     return SendPage(
         approved=[p for p, e in zip(previews, waiting, strict=True) if e.state == State.APPROVED],
         proposed=[p for p, e in zip(previews, waiting, strict=True) if e.state == State.PROPOSED],
+        contradicted=contradictions(project=project, person=person),
         statuses=edit_statuses(project=project),
         batches=_batches(project, user),
         writes_stopped=not (project.writes_enabled and WriteSwitch.writes_allowed()),
         wikimedia_account=wikimedia_username(user),
+        estimate=learner_estimate(project),
+    )
+
+
+def contradictions(*, project: Project, person: str) -> list[Contradiction]:
+    """Statements a reviewer contradicted, newest answer first, one per file (one query)."""
+    labels = (
+        services.contradicted(project)
+        .select_related("face__image", "user")
+        .defer("face__encoding")
+        .order_by("-created_at", "-pk")
+    )
+    found: dict[int, Contradiction] = {}
+    for label in labels:
+        image = label.face.image
+        if image.pk not in found:
+            found[image.pk] = _contradiction(label, removal_text(person, project.qid))
+    return list(found.values())
+
+
+def _contradiction(label: Label, statement: str) -> Contradiction:
+    face = label.face
+    return Contradiction(
+        face_id=face.pk,
+        file_title=face.image.title,
+        thumb_url=face.image.thumb_url,
+        box=Box(*(100 * value for value in (face.left, face.top, face.width, face.height))),
+        statement=statement,
+        answered_by=label.user.get_username() if label.user else _("A reviewer"),
+        answered_at=label.created_at,
     )
 
 
@@ -224,7 +332,7 @@ def statement_text(edit: DepictsEdit, person: str) -> str:
     """The statement as the preview states it, e.g. "depicts (P180): Ada (Q7259)"."""
     names = {"person": person, "qid": edit.qid, "region": edit.region}
     if edit.is_removal:
-        return _("Remove: depicts (P180) %(person)s (%(qid)s)") % names
+        return removal_text(person, edit.qid)
     if edit.region:
         text = _(
             "Add: depicts (P180) %(person)s (%(qid)s), "
@@ -232,6 +340,10 @@ def statement_text(edit: DepictsEdit, person: str) -> str:
         )
         return text % names
     return _("Add: depicts (P180) %(person)s (%(qid)s)") % names
+
+
+def removal_text(person: str, qid: str) -> str:
+    return _("Remove: depicts (P180) %(person)s (%(qid)s)") % {"person": person, "qid": qid}
 
 
 def _status(edit: DepictsEdit) -> EditStatus:

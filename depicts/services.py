@@ -1,10 +1,12 @@
 """Depicts edits from approval to Commons and back.
 
-The review grid approves or rejects faces (:func:`edits_approve`, :func:`edits_reject`); the
-send page queues what a person confirmed (:func:`edits_queue`); one ``write`` task per edit
-sends it under the sender's own login (:func:`edit_send`); a sent batch can be undone
-(:func:`batch_revert`, :func:`edit_revert`); a periodic check learns from statements that
-someone else removed on Commons (:func:`sent_edits_check`).
+The review grid approves or rejects faces (:func:`edits_approve`, :func:`edits_reject`); a
+statement on Commons that a reviewer contradicted is offered for removal on the send page
+(:func:`contradicted`, :func:`contradiction_settle`); the send page queues what a person
+confirmed (:func:`edits_queue`); one ``write`` task per edit sends it under the sender's own
+login (:func:`edit_send`); a sent batch can be undone (:func:`batch_revert`,
+:func:`edit_revert`); a periodic check learns from statements that someone else removed on
+Commons (:func:`sent_edits_check`).
 
 Nothing reaches Commons that a person did not approve, and nothing is written twice: each
 edit is claimed with one conditional UPDATE, and an addition carries the statement id chosen
@@ -25,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from commons.client import (
@@ -169,7 +171,7 @@ def edits_reject(*, project: Project, faces: Sequence[Face], user: User) -> list
     proposals: dict[int, DepictsEdit] = {}
     for face in faces:
         _withdraw(project, image_id=face.image_id, action=ADD, face=face)
-        if _depicted_on_commons(project, face):
+        if Face.objects.filter(statement_on_commons(project), pk=face.pk).exists():
             edit = _propose_removal(project, face, user)
             proposals[edit.pk] = edit
     return list(proposals.values())
@@ -189,14 +191,47 @@ def _withdraw(project: Project, *, image_id: int, action: str, face: Face | None
     return edits.update(state=State.CANCELLED, claimed_at=None, updated_at=timezone.now())
 
 
-def _depicted_on_commons(project: Project, face: Face) -> bool:
+# --- statements on Commons (shapes shared by the grid, the send page and the services) ----
+
+REMOVAL_PENDING = (State.PROPOSED, State.APPROVED, State.QUEUED, State.SENDING)
+
+
+def statement_on_commons(project: Project, *, face: str = "pk", image: str = "image_id") -> Q:
+    """Faces whose P180 of the project's person stands on Commons, as far as WikiVisage knows:
+    a bootstrap yes on a file still recorded as depicting the person, or an addition that
+    WikiVisage sent. ``face`` and ``image`` name the outer query's columns."""
     bootstrap_yes = Label.objects.filter(
-        project=project, face=face, source=Label.Source.BOOTSTRAP, verdict=Label.Verdict.YES
+        project=project,
+        face_id=OuterRef(face),
+        source=Label.Source.BOOTSTRAP,
+        verdict=Label.Verdict.YES,
     )
-    our_statement = DepictsEdit.objects.filter(
-        project=project, face=face, action=ADD, state=State.SENT
+    still_depicted = ProjectImage.objects.filter(
+        project=project, image_id=OuterRef(image), depicts_person=True
     )
-    return bootstrap_yes.exists() or our_statement.exists()
+    ours = DepictsEdit.objects.filter(
+        project=project, face_id=OuterRef(face), action=ADD, state=State.SENT
+    )
+    return Q(Exists(bootstrap_yes), Exists(still_depicted)) | Q(Exists(ours))
+
+
+def removals_of(project: Project, *, image: str, states: Sequence[str] | None = None) -> Exists:
+    """A removal of the person's statement from the outer row's file (in ``states``, if given)."""
+    edits = DepictsEdit.objects.filter(
+        project=project, image_id=OuterRef(image), qid=project.qid, action=REMOVE
+    )
+    return Exists(edits.filter(state__in=list(states)) if states is not None else edits)
+
+
+def contradicted(project: Project) -> QuerySet[Label]:
+    """A reviewer's "no" on a face whose statement stands on Commons, with no removal of it
+    yet (proposed, sent, or dismissed): what the send page offers to remove. A "no" answered
+    in the classify page leads here; the grid proposes its removals itself."""
+    return (
+        Label.objects.filter(project=project, source=Label.Source.HUMAN, verdict=Label.Verdict.NO)
+        .filter(statement_on_commons(project, face="face_id", image="face__image_id"))
+        .exclude(removals_of(project, image="face__image_id"))
+    )
 
 
 def _propose_removal(project: Project, face: Face, user: User) -> DepictsEdit:
@@ -210,6 +245,33 @@ def _propose_removal(project: Project, face: Face, user: User) -> DepictsEdit:
     if not created and edit.state in (State.CANCELLED, State.FAILED):
         edit.face, edit.approved_by, edit.state, edit.error = face, user, State.PROPOSED, ""
         edit.save(update_fields=["face", "approved_by", "state", "error", "updated_at"])
+    return edit
+
+
+@transaction.atomic
+def contradiction_settle(*, project: Project, face: Face, user: User, remove: bool) -> DepictsEdit:
+    """A person decides about a statement a reviewer contradicted (:func:`contradicted`).
+
+    ``remove``: its removal is created approved and joins the send page, to be sent like any
+    approved edit; otherwise it is created cancelled, so the statement stays and is not
+    offered again. Raises EditNotAllowed when the face is no longer contradicted (someone
+    decided meanwhile, or the answer changed).
+    """
+    if not contradicted(project).filter(face=face).exists():
+        raise EditNotAllowed(f"face {face.pk} has no contradicted statement waiting")
+    edit, created = DepictsEdit.objects.get_or_create(
+        project=project,
+        image=face.image,
+        qid=project.qid,
+        action=REMOVE,
+        defaults={
+            "face": face,
+            "approved_by": user,
+            "state": State.APPROVED if remove else State.CANCELLED,
+        },
+    )
+    if not created:
+        raise EditNotAllowed(f"the statement of face {face.pk} was decided meanwhile")
     return edit
 
 
@@ -506,6 +568,7 @@ def _remove(client: ApiClient, run: _Run, person: Person) -> str:
     doomed = [s.id for s in _depicts(client, edit.image.pageid) if s.qid in (person.qid, edit.qid)]
     if not doomed:
         _finish(edit, State.SENDING, State.ALREADY_PRESENT, written_qid=person.qid)
+        _no_longer_depicted(edit)
         return State.ALREADY_PRESENT
     _before_write(run)
     removed = remove_claims(
@@ -517,7 +580,16 @@ def _remove(client: ApiClient, run: _Run, person: Person) -> str:
     )
     _finish(edit, State.SENDING, State.SENT, written_qid=person.qid, removed_statements=removed)
     _own_statements_reverted(edit, removed)
+    _no_longer_depicted(edit)
     return State.SENT
+
+
+def _no_longer_depicted(removal: DepictsEdit) -> None:
+    """The file no longer depicts the person on Commons: its faces leave the grid's "on
+    Commons" view, and the page stops excluding the file from suggestions."""
+    ProjectImage.objects.filter(project_id=removal.project_id, image_id=removal.image_id).update(
+        depicts_person=False
+    )
 
 
 def _own_statements_reverted(removal: DepictsEdit, statement_ids: Sequence[str]) -> None:

@@ -17,6 +17,18 @@ urlpatterns = [
     path("send/", views.send_confirm, name="confirm"),
     path("states.json", views.edit_states, name="states"),
     path("<int:edit_pk>/approve/", views.removal_approve, name="approve-removal"),
+    path(
+        "contradicted/<int:face_pk>/remove/",
+        views.contradiction_settle,
+        {"remove": True},
+        name="remove-contradicted",
+    ),
+    path(
+        "contradicted/<int:face_pk>/keep/",
+        views.contradiction_settle,
+        {"remove": False},
+        name="keep-contradicted",
+    ),
     path("<int:edit_pk>/withdraw/", views.edit_withdraw, name="withdraw"),
     path("batches/<uuid:batch>/revert/", views.batch_revert, name="revert"),
 ]

@@ -13,7 +13,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.db.models import QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -118,6 +125,25 @@ def removal_approve(request: HttpRequest, project_pk: int, edit_pk: int) -> Http
 
 @login_required
 @require_POST
+def contradiction_settle(
+    request: HttpRequest, project_pk: int, face_pk: int, remove: bool
+) -> HttpResponse:
+    """Remove (or keep) a statement on Commons that a reviewer said is wrong."""
+    project = project_for(request, project_pk)
+    face = face_selectors.face_of_project(project=project, face_id=face_pk)
+    if face is None:
+        raise Http404
+    try:
+        services.contradiction_settle(
+            project=project, face=face, user=_user(request), remove=remove
+        )
+    except services.EditNotAllowed:
+        messages.warning(request, _("This statement is no longer waiting for a decision."))
+    return _back(project)
+
+
+@login_required
+@require_POST
 def edit_withdraw(request: HttpRequest, project_pk: int, edit_pk: int) -> HttpResponse:
     project = project_for(request, project_pk)
     edit = get_object_or_404(project.depicts_edits, pk=edit_pk)
@@ -169,7 +195,13 @@ def _back(project: Project) -> HttpResponse:
 def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk)
     form = SuggestionFilterForm(request.GET or None)
-    rows = selectors.suggestions(project=project, filters=form.filters())
+    filters = form.filters()
+    on_commons = filters.source == selectors.SuggestionSource.COMMONS
+    rows: QuerySet[Label] | QuerySet[Face] = (
+        selectors.on_commons(project=project, filters=filters)
+        if on_commons
+        else selectors.suggestions(project=project, filters=filters)
+    )
     page = Paginator(rows, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -180,19 +212,22 @@ def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "project": project,
             "person_label": project.label_in(request.LANGUAGE_CODE),
             "form": form,
+            "on_commons": on_commons,
+            "estimate": selectors.learner_estimate(project),
             "page": page,
             "query": query.urlencode(),
-            "cards": [_card(label) for label in page.object_list],
+            "cards": [_card(row) for row in page.object_list],
         },
     )
 
 
-def _card(label: Label) -> dict[str, Any]:
-    face = label.face
+def _card(row: Label | Face) -> dict[str, Any]:
+    """A grid card from a suggestion (a model label) or from a face on Commons (annotated)."""
+    face = row.face if isinstance(row, Label) else row
     return {
         "face": face,
-        "score": label.score,
-        "confirmed": getattr(label, "human", None) == "yes",
+        "score": getattr(row, "score", None),
+        "confirmed": getattr(row, "human", None) == Label.Verdict.YES,
         "thumb": face_selectors.thumb_at(face.image, face_selectors.DISPLAY_WIDTH),
         "url": addresses.file_page_url(face.image.title),
     }
@@ -205,6 +240,8 @@ def suggestions_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk)
     faces = _selected(request, project)
     if faces:
+        # An approval is a "yes" for the learner, as a rejection is a "no".
+        review.faces_confirm(project=project, faces=faces, user=request.user)
         edits = services.edits_approve(project=project, faces=faces, user=request.user)
         messages.success(
             request,
@@ -226,7 +263,7 @@ def suggestions_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     faces = _selected(request, project)
     if faces:
         count = review.faces_reject(project=project, faces=faces, user=request.user)
-        services.edits_reject(project=project, faces=faces, user=request.user)
+        proposals = services.edits_reject(project=project, faces=faces, user=request.user)
         messages.success(
             request,
             ngettext(
@@ -236,7 +273,19 @@ def suggestions_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             )
             % {"n": count},
         )
+        if proposals:
+            messages.info(request, _removal_proposed_text(len(proposals)))
     return _back_to_grid(request, project)
+
+
+def _removal_proposed_text(count: int) -> str:
+    return ngettext(
+        "%(n)d statement is on Commons already: its removal is proposed on the send page, "
+        "and nothing is removed until you approve it there and send it.",
+        "%(n)d statements are on Commons already: their removals are proposed on the send "
+        "page, and nothing is removed until you approve them there and send them.",
+        count,
+    ) % {"n": count}
 
 
 def _selected(request: AuthenticatedRequest, project: Project) -> list[Face]:

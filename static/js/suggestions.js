@@ -39,8 +39,9 @@ function move(card, key) {
   target?.querySelector("input").focus();
 }
 
+// The "on Commons" view has no approve buttons: A does nothing there.
 function submit(button) {
-  button.form.requestSubmit(button);
+  button?.form.requestSubmit(button);
 }
 
 if (grid) {

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from depicts import services
 from depicts.models import DepictsEdit, WriteSwitch
+from faces.models import ProjectImage
 from tests.depicts.writing import (
     FRESH,
     KNOWN,
@@ -63,15 +64,15 @@ def test_outsiders_are_refused_and_strangers_sent_to_log_in(client, client_of, p
     assert client_of(outsider).get(url("states", project)).status_code == 403
 
 
-def test_the_send_page_takes_eight_queries_however_many_edits(
+def test_the_send_page_takes_nine_queries_however_many_edits(
     client_of, commons, project, sender, approved, django_assert_num_queries
 ):
     client = client_of(sender)
-    with django_assert_num_queries(8):  # session, user, project, role, then the page's five
+    with django_assert_num_queries(9):  # session, user, project, role, then the page's six
         assert client.get(url("send", project)).status_code == 200
     more = approve(commons, project, sender, FRESH[2:])
     services.edits_queue(project=project, user=sender, edit_ids=[edit.pk for edit in more[:2]])
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         assert client.get(url("send", project)).status_code == 200
 
 
@@ -188,6 +189,8 @@ def test_a_malformed_batch_is_a_bad_request(client_of, project, sender):
 
 def test_a_proposed_removal_is_approved_or_dismissed_by_post(client_of, commons, project, sender):
     face = face_on(commons, KNOWN, project)
+    # As the crawl leaves it: the file depicts the person, its one face is a bootstrap yes.
+    ProjectImage.objects.filter(image=face.image).update(depicts_person=True)
     LabelFactory(project=project, face=face, source="bootstrap")
     (proposal,) = services.edits_reject(project=project, faces=[face], user=sender)
     client = client_of(sender)

@@ -186,13 +186,14 @@ def wait_until_answers(
     url: str, *, headers: Mapping[str, str], server: Service, timeout: float
 ) -> None:
     """Until something answers HTTP at ``url`` (any status: the walk judges the pages);
-    fails at once if the ``server`` process ended."""
+    fails at once if the ``server`` process ended. A first answer slower than a few seconds
+    (a worker still importing on a busy machine) is waited for, not taken for a failure."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             requests.get(url, headers=dict(headers), timeout=5, allow_redirects=False)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             code = server.popen.poll()
             assert code is None, f"{server.name} exited ({code}) before answering at {url}"
             assert time.monotonic() < deadline, f"nothing answered at {url} in {timeout:.0f} s"

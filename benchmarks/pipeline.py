@@ -1,134 +1,469 @@
-"""The whole detect pipeline against the stand-in, with 1..N processes.
+"""The detect pipeline as users run it: real Celery workers, the learner included.
 
-    DATABASE_URL=sqlite:///var/bench.sqlite3 .venv/bin/python manage.py migrate
-    DATABASE_URL=sqlite:///var/bench.sqlite3 .venv/bin/python benchmarks/pipeline.py [--processes 2]
+    .venv/bin/python benchmarks/pipeline.py [--processes 1,2] [--servers] [--photos N] [--json]
 
-Prints, for 1..N worker processes: images, faces, wall seconds, images/s, and the share of
-time spent outside detection + encoding (download, decode, database). Run it on a scratch
-database, as above: every round deletes the database's images.
+Embedded (the default, what ``make run`` uses): a fresh SQLite file and filesystem broker in a
+temporary folder. ``--servers``: MariaDB and Redis (``--mariadb`` / ``--redis``, or
+BENCHMARK_MARIADB_URL / BENCHMARK_REDIS_URL), in a fresh database and under a Redis key prefix
+of its own, both removed afterwards.
+
+1. The stand-in serves the shared-faces world with every thumbnail rendered beforehand, so its
+   own thumbnailing is not in the measured CPU.
+2. Each round starts a worker as ``make run`` does (every queue, N processes; through
+   benchmarks/worker_probe.py, which only adds timers), waits until it is ready and measures
+   what it costs while idle.
+3. The clock starts when a project over the whole world is created (its crawl queued, as the
+   web page does) and stops when every photo is detected and the learner (``learn`` queue) has
+   scored every face.
+4. Reported: photos/s, faces/s per core, the workers' idle share, and the share of worker time
+   outside detection + encoding (idle included), for each process count.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import json
-import multiprocessing
 import os
+import secrets
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import django
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wikivisage.settings")
-django.setup()
-
-from django.conf import settings  # noqa: E402  (the models need the settings loaded first)
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connections  # noqa: E402
-
-from commons.client import ApiClient  # noqa: E402
-from faces import detection  # noqa: E402
-from faces.models import Face, Image  # noqa: E402
-from faces.services import pipeline  # noqa: E402
-from fakecommons.build import ROOT_CATEGORY, build_world_from_manifest  # noqa: E402
+from fakecommons.build import LOOP_PERSON, ROOT_CATEGORY, build_world_from_manifest  # noqa: E402
 from fakecommons.server import FakeCommons  # noqa: E402
-from projects.models import Project  # noqa: E402
+
+PROBE = Path(__file__).resolve().parent / "worker_probe.py"
+QUEUES = "default,crawl,detect,learn,write"  # Procfile.dev's worker
+THUMB_WIDTH = 500  # the width the crawl asks for (README, "How the pipeline works")
+PERSON = "Q76"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--processes", type=int, default=2, help="largest process count")
-    parser.add_argument("--per-identity", type=int, default=4, help="photos per person")
-    parser.add_argument("--json", action="store_true", help="last line: JSON results")
-    args = parser.parse_args()
-    manifest = Path(settings.FACES_DATA_DIR) / "manifest.csv"
-    world = build_world_from_manifest(manifest, max_per_identity=args.per_identity)
-    results = []
-    with FakeCommons(world) as server:
-        for processes in range(1, args.processes + 1):
-            results.append(measure(server, processes))
-            print(_line(results[-1]), flush=True)
-    if args.json:
-        print(json.dumps(results))
+# --- where the app keeps its data ---------------------------------------------------------
 
 
-def measure(server: FakeCommons, processes: int) -> dict[str, Any]:
-    Image.objects.all().delete()
-    project = _project(server)
-    with _client(server) as client:
-        pipeline.project_crawl(project=project, client=client, queue=False)
-    ids = list(Image.objects.values_list("pk", flat=True))
-    connections.close_all()  # children open their own connections
-    start = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        detect_seconds = sum(pool.map(_detect_many, _split(ids, processes, server)))
-    wall = time.perf_counter() - start
-    faces = Face.objects.count()
-    busy = wall * processes
+@dataclass
+class Backend:
+    """The database and broker of a run: the environment the app's processes read."""
+
+    name: str
+    env: dict[str, str]
+    cleanups: list[Any] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def embedded_backend(folder: Path) -> Iterator[Backend]:
+    """SQLite and the filesystem broker, as ``make run`` has them, in ``folder``."""
+    yield Backend(
+        "embedded",
+        {
+            "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+            "CELERY_BROKER_URL": "",
+            "WIKIVISAGE_BROKER_DIR": str(folder / "broker"),
+            "WIKIVISAGE_DATA_DIR": str(folder),
+        },
+    )
+
+
+@contextlib.contextmanager
+def servers_backend(folder: Path, mariadb: str, redis: str) -> Iterator[Backend]:
+    """A fresh MariaDB database and a Redis key prefix of its own; both gone afterwards."""
+    token = secrets.token_hex(4)
+    database, prefix = f"wikivisage_bench_{token}", f"wikivisage-bench-{token}:"
+    server = urlsplit(mariadb)
+    _mariadb(server, f"CREATE DATABASE {database} CHARACTER SET utf8mb4")
+    env = {
+        "DATABASE_URL": server._replace(path=f"/{database}").geturl(),
+        "CELERY_BROKER_URL": redis,
+        "CELERY_KEY_PREFIX": prefix,
+        "WIKIVISAGE_DATA_DIR": str(folder),
+    }
+    try:
+        yield Backend("servers", env)
+    finally:
+        _mariadb(server, f"DROP DATABASE IF EXISTS {database}")
+        _redis_forget(redis, prefix)
+
+
+def _mariadb(server: Any, statement: str) -> None:
+    import MySQLdb
+
+    connection = MySQLdb.connect(
+        host=server.hostname or "127.0.0.1",
+        port=server.port or 3306,
+        user=server.username or "root",
+        password=server.password or "",
+    )
+    try:
+        connection.cursor().execute(statement)
+    finally:
+        connection.close()
+
+
+def _redis_forget(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+
+
+# --- the stand-in -------------------------------------------------------------------------
+
+
+def sample_manifest(manifest: Path, folder: Path, photos: int) -> Path:
+    """A manifest of the first ``photos`` rows, Barack Obama's (the project's person) first."""
+    with manifest.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows.sort(key=lambda row: row["identity"] != LOOP_PERSON)
+    for row in rows:
+        row["file"] = str((manifest.parent / row["file"]).resolve())
+    sample = folder / "manifest.csv"
+    with sample.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows[:photos])
+    return sample
+
+
+def stand_in(world: Mapping[str, Any]) -> FakeCommons:
+    """The stand-in over ``world``, its thumbnails rendered before anything is measured."""
+    server = FakeCommons(world)
+    server.uploads.prerender([THUMB_WIDTH])
+    return server
+
+
+def stand_in_env(server: FakeCommons) -> dict[str, str]:
+    return {"COMMONS_API_URL": server.commons_api_url, "WIKIDATA_API_URL": server.wikidata_api_url}
+
+
+# --- one round ----------------------------------------------------------------------------
+
+
+@dataclass
+class Worker:
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while " ready." not in self.log.read_text(errors="replace"):
+            if self.popen.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the worker did not start:\n{self.tail()}")
+            time.sleep(0.2)
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the worker and its pool processes so far."""
+        return sum(_cpu_ticks(pid) for pid in [self.popen.pid, *_children(self.popen.pid)]) / (
+            CLOCK_TICKS
+        )
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, 15)
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, 9)
+                self.popen.wait(timeout=10)
+
+
+def start_worker(*, processes: int, env: Mapping[str, str], folder: Path) -> Worker:
+    """``celery -A wikivisage worker`` as Procfile.dev starts it (without beat, which sends
+    nothing in the first 300 s), its pool timed by the probe."""
+    args = ["worker", "-Q", QUEUES, "--concurrency", str(processes), "--loglevel", "INFO"]
+    args += ["-n", f"bench-{secrets.token_hex(4)}@%h", "--purge"]
+    log = folder / f"worker-{processes}.log"
+    with log.open("wb") as output:
+        popen = subprocess.Popen(
+            [sys.executable, str(PROBE), *args],
+            cwd=ROOT,
+            env={**env, "BENCHMARK_TIMINGS": str(folder), "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Worker(popen, log)
+
+
+def measure(
+    *,
+    server: FakeCommons,
+    processes: int,
+    env: Mapping[str, str],
+    folder: Path,
+    idle_seconds: float = 5.0,
+    timeout: float = 1800.0,
+) -> dict[str, Any]:
+    """One round: a fresh worker of ``processes`` processes does a whole project.
+
+    The database must hold no project of the world's category yet (``reset`` between rounds).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    worker = start_worker(processes=processes, env=env, folder=folder)
+    try:
+        worker.wait_ready(timeout=120)
+        idle = _idle_cpu_share(worker, idle_seconds)
+        person = _person(server)
+        cpu, driver_cpu, start = worker.cpu_seconds(), time.process_time(), time.perf_counter()
+        project_id = _start_project(person)
+        _wait_until_done(project_id, worker, timeout)
+        wall = time.perf_counter() - start
+        cpu, driver_cpu = worker.cpu_seconds() - cpu, time.process_time() - driver_cpu
+    finally:
+        worker.stop()
+    tasks = _task_times(folder)
+    return _result(processes, wall, project_id, tasks, cpu, driver_cpu, idle)
+
+
+def _idle_cpu_share(worker: Worker, seconds: float) -> float:
+    """Share of one core the ready, idle worker (and its pool) uses."""
+    before = worker.cpu_seconds()
+    time.sleep(seconds)
+    return (worker.cpu_seconds() - before) / seconds if seconds else 0.0
+
+
+def _person(server: FakeCommons) -> Any:
+    """The person, checked on Wikidata as the new-project page does (outside the clock)."""
+    from commons.client import ApiClient
+    from projects.services import person_check
+
+    with ApiClient(api_url=server.wikidata_api_url) as client:
+        return person_check(client=client, qid=PERSON, languages=["en"])
+
+
+def _start_project(person: Any) -> int:
+    """What the new-project page does: create the project and queue its crawl on commit."""
+    from django.contrib.auth import get_user_model
+
+    from projects.services import project_start
+
+    owner, _ = get_user_model().objects.get_or_create(username="benchmark")
+    project = project_start(owner=owner, person=person, category=ROOT_CATEGORY, crawl_depth=3)
+    return project.pk
+
+
+def project_counts(project_id: int) -> dict[str, Any]:
+    """Photos and faces of the project, and whether the learner has seen them all."""
+    from faces.models import Face, Image
+    from projects.models import Project
+
+    project = Project.objects.get(pk=project_id)
+    images = Image.objects.filter(project_links__project=project)
+    faces = Face.objects.current().of_project(project).filter(encoding__isnull=False).count()
+    waiting = images.filter(state__in=[Image.State.PENDING, Image.State.PROCESSING]).exists()
+    scored = (project.learning or {}).get("faces")
+    done = project.crawled_at is not None and not waiting and not project.rescore_pending
+    return {
+        "images": images.count(),
+        "faces": faces,
+        "done": done and scored == faces,
+    }
+
+
+def _wait_until_done(project_id: int, worker: Worker, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not project_counts(project_id)["done"]:
+        if worker.popen.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the project was not done:\n{worker.tail()}")
+        time.sleep(0.2)
+
+
+def _task_times(folder: Path) -> dict[str, dict[str, float]]:
+    """Per task name: how many ran; wall, CPU, detection wall and CPU seconds summed."""
+    totals: dict[str, dict[str, float]] = {}
+    keys = ("wall", "cpu", "detect", "detect_cpu")
+    for path in folder.glob("*.tsv"):
+        for line in path.read_text().splitlines():
+            name, *values = line.split("\t")
+            entry = totals.setdefault(name, dict.fromkeys(("count", *keys), 0.0))
+            entry["count"] += 1
+            for key, value in zip(keys, values, strict=True):
+                entry[key] += float(value)
+    return totals
+
+
+def _result(
+    processes: int,
+    wall: float,
+    project_id: int,
+    tasks: dict[str, dict[str, float]],
+    cpu: float,
+    driver_cpu: float,
+    idle_cpu: float,
+) -> dict[str, Any]:
+    counts = project_counts(project_id)
+    capacity = wall * processes  # worker-process seconds available
+    busy = sum(entry["wall"] for entry in tasks.values())
+    detect = sum(entry["detect"] for entry in tasks.values())
+    detect_cpu = sum(entry["detect_cpu"] for entry in tasks.values())
+    cores = min(processes, os.cpu_count() or 1)
     return {
         "processes": processes,
-        "images": len(ids),
-        "faces": faces,
+        "photos": counts["images"],
+        "faces": counts["faces"],
         "seconds": round(wall, 2),
-        "images_per_second": round(len(ids) / wall, 2),
-        "faces_per_second": round(faces / wall, 2),
-        "overhead_share": round(max(0.0, busy - detect_seconds) / busy, 3),
+        "photos_per_second": round(counts["images"] / wall, 2),
+        "faces_per_second_per_core": round(counts["faces"] / wall / cores, 2),
+        "idle_share": round(max(0.0, 1 - busy / capacity), 3),
+        "outside_detection_share": round(1 - detect / capacity, 3),
+        "detection_seconds": round(detect, 2),
+        # CPU, not wall: what other processes on the machine take does not count.
+        "detection_cpu_seconds": round(detect_cpu, 2),
+        "faces_per_cpu_second": round(counts["faces"] / cpu, 2) if cpu else 0.0,
+        "cpu_outside_detection_share": round(1 - detect_cpu / cpu, 3) if cpu else 0.0,
+        "tasks": {
+            name: {k: round(v, 2) for k, v in entry.items()} for name, entry in tasks.items()
+        },
+        "worker_cpu_seconds": round(cpu, 2),
+        "driver_cpu_seconds": round(driver_cpu, 2),
+        "idle_worker_cpu_share": round(idle_cpu, 4),
     }
 
 
 def _line(result: dict[str, Any]) -> str:
+    tasks = ", ".join(
+        f"{name} {entry['count']:.0f} in {entry['wall']:.1f} s"
+        for name, entry in sorted(result["tasks"].items())
+    )
     return (
-        f"{result['processes']} process(es): {result['images']} images, {result['faces']} "
-        f"faces in {result['seconds']} s — {result['images_per_second']} images/s, "
-        f"{result['faces_per_second']} faces/s, outside detect+encode "
-        f"{100 * result['overhead_share']:.1f} %"
+        f"{result['processes']} process(es): {result['photos']} photos, {result['faces']} faces "
+        f"in {result['seconds']} s — {result['photos_per_second']} photos/s, "
+        f"{result['faces_per_second_per_core']} faces/s per core; idle "
+        f"{100 * result['idle_share']:.1f} %, outside detection + encoding "
+        f"{100 * result['outside_detection_share']:.1f} % (detection {result['detection_seconds']}"
+        f" s, CPU {result['detection_cpu_seconds']} s); worker CPU "
+        f"{result['worker_cpu_seconds']} s ({result['faces_per_cpu_second']} faces per CPU "
+        f"second, {100 * result['cpu_outside_detection_share']:.1f} % outside detection), "
+        f"stand-in + driver CPU "
+        f"{result['driver_cpu_seconds']} s; idle worker "
+        f"{100 * result['idle_worker_cpu_share']:.1f} % of a core; tasks: {tasks}"
     )
 
 
-def _project(server: FakeCommons) -> Project:
-    owner, _ = get_user_model().objects.get_or_create(username="benchmark")
-    project, _ = Project.objects.get_or_create(
-        owner=owner, qid="Q76", category=ROOT_CATEGORY, defaults={"crawl_depth": 3}
+# --- the command --------------------------------------------------------------------------
+
+
+def reset() -> None:
+    """An empty database for the next round (its worker starts with ``--purge``)."""
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--processes", default="1,2", help="worker processes per round: 1,2")
+    parser.add_argument("--servers", action="store_true", help="MariaDB + Redis")
+    parser.add_argument(
+        "--mariadb", default=os.environ.get("BENCHMARK_MARIADB_URL", "mysql://root@127.0.0.1:3306")
     )
-    Project.objects.filter(pk=project.pk).update(crawl_cursor=None)
-    return project
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCHMARK_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument("--manifest", type=Path, help="default: the shared faces' manifest")
+    parser.add_argument("--photos", type=int, help="only the manifest's first N photos")
+    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--json", action="store_true", help="last line: JSON results")
+    return parser.parse_args()
 
 
-def _client(server: FakeCommons) -> ApiClient:
-    return ApiClient(api_url=server.commons_api_url)
+def _backend(args: argparse.Namespace, folder: Path) -> contextlib.AbstractContextManager[Backend]:
+    if args.servers:
+        return servers_backend(folder, args.mariadb, args.redis)
+    return embedded_backend(folder)
 
 
-def _split(ids: list[int], parts: int, server: FakeCommons) -> list[tuple[list[int], str]]:
-    return [(ids[i::parts], server.commons_api_url) for i in range(parts)]
+def main() -> None:
+    args = _arguments()
+    from fakecommons.__main__ import default_manifest
+
+    folder = Path(tempfile.mkdtemp(prefix="wikivisage-bench-"))
+    manifest = args.manifest or default_manifest()
+    if args.photos:
+        manifest = sample_manifest(manifest, folder, args.photos)
+    world = build_world_from_manifest(manifest)
+    results = []
+    try:
+        with _backend(args, folder) as backend, stand_in(world) as server:
+            env = {**os.environ, **backend.env, **stand_in_env(server)}
+            env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
+            os.environ.update(env)
+            _setup_django()
+            for processes in [int(n) for n in args.processes.split(",")]:
+                reset()
+                round_folder = folder / f"round-{processes}"
+                result = measure(
+                    server=server,
+                    processes=processes,
+                    env=env,
+                    folder=round_folder,
+                    idle_seconds=args.idle_seconds,
+                )
+                results.append(result)
+                print(f"{backend.name}: {_line(result)}", flush=True)
+            _close_django()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if len(results) > 1:
+        speedup = results[-1]["photos_per_second"] / results[0]["photos_per_second"]
+        print(f"{results[-1]['processes']} vs {results[0]['processes']}: {speedup:.2f}x")
+    if args.json:
+        print(json.dumps(results))
 
 
-def _detect_many(job: tuple[list[int], str]) -> float:
-    """One worker process: run the real pipeline step on its images; return the seconds
-    spent inside detection + encoding, so the rest is the pipeline's overhead."""
-    ids, api_url = job
-    spent = 0.0
-    analyse = detection.analyse_image
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wikivisage.settings")
+    import django
+    from django.core.management import call_command
 
-    def timed(image, *, config):
-        nonlocal spent
-        start = time.perf_counter()
-        try:
-            return analyse(image, config=config)
-        finally:
-            spent += time.perf_counter() - start
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
 
-    pipeline.analyse_image = timed  # type: ignore[assignment]
-    # A benchmark's scratch projects need no learner runs queued for later.
-    pipeline._rescore_projects_of = lambda image: None  # type: ignore[assignment]
-    detection.load_models()  # once per process, as a worker does at start
-    with ApiClient(api_url=api_url) as client:
-        for image_id in ids:
-            pipeline.image_detect(image_id=image_id, client=client)
-    connections.close_all()
-    return spent
+
+def _close_django() -> None:
+    from django.db import connections
+
+    connections.close_all()  # MariaDB drops the database only once nobody uses it
+
+
+# --- helpers: /proc -----------------------------------------------------------------------
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def _children(pid: int) -> list[int]:
+    """The pool processes: those whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 """The stand-in from the command line, with no Django:
 
-    python -m fakecommons serve [--world FILE] [--port 8765] [--fault maxlag:3] ...
+    python -m fakecommons serve [--world FILE] [--port 8765] [--fault maxlag:3] [--prerender 500]
     python -m fakecommons build FILE [--manifest CSV] [--synthetic N]
 
 ``serve`` prints the environment lines that point WikiVisage at it (COMMONS_API_URL=… and so
 on) and serves until interrupted; without ``--world`` it serves a world built from the face
-manifest. ``build`` writes a world file whose paths are relative to it, so the file can move
-with the data beside it. The manifest defaults to ``$FACES_DATA_DIR/manifest.csv``, else
-``../shared/data/faces/manifest.csv`` beside the repository, as the settings have it.
+manifest; ``--prerender`` renders the thumbnails of those widths before it serves, so that
+serving them costs no CPU (benchmarks). ``build`` writes a world file whose paths are
+relative to it, so the file can move with the data beside it. The manifest defaults to
+``$FACES_DATA_DIR/manifest.csv``, else ``../shared/data/faces/manifest.csv`` beside the
+repository, as the settings have it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
             server.faults.add(parse_spec(spec))
         except ValueError as error:
             parser.error(f"--fault {spec}: {error}")
+    if args.prerender:
+        server.uploads.prerender(int(width) for width in args.prerender.split(","))
     server.start()
     print("\n".join(server.env_lines()), flush=True)
     try:
@@ -82,6 +86,9 @@ def parser_for() -> argparse.ArgumentParser:
         metavar="KIND[:TIMES[:ACTION]]",
         help=f"inject a fault; TIMES '*' = always; ACTION 'upload' targets the upload "
         f"server. Kinds: {', '.join(KINDS)}",
+    )
+    serving.add_argument(
+        "--prerender", metavar="WIDTHS", help="thumbnail widths to render first, e.g. 500"
     )
     serving.add_argument("--user", help="the user who approves OAuth requests")
     serving.add_argument("--callback", help="the consumer's registered OAuth callback URL")

@@ -83,6 +83,22 @@ def test_database_and_broker_come_from_the_environment():
     ]
 
 
+def test_the_embedded_broker_looks_for_messages_often(tmp_path):
+    """kombu's filesystem transport polls: at its own 1 s a worker idled between tasks."""
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.CELERY_BROKER_TRANSPORT_OPTIONS['polling_interval'])"
+    )
+    embedded = {"DJANGO_DEBUG": "true", "CELERY_BROKER_URL": ""}
+    default = manage("shell", "--no-imports", "-c", code, **embedded)
+    assert default.returncode == 0, default.stderr
+    assert float(default.stdout) <= 0.05
+    tuned = manage(
+        "shell", "--no-imports", "-c", code, WIKIVISAGE_BROKER_POLL_SECONDS="0.5", **embedded
+    )
+    assert float(tuned.stdout) == 0.5
+
+
 def test_embedded_defaults_need_no_server():
     code = "from django.db import connection; print(connection.vendor)"
     result = manage("shell", "--no-imports", "-c", code, DJANGO_DEBUG="true", CELERY_BROKER_URL="")

@@ -15,6 +15,7 @@ import email.utils
 import functools
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -191,6 +192,32 @@ def _reached_server(error: requests.RequestException) -> bool:
         return False
     reason = getattr(error.args[0], "reason", None) if error.args else None
     return not isinstance(reason, NewConnectionError)
+
+
+class DownloadThrottle:
+    """Spaces downloads at least ``gap`` seconds apart, across every client of the process.
+
+    Each caller reserves the next free start under a lock, then waits outside it: threads of
+    one worker take turns instead of all starting when the gap ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_start = 0.0
+
+    def wait(self, gap: float, sleep: Callable[[float], None]) -> None:
+        if gap <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_start)
+            self._next_start = start + gap
+        if start > now:
+            sleep(start - now)
+
+
+# Per worker process (settings.COMMONS_DOWNLOAD_THROTTLE_SECONDS): tasks make a client each.
+DOWNLOAD_THROTTLE = DownloadThrottle()
 
 
 class ApiClient:
@@ -382,8 +409,9 @@ class ApiClient:
 
         A file's bytes come from Wikimedia's upload server (or, for a configured API
         elsewhere, that API's own host): a URL or a redirect pointing anywhere else is refused
-        before any request is made there.
+        before any request is made there. Waits for the process's download throttle first.
         """
+        DOWNLOAD_THROTTLE.wait(settings.COMMONS_DOWNLOAD_THROTTLE_SECONDS, self._sleep)
         for _hop in range(MAX_REDIRECTS + 1):
             self._check_upload_host(url)
             response = self._send("GET", url, {}, stream=True, follow_redirects=False)

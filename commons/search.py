@@ -8,6 +8,7 @@ little, so callers re-check hits with ``wbgetentities`` before relying on them.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 
 from commons.client import ApiClient, ApiResponse, Params
 from commons.identifiers import normalise_qid
@@ -16,19 +17,26 @@ from commons.types import FILE_NAMESPACE, SearchHit
 HITS_PER_REQUEST = 500  # srlimit's ceiling without apihighlimits
 
 
-def search_depicting(client: ApiClient, *, qid: str) -> Iterator[SearchHit]:
-    """Every file whose structured data says it depicts ``qid``."""
+def search_depicting(
+    client: ApiClient, *, qid: str, limit: int | None = None
+) -> Iterator[SearchHit]:
+    """Files whose structured data says they depict ``qid``: all, or the first ``limit``.
+
+    With a limit, no page of hits past it is asked for.
+    """
+    if limit is not None and limit <= 0:
+        return
     params: Params = {
         "action": "query",
         "list": "search",
         "srsearch": f"haswbstatement:P180={normalise_qid(qid)}",
         "srnamespace": FILE_NAMESPACE,
-        "srlimit": HITS_PER_REQUEST,
+        "srlimit": min(HITS_PER_REQUEST, limit or HITS_PER_REQUEST),
         # Only ids and titles are needed: skip snippets and sizes.
         "srprop": "",
     }
-    for response in client.iter_continued(params):
-        yield from parse_hits(response)
+    hits = (hit for response in client.iter_continued(params) for hit in parse_hits(response))
+    yield from islice(hits, limit)
 
 
 def parse_hits(response: ApiResponse) -> list[SearchHit]:

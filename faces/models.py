@@ -304,3 +304,20 @@ class ReviewLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.face_id} shown to {self.user_id} until {self.expires_at:%H:%M:%S}"
+
+
+class DetectTurn(models.Model):
+    """A project with images waiting for detection, and when a detect worker last took one.
+
+    Detect messages name no image: a worker detects the next image of the project served
+    longest ago, so projects take turns however many images each one queued. Internal
+    bookkeeping of the detect queue, never shown (hence no verbose names to translate).
+    """
+
+    project = models.OneToOneField(
+        "projects.Project", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    served_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"detection turn of project {self.project_id}"

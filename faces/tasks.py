@@ -54,6 +54,7 @@ def recrawl_active() -> None:
     bind=True, name="detect.image", acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )
 def detect_image(self: Task, image_id: int) -> None:
+    """Detect this one image (messages queued before ``detect.next``; a run by hand)."""
     if not Image.objects.filter(pk=image_id).exists():
         return
     try:
@@ -63,10 +64,23 @@ def detect_image(self: Task, image_id: int) -> None:
         retry_later(self, error)  # the image was handed back, pending, before this
 
 
+@shared_task(
+    bind=True, name="detect.next", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def detect_next(self: Task) -> None:
+    """Detect one image: the next of the project whose turn it is (one message per image)."""
+    try:
+        with commons_client(retry=IN_TASK_RETRY) as client:
+            pipeline.image_detect_next(client=client)
+    except TransientError as error:
+        retry_later(self, error)  # the image was handed back, pending, before this
+
+
 @shared_task(name="detect.reclaim", ignore_result=True)
 def reclaim_images() -> None:
     """Queue again the images whose worker died mid-way, and pending ones never picked up."""
-    enqueue_each("detect.image", pipeline.images_reclaim())
+    pipeline.detect_turns_refresh()
+    pipeline.queue_detection(pipeline.images_reclaim())
 
 
 @shared_task(bind=True, name="detect.encode_face", acks_late=True, ignore_result=True)

@@ -90,6 +90,26 @@ class Project(models.Model):
         help_text=_("Where an interrupted crawl continues; empty when no crawl is under way."),
     )
     crawled_at = models.DateTimeField(_("last crawl finished"), null=True, blank=True)
+    # Why a crawl or search took less than Commons holds: the bound it stopped at (the
+    # setting may change later; the page names the number that applied).
+    crawl_limit_hit = models.PositiveIntegerField(
+        _("crawl stopped at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The most files a project takes, when the last crawl stopped there; empty when it "
+            "listed the whole category."
+        ),
+    )
+    bootstrap_limit_hit = models.PositiveIntegerField(
+        _("depicts search stopped at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The most files the search for existing depicts statements adds, when the last "
+            "search stopped there; empty when it took every file found."
+        ),
+    )
     learning = models.JSONField(
         _("learner's state"),
         default=dict,

@@ -16,8 +16,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils import formats, timezone
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -108,6 +108,7 @@ def _overview(project: Project) -> dict[str, Any]:
         "project": project,
         "progress": progress,
         "phase": _phase(project, progress),
+        "limits": _limits(project),
         "counts": selectors.project_counts(project=project),
         "stalled": selectors.pipeline_stalled(project=project, progress=progress),
         "chart": face_selectors.score_chart(face_selectors.learner_summary(project)),
@@ -123,6 +124,36 @@ def _phase(project: Project, progress: ProjectProgress) -> str:
             "total": progress.images,
         }
     return ""
+
+
+def _limits(project: Project) -> str:
+    """Where WikiVisage took less than Commons holds, in the contributor's words."""
+    notes = []
+    if project.crawl_limit_hit is not None:
+        count = project.crawl_limit_hit
+        notes.append(
+            ngettext(
+                "This category and its subcategories hold more than %(count)s file; "
+                "WikiVisage took the first one.",
+                "This category and its subcategories hold more than %(count)s files; "
+                "WikiVisage took the first %(count)s.",
+                count,
+            )
+            % {"count": formats.number_format(count, force_grouping=True)}
+        )
+    if project.bootstrap_limit_hit is not None:
+        count = project.bootstrap_limit_hit
+        notes.append(
+            ngettext(
+                "More than %(count)s file on Commons already says it depicts this person; "
+                "WikiVisage took the first one.",
+                "More than %(count)s files on Commons already say they depict this person; "
+                "WikiVisage took the first %(count)s.",
+                count,
+            )
+            % {"count": formats.number_format(count, force_grouping=True)}
+        )
+    return " ".join(notes)
 
 
 @login_required
@@ -141,6 +172,7 @@ def project_status(request: AuthenticatedRequest, pk: int) -> JsonResponse:
             "detecting": overview["progress"].detecting,
             "crawling": project_selectors.crawling(project),
             "phase": overview["phase"],
+            "limits": overview["limits"],
             "stalled": overview["stalled"],
             "precision": summary.precision if summary else None,
             "recall": summary.recall if summary else None,

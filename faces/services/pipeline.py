@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from commons.categories import crawl, start_crawl
@@ -27,8 +27,8 @@ from faces.detection import (
     encode_box,
 )
 from faces.imaging import BadImageError, decode_image, image_to_array
-from faces.models import Face, Image, Label, ProjectImage
-from projects.enqueue import enqueue_each
+from faces.models import DetectTurn, Face, Image, Label, ProjectImage
+from projects.enqueue import enqueue
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ class CrawlSummary:
     new_images: list[int] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     finished: bool = False
+    # The files-per-project bound, when the crawl stopped there before the tree's end.
+    limit_hit: int | None = None
 
 
 def project_crawl(
@@ -59,32 +61,61 @@ def project_crawl(
     """Crawl the project's category into Images, one committed batch at a time.
 
     1. Continue from the stored cursor, or start a crawl at the project's depth limit.
-    2. For each batch of files: fetch their metadata and existing depicts statements,
-       upsert the Image rows, link them to the project, and store the cursor — all in one
-       transaction, so an interrupted crawl resumes after the last committed batch.
+    2. For each batch of files: fetch their metadata, keep those within the project's file
+       bound, fetch their existing depicts statements, upsert the Image rows, link them to
+       the project, and store the cursor — all in one transaction, so an interrupted crawl
+       resumes after the last committed batch.
     3. Queue detection for the new images once each batch is committed (unless ``queue`` is
        off: ``processproject`` detects in its own process).
-    4. Clear the cursor when the category tree is exhausted.
+    4. Clear the cursor when the category tree is exhausted, or as soon as a file is left
+       out at the bound: the crawl stops there and the project records the bound.
     """
     cursor = _stored_cursor(project)
     summary = CrawlSummary(skipped=dict(cursor.skipped))
+    bound = settings.WIKIVISAGE_MAX_FILES_PER_PROJECT
     for batch in crawl(client, cursor=cursor):
         infos = _file_infos(client, [member.pageid for member in batch.files])
         with transaction.atomic():
-            images = images_upsert(infos=infos)
+            taken = _within_file_bound(project, infos, bound=bound)
+            images = images_upsert(infos=taken)
             _link(project, images, source=ProjectImage.Source.CATEGORY)
             _record_depicts(project, client, images)
             Project.objects.filter(pk=project.pk).update(crawl_cursor=batch.cursor.to_dict())
             if queue:
                 queue_detection(_pending(images))
         summary.batches += 1
-        summary.files += len(infos)
+        summary.files += len(taken)
         summary.skipped = dict(batch.cursor.skipped)
+        if len(taken) < len(infos):
+            summary.limit_hit = bound
+            break
         if max_batches is not None and summary.batches >= max_batches:
             return summary
-    Project.objects.filter(pk=project.pk).update(crawl_cursor=None, crawled_at=timezone.now())
+    Project.objects.filter(pk=project.pk).update(
+        crawl_cursor=None, crawled_at=timezone.now(), crawl_limit_hit=summary.limit_hit
+    )
     summary.finished = True
     return summary
+
+
+def _within_file_bound(
+    project: Project, infos: Sequence[FileInfo], *, bound: int
+) -> list[FileInfo]:
+    """The files of a batch the project may take: those it holds already (a re-crawl
+    refreshes them), then new ones while it holds fewer than ``bound`` from its category."""
+    links = ProjectImage.objects.filter(project=project, source=ProjectImage.Source.CATEGORY)
+    pageids = [info.pageid for info in infos]
+    held = set(links.filter(image__pageid__in=pageids).values_list("image__pageid", flat=True))
+    room = bound - links.count()
+    taken = []
+    for info in infos:
+        if info.pageid not in held:
+            if room <= 0:
+                continue
+            room -= 1
+            held.add(info.pageid)
+        taken.append(info)
+    return taken
 
 
 def _stored_cursor(project: Project) -> CrawlCursor:
@@ -183,8 +214,31 @@ def _pending(images: Iterable[Image]) -> list[int]:
 
 
 def queue_detection(image_ids: Sequence[int]) -> None:
-    """Hand images to the detect workers once the surrounding transaction has committed."""
-    enqueue_each("detect.image", image_ids)
+    """Hand images to the detect workers once the surrounding transaction has committed.
+
+    Their projects get a turn (kept if they have one), and the queue one ``detect.next``
+    message per image. A message names no image: whoever runs it detects the next image of
+    the project whose turn it is (:func:`image_claim_next`), so a small project queued behind
+    a large one is served alternately with it instead of after the whole backlog.
+    """
+    ids = list(image_ids)
+    if not ids:
+        return
+    _open_turns(ids)
+    for _image_id in ids:
+        enqueue("detect.next")
+
+
+def _open_turns(image_ids: Sequence[int]) -> None:
+    links = ProjectImage.objects.filter(image_id__in=image_ids)
+    _turns_for(links.values_list("project_id", flat=True))
+
+
+def _turns_for(project_ids: Iterable[int]) -> None:
+    """A turn for each of these projects; one that has its turn keeps its place."""
+    DetectTurn.objects.bulk_create(
+        [DetectTurn(project_id=pk) for pk in set(project_ids)], ignore_conflicts=True
+    )
 
 
 # --- bootstrap --------------------------------------------------------------------------
@@ -194,15 +248,22 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
     """Files that already depict the person on Commons: known positives to start from.
 
     A file found only by the search is linked as ``bootstrap`` and stays outside the
-    category's scope; a file in the category keeps its ``category`` link.
+    category's scope; a file in the category keeps its ``category`` link. The search adds
+    at most ``WIKIVISAGE_MAX_BOOTSTRAP_FILES`` files; the project records the bound when it
+    found more.
     """
-    pageids = [hit.pageid for hit in search_depicting(client, qid=project.qid)]
-    infos = _file_infos(client, pageids)
+    cap = settings.WIKIVISAGE_MAX_BOOTSTRAP_FILES
+    # One hit past the cap tells whether there were more.
+    hits = list(search_depicting(client, qid=project.qid, limit=cap + 1))
+    infos = _file_infos(client, [hit.pageid for hit in hits[:cap]])
     with transaction.atomic():
         images = images_upsert(infos=infos)
         _link(project, images, source=ProjectImage.Source.BOOTSTRAP)
         # The search index lags edits: re-read the statements before trusting a hit.
         _record_depicts(project, client, images)
+        Project.objects.filter(pk=project.pk).update(
+            bootstrap_limit_hit=cap if len(hits) > cap else None
+        )
         if queue:
             queue_detection(_pending(images))
     for image in images:
@@ -261,6 +322,60 @@ def image_claim(*, image_id: int) -> Image | None:
     return Image.objects.get(pk=image_id)
 
 
+# A worker that loses a race for an image tries the next of so many candidates.
+CLAIM_CANDIDATES = 5
+
+
+def image_claim_next() -> Image | None:
+    """Claim the next image to detect, taking projects in turn; None when nothing is pending.
+
+    1. Go through the turns, the project served longest ago first (a new one before all).
+       A turn whose project has nothing pending is closed.
+    2. Take the first turn with pending images and mark it served now, with a conditional
+       UPDATE: two workers at once take two turns (the loser goes on to the next).
+    3. Claim that project's first pending image; an image shared by two projects is claimed,
+       and detected, once.
+    4. With no turn holding pending images, any pending image of a project: a turn lost to
+       a race (the sweep opens it again) never leaves an image without a worker.
+    """
+    turns = DetectTurn.objects.order_by(F("served_at").asc(nulls_first=True), "project_id")
+    for turn in turns:
+        candidates = _pending_first(Image.objects.filter(project_links__project=turn.project_id))
+        served = DetectTurn.objects.filter(pk=turn.pk, served_at=turn.served_at)
+        if not candidates:
+            served.delete()
+        elif served.update(served_at=timezone.now()):
+            image = _claim_any(candidates)
+            if image is not None:
+                return image
+    linked = ProjectImage.objects.filter(image=OuterRef("pk"))
+    return _claim_any(_pending_first(Image.objects.filter(Exists(linked))))
+
+
+def _pending_first(images: QuerySet[Image]) -> list[int]:
+    """The first pending images (by id); those handed back after a failure for now wait
+    behind the untried ones, so one file that keeps failing does not take every turn."""
+    pending = images.filter(state=Image.State.PENDING).order_by("pk").values_list("pk", flat=True)
+    # Two plain queries, not one ordered by attempts: MariaDB would sort the whole backlog.
+    return list(pending.filter(attempts=0)[:CLAIM_CANDIDATES]) or list(pending[:CLAIM_CANDIDATES])
+
+
+def _claim_any(image_ids: Sequence[int]) -> Image | None:
+    for image_id in image_ids:
+        image = image_claim(image_id=image_id)
+        if image is not None:
+            return image
+    return None
+
+
+def image_detect_next(*, client: ApiClient, config: DetectionConfig | None = None) -> DetectOutcome:
+    """Detect the next image of the project whose turn it is (:func:`image_claim_next`)."""
+    image = image_claim_next()
+    if image is None:
+        return NOT_CLAIMED
+    return _detect_claimed(image, client, config or DETECTION)
+
+
 def image_detect(
     *, image_id: int, client: ApiClient, config: DetectionConfig | None = None
 ) -> DetectOutcome:
@@ -276,11 +391,15 @@ def image_detect(
     image = image_claim(image_id=image_id)
     if image is None:
         return NOT_CLAIMED
+    return _detect_claimed(image, client, config or DETECTION)
+
+
+def _detect_claimed(image: Image, client: ApiClient, config: DetectionConfig) -> DetectOutcome:
     twin = _processed_twin(image)
     if twin is not None:
         return _finish(image, _copies(twin), reused=True)
     try:
-        detected = _detect(image, client, config or DETECTION)
+        detected = _detect(image, client, config)
     except (BadImageError, PermanentError) as error:
         return _fail(image, error)
     except TransientError:
@@ -382,7 +501,8 @@ def images_reclaim(*, limit: int = 1000) -> list[int]:
     2. A pending image untouched for ``WIKIVISAGE_REQUEUE_PENDING_AFTER`` seconds lost its
        message (a broker restart, a killed worker's prefetched tasks). That wait is long,
        so a large backlog still waiting its turn in the queue is not queued twice.
-    Each image returned is marked as just queued, so the next sweep leaves it alone.
+    Each image returned is marked as just queued, so the next sweep leaves it alone; the
+    caller queues them with :func:`queue_detection`, which gives their projects a turn.
     """
     now = timezone.now()
     dead = Image.objects.filter(state=Image.State.PROCESSING, claimed_at__lt=now - claim_timeout())
@@ -395,6 +515,22 @@ def images_reclaim(*, limit: int = 1000) -> list[int]:
         pk__in=ids, state__in=[Image.State.PENDING, Image.State.PROCESSING]
     ).update(state=Image.State.PENDING, claimed_at=None, updated_at=now)
     return ids
+
+
+def detect_turns_refresh() -> None:
+    """The periodic sweep's view of the turns: a turn for each project with pending images.
+
+    A turn is closed once its project has nothing pending (here, or by a worker that finds
+    nothing). A crawl that queues images right then may lose its turn to that race: its
+    images are still detected (last step of :func:`image_claim_next`), and this sweep gives
+    the turn back.
+    """
+    pending_of_turn = Image.objects.filter(
+        state=Image.State.PENDING, project_links__project=OuterRef("project")
+    )
+    DetectTurn.objects.exclude(Exists(pending_of_turn)).delete()
+    waiting = ProjectImage.objects.filter(image__state=Image.State.PENDING)
+    _turns_for(waiting.values_list("project_id", flat=True).distinct())
 
 
 # --- faces drawn by hand ----------------------------------------------------------------

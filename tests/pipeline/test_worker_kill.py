@@ -7,7 +7,7 @@ import pytest
 from commons.client import commons_client
 from faces.models import Image
 from faces.services import pipeline
-from faces.tasks import detect_image, reclaim_images
+from faces.tasks import reclaim_images
 from tests.pipeline.conftest import PHOTOS, manifest
 from tests.workers import celery_worker, wait_for
 
@@ -32,8 +32,7 @@ def test_killed_worker_leaves_images_to_a_restarted_one(transactional_db, stand_
     stand_in.inject("slow", times=1, target="upload", seconds=20.0)
 
     with celery_worker(extra_env=stand_in_env(stand_in)) as first:
-        for image_id in image_ids:
-            detect_image.delay(image_id)
+        pipeline.queue_detection(image_ids)  # detect.next messages, taken turn by turn
         assert wait_for(
             lambda: Image.objects.filter(state=Image.State.PROCESSING).exists(), timeout=60
         ), "".join(first.output[-30:])

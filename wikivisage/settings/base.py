@@ -247,6 +247,14 @@ WIKIVISAGE_REQUEUE_PENDING_AFTER = env.int("WIKIVISAGE_REQUEUE_PENDING_AFTER", d
 # A write worker silent this long is taken for dead (above the write task's 300 s limit).
 WIKIVISAGE_WRITE_CLAIM_TIMEOUT = env.int("WIKIVISAGE_WRITE_CLAIM_TIMEOUT", default=600)
 WIKIVISAGE_RECRAWL_HOURS = env.float("WIKIVISAGE_RECRAWL_HOURS", default=24.0)
+# What a learner process keeps between re-scorings (faces/services/learner_memory.py).
+WIKIVISAGE_LEARNER_MEMORY_MB = env.int("WIKIVISAGE_LEARNER_MEMORY_MB", default=512)
+# Bounds of one project: a huge or looping category tree stops at this many files, and the
+# search for files that already depict the person adds at most this many.
+WIKIVISAGE_MAX_FILES_PER_PROJECT = env.int("WIKIVISAGE_MAX_FILES_PER_PROJECT", default=20_000)
+WIKIVISAGE_MAX_BOOTSTRAP_FILES = env.int("WIKIVISAGE_MAX_BOOTSTRAP_FILES", default=2_000)
+# The least time between two thumbnail downloads of one worker process (0: no pause).
+COMMONS_DOWNLOAD_THROTTLE_SECONDS = env.float("COMMONS_DOWNLOAD_THROTTLE_SECONDS", default=0.0)
 
 
 def _user_agent() -> str:

@@ -84,12 +84,13 @@ def best_time(step: Callable[[], object], repeat: int) -> float:
 
 
 def time_rescoring(evidence: Evidence, *, strategy: Strategy, repeat: int) -> dict[str, float]:
-    """Seconds for score_faces, suggest and next_question, and their sum."""
+    """Seconds for what the learn task computes (score_faces, suggest, review_priority: the
+    order of every question), and their sum."""
     scores = learning.score_faces(evidence, strategy=strategy)
     timings = {
         "score": best_time(lambda: learning.score_faces(evidence, strategy=strategy), repeat),
         "suggest": best_time(lambda: learning.suggest(evidence, scores), repeat),
-        "next question": best_time(lambda: learning.next_question(evidence, scores), repeat),
+        "review order": best_time(lambda: learning.review_priority(evidence, scores), repeat),
     }
     timings["total"] = sum(timings.values())
     return timings
@@ -108,7 +109,7 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true")
     args = parser.parse_args()
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
-    print(f"OPENBLAS_NUM_THREADS={threads} (the 2 s target is for one core: set it to 1)")
+    print(f"OPENBLAS_NUM_THREADS={threads} (the 1 s target is for one core: set it to 1)")
     project = make_project(args.faces, person_share=args.person_share, seed=args.seed)
     evidence = make_evidence(
         project,

@@ -14,6 +14,7 @@ turns scores into probabilities and gives honest precision and recall estimates.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +52,11 @@ CORE_DISTANCE = 0.5
 a known other) counts as explained already."""
 
 CHUNK_ROWS = 16384
-"""Rows per block of the distance products; bounds memory to rows * references floats."""
+"""Most rows per block of the distance products; bounds memory to rows * references floats."""
+
+CHUNK_FLOATS = 1 << 19
+"""Floats per block of distance products (2 MB): a block that stays in the core's cache
+makes the sum and the minimum after the product about a quarter faster than 16,384 rows."""
 
 HELD_OUT_ROWS = 1024
 """Rows per block when faces of the query's own image must be masked out."""
@@ -122,6 +127,11 @@ class Evidence:
     @property
     def size(self) -> int:
         return int(self.encodings.shape[0])
+
+    @functools.cached_property
+    def norms(self) -> np.ndarray:
+        """Each encoding's squared length, computed once for every distance product."""
+        return np.einsum("ij,ij->i", self.encodings, self.encodings)
 
     def bootstrap_mask(self) -> np.ndarray:
         if self.bootstrap is None:
@@ -216,16 +226,24 @@ def as_encodings(values: np.ndarray) -> np.ndarray:
 
 
 def nearest_distance(
-    queries: np.ndarray, references: np.ndarray, *, chunk_rows: int = CHUNK_ROWS
+    queries: np.ndarray,
+    references: np.ndarray,
+    *,
+    chunk_rows: int | None = None,
+    query_norms: np.ndarray | None = None,
 ) -> np.ndarray:
     """Euclidean distance from each query to its nearest reference (inf when none).
 
     ``|a-b|² = |a|² + |b|² - 2ab``: one float32 matrix product per block of rows, and
-    blocks bound the memory to ``chunk_rows * len(references)`` floats.
+    blocks bound the memory to ``chunk_rows * len(references)`` floats (by default about
+    CHUNK_FLOATS, between 1,024 and CHUNK_ROWS rows). ``query_norms``: the queries'
+    squared lengths, when the caller has them already.
     """
     result = np.full(queries.shape[0], np.inf, dtype=np.float32)
     if references.shape[0] == 0 or queries.shape[0] == 0:
         return result
+    if chunk_rows is None:
+        chunk_rows = min(max(CHUNK_FLOATS // references.shape[0], 1024), CHUNK_ROWS)
     references = as_encodings(references)
     scaled = np.ascontiguousarray(-2.0 * references.T)
     reference_norms = np.einsum("ij,ij->i", references, references)
@@ -233,7 +251,12 @@ def nearest_distance(
         block = as_encodings(queries[start : start + chunk_rows])
         products = block @ scaled
         products += reference_norms
-        nearest = products.min(axis=1) + np.einsum("ij,ij->i", block, block)
+        norms = (
+            query_norms[start : start + chunk_rows]
+            if query_norms is not None
+            else np.einsum("ij,ij->i", block, block)
+        )
+        nearest = products.min(axis=1) + norms
         result[start : start + block.shape[0]] = np.sqrt(np.maximum(nearest, 0.0))
     return result
 
@@ -280,9 +303,11 @@ def _project_distance(
     encodings, images = evidence.encodings, evidence.image_index
     if rows is None:
         rows = np.arange(evidence.size)
-        distance = nearest_distance(encodings, encodings[members])
+        distance = nearest_distance(encodings, encodings[members], query_norms=evidence.norms)
     else:
-        distance = nearest_distance(encodings[rows], encodings[members])
+        distance = nearest_distance(
+            encodings[rows], encodings[members], query_norms=evidence.norms[rows]
+        )
     shared = np.flatnonzero(on_images_of(images, members)[rows])
     if shared.size:
         distance[shared] = held_out_distance(

@@ -8,6 +8,7 @@ messages go to the broker, where a real worker process takes them.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from faces.services import learner_memory
 from projects import enqueue
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
@@ -35,6 +37,14 @@ class Queued:
     task: str
     args: tuple[Any, ...]
     countdown: float | None = None
+
+
+@pytest.fixture(autouse=True)
+def learner_forgets() -> Iterator[None]:
+    """Each test starts with a learner that remembers no project (test databases reuse ids)."""
+    learner_memory.forget()
+    yield
+    learner_memory.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from faces import learning
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Face, Label, ProjectImage
+from faces.services import learner_memory
 from projects.models import Project
 from projects.services import request_rescore as request_rescore  # the services' own door
 
@@ -25,6 +26,10 @@ from projects.services import request_rescore as request_rescore  # the services
 OTHERS_DEPICTED_WEIGHT = 0.3
 HISTOGRAM_BINS = 20
 WRITE_BATCH = 2000
+# Model labels that keep a review priority: the faces asked soonest (see _write_labels).
+PRIORITY_KEPT = 500
+# A stored score is rewritten when the learner's moves it by more than this.
+SCORE_TOLERANCE = 0.01
 
 
 def projects_awaiting_rescore() -> list[int]:
@@ -61,42 +66,53 @@ def project_rescore(*, project_id: int) -> dict | None:
     if learning.evidence_count(evidence) < project.min_answers:
         suggestions = learning.suggest_nothing(evidence, scores)
     priority = learning.review_priority(evidence, scores)
-    _write_labels(project, data.face_ids, scores, suggestions.faces, priority)
-    summary = _summary(project, evidence, scores, suggestions)
-    return _store_summary(project, summary)
+    written = _write_labels(project, data.face_ids, scores, suggestions.faces, priority)
+    stored = _store_summary(project, _summary(project, evidence, scores, suggestions))
+    learner_memory.remember_written(project.pk, written, stored)
+    return stored
 
 
 def project_faces(project: Project) -> ProjectFaces:
-    rows = list(
-        Face.objects.current()
-        .of_project(project)
-        .filter(encoding__isnull=False)
-        .order_by("pk")
-        .values_list("pk", "image_id", "encoding")
-    )
-    if not rows:
+    """The project's current, encoded faces (remembered by this process while unchanged,
+    see ``learner_memory``) with every answer and hint, read fresh."""
+    key = learner_memory.faces_key(project)
+    known = learner_memory.recall_faces(project, key) or _faces_read(project, key)
+    face_ids = known.face_ids
+    if face_ids.size == 0:
         empty = learning.Evidence(
             encodings=np.zeros((0, 128), np.float32),
             image_index=np.zeros(0, np.int64),
             verdicts=np.zeros(0, np.int8),
         )
         return ProjectFaces(face_ids=np.zeros(0, np.int64), evidence=empty)
-    face_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    _, image_index = np.unique(
-        np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)),
-        return_inverse=True,
-    )
-    encodings = np.frombuffer(b"".join(bytes(row[2]) for row in rows), dtype=np.float32)
-    position = {int(face_id): i for i, face_id in enumerate(face_ids)}
+    _, image_index = np.unique(known.image_ids, return_inverse=True)
+    position = {face_id: i for i, face_id in enumerate(face_ids.tolist())}
     evidence = learning.Evidence(
-        encodings=encodings.reshape(len(rows), 128),
+        encodings=known.encodings,
         image_index=image_index,
         verdicts=_verdicts(project, position),
         bootstrap=_mask(position, _bootstrap_yes(project)),
         against=_against(project, position),
-        hint=_hint(project, position),
+        hint=_hint(project, position, known),
     )
     return ProjectFaces(face_ids=face_ids, evidence=evidence)
+
+
+def _faces_read(project: Project, key: learner_memory.FacesKey) -> learner_memory.Remembered:
+    every = list(
+        Face.objects.current()
+        .filter(image__project_links__project=project)
+        .order_by("pk")
+        .values_list("pk", "image_id", "encoding")
+    )
+    rows = [row for row in every if row[2] is not None]
+    unencoded = [row[0] for row in every if row[2] is None]
+    face_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    image_ids = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+    encodings = np.frombuffer(b"".join(bytes(row[2]) for row in rows), dtype=np.float32)
+    return learner_memory.remember_faces(
+        project, key, face_ids, image_ids, encodings.reshape(len(rows), 128), unencoded
+    )
 
 
 def _verdicts(project: Project, position: dict[int, int]) -> np.ndarray:
@@ -160,14 +176,20 @@ def _against(project: Project, position: dict[int, int]) -> np.ndarray:
     return weights
 
 
-def _hint(project: Project, position: dict[int, int]) -> int | None:
-    """The largest face on the person's Wikidata image (P18), if that file is in the project."""
+def _hint(
+    project: Project, position: dict[int, int], known: learner_memory.Remembered
+) -> int | None:
+    """The largest face on the person's Wikidata image (P18), if that file is in the project
+    (looked up once while the project's faces stay the same)."""
     if not project.person_image:
         return None
-    title = "File:" + project.person_image.removeprefix("File:")
-    faces = Face.objects.current().of_project(project).filter(image__title=title)
-    best = max(faces, key=lambda face: face.width * face.height, default=None)
-    return position.get(best.pk) if best is not None else None
+    if known.hint is None or known.hint[0] != project.person_image:
+        title = "File:" + project.person_image.removeprefix("File:")
+        faces = Face.objects.current().of_project(project).filter(image__title=title)
+        best = max(faces, key=lambda face: face.width * face.height, default=None)
+        known.hint = (project.person_image, best.pk if best is not None else None)
+    face_id = known.hint[1]
+    return position.get(face_id) if face_id is not None else None
 
 
 def _write_labels(
@@ -176,37 +198,34 @@ def _write_labels(
     scores: learning.Scores,
     suggested: np.ndarray,
     priority: np.ndarray,
-) -> None:
+) -> learner_memory.LabelArrays:
     """Store one model label per face, writing only the rows whose values changed.
 
-    Most answers move few faces' scores noticeably, and rewriting every row of a large
-    project (100,000 faces: ~7 s on MariaDB) is what a re-scoring would otherwise cost.
-    Scores are kept to 4 decimals and priorities to 3, which is all a page shows or sorts by.
+    An answer moves the calibration, so every score shifts a little; stored as they are,
+    100,000 faces would mean 100,000 rows rewritten per answer. So a stored score is
+    rewritten only when it is more than SCORE_TOLERANCE off (a grid shows percents; the
+    learner's own estimates use the exact values), and only the PRIORITY_KEPT faces asked
+    soonest keep a review priority (the classify page reads the first few dozen). What is
+    stored is read back unless this process remembers writing it (see ``learner_memory``).
+    Returns what is stored now.
     """
-    wanted = _label_values(face_ids, scores, suggested, priority)
-    stored = {
-        face_id: (verdict, score, rank)
-        for face_id, verdict, score, rank in Label.objects.filter(
-            project=project, source=Label.Source.MODEL
-        ).values_list("face_id", "verdict", "score", "priority")
-    }
-    now = timezone.now()
-    changed = [
-        Label(
-            project=project,
-            face_id=face_id,
-            source=Label.Source.MODEL,
-            verdict=verdict,
-            score=score,
-            priority=rank,
-            created_at=now,
+    wanted = _label_arrays(face_ids, scores, suggested, priority)
+    stored = learner_memory.recall_written(project)
+    if stored is None:
+        stored = _stored_labels(project)
+    changed, gone, written = wanted.changed_since(stored, score_tolerance=SCORE_TOLERANCE)
+    rows = [
+        (face_id, Label.Verdict.YES if yes else Label.Verdict.NO, score, _or_none(rank))
+        for face_id, yes, score, rank in zip(
+            wanted.face_ids[changed].tolist(),
+            wanted.suggested[changed].tolist(),
+            wanted.score[changed].tolist(),
+            wanted.rank[changed].tolist(),
+            strict=True,
         )
-        for face_id, (verdict, score, rank) in wanted.items()
-        if stored.get(face_id) != (verdict, score, rank)
     ]
-    gone = [face_id for face_id in stored if face_id not in wanted]
     with transaction.atomic():
-        Label.objects.upsert(changed, batch_size=WRITE_BATCH)
+        Label.objects.model_upsert(project.pk, rows, batch_size=WRITE_BATCH)
         # A face answered while this run was computing is no longer a question.
         answered = Label.objects.filter(project=project, source=Label.Source.HUMAN)
         Label.objects.filter(
@@ -219,23 +238,43 @@ def _write_labels(
                 source=Label.Source.MODEL,
                 face_id__in=gone[start : start + WRITE_BATCH],
             ).delete()
+    return written
 
 
-def _label_values(
+def _label_arrays(
     face_ids: np.ndarray, scores: learning.Scores, suggested: np.ndarray, priority: np.ndarray
-) -> dict[int, tuple[str, float, float | None]]:
+) -> learner_memory.LabelArrays:
     is_suggested = np.zeros(face_ids.size, dtype=bool)
     is_suggested[suggested] = True
-    probability = np.round(scores.probability.astype(np.float64), 4).tolist()
-    ranks = np.round(priority, 3).tolist()
-    return {
-        int(face_id): (
-            Label.Verdict.YES if is_suggested[i] else Label.Verdict.NO,
-            probability[i],
-            None if math.isnan(ranks[i]) else ranks[i],
+    rank = np.round(priority, 2)
+    finite = np.flatnonzero(np.isfinite(rank))
+    if finite.size > PRIORITY_KEPT:
+        later = finite[np.argsort(-rank[finite], kind="stable")[PRIORITY_KEPT:]]
+        rank[later] = np.nan
+    return learner_memory.LabelArrays(
+        face_ids=face_ids,
+        suggested=is_suggested,
+        score=np.round(scores.probability.astype(np.float64), 3),
+        rank=rank,
+    )
+
+
+def _stored_labels(project: Project) -> learner_memory.LabelArrays:
+    rows = list(
+        Label.objects.filter(project=project, source=Label.Source.MODEL).values_list(
+            "face_id", "verdict", "score", "priority"
         )
-        for i, face_id in enumerate(face_ids.tolist())
-    }
+    )
+    return learner_memory.LabelArrays(
+        face_ids=np.array([row[0] for row in rows], dtype=np.int64),
+        suggested=np.array([row[1] == Label.Verdict.YES for row in rows], dtype=bool),
+        score=np.array([np.nan if row[2] is None else row[2] for row in rows], dtype=np.float64),
+        rank=np.array([np.nan if row[3] is None else row[3] for row in rows], dtype=np.float64),
+    )
+
+
+def _or_none(value: float) -> float | None:
+    return None if math.isnan(value) else value
 
 
 def _summary(project, evidence, scores, suggestions) -> LearnerSummary:

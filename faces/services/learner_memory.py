@@ -1,0 +1,193 @@
+"""What a learner process remembers between two re-scorings of a project.
+
+A project of 100,000 faces holds 51 MB of encodings and 100,000 model labels. Reading both
+back from MariaDB for every answer took over 2 s, while an answer changes neither the faces
+nor, for most rows, the labels. So a ``learn`` worker process keeps, per project:
+
+- the faces it read (ids, photos, encodings), reused while they cannot have changed: a face
+  appears only with a new id (detection, a copy from an identical file, a drawn or corrected
+  box: the highest face id grows), faces leave with their photo (the project's photo count
+  drops) or with a corrected box (which adds a face), and an unencoded face changes when a
+  worker encodes it (checked by id: they are few). The project's creation time is part of
+  the key too (a test database that rolled back may reuse ids);
+- the model labels it wrote, reused while the project's learner summary still carries the
+  time this process wrote it, so no other process re-scored the project since. Between two
+  runs only one other change touches model labels (an answer clears its face's priority),
+  and a stale remembered value only makes the next run write that row again.
+
+Memory is bounded (``WIKIVISAGE_LEARNER_MEMORY_MB``): the projects used least recently are
+forgotten first. Worker processes are recycled (``--max-tasks-per-child``), which also
+empties it. Nothing here is needed for correctness: forgetting only costs a full read.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Max
+
+from faces.models import Face, ProjectImage
+from projects.models import Project
+
+
+@dataclass(frozen=True)
+class LabelArrays:
+    """Model labels as arrays, one row per face: what was written, or is to be written.
+
+    ``rank`` (the review priority) and ``score`` are NaN where the database holds NULL.
+    """
+
+    face_ids: np.ndarray
+    suggested: np.ndarray
+    score: np.ndarray
+    rank: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.face_ids, self.suggested, self.score, self.rank))
+
+    def changed_since(
+        self, stored: LabelArrays, *, score_tolerance: float
+    ) -> tuple[np.ndarray, list[int], LabelArrays]:
+        """What to write so the stored labels say what ``self`` says.
+
+        Returns a mask of the rows of ``self`` to write (missing from ``stored``, or a
+        different verdict or priority, or a score more than ``score_tolerance`` away), the
+        face ids ``stored`` holds that ``self`` no longer has, and the labels as stored
+        once that is written.
+        """
+        gone = np.setdiff1d(stored.face_ids, self.face_ids).tolist()
+        if stored.face_ids.size == 0:
+            return np.ones(self.face_ids.size, dtype=bool), gone, self
+        order = np.argsort(stored.face_ids, kind="stable")
+        position = np.minimum(
+            np.searchsorted(stored.face_ids[order], self.face_ids), order.size - 1
+        )
+        row = order[position]
+        kept = stored.score[row]
+        close = np.abs(kept - self.score) <= score_tolerance
+        same = (
+            (stored.face_ids[row] == self.face_ids)
+            & (stored.suggested[row] == self.suggested)
+            & (close | (np.isnan(kept) & np.isnan(self.score)))
+            & _equal(stored.rank[row], self.rank)
+        )
+        written = LabelArrays(
+            face_ids=self.face_ids,
+            suggested=self.suggested,
+            score=np.where(same, kept, self.score),
+            rank=self.rank,
+        )
+        return ~same, gone, written
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
+@dataclass(frozen=True)
+class FacesKey:
+    created: str
+    images: int
+    highest_face: int
+
+
+@dataclass
+class Remembered:
+    key: FacesKey
+    face_ids: np.ndarray
+    image_ids: np.ndarray
+    encodings: np.ndarray
+    unencoded: list[int]
+    hint: tuple[str, int | None] | None = None  # (P18 title, its largest face), once looked up
+    written_at: str | None = None
+    written: LabelArrays | None = None
+
+    @property
+    def size(self) -> int:
+        labels = self.written.nbytes if self.written is not None else 0
+        return int(self.encodings.nbytes + self.face_ids.nbytes + self.image_ids.nbytes) + labels
+
+
+_memory: OrderedDict[int, Remembered] = OrderedDict()
+
+
+def faces_key(project: Project) -> FacesKey:
+    """What the project's faces depend on, read without touching a face row."""
+    highest = Face.objects.aggregate(highest=Max("pk"))["highest"]
+    return FacesKey(
+        created=project.created_at.isoformat() if project.created_at else "",
+        images=ProjectImage.objects.filter(project=project).count(),
+        highest_face=int(highest or 0),
+    )
+
+
+def recall_faces(project: Project, key: FacesKey) -> Remembered | None:
+    remembered = _memory.get(project.pk)
+    if remembered is None or remembered.key != key:
+        return None
+    if (
+        remembered.unencoded
+        and Face.objects.filter(pk__in=remembered.unencoded, encoding__isnull=False).exists()
+    ):
+        return None  # a drawn face was encoded since
+    _memory.move_to_end(project.pk)
+    return remembered
+
+
+def remember_faces(
+    project: Project,
+    key: FacesKey,
+    face_ids: np.ndarray,
+    image_ids: np.ndarray,
+    encodings: np.ndarray,
+    unencoded: list[int],
+) -> Remembered:
+    remembered = Remembered(key, face_ids, image_ids, encodings, unencoded)
+    _memory[project.pk] = remembered
+    _memory.move_to_end(project.pk)
+    _forget_beyond_budget()
+    return remembered
+
+
+def recall_written(project: Project) -> LabelArrays | None:
+    """The model labels this process last wrote, if nobody re-scored the project since."""
+    remembered = _memory.get(project.pk)
+    if remembered is None or remembered.written_at is None:
+        return None
+    if _summary_time(project.learning) != remembered.written_at:
+        return None
+    return remembered.written
+
+
+def remember_written(project_id: int, written: LabelArrays, summary: dict[str, Any]) -> None:
+    remembered = _memory.get(project_id)
+    if remembered is None:
+        return
+    remembered.written, remembered.written_at = written, _summary_time(summary)
+    _forget_beyond_budget()
+
+
+def forget(project_id: int | None = None) -> None:
+    """Forget one project, or everything (tests, and a project's deletion)."""
+    if project_id is None:
+        _memory.clear()
+    else:
+        _memory.pop(project_id, None)
+
+
+def _summary_time(summary: Any) -> str | None:
+    value = summary.get("updated_at") if isinstance(summary, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _forget_beyond_budget() -> None:
+    budget = settings.WIKIVISAGE_LEARNER_MEMORY_MB * 2**20
+    while len(_memory) > 1 and sum(item.size for item in _memory.values()) > budget:
+        _memory.popitem(last=False)
+    if _memory and next(iter(_memory.values())).size > budget:
+        _memory.clear()  # one project larger than the budget: never kept

@@ -71,6 +71,7 @@ def send_page(request: HttpRequest, project_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limited("send", per_minute=10)
 def send_confirm(request: HttpRequest, project_pk: int) -> HttpResponse:
     project = project_for(request, project_pk)
     approved = project.depicts_edits.filter(state=DepictsEdit.State.APPROVED)
@@ -113,6 +114,7 @@ def edit_states(request: HttpRequest, project_pk: int) -> JsonResponse | HttpRes
 
 @login_required
 @require_POST
+@rate_limited("settle", per_minute=60)
 def removal_approve(request: HttpRequest, project_pk: int, edit_pk: int) -> HttpResponse:
     project = project_for(request, project_pk)
     edit = get_object_or_404(project.depicts_edits, pk=edit_pk)
@@ -125,6 +127,7 @@ def removal_approve(request: HttpRequest, project_pk: int, edit_pk: int) -> Http
 
 @login_required
 @require_POST
+@rate_limited("settle", per_minute=60)
 def contradiction_settle(
     request: HttpRequest, project_pk: int, face_pk: int, remove: bool
 ) -> HttpResponse:
@@ -144,6 +147,7 @@ def contradiction_settle(
 
 @login_required
 @require_POST
+@rate_limited("settle", per_minute=60)
 def edit_withdraw(request: HttpRequest, project_pk: int, edit_pk: int) -> HttpResponse:
     project = project_for(request, project_pk)
     edit = get_object_or_404(project.depicts_edits, pk=edit_pk)
@@ -156,6 +160,7 @@ def edit_withdraw(request: HttpRequest, project_pk: int, edit_pk: int) -> HttpRe
 
 @login_required
 @require_POST
+@rate_limited("send", per_minute=10)
 def batch_revert(request: HttpRequest, project_pk: int, batch: uuid.UUID) -> HttpResponse:
     project = project_for(request, project_pk)
     try:

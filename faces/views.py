@@ -110,6 +110,7 @@ def classify(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@rate_limited("next", per_minute=240)
 def next_question(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     project = project_for(request, pk)
     form = ExcludeForm(request.GET)
@@ -122,6 +123,7 @@ def next_question(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 
 @login_required
 @require_POST
+@rate_limited("answer", per_minute=240)
 def answer(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     project = project_for(request, pk)
     form = AnswerForm(_body(request))
@@ -146,6 +148,7 @@ def answer(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 
 @login_required
 @require_POST
+@rate_limited("answer", per_minute=240)
 def pick(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """Keys 1-9 and 0 on a group photo: which face (if any) is the person."""
     project = project_for(request, pk)
@@ -200,6 +203,7 @@ def _refusal(
 
 @login_required
 @require_POST
+@rate_limited("undo", per_minute=120)
 def undo(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """Z / Backspace: take back the latest answer still standing (again: the one before)."""
     project = project_for(request, pk)

@@ -220,6 +220,7 @@ def _person_json(person: Person) -> dict[str, Any]:
 
 @login_required
 @require_POST
+@rate_limited("manage", per_minute=30)
 def project_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk, manage=True)
     form = ProjectSettingsForm(request.POST, instance=project)
@@ -241,6 +242,7 @@ def project_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limited("manage", per_minute=30)
 def member_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk, manage=True)
     form = MemberInviteForm(request.POST, project=project)
@@ -258,6 +260,7 @@ def member_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limited("manage", per_minute=30)
 def member_remove(request: AuthenticatedRequest, pk: int, user_id: int) -> HttpResponse:
     project = project_for(request, pk, manage=True)
     membership = get_object_or_404(

@@ -4,10 +4,12 @@ from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
+from social_django import views as social_views
 
 from depicts import urls as depicts_urls
 from faces import urls as faces_urls
 from projects import urls as projects_urls
+from projects.ratelimit import rate_limited
 
 from . import views
 
@@ -19,6 +21,12 @@ project_pages = [
     path("<int:pk>/export/answers.csv", views.export_answers, name="export-answers"),
     path("<int:pk>/export/edits.csv", views.export_edits, name="export-edits"),
 ]
+
+
+# Logging in, per address: each start of the Wikimedia login asks Wikimedia for a request
+# token, and each password tried is a guess. The login page itself (GET) is not counted: an
+# ended session sends every request of an open review page there.
+login_limit = rate_limited("login", per_minute=20, methods=("POST",))
 
 
 class FaviconRedirect(RedirectView):
@@ -37,9 +45,12 @@ urlpatterns = [
     path("favicon.ico", FaviconRedirect.as_view()),
     path("health", views.health, name="health"),
     path("health/ping", views.health_ping, name="health-ping"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", login_limit(auth_views.LoginView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # social-auth's login start, limited: resolved before the same address in its own urls
+    # below, which still names it (social:begin).
+    path("oauth/login/<str:backend>/", login_limit(social_views.auth)),
     path("oauth/", include("social_django.urls", namespace="social")),
     # One ``projects`` namespace for every page of a project, whichever app serves it: the
     # site's (projects:detail), the projects app's (projects:settings), the review pages of

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -28,7 +29,7 @@ from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.access import project_for
 from projects.forms import MemberInviteForm, ProjectSettingsForm
-from projects.models import Project
+from projects.models import Heartbeat, Project
 from projects.ratelimit import rate_limited
 from projects.views import AuthenticatedRequest
 
@@ -59,10 +60,23 @@ def health(request: HttpRequest) -> HttpResponse:
     return render(request, "health.html", {"health": data})
 
 
+# A ping the workers have not answered within this is taken for lost: another may be sent.
+PING_PENDING_SECONDS = 60
+
+
 @require_POST
+@rate_limited("health-ping", per_minute=10)
 def health_ping(request: HttpRequest) -> HttpResponse:
-    project_services.heartbeat_send()
+    """Anyone may ping the workers, but only one ping (a row and a task) is out at a time."""
+    if not _ping_pending():
+        project_services.heartbeat_send()
     return redirect("health")
+
+
+def _ping_pending() -> bool:
+    # Two pings at the same instant may both go; the per-address limit bounds that.
+    since = timezone.now() - timedelta(seconds=PING_PENDING_SECONDS)
+    return Heartbeat.objects.filter(answered_at__isnull=True, sent_at__gte=since).exists()
 
 
 # --- dashboard --------------------------------------------------------------------------

@@ -81,7 +81,8 @@ async function drain() {
       const { ok, status, data } = await requestJson(text[item.kind], {
         method: "POST", body: { ...item.body, exclude: held() }, csrf: text.csrf,
       });
-      if (status === 429) { await sleep(60000); continue; }
+      // Too many requests this minute: the item stays first in the outbox and goes again later.
+      if (status === 429) { warn(data.message || text.msgError); await sleep(60000); continue; }
       state.outbox.shift();
       saveOutbox();
       ok ? received(item, data) : refused(data);

@@ -238,6 +238,11 @@ WIKIVISAGE_CONTACT = env.str("WIKIVISAGE_CONTACT", default="wikivisage@toolforge
 WIKIVISAGE_HTTP_TIMEOUT = env.float("WIKIVISAGE_HTTP_TIMEOUT", default=30.0)
 WIKIVISAGE_CHANGE_TAG = env.str("WIKIVISAGE_CHANGE_TAG", default="")
 WIKIVISAGE_EDITS_PER_SECOND = env.float("WIKIVISAGE_EDITS_PER_SECOND", default=1.0)
+# The request header (as a META key) in which the trusted front proxy appends the client's
+# address, for the rate limits of anonymous requests; empty: REMOTE_ADDR. On Toolforge
+# HTTP_X_FORWARDED_FOR, of which only the last entry, the one the proxy added, is used (the
+# entries left of it come from the client, who can write anything there); see ratelimit.py.
+WIKIVISAGE_CLIENT_IP_HEADER = env.str("WIKIVISAGE_CLIENT_IP_HEADER", default="")
 # A failed write goes back to the queue and is tried again after this, doubling each time.
 WIKIVISAGE_WRITE_RETRY_SECONDS = env.float("WIKIVISAGE_WRITE_RETRY_SECONDS", default=30.0)
 # A detect worker that has held an image this long is taken for dead; the image is retaken.

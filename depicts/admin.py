@@ -40,7 +40,8 @@ AUDIT_FIELDS = (
 
 @admin.register(DepictsEdit)
 class DepictsEditAdmin(admin.ModelAdmin):
-    """Read-only: an edit changes only through its workflow, so the trail stays true."""
+    """Append-only: an edit changes only through its workflow and the moderation actions
+    below, so the trail stays true; nobody edits or deletes a row here."""
 
     list_display = [
         "image",
@@ -72,6 +73,12 @@ class DepictsEditAdmin(admin.ModelAdmin):
     actions = ["cancel", "resume"]
 
     def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
     @admin.action(description=_("Cancel the selected edits that have not been sent"))

@@ -260,7 +260,7 @@ def send_page(*, project: Project, user: User, language: str) -> SendPage:
         contradicted=contradictions(project=project, person=person),
         statuses=edit_statuses(project=project),
         batches=_batches(project, user),
-        writes_stopped=not (project.writes_enabled and WriteSwitch.writes_allowed()),
+        writes_stopped=not (project.writes_on and WriteSwitch.writes_allowed()),
         wikimedia_account=wikimedia_username(user),
         estimate=learner_estimate(project),
     )

@@ -295,18 +295,36 @@ def edit_withdraw(*, edit: DepictsEdit) -> None:
         raise EditNotAllowed(f"edit {edit.pk} is no longer waiting for confirmation")
 
 
+REVERT_CANCELLED = "undo cancelled before it was sent; the statement stays on Commons"
+
+
+@transaction.atomic
 def edits_cancel(*, edits: QuerySet[DepictsEdit]) -> int:
-    """Moderation: cancel every selected edit that has not left yet."""
-    return edits.filter(
-        state__in=[State.PROPOSED, State.APPROVED, State.QUEUED, State.REVERT_QUEUED]
-    ).update(state=State.CANCELLED, claimed_at=None, updated_at=timezone.now())
+    """Moderation: cancel every selected edit that has not left yet.
+
+    An undo not sent yet leaves its statement on Commons, so its edit goes back to ``sent``
+    (a later undo can still take it), not ``cancelled``.
+    """
+    now = timezone.now()
+    cancelled = edits.filter(state__in=[State.PROPOSED, State.APPROVED, State.QUEUED]).update(
+        state=State.CANCELLED, claimed_at=None, updated_at=now
+    )
+    kept = edits.filter(state=State.REVERT_QUEUED).update(
+        state=State.SENT, reverted_by=None, error=REVERT_CANCELLED, claimed_at=None, updated_at=now
+    )
+    return cancelled + kept
 
 
 @transaction.atomic
 def users_deactivate(*, users: QuerySet[User]) -> int:
-    """Moderation: deactivate accounts and cancel every edit of theirs not sent yet."""
-    count = users.update(is_active=False)
-    edits_cancel(edits=DepictsEdit.objects.filter(Q(approved_by__in=users) | Q(sent_by__in=users)))
+    """Moderation: deactivate accounts and cancel every edit of theirs not sent yet: what
+    they approved or sent, and the undos they asked for (an undo of their edits that someone
+    else asked for still goes)."""
+    ids = list(users.values_list("pk", flat=True))
+    count = User.objects.filter(pk__in=ids).update(is_active=False)
+    theirs = Q(approved_by__in=ids) | Q(sent_by__in=ids)
+    undos = Q(reverted_by__in=ids, state=State.REVERT_QUEUED)
+    edits_cancel(edits=DepictsEdit.objects.filter((theirs & ~Q(state=State.REVERT_QUEUED)) | undos))
     return count
 
 
@@ -353,8 +371,8 @@ def _enqueue(kind: str, edit_ids: Sequence[int]) -> None:
 
 
 def writes_allowed(*, project_id: int) -> bool:
-    """Neither the global switch nor the project's own stops writes."""
-    project_on = Project.objects.filter(pk=project_id, writes_enabled=True).exists()
+    """Neither the global switch, nor the project's owner, nor a moderator stops writes."""
+    project_on = Project.objects.writable().filter(pk=project_id).exists()
     return project_on and WriteSwitch.writes_allowed()
 
 
@@ -386,6 +404,10 @@ class _Run:
     claimed: str  # the state that says "a worker holds it" (sending, reverting)
     back: str  # where it returns for a later try (queued, revert_queued)
     sleep: Sleep
+
+
+class _Refused(Exception):
+    """A person behind the edit was deactivated meanwhile: it is never written."""
 
 
 class _NotNow(Exception):
@@ -451,6 +473,8 @@ def _run_claimed(
     run = _Run(edit=edit, actor=actor, claimed=claimed, back=back, sleep=sleep)
     try:
         return SendOutcome(step(run))
+    except _Refused as refused:
+        return _give_up(edit, claimed, State.CANCELLED, str(refused))
     except _NotNow as pause:
         DepictsEdit.objects.release(pk=edit.pk, state=claimed, to=back, error=pause.reason)
         return SendOutcome(back, retry_in=pause.retry_in)
@@ -464,8 +488,14 @@ def _run_claimed(
 
 
 def _before_write(run: _Run) -> None:
-    """Checked right before a write: a switch turned off meanwhile still holds, then the
-    user's throttle slot is waited for (or the edit handed back when it is far off)."""
+    """Checked right before a write, from the database and not from the rows the run read:
+
+    1. A person behind the edit deactivated meanwhile: it is never written (_Refused).
+    2. A switch turned off (global, the owner's, a moderator's stop, pause or archive): the
+       edit goes back to the queue (_NotNow).
+    3. The user's throttle slot is waited for, or the edit handed back when it is far off.
+    """
+    _still_active(run)
     if not writes_allowed(project_id=run.edit.project_id):
         raise _NotNow(None, "writes stopped")
     try:
@@ -475,6 +505,20 @@ def _before_write(run: _Run) -> None:
     if not slot.reserved:
         raise _NotNow(slot.wait)
     run.sleep(slot.wait)
+
+
+def _still_active(run: _Run) -> None:
+    """The sender and the approver of a send; the person who asked for an undo."""
+    if run.claimed == State.REVERTING:
+        people = {run.actor.pk: "the user who asked for the undo was deactivated"}
+    else:
+        people = {
+            run.edit.approved_by_id: "the user who approved it was deactivated",
+            run.actor.pk: "the user who sent it was deactivated",
+        }
+    gone = User.objects.filter(pk__in=list(people), is_active=False).order_by("pk").first()
+    if gone is not None:
+        raise _Refused(people[gone.pk])
 
 
 def _give_up(edit: DepictsEdit, claimed: str, state: str, reason: str) -> SendOutcome:
@@ -760,7 +804,7 @@ def edits_resume(
     abandoned = _abandoned_back_to_queue(edits, stale)
     if not WriteSwitch.writes_allowed():
         return Resumed(sends=[], reverts=[])
-    waiting = edits.filter(project__writes_enabled=True)
+    waiting = edits.filter(project__in=Project.objects.writable())
     if not force:
         waiting = waiting.filter(Q(updated_at__lte=now - stale) | Q(pk__in=abandoned))
     resumed = Resumed(

@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import Answer, Face, Image, Label, ProjectImage, ReviewLease
 
@@ -38,10 +41,21 @@ class LabelAdmin(admin.ModelAdmin):
 
 @admin.register(Answer)
 class AnswerAdmin(admin.ModelAdmin):
+    """Every answer a reviewer gave: an audit trail, read here, never edited or deleted."""
+
     list_display = ["face", "project", "user", "verdict", "created_at", "undone_at"]
     list_filter = ["verdict"]
     list_select_related = ["face__image", "project", "user"]
     raw_id_fields = ["face", "project", "user"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(ReviewLease)

@@ -62,6 +62,9 @@ class ProjectNewForm(forms.Form):
 
 
 class ProjectSettingsForm(forms.ModelForm):
+    """The owner's own switches; a moderator's (``moderation``, ``moderator_writes_stopped``)
+    are not among its fields, so nothing posted here reaches them."""
+
     state = forms.ChoiceField(
         label=_("State"),
         choices=[
@@ -82,17 +85,9 @@ class ProjectSettingsForm(forms.ModelForm):
             "min_answers",
             "write_face_region",
             "writes_enabled",
+            "share_evidence",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.state == Project.State.ARCHIVED:
-            # Archived by a moderator: only a moderator brings it back (in the admin).
-            state = self.fields["state"]
-            assert isinstance(state, forms.ChoiceField)
-            state.disabled = True
-            state.choices = [(Project.State.ARCHIVED, Project.State.ARCHIVED.label)]
 
 
 class MemberInviteForm(forms.ModelForm):

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from commons.identifiers import validate_qid
@@ -25,7 +26,18 @@ class ProjectQuerySet(models.QuerySet):
         return self.filter(Q(owner=user) | Q(memberships__user=user)).distinct()
 
     def active(self) -> ProjectQuerySet:
-        return self.filter(state=Project.State.ACTIVE)
+        return self.filter(state=Project.State.ACTIVE, moderation=Project.Moderation.NONE)
+
+    def writable(self) -> ProjectQuerySet:
+        """Projects whose edits may leave: neither the owner nor a moderator stopped them."""
+        return self.filter(
+            writes_enabled=True, moderator_writes_stopped=False, moderation=Project.Moderation.NONE
+        )
+
+    def moderate(self, *, by: User, **changes: object) -> int:
+        """A moderator's decision (``moderation``, ``moderator_writes_stopped``), with who
+        and when; the admin's actions are its only callers, the owner's form never is."""
+        return self.update(moderated_by=by, moderated_at=timezone.now(), **changes)
 
 
 class Project(models.Model):
@@ -33,7 +45,15 @@ class Project(models.Model):
         ACTIVE = "active", _("Active")
         PAUSED = "paused", _("Paused")
         COMPLETED = "completed", _("Completed")
+        # No longer set: a moderator's archive is ``moderation`` (migration 0005 moved it).
         ARCHIVED = "archived", _("Archived")
+
+    class Moderation(models.TextChoices):
+        """A moderator's hold, apart from the owner's own state: only the admin changes it."""
+
+        NONE = "none", _("None")
+        PAUSED = "paused", _("Paused by a moderator")
+        ARCHIVED = "archived", _("Archived by a moderator")
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -82,7 +102,41 @@ class Project(models.Model):
         default=True,
         help_text=_("Switch off to stop every write of this project at once."),
     )
+    moderation = models.CharField(
+        _("moderation"),
+        max_length=16,
+        choices=Moderation.choices,
+        default=Moderation.NONE,
+        db_index=True,
+        help_text=_("Paused or archived by a moderator: no answers and no writes."),
+    )
+    moderator_writes_stopped = models.BooleanField(
+        _("writes stopped by a moderator"),
+        default=False,
+        help_text=_("Set by a moderator; the owner's own switch cannot undo it."),
+    )
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("moderated by"),
+    )
+    moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
+    moderation_reason = models.CharField(
+        _("moderator's reason"), max_length=255, blank=True, default=""
+    )
     description = models.TextField(_("instructions for reviewers"), blank=True, default="")
+    share_evidence = models.BooleanField(
+        _("Share answers with other projects"),
+        default=False,
+        help_text=_(
+            "Your reviewers' yes answers then count as evidence against those faces in other "
+            "projects about another person that share photos with this one and opted in too; "
+            "their answers count here in the same way. Nothing else is shared."
+        ),
+    )
     crawl_cursor = models.JSONField(
         _("crawl cursor"),
         null=True,
@@ -154,14 +208,24 @@ class Project(models.Model):
 
     @property
     def accepts_answers(self) -> bool:
-        return self.state == self.State.ACTIVE
+        return self.state == self.State.ACTIVE and self.moderation == self.Moderation.NONE
+
+    @property
+    def under_moderation(self) -> bool:
+        """A moderator holds the project (paused, archived, or its writes stopped)."""
+        return self.moderation != self.Moderation.NONE or self.moderator_writes_stopped
+
+    @property
+    def writes_on(self) -> bool:
+        """The row's side of :meth:`ProjectQuerySet.writable` (the global switch aside)."""
+        return (
+            self.writes_enabled
+            and not self.moderator_writes_stopped
+            and self.moderation == self.Moderation.NONE
+        )
 
     def pause(self) -> None:
         self.state = self.State.PAUSED
-        self.save(update_fields=["state", "updated_at"])
-
-    def archive(self) -> None:
-        self.state = self.State.ARCHIVED
         self.save(update_fields=["state", "updated_at"])
 
     def role_of(self, user: User) -> str | None:

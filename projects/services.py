@@ -159,14 +159,6 @@ def project_start(
     return project
 
 
-def projects_pause(*, projects) -> int:
-    return projects.exclude(state=Project.State.ARCHIVED).update(state=Project.State.PAUSED)
-
-
-def projects_archive(*, projects) -> int:
-    return projects.update(state=Project.State.ARCHIVED)
-
-
 def heartbeat_send() -> Heartbeat:
     """Record a ping and hand it to a worker once the row is committed."""
     with transaction.atomic():

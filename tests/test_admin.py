@@ -68,14 +68,15 @@ def test_moderator_pauses_and_archives_projects(client_of, moderator):
     run_action(client, "projects_project", "archive", [second.pk])
     first.refresh_from_db()
     second.refresh_from_db()
-    assert first.state == Project.State.PAUSED
-    assert second.state == Project.State.ARCHIVED
+    assert (first.state, first.moderation) == (Project.State.ACTIVE, Project.Moderation.PAUSED)
+    assert second.moderation == Project.Moderation.ARCHIVED
+    assert (second.moderated_by, first.moderated_by) == (moderator, moderator)
 
 
 def test_moderator_stops_writes_of_a_project(client_of, moderator, project):
     run_action(client_of(moderator), "projects_project", "stop_writes", [project.pk])
     project.refresh_from_db()
-    assert project.writes_enabled is False
+    assert (project.moderator_writes_stopped, project.writes_enabled) == (True, True)
 
 
 def test_deactivating_a_user_cancels_their_unsent_edits(client_of, moderator):
@@ -118,13 +119,13 @@ def test_project_list_shows_crawl_and_detection_progress(client_of, moderator, p
 def test_moderator_resumes_writes_and_waiting_edits_are_queued_again(
     client_of, moderator, project, django_capture_on_commit_callbacks, queued
 ):
-    project.writes_enabled = False
+    project.moderator_writes_stopped = True
     project.save()
     waiting = DepictsEditFactory(project=project, state=DepictsEdit.State.QUEUED)
     with django_capture_on_commit_callbacks() as callbacks:
         run_action(client_of(moderator), "projects_project", "resume_writes", [project.pk])
     project.refresh_from_db()
-    assert project.writes_enabled is True
+    assert project.moderator_writes_stopped is False
     for callback in callbacks:
         callback()
     assert [(q.task, q.args) for q in queued] == [("write.edit", (waiting.pk,))]

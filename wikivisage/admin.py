@@ -16,7 +16,6 @@ from modeltranslation.admin import TabbedTranslationAdmin
 from depicts.models import DepictsEdit
 from depicts.services import edits_resume, users_deactivate
 from faces.models import Face, Image, ProjectImage
-from projects import services as project_services
 from projects.models import Membership, Project
 
 User = get_user_model()
@@ -37,19 +36,37 @@ class ProjectAdmin(TabbedTranslationAdmin):
         "owner",
         "state",
         "writes_enabled",
+        "moderation",
+        "moderator_writes_stopped",
         "images_found",
         "images_processed",
         "image_errors",
         "faces_found",
         "created_at",
     ]
-    list_filter = ["state", "writes_enabled", "created_at"]
+    list_filter = [
+        "state",
+        "writes_enabled",
+        "moderation",
+        "moderator_writes_stopped",
+        "created_at",
+    ]
     search_fields = ["qid", "category", "owner__username"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
-    readonly_fields = ["crawl_cursor", "crawled_at", "created_at", "updated_at"]
+    # A moderator's decisions change only through the actions below, which record who and when.
+    readonly_fields = [
+        "moderation",
+        "moderator_writes_stopped",
+        "moderated_by",
+        "moderated_at",
+        "crawl_cursor",
+        "crawled_at",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [MembershipInline]
-    actions = ["pause", "archive", "stop_writes", "resume_writes"]
+    actions = ["pause", "archive", "lift_moderation", "stop_writes", "resume_writes"]
 
     def get_queryset(self, request):
         return _with_progress(super().get_queryset(request))
@@ -72,21 +89,35 @@ class ProjectAdmin(TabbedTranslationAdmin):
 
     @admin.action(description=_("Pause the selected projects"))
     def pause(self, request, queryset):
-        count = project_services.projects_pause(projects=queryset)
+        count = queryset.moderate(by=request.user, moderation=Project.Moderation.PAUSED)
         self.message_user(
             request, ngettext("%d project paused.", "%d projects paused.", count) % count
         )
 
     @admin.action(description=_("Archive the selected projects"))
     def archive(self, request, queryset):
-        count = project_services.projects_archive(projects=queryset)
+        count = queryset.moderate(by=request.user, moderation=Project.Moderation.ARCHIVED)
         self.message_user(
             request, ngettext("%d project archived.", "%d projects archived.", count) % count
         )
 
+    @admin.action(description=_("Lift the moderator's pause or archive of the selected projects"))
+    def lift_moderation(self, request, queryset):
+        count = queryset.moderate(by=request.user, moderation=Project.Moderation.NONE)
+        _resume_edits(queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "Pause or archive lifted for %d project.",
+                "Pause or archive lifted for %d projects.",
+                count,
+            )
+            % count,
+        )
+
     @admin.action(description=_("Stop all writes of the selected projects"))
     def stop_writes(self, request, queryset):
-        count = queryset.update(writes_enabled=False)
+        count = queryset.moderate(by=request.user, moderator_writes_stopped=True)
         self.message_user(
             request,
             ngettext("Writes stopped for %d project.", "Writes stopped for %d projects.", count)
@@ -96,14 +127,19 @@ class ProjectAdmin(TabbedTranslationAdmin):
 
     @admin.action(description=_("Resume writes of the selected projects"))
     def resume_writes(self, request, queryset):
-        count = queryset.update(writes_enabled=True)
-        # Edits that waited while writes were off get their tasks again at once.
-        edits_resume(edits=DepictsEdit.objects.filter(project__in=queryset), force=True)
+        count = queryset.moderate(by=request.user, moderator_writes_stopped=False)
+        _resume_edits(queryset)
         self.message_user(
             request,
             ngettext("Writes resumed for %d project.", "Writes resumed for %d projects.", count)
             % count,
         )
+
+
+def _resume_edits(projects) -> None:
+    """Edits that waited while writes were off get their tasks again at once (those of a
+    project still stopped by its owner, or by another hold, keep waiting)."""
+    edits_resume(edits=DepictsEdit.objects.filter(project__in=projects.values("pk")), force=True)
 
 
 def _count(queryset, *, of: str = "pk"):

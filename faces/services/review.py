@@ -92,6 +92,18 @@ class RequestIdReused(ReviewError):
         super().__init__(_("This request id was already used for another answer."))
 
 
+class FaceUsedElsewhere(ReviewError):
+    code = "used_elsewhere"
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Another project has answers on this face, so its box cannot be changed "
+                "here. Draw the face as a new box instead."
+            )
+        )
+
+
 class InvalidBox(ReviewError):
     code = "invalid_box"
 
@@ -543,9 +555,12 @@ def face_draw(*, project: Project, image: Image, user: AbstractBaseUser, box: Fa
 def face_correct(*, project: Project, face: Face, user: AbstractBaseUser, box: FaceBox) -> Face:
     """Replace a face's box with a better one drawn by a reviewer.
 
-    The new face takes the old one's place (``supersede``); the answers and existing
-    statements given on the old face move with it, in every project that shares the image.
-    The learner's labels do not: the new box is encoded again and scored afresh.
+    Faces are shared by every project that holds the photo, so a box is corrected only
+    while no other project has a say on it (:func:`_used_elsewhere`); otherwise the
+    correction would rewrite that project's answers and approved regions, and it is
+    refused (FaceUsedElsewhere). The new face takes the old one's place (``supersede``);
+    this project's answers and existing statements move with it. The learner's labels do
+    not: the new box is encoded again and scored afresh.
     """
     _check_open(project)
     if face.superseded_by_id is not None or not face_in_project(project=project, face=face):
@@ -555,13 +570,29 @@ def face_correct(*, project: Project, face: Face, user: AbstractBaseUser, box: F
         locked = Face.objects.select_for_update().get(pk=face.pk)
         if locked.superseded_by_id is not None:
             raise FaceNotInProject
+        if _used_elsewhere(locked, project):
+            raise FaceUsedElsewhere
         new = _face_create(face.image, checked, user)
         locked.supersede(new)
-        Label.objects.filter(face=locked).exclude(source=Label.Source.MODEL).update(face=new)
+        Label.objects.filter(project=project, face=locked).exclude(
+            source=Label.Source.MODEL
+        ).update(face=new)
         ReviewLease.objects.filter(face=locked).delete()
         lease_take(project=project, face=new, user=user)
         _encode_later(new)
     return new
+
+
+def _used_elsewhere(face: Face, project: Project) -> bool:
+    """Whether another project answered the face or matched a depicts statement to it.
+
+    Approved edits follow from answers (a yes), so they are covered too. The learner's
+    labels are no say: another project re-scores the new box as it would any new face.
+    """
+    others = Label.objects.filter(face=face).exclude(project=project)
+    if others.exclude(source=Label.Source.MODEL).exists():
+        return True
+    return Answer.objects.filter(face=face).exclude(project=project).exists()
 
 
 def _face_create(image: Image, box: FaceBox, user: AbstractBaseUser) -> Face:

@@ -152,7 +152,10 @@ def _mask(position: dict[int, int], face_ids: list[int]) -> np.ndarray:
 
 def _against(project: Project, position: dict[int, int]) -> np.ndarray:
     """Evidence that a face is somebody else: confirmed as another person in another
-    project (1.0), or on a file whose P180 statements name other people only (weaker)."""
+    project (1.0), or on a file whose P180 statements name other people only (weaker).
+
+    Another project's answers count only when both projects opted in (``share_evidence``):
+    they are its contributors' work, shared by choice, not by default."""
     weights = np.zeros(len(position), dtype=np.float32)
     crowded_images = set(
         ProjectImage.objects.filter(project=project, depicts_person=False)
@@ -164,9 +167,11 @@ def _against(project: Project, position: dict[int, int]) -> np.ndarray:
         for face_id in crowded:
             if face_id in position:
                 weights[position[face_id]] = OTHERS_DEPICTED_WEIGHT
+    if not project.share_evidence:
+        return weights
     elsewhere = (
         Label.objects.filter(source=Label.Source.HUMAN, verdict=Label.Verdict.YES)
-        .filter(face__image__project_links__project=project)
+        .filter(face__image__project_links__project=project, project__share_evidence=True)
         .exclude(project__qid=project.qid)
         .values_list("face_id", flat=True)
     )

@@ -162,13 +162,16 @@ def test_before_any_answer_a_bootstrap_face_is_asked_first(bush_project):
 
 
 def test_a_face_confirmed_as_someone_else_in_another_project_counts_against(bush_project):
+    # Both projects opted in to sharing (tests/faces/test_project_scope.py: otherwise not).
     project, faces = bush_project
+    project.share_evidence = True
+    project.save(update_fields=["share_evidence"])
     for name in ("george_w_bush/01.jpg", "george_w_bush/02.jpg", "george_w_bush/03.jpg"):
         answer(project, faces[name], Label.Verdict.YES)
     scoring.project_rescore(project_id=project.pk)
     target = faces["george_w_bush/04.jpg"]
     before = model_labels(project)[target.pk].score
-    other = ProjectFactory(qid="Q1")
+    other = ProjectFactory(qid="Q1", share_evidence=True)
     ProjectImage.objects.create(project=other, image=target.image, source="category")
     LabelFactory(
         project=other,

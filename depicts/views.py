@@ -19,6 +19,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseRedirect,
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -306,9 +307,13 @@ def _selected(request: AuthenticatedRequest, project: Project) -> list[Face]:
 
 
 def _back_to_grid(request: AuthenticatedRequest, project: Project) -> HttpResponse:
+    """To the grid page the reviewer came from (``next``: a path on this site), else its start.
+
+    A redirect to the path itself, never ``redirect(next)``, which would take a bare word for
+    the name of a view and fail on it."""
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
+        return HttpResponseRedirect(target)
     return redirect("projects:suggestions", project.pk)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +26,13 @@ def start_crawl(category: str, *, max_depth: int) -> CrawlCursor:
     )
 
 
-def crawl(client: ApiClient, *, cursor: CrawlCursor) -> Iterator[CrawlBatch]:
+def crawl(
+    client: ApiClient, *, cursor: CrawlCursor, withheld: Collection[str] = frozenset()
+) -> Iterator[CrawlBatch]:
     """Batches of bitmap files, one per API answer, from where ``cursor`` stands.
+
+    ``withheld`` names categories (without namespace) never listed nor descended into: a
+    file or subcategory reached only through one of them is not met.
 
     1. List the head of the queue with ``cmtype=file|subcat``, continuing from the stored
        ``continue`` object.
@@ -38,8 +43,14 @@ def crawl(client: ApiClient, *, cursor: CrawlCursor) -> Iterator[CrawlBatch]:
     4. When the category's listing ends, drop it from the queue and go on with the next.
     """
     state = _CrawlState.from_cursor(cursor)
+    state.withheld = {CATEGORY_PREFIX + normalise_category(name) for name in withheld}
     while state.queue:
         category, depth = state.queue[0]
+        if category in state.withheld:
+            # Withheld after this cursor queued it: drop it unlisted.
+            state.continuation = None
+            state.queue.pop(0)
+            continue
         for response in client.iter_continued(_listing(category), start=state.continuation):
             files = state.take(response, depth)
             yield CrawlBatch(
@@ -81,6 +92,7 @@ class _CrawlState:
     continuation: dict[str, str] | None
     skipped: Counter[str]
     batch_skipped: Counter[str] = field(default_factory=Counter)
+    withheld: set[str] = field(default_factory=set)
 
     @classmethod
     def from_cursor(cls, cursor: CrawlCursor) -> _CrawlState:
@@ -115,7 +127,9 @@ class _CrawlState:
         if depth > self.max_depth:
             return
         for member in members:
-            if member.is_category and member.title not in self.visited:
+            if not member.is_category or member.title in self.withheld:
+                continue
+            if member.title not in self.visited:
                 self.visited.add(member.title)
                 self.queue.append((member.title, depth))
 

@@ -40,9 +40,11 @@ from commons.client import (
     commons_client,
     wikidata_client,
 )
+from commons.files import STANDARD_WIDTHS, fetch_file_infos
 from commons.mediainfo import (
     DEPICTS,
     Region,
+    depicts_only,
     fetch_statements,
     new_statement_id,
     pct_region,
@@ -410,6 +412,13 @@ class _Refused(Exception):
     """A person behind the edit was deactivated meanwhile: it is never written."""
 
 
+FILE_DELETED = "the file no longer exists on Commons"
+
+
+class _FileDeleted(Exception):
+    """The file was deleted on Commons since it was crawled: nothing can be written to it."""
+
+
 class _NotNow(Exception):
     """The write cannot leave now: writes were stopped, or the user's next slot is far off."""
 
@@ -475,6 +484,8 @@ def _run_claimed(
         return SendOutcome(step(run))
     except _Refused as refused:
         return _give_up(edit, claimed, State.CANCELLED, str(refused))
+    except _FileDeleted:
+        return _give_up(edit, claimed, State.FAILED, FILE_DELETED)
     except _NotNow as pause:
         DepictsEdit.objects.release(pk=edit.pk, state=claimed, to=back, error=pause.reason)
         return SendOutcome(back, retry_in=pause.retry_in)
@@ -581,9 +592,10 @@ def _resolve(qid: str, sleep: Sleep) -> Person:
 
 def _add(client: ApiClient, run: _Run, person: Person) -> str:
     """Read the file's P180 first: ours already there, or the person already depicted, means
-    nothing is written; otherwise one ``wbsetclaim`` under the stored statement id."""
+    nothing is written; otherwise one ``wbsetclaim`` under the stored statement id. A file
+    deleted on Commons meanwhile fails the edit (_FileDeleted)."""
     edit = run.edit
-    depicts = _depicts(client, edit.image.pageid)
+    depicts = _depicts_of_existing(client, edit.image.pageid)
     written = {"written_qid": person.qid}
     if _find(depicts, edit.statement_id) is not None:
         # An earlier attempt got through but its outcome was never recorded.
@@ -647,6 +659,21 @@ def _own_statements_reverted(removal: DepictsEdit, statement_ids: Sequence[str])
 def _depicts(client: ApiClient, pageid: int) -> list[Statement]:
     statements = _statements_by_page(client, [pageid]).get(pageid) or []
     return [statement for statement in statements if statement.property == DEPICTS]
+
+
+def _depicts_of_existing(client: ApiClient, pageid: int) -> list[Statement]:
+    """:func:`_depicts` of a file that must still exist, or _FileDeleted.
+
+    A deleted file's MediaInfo entity is "missing", but so is that of a file whose structured
+    data was never edited (WIKIMEDIA-API.md §1.3): only then is the page itself asked for.
+    """
+    statements = _statements_by_page(client, [pageid]).get(pageid)
+    if statements is None:
+        found = fetch_file_infos(client, pageids=[pageid], width=STANDARD_WIDTHS[0]).files
+        if not any(info.pageid == pageid for info in found):
+            raise _FileDeleted
+        statements = []
+    return depicts_only(statements)
 
 
 def _find(statements: Iterable[Statement], statement_id: str | None) -> Statement | None:

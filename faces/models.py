@@ -16,6 +16,24 @@ ENCODING_DIMENSIONS = 128
 ENCODING_BYTES = ENCODING_DIMENSIONS * 4  # float32
 
 
+def new_upload_wait() -> timedelta:
+    """How long a newly uploaded file waits before its faces are detected: many new files are
+    deleted within days, so MachineVision waits 48 h before labelling one
+    ($wgMachineVisionNewUploadLabelingJobDelay). Zero: no wait."""
+    return timedelta(hours=settings.WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS)
+
+
+def old_enough_q(image: str = "") -> Q:
+    """Images past that wait, as a condition on the image reached through ``image`` (a
+    prefix such as ``"image__"``). An unknown upload time (rows from before it was stored)
+    counts as old enough."""
+    wait = new_upload_wait()
+    if not wait:
+        return Q()
+    field = f"{image}uploaded_at"
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lte": timezone.now() - wait})
+
+
 class ImageQuerySet(models.QuerySet):
     def claimable(self, *, stale_after: timedelta) -> ImageQuerySet:
         """Pending images, and images whose worker died mid-way (claim older than the timeout)."""
@@ -42,6 +60,8 @@ class Image(models.Model):
     mime = models.CharField(_("MIME type"), max_length=64, blank=True, default="")
     thumb_url = models.URLField(_("thumbnail URL"), max_length=1000, blank=True, default="")
     thumb_width = models.PositiveIntegerField(_("thumbnail width"), default=0)
+    # When the current version was uploaded: a new upload waits before it is detected.
+    uploaded_at = models.DateTimeField(_("uploaded"), null=True, blank=True)
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.PENDING, db_index=True
     )

@@ -15,7 +15,7 @@ from commons.addresses import file_page_url
 from commons.files import STANDARD_WIDTHS
 from faces import learning
 from faces.learning_summary import LearnerSummary
-from faces.models import Answer, Face, Image, Label, ReviewLease
+from faces.models import Answer, Face, Image, Label, ReviewLease, old_enough_q
 from projects.models import Project
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
@@ -327,19 +327,23 @@ def answers_for_export(*, project: Project) -> QuerySet[Answer]:
 
 @dataclass(frozen=True)
 class ProjectProgress:
+    """``waiting``: new uploads not detected yet because they are younger than the wait."""
+
     images: int
     processed: int
     errors: int
     faces: int
     answered: int
     confirmed: int
+    waiting: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
     @property
     def detecting(self) -> bool:
-        return self.processed < self.images
+        """Photos are being processed now (new uploads that wait are not)."""
+        return self.processed + self.waiting < self.images
 
 
 def project_progress(*, project: Project) -> ProjectProgress:
@@ -347,6 +351,7 @@ def project_progress(*, project: Project) -> ProjectProgress:
         total=Count("pk"),
         processed=Count("pk", filter=Q(state__in=[Image.State.DONE, Image.State.ERROR])),
         errors=Count("pk", filter=Q(state=Image.State.ERROR)),
+        waiting=Count("pk", filter=Q(state=Image.State.PENDING) & ~old_enough_q()),
     )
     labels = Label.objects.filter(project=project, source=Label.Source.HUMAN).aggregate(
         answered=Count("pk"), confirmed=Count("pk", filter=Q(verdict=Label.Verdict.YES))
@@ -358,6 +363,7 @@ def project_progress(*, project: Project) -> ProjectProgress:
         faces=Face.objects.current().of_project(project).count(),
         answered=labels["answered"],
         confirmed=labels["confirmed"],
+        waiting=images["waiting"],
     )
 
 

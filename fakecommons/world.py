@@ -40,6 +40,7 @@ bytes; statements written through the API are kept here, under a lock, for later
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import threading
@@ -272,6 +273,20 @@ class World:
         category = self.categories[name]
         assert category.pageid is not None  # the loader refuses page-less subcategories
         return Member(category.pageid, CATEGORY_NS, category.title, "subcat", name.upper())
+
+    def delete_file(self, name: str) -> None:
+        """An administrator deletes the file: its page, upload and structured data are gone
+        (reads call it missing, writes find no entity) and it leaves its categories."""
+        with self.lock:
+            page = self.files.pop(name)
+            del self.files_by_pageid[page.pageid]
+            self._mediainfo.pop(page.mid, None)
+            for key, category in list(self.categories.items()):
+                if name in category.files:
+                    kept = tuple(f for f in category.files if f != name)
+                    self.categories[key] = dataclasses.replace(category, files=kept)
+                    if category.pageid is not None:
+                        self.categories_by_pageid[category.pageid] = self.categories[key]
 
     # --- Wikidata -------------------------------------------------------------------------
 

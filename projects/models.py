@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from commons.identifiers import validate_qid
+from commons.identifiers import normalise_category, normalise_qid, validate_qid
 
 DEFAULT_MIN_ANSWERS = 3
 """Answers before suggestions: a first yes and two more answers near the boundary are
@@ -274,3 +275,72 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token} → {self.worker or '…'}"
+
+
+class WithholdingQuerySet(models.QuerySet):
+    def values_of(self, kind: str) -> frozenset[str]:
+        """The withheld values of one kind: titles or Q-ids, as stored (normalised)."""
+        return frozenset(self.filter(kind=kind).values_list("value", flat=True))
+
+
+class Withholding(models.Model):
+    """Something no project may touch: a person never tagged, a file or category never listed
+    (MachineVision's withhold list and Wikidata id block list). Set in the admin only."""
+
+    class Kind(models.TextChoices):
+        CATEGORY = "category", _("Category")
+        FILE = "file", _("File")
+        PERSON = "person", _("Person")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    value = models.CharField(
+        _("withheld"),
+        max_length=255,
+        help_text=_("A category name, a file title (File:…) or a Wikidata item id (Q…)."),
+    )
+    reason = models.CharField(_("reason"), max_length=255)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    set_at = models.DateTimeField(_("set at"), auto_now_add=True)
+
+    objects = WithholdingQuerySet.as_manager()  # type: ignore[django-manager-missing]
+
+    class Meta:
+        verbose_name = _("withholding")
+        verbose_name_plural = _("withholdings")
+        ordering = ["kind", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="withholding_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+    def clean(self) -> None:
+        """Store the value in the form the crawl and the checks compare with."""
+        if not self.value or self.kind not in self.Kind.values:
+            return
+        try:
+            self.value = withheld_form(self.kind, self.value)
+        except ValidationError as error:
+            raise ValidationError({"value": error.messages}) from error
+
+
+def withheld_form(kind: str, value: str) -> str:
+    """``value`` as a withholding of ``kind`` stores it: a category name without namespace,
+    a file title with ``File:``, a Q-id in capitals."""
+    if kind == Withholding.Kind.CATEGORY:
+        return normalise_category(value)
+    if kind == Withholding.Kind.PERSON:
+        return normalise_qid(value)
+    name = " ".join(value.strip().replace("_", " ").split())
+    name = name.removeprefix("File:").removeprefix("file:").strip()
+    if not name:
+        raise ValidationError(_("Give the title of a Commons file."))
+    return "File:" + name[0].upper() + name[1:]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from commons.types import Person
 from commons.wikidata import PersonNotFound, get_person
 
 from .enqueue import enqueue
-from .models import DEFAULT_MIN_ANSWERS, Heartbeat, Membership, Project
+from .models import DEFAULT_MIN_ANSWERS, Heartbeat, Membership, Project, Withholding
 
 
 @transaction.atomic
@@ -73,6 +74,35 @@ class CategoryMissing(ValueError):
     """The Commons category does not exist."""
 
 
+class PersonWithheld(ValidationError):
+    """The person is on the withhold list: no project may look for them."""
+
+
+def person_refuse_withheld(qid: str) -> None:
+    """Raise PersonWithheld when ``qid`` is withheld (checked before and after a redirect)."""
+    if Withholding.objects.filter(kind=Withholding.Kind.PERSON, value=qid).exists():
+        raise PersonWithheld(
+            _("%(qid)s is withheld: no project may look for this person.") % {"qid": qid},
+            code="withheld",
+        )
+
+
+def projects_withhold(*, withholding: Withholding, by: User) -> int:
+    """Archive, as a moderator would, the projects about a withheld person or category."""
+    projects = Project.objects.exclude(moderation=Project.Moderation.ARCHIVED)
+    if withholding.kind == Withholding.Kind.PERSON:
+        projects = projects.filter(qid=withholding.value)
+    elif withholding.kind == Withholding.Kind.CATEGORY:
+        projects = projects.filter(category=withholding.value)
+    else:
+        return 0
+    return projects.moderate(
+        by=by,
+        moderation=Project.Moderation.ARCHIVED,
+        moderation_reason=withholding.reason,
+    )
+
+
 class WikimediaTrouble(Exception):
     """Wikidata or Commons did not answer as hoped; ``site`` names which."""
 
@@ -103,17 +133,20 @@ def project_open(
 ) -> NewProject:
     """A new project, by the same rules from the web page and from ``createproject``.
 
-    1. The person: a human on Wikidata, a redirect followed (PersonNotFound, NotAHuman).
+    1. The person: a human on Wikidata, a redirect followed (PersonNotFound, NotAHuman),
+       and not withheld, neither as asked nor as redirected (PersonWithheld).
     2. The category: it exists on Commons, under its canonical title (CategoryMissing).
     3. The project is created and its crawl queued once committed.
     Wikidata or Commons failing to answer raises WikimediaTrouble naming the site.
     """
+    person_refuse_withheld(normalise_qid(qid))
     try:
         person = person_check(client=wikidata, qid=qid, languages=languages)
     except PersonNotFound:
         raise
     except CommonsError as error:
         raise WikimediaTrouble("Wikidata", error) from error
+    person_refuse_withheld(person.qid)
     try:
         info = category_info(commons, category=category)
     except CommonsError as error:

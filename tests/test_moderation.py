@@ -115,7 +115,7 @@ def test_a_send_already_under_way_stops_before_its_write_when_a_moderator_acts(
 ):
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
-    real_depicts = services._depicts
+    real_depicts = services._depicts_of_existing
     changes = {
         "pause": {"moderation": Project.Moderation.PAUSED},
         "stop_writes": {"moderator_writes_stopped": True},
@@ -126,7 +126,7 @@ def test_a_send_already_under_way_stops_before_its_write_when_a_moderator_acts(
         Project.objects.filter(pk=project.pk).moderate(by=moderator, **changes)
         return statements
 
-    monkeypatch.setattr(services, "_depicts", depicts_then_moderate)
+    monkeypatch.setattr(services, "_depicts_of_existing", depicts_then_moderate)
     assert send_all([edit.pk]) == {edit.pk: State.QUEUED}
     edit.refresh_from_db()
     assert edit.error == "writes stopped" and commons.writes == []
@@ -143,14 +143,14 @@ def test_a_send_whose_user_is_deactivated_under_way_is_never_written(
     (edit,) = approve(commons, project, member, FRESH[:1])  # approved by the member
     queue(project, sender, [edit])
     deactivated = {"sender": sender, "approver": member}[who]
-    real_depicts = services._depicts
+    real_depicts = services._depicts_of_existing
 
     def depicts_then_deactivate(client, pageid):
         statements = real_depicts(client, pageid)
         services.users_deactivate(users=type(deactivated).objects.filter(pk=deactivated.pk))
         return statements
 
-    monkeypatch.setattr(services, "_depicts", depicts_then_deactivate)
+    monkeypatch.setattr(services, "_depicts_of_existing", depicts_then_deactivate)
     assert send_all([edit.pk]) == {edit.pk: State.CANCELLED}
     edit.refresh_from_db()
     assert "deactivated" in edit.error

@@ -1,4 +1,5 @@
-"""Moderation in the admin: projects with their crawl and detection progress, and users.
+"""Moderation in the admin: projects with their crawl and detection progress, users, and
+the withhold list (saving an entry cancels the pending edits it names, which are depicts').
 
 The project list combines the projects app with the faces (progress) and pending edits
 (resuming writes) of each project, so it lives with the site, above both.
@@ -7,16 +8,17 @@ The project list combines the projects app with the faces (progress) and pending
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin
 
 from depicts.models import DepictsEdit
-from depicts.services import edits_resume, users_deactivate
+from depicts.services import edits_cancel, edits_resume, users_deactivate
 from faces.models import Face, Image, ProjectImage
-from projects.models import Membership, Project
+from faces.services.withholding import withholding_apply
+from projects.models import Membership, Project, Withholding
 
 User = get_user_model()
 
@@ -160,6 +162,47 @@ def _with_progress(projects):
         images_failed=_count(links.filter(image__state=Image.State.ERROR), of="project"),
         faces_total=_count(faces.annotate(one=Value(1)), of="one"),
     )
+
+
+@admin.register(Withholding)
+class WithholdingAdmin(admin.ModelAdmin):
+    """The withhold list: saving an entry also takes what it names out of every queue."""
+
+    list_display = ["value", "kind", "reason", "set_by", "set_at"]
+    list_filter = ["kind", "set_at"]
+    search_fields = ["value", "reason"]
+    list_select_related = ["set_by"]
+    fields = ["kind", "value", "reason", "set_by", "set_at"]
+    readonly_fields = ["set_by", "set_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.set_by = request.user
+        super().save_model(request, obj, form, change)
+        touched = withholding_apply(withholding=obj, by=request.user)
+        cancelled = edits_cancel(edits=_unsent_additions(obj))
+        if obj.kind == Withholding.Kind.FILE:
+            message = ngettext("The file left %d project.", "The file left %d projects.", touched)
+        else:
+            message = ngettext("%d project archived.", "%d projects archived.", touched)
+        self.message_user(request, message % touched)
+        self.message_user(
+            request,
+            ngettext("%d unsent edit cancelled.", "%d unsent edits cancelled.", cancelled)
+            % cancelled,
+        )
+
+
+def _unsent_additions(withholding: Withholding):
+    """Statements not yet added about a withheld file or person; undos still go (they take
+    a statement away), and a withheld category's projects are archived, which holds theirs."""
+    if withholding.kind == Withholding.Kind.FILE:
+        about = Q(image__title=withholding.value)
+    elif withholding.kind == Withholding.Kind.PERSON:
+        about = Q(qid=withholding.value) | Q(project__qid=withholding.value)
+    else:
+        return DepictsEdit.objects.none()
+    additions = DepictsEdit.objects.filter(about, action=DepictsEdit.Action.ADD)
+    return additions.exclude(state=DepictsEdit.State.REVERT_QUEUED)
 
 
 admin.site.unregister(User)

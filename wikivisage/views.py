@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -122,7 +123,7 @@ def _overview(project: Project) -> dict[str, Any]:
         "project": project,
         "progress": progress,
         "phase": _phase(project, progress),
-        "limits": _limits(project),
+        "limits": " ".join(filter(None, [_limits(project), _waiting(progress)])),
         "counts": selectors.project_counts(project=project),
         "stalled": selectors.pipeline_stalled(project=project, progress=progress),
         "chart": face_selectors.score_chart(face_selectors.learner_summary(project)),
@@ -138,6 +139,21 @@ def _phase(project: Project, progress: ProjectProgress) -> str:
             "total": progress.images,
         }
     return ""
+
+
+def _waiting(progress: ProjectProgress) -> str:
+    if not progress.waiting:
+        return ""
+    hours = float(settings.WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS)
+    if hours.is_integer():
+        hours = int(hours)
+    return ngettext(
+        "%(count)d new file waits until it is %(hours)s hours old (many new uploads are "
+        "deleted soon after); its faces are found then.",
+        "%(count)d new files wait until they are %(hours)s hours old (many new uploads are "
+        "deleted soon after); their faces are found then.",
+        progress.waiting,
+    ) % {"count": progress.waiting, "hours": formats.number_format(hours)}
 
 
 def _limits(project: Project) -> str:

@@ -27,9 +27,17 @@ from faces.detection import (
     encode_box,
 )
 from faces.imaging import BadImageError, decode_image, image_to_array
-from faces.models import DetectTurn, Face, Image, Label, ProjectImage
+from faces.models import (
+    DetectTurn,
+    Face,
+    Image,
+    Label,
+    ProjectImage,
+    new_upload_wait,
+    old_enough_q,
+)
 from projects.enqueue import enqueue
-from projects.models import Project
+from projects.models import Project, Withholding
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +47,11 @@ MAX_THUMBNAIL_BYTES = 15 * 1024 * 1024
 
 def claim_timeout() -> timedelta:
     return timedelta(seconds=settings.WIKIVISAGE_DETECT_CLAIM_TIMEOUT)
+
+
+def old_enough(images: QuerySet[Image]) -> QuerySet[Image]:
+    """Images past the wait for new uploads (``faces.models.new_upload_wait``)."""
+    return images.filter(old_enough_q())
 
 
 # --- crawl ------------------------------------------------------------------------------
@@ -69,11 +82,13 @@ def project_crawl(
        off: ``processproject`` detects in its own process).
     4. Clear the cursor when the category tree is exhausted, or as soon as a file is left
        out at the bound: the crawl stops there and the project records the bound.
+    Withheld categories are never listed nor descended into, withheld files never taken.
     """
     cursor = _stored_cursor(project)
     summary = CrawlSummary(skipped=dict(cursor.skipped))
     bound = settings.WIKIVISAGE_MAX_FILES_PER_PROJECT
-    for batch in crawl(client, cursor=cursor):
+    categories = Withholding.objects.values_of(Withholding.Kind.CATEGORY)
+    for batch in crawl(client, cursor=cursor, withheld=categories):
         infos = _file_infos(client, [member.pageid for member in batch.files])
         with transaction.atomic():
             taken = _within_file_bound(project, infos, bound=bound)
@@ -129,13 +144,15 @@ def _stored_cursor(project: Project) -> CrawlCursor:
 
 
 def _file_infos(client: ApiClient, pageids: Sequence[int]) -> list[FileInfo]:
+    """The bitmap files among ``pageids``, withheld ones left out (by their current title)."""
     if not pageids:
         return []
     width = DETECTION.thumb_width
+    withheld = Withholding.objects.values_of(Withholding.Kind.FILE)
     return [
         info
         for info in fetch_file_infos(client, pageids=pageids, width=width).files
-        if info.is_bitmap
+        if info.is_bitmap and info.title not in withheld
     ]
 
 
@@ -163,19 +180,22 @@ def _new_image(info: FileInfo) -> Image:
         mime=info.mime,
         thumb_url=info.thumb_url,
         thumb_width=info.thumb_width,
+        uploaded_at=info.timestamp,
     )
 
 
 def _refresh_metadata(image: Image, info: FileInfo) -> None:
     """A renamed or re-uploaded file keeps its row; new bytes are detected again."""
-    changed = (image.title, image.sha1, image.thumb_url) != (info.title, info.sha1, info.thumb_url)
-    if not changed:
+    stored = (image.title, image.sha1, image.thumb_url, image.uploaded_at)
+    if stored == (info.title, info.sha1, info.thumb_url, info.timestamp):
         return
     reuploaded = image.sha1 != info.sha1 and image.state != Image.State.PENDING
     image.title, image.sha1, image.mime = info.title, info.sha1, info.mime
     image.width, image.height = info.width, info.height
     image.thumb_url, image.thumb_width = info.thumb_url, info.thumb_width
-    fields = ["title", "sha1", "mime", "width", "height", "thumb_url", "thumb_width", "updated_at"]
+    image.uploaded_at = info.timestamp
+    fields = ["title", "sha1", "mime", "width", "height", "thumb_url", "thumb_width"]
+    fields += ["uploaded_at", "updated_at"]
     if reuploaded and not image.faces.exists():
         image.state, image.error = Image.State.PENDING, ""
         fields += ["state", "error"]
@@ -220,8 +240,12 @@ def queue_detection(image_ids: Sequence[int]) -> None:
     message per image. A message names no image: whoever runs it detects the next image of
     the project whose turn it is (:func:`image_claim_next`), so a small project queued behind
     a large one is served alternately with it instead of after the whole backlog.
+    A new upload still waiting (:func:`old_enough`) gets no message: no worker could take
+    it yet; the periodic sweep queues it once it is old enough (:func:`images_reclaim`).
     """
-    ids = list(image_ids)
+    ids = list(
+        old_enough(Image.objects.filter(pk__in=list(image_ids))).values_list("pk", flat=True)
+    )
     if not ids:
         return
     _open_turns(ids)
@@ -250,7 +274,7 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
     A file found only by the search is linked as ``bootstrap`` and stays outside the
     category's scope; a file in the category keeps its ``category`` link. The search adds
     at most ``WIKIVISAGE_MAX_BOOTSTRAP_FILES`` files; the project records the bound when it
-    found more.
+    found more. Withheld files are left out (``_file_infos``).
     """
     cap = settings.WIKIVISAGE_MAX_BOOTSTRAP_FILES
     # One hit past the cap tells whether there were more.
@@ -337,6 +361,8 @@ def image_claim_next() -> Image | None:
        and detected, once.
     4. With no turn holding pending images, any pending image of a project: a turn lost to
        a race (the sweep opens it again) never leaves an image without a worker.
+    New uploads still waiting (:func:`old_enough`) are not pending here: a message that
+    finds only those ends, and the sweep queues them when their time comes.
     """
     turns = DetectTurn.objects.order_by(F("served_at").asc(nulls_first=True), "project_id")
     for turn in turns:
@@ -355,7 +381,8 @@ def image_claim_next() -> Image | None:
 def _pending_first(images: QuerySet[Image]) -> list[int]:
     """The first pending images (by id); those handed back after a failure for now wait
     behind the untried ones, so one file that keeps failing does not take every turn."""
-    pending = images.filter(state=Image.State.PENDING).order_by("pk").values_list("pk", flat=True)
+    ready = old_enough(images.filter(state=Image.State.PENDING))
+    pending = ready.order_by("pk").values_list("pk", flat=True)
     # Two plain queries, not one ordered by attempts: MariaDB would sort the whole backlog.
     return list(pending.filter(attempts=0)[:CLAIM_CANDIDATES]) or list(pending[:CLAIM_CANDIDATES])
 
@@ -501,6 +528,8 @@ def images_reclaim(*, limit: int = 1000) -> list[int]:
     2. A pending image untouched for ``WIKIVISAGE_REQUEUE_PENDING_AFTER`` seconds lost its
        message (a broker restart, a killed worker's prefetched tasks). That wait is long,
        so a large backlog still waiting its turn in the queue is not queued twice.
+    3. A new upload that was still waiting when it was last queued (:func:`old_enough`) and
+       is old enough now: it had no message, so it gets one (and is then marked queued).
     Each image returned is marked as just queued, so the next sweep leaves it alone; the
     caller queues them with :func:`queue_detection`, which gives their projects a turn.
     """
@@ -510,11 +539,22 @@ def images_reclaim(*, limit: int = 1000) -> list[int]:
         state=Image.State.PENDING,
         updated_at__lt=now - timedelta(seconds=settings.WIKIVISAGE_REQUEUE_PENDING_AFTER),
     )
-    ids = list((dead | lost).order_by("pk").values_list("pk", flat=True)[:limit])
+    ids = list(
+        (dead | old_enough(lost | _ripe())).order_by("pk").values_list("pk", flat=True)[:limit]
+    )
     Image.objects.filter(
         pk__in=ids, state__in=[Image.State.PENDING, Image.State.PROCESSING]
     ).update(state=Image.State.PENDING, claimed_at=None, updated_at=now)
     return ids
+
+
+def _ripe() -> QuerySet[Image]:
+    """Pending images last touched while they were new uploads still waiting."""
+    if not new_upload_wait():
+        return Image.objects.none()
+    return Image.objects.filter(
+        state=Image.State.PENDING, updated_at__lt=F("uploaded_at") + new_upload_wait()
+    )
 
 
 def detect_turns_refresh() -> None:
@@ -526,10 +566,10 @@ def detect_turns_refresh() -> None:
     the turn back.
     """
     pending_of_turn = Image.objects.filter(
-        state=Image.State.PENDING, project_links__project=OuterRef("project")
+        old_enough_q(), state=Image.State.PENDING, project_links__project=OuterRef("project")
     )
     DetectTurn.objects.exclude(Exists(pending_of_turn)).delete()
-    waiting = ProjectImage.objects.filter(image__state=Image.State.PENDING)
+    waiting = ProjectImage.objects.filter(old_enough_q("image__"), image__state=Image.State.PENDING)
     _turns_for(waiting.values_list("project_id", flat=True).distinct())
 
 

@@ -315,7 +315,7 @@ def test_a_permanent_failure_on_one_file_does_not_stop_the_batch(commons, projec
     edits += services.edits_approve(project=project, faces=[gone], user=sender)
     states = send_all(queue(project, sender, edits))
     assert list(states.values()) == [State.SENT, State.SENT, State.FAILED]
-    assert "no-such-entity" in DepictsEdit.objects.get(pk=edits[2].pk).error
+    assert DepictsEdit.objects.get(pk=edits[2].pk).error == services.FILE_DELETED
     assert len(setclaims(commons)) == 2
 
 
@@ -375,14 +375,14 @@ def test_a_switch_turned_off_while_the_file_is_read_still_stops_the_write(
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
     reads = commons.api_requests
-    real_depicts = services._depicts
+    real_depicts = services._depicts_of_existing
 
     def depicts_then_stop(client, pageid):
         statements = real_depicts(client, pageid)
         WriteSwitch.objects.create(pk=1, writes_enabled=False)
         return statements
 
-    monkeypatch.setattr(services, "_depicts", depicts_then_stop)
+    monkeypatch.setattr(services, "_depicts_of_existing", depicts_then_stop)
     assert send_all([edit.pk]) == {edit.pk: State.QUEUED}
     assert reads(action="wbgetentities") and commons.writes == []
 

@@ -252,6 +252,9 @@ WIKIVISAGE_REQUEUE_PENDING_AFTER = env.int("WIKIVISAGE_REQUEUE_PENDING_AFTER", d
 # A write worker silent this long is taken for dead (above the write task's 300 s limit).
 WIKIVISAGE_WRITE_CLAIM_TIMEOUT = env.int("WIKIVISAGE_WRITE_CLAIM_TIMEOUT", default=600)
 WIKIVISAGE_RECRAWL_HOURS = env.float("WIKIVISAGE_RECRAWL_HOURS", default=24.0)
+# A file younger than this is not detected yet: many new uploads are deleted within days
+# (MachineVision waits 48 h: $wgMachineVisionNewUploadLabelingJobDelay). 0: no wait.
+WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS = env.float("WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS", default=48.0)
 # What a learner process keeps between re-scorings (faces/services/learner_memory.py).
 WIKIVISAGE_LEARNER_MEMORY_MB = env.int("WIKIVISAGE_LEARNER_MEMORY_MB", default=512)
 # Bounds of one project: a huge or looping category tree stops at this many files, and the

@@ -1,0 +1,26 @@
+"""Withholding's effect on work already queued: withheld items leave every project."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from faces.models import ProjectImage
+from projects.models import Withholding
+from projects.services import projects_withhold
+
+
+@transaction.atomic
+def withholding_apply(*, withholding: Withholding, by: User) -> int:
+    """What a new withholding takes away now; returns how many links or projects it touched.
+
+    1. A file: its links to every project go, so its faces leave review and suggestions
+       (the faces stay, shared with identical files, but no project reaches them).
+    2. A person or a category: the projects about it are archived, as a moderator would.
+    Later crawls and searches skip what is withheld; pending edits are the caller's (depicts
+    sits above this app).
+    """
+    if withholding.kind == Withholding.Kind.FILE:
+        deleted, _by_model = ProjectImage.objects.filter(image__title=withholding.value).delete()
+        return deleted
+    return projects_withhold(withholding=withholding, by=by)

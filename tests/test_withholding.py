@@ -1,0 +1,271 @@
+"""Withholding: a person never looked for, a file never taken, a category never crawled.
+
+The list is kept in the admin; saving an entry also takes what it names out of the queues.
+Crawls and searches run through the real client against the offline stand-in.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from commons.client import ApiClient, RetryPolicy, commons_client
+from depicts.models import DepictsEdit
+from faces.models import Face, ProjectImage
+from faces.services import pipeline
+from projects.models import Project, Withholding
+from tests.factories import (
+    DepictsEditFactory,
+    FaceFactory,
+    ImageFactory,
+    ProjectFactory,
+    ProjectImageFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0)
+State = DepictsEdit.State
+
+# C is reached only through A; D through A and through B.
+TREE = {
+    "Root": (["Root 1.jpg", "Root 2.jpg"], ["A", "B"]),
+    "A": (["A 1.jpg"], ["C", "D"]),
+    "B": (["B 1.jpg"], ["D"]),
+    "C": (["C 1.jpg"], []),
+    "D": (["D 1.jpg"], []),
+}
+DEPICTING = ["Portrait 1.jpg", "Portrait 2.jpg"]  # outside the tree, depict Q76
+
+
+def world() -> dict:
+    names = [name for files, _ in TREE.values() for name in files] + DEPICTING
+    files = {
+        name: {"generate": {"format": "JPEG", "width": 64, "height": 48, "seed": seed}}
+        for seed, name in enumerate(names)
+    }
+    for name in DEPICTING:
+        files[name]["depicts"] = ["Q76"]
+    return {
+        "items": {"Q76": {"labels": {"en": "Barack Obama"}, "P31": ["Q5"]}},
+        "categories": {name: {"files": f, "subcats": s} for name, (f, s) in TREE.items()},
+        "files": files,
+    }
+
+
+@pytest.fixture
+def fake(make_fake_commons):
+    return make_fake_commons(world())
+
+
+@pytest.fixture
+def tree_project(owner):
+    return ProjectFactory(owner=owner, qid="Q76", category="Root", crawl_depth=5)
+
+
+def withhold(kind: str, value: str, reason: str = "Asked by the person") -> Withholding:
+    withholding = Withholding(kind=kind, value=value, reason=reason)
+    withholding.full_clean()
+    withholding.save()
+    return withholding
+
+
+def client() -> ApiClient:
+    return commons_client(retry=NO_WAIT, sleep=lambda seconds: None)
+
+
+def crawl(project, **options) -> pipeline.CrawlSummary:
+    with client() as api:
+        return pipeline.project_crawl(project=project, client=api, queue=False, **options)
+
+
+def linked(project) -> set[str]:
+    return set(ProjectImage.objects.filter(project=project).values_list("image__title", flat=True))
+
+
+def listed_categories(fake) -> set[str]:
+    requests = fake.api_requests(action="query")
+    return {r.params["cmtitle"] for r in requests if "cmtitle" in r.params}
+
+
+# --- the list ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "given", "stored"),
+    [
+        ("category", "category:Barack_Obama  in 2009", "Barack Obama in 2009"),
+        ("file", "file:obama_1.jpg", "File:Obama 1.jpg"),
+        ("file", "Obama 1.jpg", "File:Obama 1.jpg"),
+        ("person", " q76", "Q76"),
+    ],
+)
+def test_a_value_is_stored_as_crawls_and_checks_compare_it(kind, given, stored):
+    assert withhold(kind, given).value == stored
+
+
+@pytest.mark.parametrize(("kind", "value"), [("person", "Barack Obama"), ("file", "File: ")])
+def test_a_value_that_names_nothing_is_refused(kind, value):
+    with pytest.raises(ValidationError) as refused:
+        withhold(kind, value)
+    assert "value" in refused.value.message_dict
+
+
+# --- a withheld person ------------------------------------------------------------------
+
+
+def new_project(client, qid: str):
+    data = {
+        "qid": qid,
+        "category": "Barack Obama",
+        "crawl_depth": 2,
+        "distance_threshold": 0.6,
+        "min_answers": 5,
+    }
+    return client.post(reverse("projects:new"), data, follow=True)
+
+
+@pytest.mark.parametrize("qid", ["Q76", "Q189999001"])  # the second redirects to Q76
+def test_a_withheld_person_cannot_be_a_projects_person(client_of, outsider, fake_commons, qid):
+    withhold("person", "Q76")
+    response = new_project(client_of(outsider), qid)
+    assert "is withheld: no project may look for this person." in response.content.decode()
+    assert not Project.objects.exists()
+
+
+def test_createproject_refuses_a_withheld_person(fake_commons):
+    UserFactory(username="alice")
+    withhold("person", "Q76")
+    with pytest.raises(CommandError, match="Q76 is withheld"):
+        call_command("createproject", qid="Q76", category="Barack Obama", owner="alice")
+    assert not Project.objects.exists()
+
+
+def test_another_person_is_still_accepted(client_of, outsider, fake_commons):
+    withhold("person", "Q42")
+    new_project(client_of(outsider), "Q76")
+    assert Project.objects.get(owner=outsider).qid == "Q76"
+
+
+# --- crawl and search -------------------------------------------------------------------
+
+
+def test_the_crawl_takes_no_withheld_file(fake, tree_project):
+    withhold("file", "Root 2.jpg")
+    crawl(tree_project)
+    assert "File:Root 2.jpg" not in linked(tree_project)
+    assert "File:Root 1.jpg" in linked(tree_project)
+
+
+def test_the_crawl_never_lists_a_withheld_category_nor_what_only_it_leads_to(fake, tree_project):
+    withhold("category", "A")
+    summary = crawl(tree_project)
+    assert summary.finished
+    assert linked(tree_project) == {
+        "File:Root 1.jpg",
+        "File:Root 2.jpg",
+        "File:B 1.jpg",
+        "File:D 1.jpg",  # also under B
+    }
+    assert listed_categories(fake) == {"Category:Root", "Category:B", "Category:D"}
+
+
+def test_a_category_withheld_while_a_crawl_waits_in_its_queue_is_dropped(fake, tree_project):
+    crawl(tree_project, max_batches=1)  # Root listed: A and B wait in the stored cursor
+    withhold("category", "A")
+    crawl(tree_project)
+    assert "Category:A" not in listed_categories(fake)
+    assert "File:A 1.jpg" not in linked(tree_project)
+    assert "File:B 1.jpg" in linked(tree_project)
+
+
+def test_the_depicts_search_takes_no_withheld_file(fake, tree_project):
+    withhold("file", "Portrait 2.jpg")
+    with client() as api:
+        pipeline.project_bootstrap(project=tree_project, client=api, queue=False)
+    assert linked(tree_project) == {"File:Portrait 1.jpg"}
+
+
+# --- saving an entry in the admin -------------------------------------------------------
+
+
+def add_in_admin(client, **fields):
+    return client.post(reverse("admin:projects_withholding_add"), fields, follow=True)
+
+
+def test_the_admin_records_who_withheld_and_requires_a_reason(client_of, moderator):
+    client = client_of(moderator)
+    add_in_admin(client, kind="person", value="Q76", reason="")
+    assert not Withholding.objects.exists()
+    add_in_admin(client, kind="person", value="q76", reason="Asked by the person")
+    withholding = Withholding.objects.get()
+    assert (withholding.value, withholding.set_by) == ("Q76", moderator)
+    listing = client.get(reverse("admin:projects_withholding_changelist"))
+    assert "Asked by the person" in listing.content.decode()
+
+
+def test_a_withheld_file_leaves_every_project_and_its_unsent_additions_are_cancelled(
+    client_of, moderator
+):
+    image, other = ImageFactory(title="File:Obama 1.jpg"), ImageFactory()
+    face = FaceFactory(image=image)
+    first, second = ProjectFactory(qid="Q76"), ProjectFactory(qid="Q1")
+    for project in (first, second):
+        ProjectImageFactory(project=project, image=image)
+        ProjectImageFactory(project=project, image=other)
+    approved = DepictsEditFactory(project=first, image=image, state=State.APPROVED)
+    queued = DepictsEditFactory(project=second, image=image, state=State.QUEUED)
+    sent = DepictsEditFactory(project=first, image=other, state=State.APPROVED)
+
+    response = add_in_admin(client_of(moderator), kind="file", value="Obama_1.jpg", reason="r")
+
+    assert not ProjectImage.objects.filter(image=image).exists()
+    assert ProjectImage.objects.filter(image=other).count() == 2
+    assert not Face.objects.of_project(first).filter(pk=face.pk).exists()
+    assert Face.objects.filter(pk=face.pk).exists()  # shared data, only unreachable
+    for edit, state in [(approved, State.CANCELLED), (queued, State.CANCELLED), (sent, "approved")]:
+        edit.refresh_from_db()
+        assert edit.state == state
+    assert "The file left 2 projects." in response.content.decode()
+    assert "2 unsent edits cancelled." in response.content.decode()
+
+
+def test_an_undo_on_a_withheld_file_still_goes(client_of, moderator):
+    image = ImageFactory(title="File:Obama 1.jpg")
+    undo = DepictsEditFactory(image=image, state=State.REVERT_QUEUED)
+    add_in_admin(client_of(moderator), kind="file", value="Obama 1.jpg", reason="r")
+    undo.refresh_from_db()
+    assert undo.state == State.REVERT_QUEUED
+
+
+def test_a_withheld_person_s_projects_are_archived_and_their_additions_cancelled(
+    client_of, moderator
+):
+    theirs, others = ProjectFactory(qid="Q76"), ProjectFactory(qid="Q1")
+    mine = DepictsEditFactory(project=theirs, state=State.APPROVED)
+    kept = DepictsEditFactory(project=others, state=State.APPROVED)
+
+    response = add_in_admin(client_of(moderator), kind="person", value="Q76", reason="Privacy")
+
+    theirs.refresh_from_db(), others.refresh_from_db(), mine.refresh_from_db()
+    kept.refresh_from_db()
+    assert (theirs.moderation, theirs.moderated_by, theirs.moderation_reason) == (
+        Project.Moderation.ARCHIVED,
+        moderator,
+        "Privacy",
+    )
+    assert others.moderation == Project.Moderation.NONE
+    assert (mine.state, kept.state) == (State.CANCELLED, State.APPROVED)
+    assert "1 project archived." in response.content.decode()
+
+
+def test_projects_on_a_withheld_category_are_archived(client_of, moderator):
+    on_it = ProjectFactory(category="Barack Obama")
+    beside = ProjectFactory(category="Barack Obama in 2009")
+    add_in_admin(client_of(moderator), kind="category", value="Category:Barack_Obama", reason="r")
+    on_it.refresh_from_db(), beside.refresh_from_db()
+    assert on_it.moderation == Project.Moderation.ARCHIVED
+    assert beside.moderation == Project.Moderation.NONE

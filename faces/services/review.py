@@ -27,8 +27,9 @@ from projects.models import Project
 LEASE_SECONDS = 600
 # A box smaller than this (as a fraction of the image side) cannot hold a usable face.
 MIN_BOX_SIDE = 0.005
-# Faces tried when other reviewers keep winning the race for the next one.
-SERVE_ATTEMPTS = 5
+# Faces tried when other reviewers keep winning the race for the next one. Each lost race
+# means another reviewer was served, so n reviewers asking at once need up to n tries.
+SERVE_ATTEMPTS = 32
 # A face cannot be replaced by a corrected box more often than this in a chain.
 MAX_SUPERSEDE_CHAIN = 50
 
@@ -521,7 +522,8 @@ def face_serve(
     """The next face for this reviewer, held for them; None when nothing is left to ask.
 
     Between reading the next face and leasing it another reviewer may lease it first; that
-    face is passed over and the next one tried, a few times at most.
+    face is passed over and the next one tried. Every lost race is another reviewer's win,
+    so the tries run out only when more reviewers than SERVE_ATTEMPTS ask at the same moment.
     """
     from faces.selectors import next_face
 

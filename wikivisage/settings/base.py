@@ -302,7 +302,10 @@ def _filesystem_broker_options(folder: Path) -> dict[str, object]:
 
 
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
+CELERY_BROKER_TRANSPORT: str | None = None
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport, writing each message whole (wikivisage/broker.py).
+    CELERY_BROKER_TRANSPORT = "wikivisage.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = _filesystem_broker_options(WIKIVISAGE_BROKER_DIR)
 else:
     # Toolforge's Redis is shared between tools: every key carries our secret prefix.

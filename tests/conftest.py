@@ -40,6 +40,15 @@ class Queued:
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_limits() -> None:
+    """The rate limits count in the cache, which outlives a test: each test starts with none
+    used (the test settings' cache is the process's own memory)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def learner_forgets() -> Iterator[None]:
     """Each test starts with a learner that remembers no project (test databases reuse ids)."""
     learner_memory.forget()

@@ -71,11 +71,3 @@ def face(faces) -> Face:
 def fast_passwords(settings):
     # The factories hash a password for every user; PBKDF2's real cost is not under test here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    # The limits count in the cache; each test starts with none used.
-    from django.core.cache import cache
-
-    cache.clear()

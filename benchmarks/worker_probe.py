@@ -4,9 +4,9 @@
 
 Each pool process appends one line per task to ``$BENCHMARK_TIMINGS/<pid>.tsv``: the task's
 name, its wall and CPU seconds, and the wall and CPU seconds it spent in detection +
-encoding (``faces.detection.analyse_image`` as the pipeline calls it). Nothing else changes: same
-settings, same queues, same code; the pipeline benchmark (benchmarks/pipeline.py) reads the
-lines.
+encoding (the ``analyse`` of the detector provider the pipeline asks, ``faces.providers``: dlib
+in process, or the model service). Nothing else changes: same settings, same queues, same code;
+the pipeline benchmark (benchmarks/pipeline.py) reads the lines.
 """
 
 from __future__ import annotations
@@ -31,10 +31,13 @@ class _Clock:
 
 def _time_detection(**kwargs: Any) -> None:
     """In each pool process as it starts: count the seconds spent in detection + encoding."""
-    from faces.services import pipeline
+    from faces import providers
 
-    analyse = pipeline.analyse_image
+    for provider in (providers.DlibProvider, providers.HttpProvider):
+        provider.analyse = _timed(provider.analyse)  # type: ignore[method-assign]
 
+
+def _timed(analyse: Any) -> Any:
     def timed(*args: Any, **kwargs: Any) -> Any:
         start, cpu = time.perf_counter(), time.process_time()
         try:
@@ -43,7 +46,7 @@ def _time_detection(**kwargs: Any) -> None:
             _Clock.detect += time.perf_counter() - start
             _Clock.detect_cpu += time.process_time() - cpu
 
-    pipeline.analyse_image = timed  # type: ignore[assignment]
+    return timed
 
 
 def _task_started(**kwargs: Any) -> None:

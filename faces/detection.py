@@ -47,6 +47,11 @@ class DetectionConfig:
 # until a second one measures differently (a switch between equal settings does nothing).
 DETECTION = DetectionConfig(thumb_width=500, upsample=1)
 
+# The model behind these encodings, as each face records it (Face.encoder): dlib's ResNet
+# face descriptor (dlib_face_recognition_resnet_model_v1) on 5-point landmarks. Encodings of
+# two models are not comparable; the learner never mixes them (faces/services/scoring.py).
+ENCODER = "dlib-resnet-v1"
+
 
 @dataclass(frozen=True)
 class FaceBox:
@@ -148,6 +153,24 @@ def analyse_image(image: Image.Image, *, config: DetectionConfig) -> list[Detect
     """Detect on the image as the pipeline sees it: no wider than the config's thumbnail."""
     thumbnail = downscale_to_width(image, width=config.thumb_width)
     return detect_faces(image_to_array(thumbnail), upsample=config.upsample)
+
+
+def analyse_file(data: bytes, *, config: DetectionConfig) -> list[DetectedFace]:
+    """:func:`analyse_image` of downloaded bytes (BadImageError if they are no picture)."""
+    return analyse_image(decode_image(data), config=config)
+
+
+def encode_boxes(data: bytes, boxes: Sequence[FaceBox]) -> list[np.ndarray | None]:
+    """:func:`encode_box` of each box of the picture in ``data``; None for a box that holds
+    no pixels of it (too thin for this picture's size)."""
+    rgb = image_to_array(decode_image(data))
+    encodings: list[np.ndarray | None] = []
+    for box in boxes:
+        try:
+            encodings.append(encode_box(rgb, box))
+        except ValueError:
+            encodings.append(None)
+    return encodings
 
 
 def load_image(source: str | Path | bytes) -> np.ndarray:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from commons.client import ApiClient, ApiResponse
-from commons.files import file_kind
+from commons.client import ApiClient, ApiResponse, CommonsError
+from commons.files import file_kind, query_pages
 from commons.identifiers import normalise_category
 from commons.types import CategoryMember, CrawlBatch, CrawlCursor
 
@@ -181,3 +182,88 @@ def category_info(client: ApiClient, *, category: str) -> CategoryInfo:
         files=int(info.get("files") or 0),
         subcats=int(info.get("subcats") or 0),
     )
+
+
+@dataclass(frozen=True)
+class FileEstimate:
+    """About how many files a crawl of ``root`` to ``max_depth`` would meet.
+
+    ``files`` adds up each category's own file count, so a file filed in two of them counts
+    twice, and non-images count too: an estimate, not a promise. ``complete`` is False when
+    the budget ran out (or Commons stopped answering) before every category was counted:
+    then there are more than ``files``.
+    """
+
+    root: CategoryInfo
+    max_depth: int
+    files: int
+    categories: int
+    complete: bool
+
+
+def estimate_files(
+    client: ApiClient,
+    *,
+    category: str,
+    max_depth: int,
+    max_requests: int = 6,
+    budget_seconds: float = 3.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> FileEstimate:
+    """Count the files under ``category`` to ``max_depth``, within a budget.
+
+    1. ``prop=categoryinfo`` on the root: whether it exists, its own files and subcats.
+    2. Breadth first, each category with subcategories left within the depth: one
+       ``generator=categorymembers&gcmtype=subcat&prop=categoryinfo`` answer lists its
+       subcategories together with their own counts, so a level costs one request per
+       parent, not one per child. Categories are counted once (cycles exist).
+    3. Stop when the tree is counted, or at ``max_requests`` requests or ``budget_seconds``,
+       or when Commons fails after the root: the estimate is then a lower bound.
+    Errors on the root request reach the caller (the category cannot be checked at all).
+    """
+    deadline = clock() + budget_seconds
+    root = category_info(client, category=category)
+    files = root.files or 0
+    seen = {root.title}
+    queue = [(root.title, 0)] if root.subcats and max_depth > 0 else []
+    requests = 1
+    try:
+        while queue and requests < max_requests and clock() < deadline:
+            name, depth = queue.pop(0)
+            for response in client.iter_continued(_subcategory_counts(name)):
+                requests += 1
+                for title, info in _counted_subcategories(response):
+                    if title in seen:
+                        continue
+                    seen.add(title)
+                    files += int(info.get("files") or 0)
+                    if info.get("subcats") and depth + 1 < max_depth:
+                        queue.append((title, depth + 1))
+                if "continue" in response and (requests >= max_requests or clock() >= deadline):
+                    queue.insert(0, (name, depth))  # not listed to its end: not complete
+                    break
+    except CommonsError:
+        queue = queue or [(root.title, 0)]
+    return FileEstimate(
+        root=root, max_depth=max_depth, files=files, categories=len(seen), complete=not queue
+    )
+
+
+def _subcategory_counts(name: str) -> dict[str, str | int]:
+    return {
+        "action": "query",
+        "generator": "categorymembers",
+        "gcmtitle": CATEGORY_PREFIX + name,
+        "gcmtype": "subcat",
+        "gcmlimit": MEMBERS_PER_REQUEST,
+        "prop": "categoryinfo",
+    }
+
+
+def _counted_subcategories(response: ApiResponse) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(name without namespace, categoryinfo) of each subcategory page of an answer."""
+    for page in query_pages(response):
+        info = page.get("categoryinfo")
+        title = str(page.get("title", ""))
+        if isinstance(info, Mapping) and title.startswith(CATEGORY_PREFIX):
+            yield title[len(CATEGORY_PREFIX) :], info

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from commons.client import ApiClient, ApiResponse, Params
-from commons.types import FileInfo, FileInfoBatch
+from commons.identifiers import FileRef
+from commons.types import FILE_NAMESPACE, FileInfo, FileInfoBatch
 
 # $wgThumbnailSteps of Wikimedia production; other widths render at a tenth of the rate
 # (renderfile-nonstandard) and are being phased out (T414805).
@@ -59,15 +62,129 @@ def download_thumbnail(
 
 
 def _fetch_chunk(client: ApiClient, pageids: Sequence[int], width: int) -> FileInfoBatch:
-    params: Params = {
+    params = _imageinfo_params(width, pageids="|".join(str(pageid) for pageid in pageids))
+    pages = merge_pages(client.iter_continued(params))
+    return parse_file_pages(pages)
+
+
+def _imageinfo_params(width: int, **pages: str) -> Params:
+    return {
         "action": "query",
         "prop": "imageinfo",
-        "pageids": "|".join(str(pageid) for pageid in pageids),
+        **pages,
         "iiprop": "url|size|mime|sha1|timestamp|user",
         "iiurlwidth": width,
     }
-    pages = merge_pages(client.iter_continued(params))
-    return parse_file_pages(pages)
+
+
+# --- a list of files given by title or page id ---------------------------------------------
+
+
+class Lookup(StrEnum):
+    """What Commons said of one line of a list of files."""
+
+    FOUND = "found"  # a bitmap file: an image to look for faces in
+    MISSING = "missing"  # no such page, or a file page without an upload
+    NOT_FILE = "not_file"  # a page, but not in the File namespace
+    NOT_IMAGE = "not_image"  # a file that is no bitmap (SVG, PDF, audio, video…)
+    INVALID = "invalid"  # a title MediaWiki refuses
+
+
+@dataclass(frozen=True)
+class ResolvedFile:
+    """One line of a list resolved: ``title`` is the page's title on Commons (after
+    normalisation and redirects) when there is one, ``info`` set for files."""
+
+    ref: FileRef
+    lookup: Lookup
+    title: str = ""
+    pageid: int | None = None
+    info: FileInfo | None = None
+
+
+def resolve_files(
+    client: ApiClient, *, refs: Sequence[FileRef], width: int = 960
+) -> list[ResolvedFile]:
+    """Each of ``refs`` as Commons knows it, in order, with metadata for the files.
+
+    1. Titles and page ids are asked apart (a query takes one kind or the other), 50 per
+       request: the API's limit for ``titles``/``pageids`` and for thumbnails.
+    2. Titles follow ``normalized`` and ``redirects`` (a renamed file leaves a redirect)
+       to the page the answer describes.
+    3. Each page is classified (:class:`Lookup`); a bitmap file carries its FileInfo.
+    """
+    if width not in STANDARD_WIDTHS:
+        raise ValueError(f"{width} is not a standard thumbnail width {STANDARD_WIDTHS}")
+    outcomes: dict[FileRef, ResolvedFile] = {}
+    titles = list(dict.fromkeys(ref for ref in refs if ref.title))
+    pageids = list(dict.fromkeys(ref for ref in refs if ref.pageid is not None))
+    for start in range(0, len(titles), THUMBNAILS_PER_REQUEST):
+        chunk = titles[start : start + THUMBNAILS_PER_REQUEST]
+        outcomes.update(_resolve_titles(client, chunk, width))
+    for start in range(0, len(pageids), THUMBNAILS_PER_REQUEST):
+        chunk = pageids[start : start + THUMBNAILS_PER_REQUEST]
+        outcomes.update(_resolve_pageids(client, chunk, width))
+    return [outcomes[ref] for ref in refs]
+
+
+def _resolve_titles(
+    client: ApiClient, refs: Sequence[FileRef], width: int
+) -> dict[FileRef, ResolvedFile]:
+    params = {
+        **_imageinfo_params(width, titles="|".join(ref.title for ref in refs)),
+        "redirects": 1,
+    }
+    responses = list(client.iter_continued(params))
+    pages = {str(page.get("title")): page for page in merge_pages(responses)}
+    renames = _renames(responses)
+    found = {}
+    for ref in refs:
+        page = pages.get(_follow(ref.title, renames))
+        found[ref] = _classify(ref, page)
+    return found
+
+
+def _resolve_pageids(
+    client: ApiClient, refs: Sequence[FileRef], width: int
+) -> dict[FileRef, ResolvedFile]:
+    params = _imageinfo_params(width, pageids="|".join(str(ref.pageid) for ref in refs))
+    pages = {
+        int(page.get("pageid") or 0): page for page in merge_pages(client.iter_continued(params))
+    }
+    return {ref: _classify(ref, pages.get(ref.pageid or 0)) for ref in refs}
+
+
+def _renames(responses: Iterable[ApiResponse]) -> dict[str, str]:
+    """``from`` → ``to`` of every ``normalized`` and ``redirects`` entry of the answers."""
+    renames: dict[str, str] = {}
+    for response in responses:
+        query = response.get("query") or {}
+        for entry in [*query.get("normalized", []), *query.get("redirects", [])]:
+            renames[str(entry.get("from"))] = str(entry.get("to"))
+    return renames
+
+
+def _follow(title: str, renames: dict[str, str]) -> str:
+    for _hop in range(len(renames) + 1):  # a chain is short; a loop must still end
+        if title not in renames:
+            break
+        title = renames[title]
+    return title
+
+
+def _classify(ref: FileRef, page: dict[str, Any] | None) -> ResolvedFile:
+    if page is None or "missing" in page:
+        return ResolvedFile(ref, Lookup.MISSING, title=ref.title)
+    if "invalid" in page:
+        return ResolvedFile(ref, Lookup.INVALID, title=ref.title)
+    title, pageid = str(page.get("title", ref.title)), int(page["pageid"])
+    if int(page.get("ns", FILE_NAMESPACE)) != FILE_NAMESPACE:
+        return ResolvedFile(ref, Lookup.NOT_FILE, title=title, pageid=pageid)
+    info = parse_file_page(page)
+    if info is None:
+        return ResolvedFile(ref, Lookup.MISSING, title=title, pageid=pageid)
+    lookup = Lookup.FOUND if info.is_bitmap else Lookup.NOT_IMAGE
+    return ResolvedFile(ref, lookup, title=title, pageid=pageid, info=info)
 
 
 def merge_pages(responses: Iterable[ApiResponse]) -> list[dict[str, Any]]:

@@ -7,6 +7,8 @@ checked here first.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -35,11 +37,132 @@ def mediainfo_id(pageid: int) -> str:
 
 def normalise_category(value: str) -> str:
     """A category name without its namespace, with spaces rather than underscores."""
-    name = value.strip().replace("_", " ")
-    for prefix in ("Category:", "category:"):
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-    name = " ".join(name.split())
+    name = normalise_title_text(value)
+    prefix, colon, rest = name.partition(":")
+    if colon and prefix.strip().lower() == "category":
+        name = normalise_title_text(rest)
     if not name:
         raise ValidationError(_("Give the name of a Commons category."))
-    return name[0].upper() + name[1:]
+    return name
+
+
+FILE_PREFIX = "File:"
+# Prefixes that name a file: ``Image:`` is the File namespace's old alias, ``Media:`` links
+# straight to the upload.
+_FILE_NAMESPACE_NAMES = ("file", "image", "media")
+# Other namespaces a contributor may paste by mistake: a line in one of them is no file.
+OTHER_NAMESPACES = frozenset(
+    {
+        "category",
+        "commons",
+        "creator",
+        "help",
+        "institution",
+        "mediawiki",
+        "module",
+        "special",
+        "talk",
+        "template",
+        "timedtext",
+        "user",
+        "user talk",
+        "file talk",
+        "category talk",
+    }
+)
+# MediaWiki's Title::getTitleInvalidRegex, the characters a title can never hold.
+_ILLEGAL_TITLE = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f]")
+MAX_TITLE_BYTES = 255  # page_title is varbinary(255), the namespace prefix aside
+COMMONS_HOSTS = frozenset({"commons.wikimedia.org", "commons.m.wikimedia.org"})
+
+
+def normalise_title_text(value: str) -> str:
+    """A title as MediaWiki stores it: spaces for underscores, runs of blanks collapsed,
+    trimmed, first letter in capitals (``$wgCapitalLinks`` is on at Commons)."""
+    text = " ".join(value.replace("_", " ").split())
+    if not text:
+        return ""
+    first = text[0].upper()
+    # A letter whose capital is two letters (ß → SS) stays as it is, as MediaWiki keeps it.
+    return (first if len(first) == 1 else text[0]) + text[1:]
+
+
+def normalise_file_title(value: str) -> str:
+    """``"file:obama_1.jpg"`` → ``"File:Obama 1.jpg"``; the prefix is optional.
+
+    Raises ValidationError for an empty name, a character no title may hold, or a title in
+    another namespace (``Category:…``).
+    """
+    text = normalise_title_text(value)
+    prefix, colon, rest = text.partition(":")
+    namespace = prefix.strip().lower()
+    if colon and namespace in _FILE_NAMESPACE_NAMES:
+        text = normalise_title_text(rest)
+    elif colon and namespace in OTHER_NAMESPACES:
+        raise ValidationError(
+            _("“%(value)s” is not a file (it is in the %(namespace)s namespace)."),
+            params={"value": value.strip(), "namespace": prefix.strip()},
+            code="not_file",
+        )
+    if not text or _ILLEGAL_TITLE.search(text) or len(text.encode()) > MAX_TITLE_BYTES:
+        raise ValidationError(
+            _("“%(value)s” is not a valid Commons file title."),
+            params={"value": value.strip()},
+            code="invalid",
+        )
+    return FILE_PREFIX + text
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One line of a list of files: a title (``File:…``, normalised) or a page id."""
+
+    title: str = ""
+    pageid: int | None = None
+
+    @property
+    def key(self) -> str:
+        return self.title or f"#{self.pageid}"
+
+
+def file_reference(line: str) -> FileRef:
+    """A line of a list of files: a title with or without ``File:``, a page id, or the
+    address of a Commons file page (``…/wiki/File:X.jpg``, ``…/w/index.php?title=…`` or
+    ``?curid=N``). Raises ValidationError for anything else."""
+    text = line.strip().strip("\ufeff")
+    if text.isdigit():
+        pageid = int(text)
+        if pageid <= 0 or pageid > MAX_PAGEID:
+            raise ValidationError(
+                _("“%(value)s” is not a Commons page id."), params={"value": text}, code="invalid"
+            )
+        return FileRef(pageid=pageid)
+    if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):
+        return _address_reference(text)
+    return FileRef(title=normalise_file_title(text))
+
+
+MAX_PAGEID = 2**31 - 1  # page_id is an unsigned int; Commons is far below this
+
+
+def _address_reference(address: str) -> FileRef:
+    parts = urlsplit(address)
+    if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in COMMONS_HOSTS:
+        raise ValidationError(
+            _("“%(value)s” is not an address on Commons."),
+            params={"value": address},
+            code="not_commons",
+        )
+    query = parse_qs(parts.query)
+    if "curid" in query and query["curid"][0].isdigit():
+        return file_reference(query["curid"][0])
+    title = unquote(parts.path[len("/wiki/") :]) if parts.path.startswith("/wiki/") else ""
+    title = title or query.get("title", [""])[0]
+    namespace = title.partition(":")[0].strip().lower() if ":" in title else ""
+    if namespace in _FILE_NAMESPACE_NAMES or namespace in OTHER_NAMESPACES:
+        return FileRef(title=normalise_file_title(title))
+    raise ValidationError(
+        _("“%(value)s” is not the address of a file page on Commons."),
+        params={"value": address},
+        code="invalid",
+    )

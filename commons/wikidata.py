@@ -1,4 +1,4 @@
-"""Wikidata look-ups: who a Q-id is, and a person search for autocompletion."""
+"""Wikidata look-ups: who a Q-id is, the labels of many, and a person search for autocompletion."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ IMAGE = "P18"
 # "mul" holds the labels Wikidata now keeps once for all languages; English is the last resort.
 FALLBACK_LANGUAGES = ("mul", "en")
 MAX_SEARCH_RESULTS = 50
+# wbgetentities takes at most 50 ids per request (500 with apihighlimits, which a tool has not).
+MAX_IDS_PER_REQUEST = 50
 
 
 class PersonNotFound(PermanentError):
@@ -43,6 +45,49 @@ def get_person(client: ApiClient, *, qid: str, languages: Sequence[str]) -> Pers
         }
     )
     return parse_person(response, qid=qid, languages=wanted)
+
+
+def get_labels(
+    client: ApiClient, *, qids: Sequence[str], languages: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """The labels of many items, ``{qid: {language: label}}``, 50 ids per request.
+
+    Each item's labels are keyed by the id asked for (a redirect answers under it with its
+    target's labels), in ``languages`` and the fallbacks (``label_languages``). An item that
+    is missing or deleted, or has no label in these languages, is left out. A malformed id
+    would abort its whole request (``no-such-entity``), so ids are validated first.
+    """
+    ids = list(dict.fromkeys(normalise_qid(qid) for qid in qids))
+    wanted = label_languages(languages)
+    labels: dict[str, dict[str, str]] = {}
+    for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
+        batch = ids[start : start + MAX_IDS_PER_REQUEST]
+        response = client.get(
+            {
+                "action": "wbgetentities",
+                "ids": "|".join(batch),
+                "props": "labels",
+                "languages": "|".join(wanted),
+                "languagefallback": 1,
+            }
+        )
+        labels.update(parse_labels(response, qids=batch, languages=wanted))
+    return labels
+
+
+def parse_labels(
+    response: ApiResponse, *, qids: Sequence[str], languages: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    entities = response.get("entities", {})
+    labels = {}
+    for qid in qids:
+        entity = entities.get(qid) if isinstance(entities, Mapping) else None
+        if not isinstance(entity, Mapping) or "missing" in entity:
+            continue
+        terms = all_terms(entity.get("labels"), languages)
+        if terms:
+            labels[qid] = terms
+    return labels
 
 
 def search_people(

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from commons.client import (
@@ -57,8 +57,10 @@ from commons.wikidata import get_person
 from depicts import throttle
 from depicts.models import DepictsEdit, DepictsEditQuerySet, WriteSwitch
 from faces.models import Face, Label, ProjectImage
+from faces.selectors import twin_groups
 from projects.enqueue import enqueue_each
-from projects.models import Project
+from projects.models import Notification, Project
+from projects.notifications import notify
 
 logger = logging.getLogger(__name__)
 
@@ -164,19 +166,29 @@ def _reapprove(edit: DepictsEdit, *, face: Face, region: str, user: User) -> Non
 
 @transaction.atomic
 def edits_reject(*, project: Project, faces: Sequence[Face], user: User) -> list[DepictsEdit]:
-    """Rejected faces are never written: their unsent additions are cancelled.
+    """Rejected faces are never written: their unsent additions are cancelled, and those of
+    the same faces in identical files of the project (``faces.selectors.twin_groups``).
 
     A rejected face whose P180 is already on Commons (a bootstrap "yes", or a statement
     WikiVisage sent) gets a *proposed* removal; it goes through the same approve → preview
     → send path as an addition and is never sent on its own. Returns those proposals.
     """
     proposals: dict[int, DepictsEdit] = {}
-    for face in faces:
+    for face in [*faces, *_twins(project, faces)]:
         _withdraw(project, image_id=face.image_id, action=ADD, face=face)
         if Face.objects.filter(statement_on_commons(project), pk=face.pk).exists():
             edit = _propose_removal(project, face, user)
             proposals[edit.pk] = edit
     return list(proposals.values())
+
+
+def _twins(project: Project, faces: Sequence[Face]) -> list[Face]:
+    """The same faces in identical files of the project: rejected with them (their human
+    labels follow, ``faces.services.review``), so their edits go the same way."""
+    given = {face.pk for face in faces}
+    groups = twin_groups(project=project, face_ids=list(given))
+    ids = {pk for group in groups for pk in group} - given
+    return list(Face.objects.filter(pk__in=ids).select_related("image")) if ids else []
 
 
 def _withdraw(project: Project, *, image_id: int, action: str, face: Face | None) -> int:
@@ -298,6 +310,24 @@ def edit_withdraw(*, edit: DepictsEdit) -> None:
 
 
 REVERT_CANCELLED = "undo cancelled before it was sent; the statement stays on Commons"
+FACE_RETIRED = (
+    "the file was re-uploaded with other bytes after this face was approved: its face and "
+    "region belong to the old file; the new one is detected and asked about again"
+)
+UNSENT = (State.PROPOSED, State.APPROVED, State.QUEUED)
+
+
+def edits_of_retired_cancel(*, edits: QuerySet[DepictsEdit] | None = None) -> int:
+    """Cancel the unsent edits whose face was retired (its file re-uploaded, ``Face.retire``).
+
+    Called where such an edit could still leave: when a batch is queued, by each send, and
+    by the periodic ``write.resume``. An edit already sent stays as it is on Commons.
+    """
+    edits = edits if edits is not None else DepictsEdit.objects.all()
+    retired = Face.objects.retired().values("pk")
+    return edits.filter(state__in=UNSENT, face__in=retired).update(
+        state=State.CANCELLED, error=FACE_RETIRED, claimed_at=None, updated_at=timezone.now()
+    )
 
 
 @transaction.atomic
@@ -348,6 +378,7 @@ def edits_queue(*, project: Project, user: User, edit_ids: Iterable[int]) -> Que
     user_auth(user)
     batch, now = uuid.uuid4(), timezone.now()
     with transaction.atomic():
+        edits_of_retired_cancel(edits=DepictsEdit.objects.filter(project=project))
         count = DepictsEdit.objects.filter(
             project=project, pk__in=list(edit_ids), state=State.APPROVED
         ).update(
@@ -453,7 +484,25 @@ def edit_send(*, edit_id: int, sleep: Sleep = time.sleep) -> SendOutcome:
         pk=edit.pk, state=State.QUEUED, to=State.SENDING, stale_after=claim_timeout()
     ):
         return SendOutcome(_state_of(edit.pk))
-    return _run_claimed(edit, edit.sent_by, _send_claimed, State.SENDING, State.QUEUED, sleep)
+    outcome = _run_claimed(edit, edit.sent_by, _send_claimed, State.SENDING, State.QUEUED, sleep)
+    batch_check(edit=edit)
+    return outcome
+
+
+def batch_check(*, edit: DepictsEdit) -> bool:
+    """Tell the members once the batch of ``edit`` is settled (nothing of it waits to be sent):
+    how many went out, and how many failed, once per batch (the event)."""
+    if edit.batch is None:
+        return False
+    batch = DepictsEdit.objects.filter(batch=edit.batch)
+    if batch.filter(state__in=(State.QUEUED, State.SENDING)).exists():
+        return False
+    counts = batch.aggregate(
+        failed=Count("pk", filter=Q(state=State.FAILED)),
+        sent=Count("pk", filter=~Q(state__in=(State.FAILED, State.CANCELLED))),
+    )
+    kind = Notification.Kind.SEND_FAILED if counts["failed"] else Notification.Kind.SEND_FINISHED
+    return bool(notify(project=edit.project, kind=kind, event=f"batch:{edit.batch}", **counts))
 
 
 def _load(edit_id: int) -> DepictsEdit | None:
@@ -576,6 +625,8 @@ def _finish(edit: DepictsEdit, claimed: str, state: str, **changes: object) -> b
 
 
 def _send_claimed(run: _Run) -> str:
+    if Face.objects.retired().filter(pk=run.edit.face_id).exists():
+        raise _Refused(FACE_RETIRED)
     person = _resolve(run.edit.qid, run.sleep)
     auth = user_auth(run.actor)
     with commons_client(auth=auth, retry=WRITE_RETRY, sleep=run.sleep) as client:
@@ -823,12 +874,15 @@ def edits_resume(
        switch is turned back on) get a new task: a broker may lose a message (kombu's
        filesystem transport deletes it once a worker took it), and a stopped switch leaves
        edits queued with no task.
+    3. Edits not sent yet whose file was re-uploaded are cancelled
+       (:func:`edits_of_retired_cancel`).
     Duplicate tasks are harmless: only one of them can claim the edit.
     """
     stale = stale_after if stale_after is not None else claim_timeout()
     edits = edits if edits is not None else DepictsEdit.objects.all()
     now = timezone.now()
     abandoned = _abandoned_back_to_queue(edits, stale)
+    edits_of_retired_cancel(edits=edits)
     if not WriteSwitch.writes_allowed():
         return Resumed(sends=[], reverts=[])
     waiting = edits.filter(project__in=Project.objects.writable())

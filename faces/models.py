@@ -116,8 +116,12 @@ class ProjectImage(models.Model):
 
 class FaceQuerySet(models.QuerySet):
     def current(self) -> FaceQuerySet:
-        """Faces not replaced by an edited box."""
+        """Faces not replaced by an edited box, nor retired (:meth:`Face.retire`)."""
         return self.filter(superseded_by__isnull=True)
+
+    def retired(self) -> FaceQuerySet:
+        """Faces found on bytes the file no longer has (:meth:`Face.retire`)."""
+        return self.filter(superseded_by=models.F("pk"))
 
     def of_project(self, project) -> FaceQuerySet:
         return self.filter(image__project_links__project=project)
@@ -141,6 +145,11 @@ class Face(models.Model):
     width = models.FloatField()
     height = models.FloatField()
     encoding = models.BinaryField(_("128-D encoding"), null=True, blank=True, editable=False)
+    # The model that computed ``encoding`` (faces.detection.ENCODER, or the model service's
+    # version): encodings of two models are never compared. Meaningless while not encoded.
+    encoder = models.CharField(
+        _("encoding model"), max_length=64, default="dlib-resnet-v1", db_index=True
+    )
     origin = models.CharField(
         _("origin"), max_length=16, choices=Origin.choices, default=Origin.DETECTOR
     )
@@ -198,6 +207,21 @@ class Face(models.Model):
     def supersede(self, new: Face) -> None:
         self.superseded_by = new
         self.save(update_fields=["superseded_by"])
+
+    def retire(self, *, index: int) -> None:
+        """The file was re-uploaded: this box was found on bytes Commons no longer serves.
+
+        The face stays, with its labels and answers, as history; no box replaces it, so it
+        is superseded by itself, which every reader of current faces already leaves out.
+        It moves to ``index`` (above any the detector gives) so the new bytes' faces can be
+        numbered from 0 again.
+        """
+        self.superseded_by_id, self.index = self.pk, index
+        self.save(update_fields=["superseded_by", "index"])
+
+    @property
+    def is_retired(self) -> bool:
+        return self.pk is not None and self.superseded_by_id == self.pk
 
 
 def _percent(fraction: float) -> str:

@@ -309,6 +309,33 @@ def face_of_project(*, project: Project, face_id: int) -> Face | None:
     )
 
 
+def twin_groups(*, project: Project, face_ids: Sequence[int]) -> list[list[int]]:
+    """The same face in identical files of the project: for each of ``face_ids`` that has
+    any, its id and those of the project's current faces in *other* files with its file's
+    SHA1 and its exact box. Identical bytes are detected once and every copy gets the same
+    boxes (``pipeline._copies``). One query."""
+    if not face_ids:
+        return []
+    sha1s = Image.objects.filter(faces__pk__in=list(face_ids)).exclude(sha1="").values("sha1")
+    rows = (
+        Face.objects.current()
+        .of_project(project)
+        .filter(image__sha1__in=sha1s)
+        .values_list("pk", "image_id", "image__sha1", "left", "top", "width", "height")
+    )
+    by_box: dict[tuple[object, ...], list[tuple[int, int]]] = {}
+    for pk, image_id, *key in rows:
+        by_box.setdefault(tuple(key), []).append((pk, image_id))
+    wanted, groups = set(face_ids), dict[frozenset[int], list[int]]()
+    for faces in by_box.values():
+        for pk, image_id in faces:
+            if pk in wanted:
+                group = [pk] + [other for other, image in faces if image != image_id]
+                if len(group) > 1:
+                    groups.setdefault(frozenset(group), group)
+    return list(groups.values())
+
+
 def image_of_project(*, project: Project, image_id: int) -> Image | None:
     return Image.objects.filter(pk=image_id, project_links__project=project).first()
 

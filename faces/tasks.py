@@ -46,8 +46,10 @@ def _crawl(project: Project) -> None:
 
 @shared_task(name="crawl.recrawl_active", ignore_result=True)
 def recrawl_active() -> None:
-    """Periodically pick up files added to the categories of active projects."""
+    """Periodically pick up files added to the categories of active projects, and read
+    their persons' labels from Wikidata again (``crawl.refresh_labels``)."""
     enqueue_each("crawl.project", Project.objects.active().values_list("pk", flat=True))
+    enqueue("crawl.refresh_labels")
 
 
 @shared_task(
@@ -78,9 +80,11 @@ def detect_next(self: Task) -> None:
 
 @shared_task(name="detect.reclaim", ignore_result=True)
 def reclaim_images() -> None:
-    """Queue again the images whose worker died mid-way, and pending ones never picked up."""
+    """Queue again the images whose worker died mid-way, and pending ones never picked up;
+    and images whose faces another model encoded, to encode them with the configured one."""
     pipeline.detect_turns_refresh()
     pipeline.queue_detection(pipeline.images_reclaim())
+    pipeline.queue_detection(pipeline.images_reencode())
 
 
 @shared_task(bind=True, name="detect.encode_face", acks_late=True, ignore_result=True)

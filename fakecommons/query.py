@@ -19,7 +19,15 @@ from typing import Any
 from fakecommons import wikibase
 from fakecommons.context import ApiContext
 from fakecommons.protocol import ApiError
-from fakecommons.world import CATEGORY_NS, FILE_NS, Category, FilePage, Item, Member
+from fakecommons.world import (
+    CATEGORY_NS,
+    FILE_NS,
+    Category,
+    FilePage,
+    Item,
+    Member,
+    normal_name,
+)
 
 TRANSFORM_LIMIT = 50
 MAX_LIMIT = 500
@@ -395,12 +403,10 @@ PageSet = list[tuple[PageRef, dict[str, Any]]]
 
 def parse_title(raw: str) -> tuple[int, str]:
     """(namespace, name) of a title, normalised as MediaWiki does (spaces, first capital)."""
-    text = " ".join(raw.replace("_", " ").split())
+    text = normal_name(raw)
     prefix, colon, rest = text.partition(":")
     ns = NAMESPACE_PREFIXES.get(prefix.strip().lower()) if colon else None
-    name = rest.strip() if ns is not None else text
-    if name:
-        name = name[0].upper() + name[1:]
+    name = normal_name(rest) if ns is not None else text
     return (ns or 0), name
 
 
@@ -441,10 +447,19 @@ def _strip_prefix(title: str) -> str:
 
 def _from_titles(ctx: ApiContext, query: dict[str, Any]) -> list[PageRef]:
     raw_titles = _capped(ctx, "titles")
-    refs, normalized = [], []
+    follow = ctx.params.flag("redirects")
+    refs, normalized, redirected = [], [], []
     for raw in raw_titles:
         ns, name = parse_title(raw)
         ref = _ref_for(ctx, ns, name)
+        target = ctx.world.redirects.get(name) if ns == FILE_NS and ctx.site == "commons" else None
+        if follow and target is not None:
+            redirected.append({"from": ref.title, "to": f"File:{target}"})
+            ref = _ref_for(ctx, ns, target)
+            if raw != redirected[-1]["from"]:
+                normalized.append(_normalized(ctx, raw, redirected[-1]["from"]))
+            refs.append(ref)
+            continue
         if _ILLEGAL_TITLE.search(raw) or not name:
             ref = PageRef(
                 ns=0,
@@ -454,8 +469,12 @@ def _from_titles(ctx: ApiContext, query: dict[str, Any]) -> list[PageRef]:
         elif raw != ref.title:
             normalized.append(_normalized(ctx, raw, ref.title))
         refs.append(ref)
+    # One page per title, however often it was asked for (as MediaWiki's page set keeps it).
+    refs = list({(ref.ns, ref.title, ref.invalid): ref for ref in refs}.values())
     if normalized:
         query["normalized"] = normalized
+    if redirected:
+        query["redirects"] = redirected
     return refs
 
 

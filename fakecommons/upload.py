@@ -66,7 +66,7 @@ class UploadServer:
         return len(jobs)
 
     def _page(self, h1: str, h2: str, dbkey: str) -> FilePage | None:
-        page = self.world.file(dbkey.replace("_", " "))
+        page = self.world.file(dbkey)  # the world normalises: underscores are spaces
         if page is None or media.hash_path(page.dbkey) != f"{h1}/{h2}":
             return None
         return page

@@ -21,6 +21,7 @@ Commons stand-in")::
         "Broken.jpg": {"generate": {"format": "BROKEN"}, "width": 640, "height": 480},
         "Never edited.jpg": {"path": "x.jpg", "mediainfo": false}
       },
+      "redirects": {"Obama one.jpg": "Obama 1.jpg"},
       "users": {"WikiVisage Tester": {"id": 4242, "groups": ["user", "autoconfirmed"]}},
       "change_tags": ["wikivisage"],
       "fixtures": {"free-form": "notes for tests; the server ignores them"}
@@ -31,7 +32,8 @@ Names carry no ``File:``/``Category:`` prefix. ``depicts`` entries are Q-ids or
 ``"mediainfo": false`` has no structured data yet (``wbgetentities`` reports it missing until
 someone writes to it). ``change_tags`` absent means every tag is accepted. A category with
 ``"page": false`` has members but no description page (the API calls it missing, yet counts
-its members); one with ``"hidden": true`` carries ``__HIDDENCAT__``.
+its members); one with ``"hidden": true`` carries ``__HIDDENCAT__``. ``redirects`` are the
+names renamed files leave behind: ``titles=`` with ``redirects`` follows them, as Commons does.
 
 Page ids are derived from titles (stable across worlds), SHA1/size/MIME/dimensions from the
 bytes; statements written through the API are kept here, under a lock, for later reads.
@@ -64,6 +66,20 @@ _FIRST_WRITTEN_REVISION = 2_000_000_000
 
 class WorldError(ValueError):
     """The world file is inconsistent (a category lists a file that does not exist…)."""
+
+
+def normal_name(name: str) -> str:
+    """A page name (without namespace) as MediaWiki stores it: spaces for underscores, runs
+    of blanks one, trimmed, first letter in capitals (``$wgCapitalLinks``, on at Commons).
+
+    Every lookup by name goes through it, and the world's own names are stored in this form,
+    so ``Obama_1.jpg``, ``obama 1.jpg`` and ``Obama 1.jpg`` are one file everywhere.
+    """
+    text = " ".join(name.replace("_", " ").split())
+    if not text:
+        return ""
+    first = text[0].upper()
+    return (first if len(first) == 1 else text[0]) + text[1:]
 
 
 def title_hash(title: str) -> int:
@@ -218,6 +234,7 @@ class World:
         change_tags: Iterable[str] | None,
         mediainfo: Iterable[MediaInfo],
         fixtures: Mapping[str, Any] | None = None,
+        redirects: Mapping[str, str] | None = None,
     ) -> None:
         self.files = {page.name: page for page in files}
         self.files_by_pageid = {page.pageid: page for page in self.files.values()}
@@ -229,6 +246,8 @@ class World:
         self.users = {user.name: user for user in users}
         self.change_tags = frozenset(change_tags) if change_tags is not None else None
         self.fixtures = dict(fixtures or {})
+        # A renamed file leaves a redirect: old name → new name (both normal names).
+        self.redirects = dict(redirects or {})
         self._mediainfo = {state.mid: state for state in mediainfo}
         self._revision = _FIRST_WRITTEN_REVISION
         self.lock = threading.RLock()
@@ -251,14 +270,14 @@ class World:
     # --- pages ----------------------------------------------------------------------------
 
     def file(self, name: str) -> FilePage | None:
-        return self.files.get(name)
+        return self.files.get(normal_name(name))
 
     def category(self, name: str) -> Category | None:
-        return self.categories.get(name)
+        return self.categories.get(normal_name(name))
 
     def members(self, category_name: str) -> list[Member]:
         """The category's members in MediaWiki's order: pages, subcats, files; by sort key."""
-        category = self.categories.get(category_name)
+        category = self.category(category_name)
         if category is None:
             return []
         rows = [self._file_member(name) for name in category.files]
@@ -277,6 +296,7 @@ class World:
     def delete_file(self, name: str) -> None:
         """An administrator deletes the file: its page, upload and structured data are gone
         (reads call it missing, writes find no entity) and it leaves its categories."""
+        name = normal_name(name)
         with self.lock:
             page = self.files.pop(name)
             del self.files_by_pageid[page.pageid]
@@ -361,7 +381,7 @@ class _WorldLoader:
     """Turns the JSON of a world file into a :class:`World`, checking it as it goes."""
 
     def __init__(self, data: Mapping[str, Any], base_dir: Path) -> None:
-        self.data = data
+        self.data = _normal_names(data)
         self.base_dir = base_dir
         self.pageids: dict[str, int] = {}
 
@@ -381,7 +401,15 @@ class _WorldLoader:
             change_tags=self.data.get("change_tags"),
             mediainfo=[self._mediainfo(page, file_specs[page.name]) for page in files],
             fixtures=self.data.get("fixtures"),
+            redirects=self._redirects(file_specs),
         )
+
+    def _redirects(self, file_specs: Mapping[str, Any]) -> dict[str, str]:
+        redirects: dict[str, str] = self.data.get("redirects", {})
+        for old, new in redirects.items():
+            if new not in file_specs or old in file_specs:
+                raise WorldError(f"redirect {old!r} → {new!r}: the target must be a file, not it")
+        return redirects
 
     def _category_specs(self, file_specs: Mapping[str, Any]) -> dict[str, Any]:
         """Declared categories plus every subcategory they name (empty unless declared)."""
@@ -465,6 +493,31 @@ class _WorldLoader:
     def _users(self) -> list[User]:
         specs = self.data.get("users") or {DEFAULT_USERNAME: {"id": 4242}}
         return [_user(name, spec) for name, spec in specs.items()]
+
+
+def _normal_names(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The world with every file and category name in MediaWiki's form (:func:`normal_name`):
+    a world may say ``Obama_1.jpg``; Commons would list, serve and upload ``Obama 1.jpg``."""
+    normal = dict(data)
+    normal["files"] = _renamed(data.get("files", {}), "file")
+    categories = _renamed(data.get("categories", {}), "category")
+    for name, spec in categories.items():
+        members = {key: [normal_name(m) for m in spec.get(key, [])] for key in ("files", "subcats")}
+        categories[name] = {**spec, **members}
+    normal["categories"] = categories
+    redirects = data.get("redirects", {})
+    normal["redirects"] = {normal_name(old): normal_name(new) for old, new in redirects.items()}
+    return normal
+
+
+def _renamed(specs: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    renamed: dict[str, Any] = {}
+    for name, spec in specs.items():
+        key = normal_name(name)
+        if key in renamed:
+            raise WorldError(f"two {kind} names are one title once normalised: {key!r}")
+        renamed[key] = spec
+    return renamed
 
 
 def _check_pageless(specs: Mapping[str, Any]) -> None:

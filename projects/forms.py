@@ -2,16 +2,162 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from commons.identifiers import normalise_category, normalise_qid
+from commons.identifiers import FileRef, file_reference, normalise_category, normalise_qid
 
 from .models import DEFAULT_MIN_ANSWERS, Membership, Project
+
+# --- a list of files, pasted or uploaded --------------------------------------------------
+
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # 20,000 titles of about 100 bytes fit twice over
+MAX_LINE_CHARS = 1000  # ListedFile.line; a Commons address of a title is well below it
+BAD_LINES_SHOWN = 5
+# A first cell like these in a CSV file is its header row, not a file.
+CSV_HEADERS = frozenset(
+    {"title", "titles", "file", "files", "filename", "name", "pageid", "page id"}
+)
+
+
+def max_listed_files() -> int:
+    """A list may name as many files as a project takes (WIKIVISAGE_MAX_FILES_PER_PROJECT)."""
+    return int(settings.WIKIVISAGE_MAX_FILES_PER_PROJECT)
+
+
+@dataclass(frozen=True)
+class BadLine:
+    number: int
+    text: str
+    message: str
+
+
+@dataclass
+class FileListScan:
+    """A list of files read line by line: the files recognised (first mention of each, as
+    ``(line as given, reference)``), the lines refused, and how many lines repeated a file."""
+
+    files: list[tuple[str, FileRef]] = field(default_factory=list)
+    bad: list[BadLine] = field(default_factory=list)
+    duplicates: int = 0
+    lines: int = 0
+
+
+def scan_file_lines(lines: Iterable[str]) -> FileListScan:
+    """Read each non-blank line as a file reference (``commons.identifiers.file_reference``)."""
+    scan = FileListScan()
+    seen: set[str] = set()
+    for number, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if not text:
+            continue
+        scan.lines += 1
+        try:
+            if len(text) > MAX_LINE_CHARS:
+                raise ValidationError(_("This line is too long to be a file title."))
+            ref = file_reference(text)
+        except ValidationError as error:
+            scan.bad.append(BadLine(number, text[:200], " ".join(error.messages)))
+            continue
+        if ref.key in seen:
+            scan.duplicates += 1
+            continue
+        seen.add(ref.key)
+        scan.files.append((text, ref))
+    return scan
+
+
+def listed_files(lines: Sequence[str]) -> list[tuple[str, FileRef]]:
+    """The files a list names, or a ValidationError saying what is wrong with it: no file,
+    more lines than a project takes, or lines that name no file (the first few, by number)."""
+    limit = max_listed_files()
+    filled = sum(1 for line in lines if line.strip())
+    if filled > limit:
+        raise ValidationError(
+            _("The list has %(lines)s lines; a project takes at most %(limit)s files."),
+            params={
+                "lines": number_format(filled, force_grouping=True),
+                "limit": number_format(limit, force_grouping=True),
+            },
+            code="too_many",
+        )
+    scan = scan_file_lines(lines)
+    if scan.bad:
+        raise ValidationError(
+            [_bad_line_error(bad) for bad in scan.bad[:BAD_LINES_SHOWN]]
+            + _more_bad_lines(len(scan.bad) - BAD_LINES_SHOWN)
+        )
+    if not scan.files:
+        raise ValidationError(_("The list names no file: give one title per line."), code="empty")
+    return scan.files
+
+
+def _bad_line_error(bad: BadLine) -> ValidationError:
+    return ValidationError(
+        _("Line %(number)d: %(message)s"),
+        params={"number": bad.number, "message": bad.message},
+        code="bad_line",
+    )
+
+
+def _more_bad_lines(count: int) -> list[ValidationError]:
+    if count <= 0:
+        return []
+    text = ngettext(
+        "…and %(count)d more line that names no file.",
+        "…and %(count)d more lines that name no file.",
+        count,
+    )
+    return [ValidationError(text, params={"count": count}, code="bad_line")]
+
+
+def upload_lines(upload: UploadedFile) -> list[str]:
+    """The lines of an uploaded list: plain text, one file per line, or the first column of
+    a CSV (``.csv``) or TSV (``.tsv``) file, its header row left out."""
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            _("The file is too large: a list of files takes at most %(size)s MB."),
+            params={"size": MAX_UPLOAD_BYTES // (1024 * 1024)},
+            code="too_large",
+        )
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    try:
+        # A NUL byte decodes as UTF-8, yet no text file holds one.
+        text = data.decode("utf-8-sig") if b"\x00" not in data else None
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        raise ValidationError(
+            _("This is not a text file. Upload a list of titles as UTF-8 text or CSV."),
+            code="binary",
+        )
+    return list_lines(text, upload.name or "")
+
+
+def list_lines(text: str, name: str = "") -> list[str]:
+    """The lines of a list: as they are, or the first column when ``name`` is a CSV (TSV)."""
+    lines = text.splitlines()
+    if not name.lower().endswith((".csv", ".tsv")):
+        return lines
+    delimiter = "\t" if name.lower().endswith(".tsv") else ","
+    cells = [row[0] if row else "" for row in csv.reader(lines, delimiter=delimiter)]
+    if cells and cells[0].strip().lower() in CSV_HEADERS:
+        cells[0] = ""  # blank lines are skipped, and line numbers stay those of the file
+    return cells
+
+
+# --- a new project --------------------------------------------------------------------------
 
 
 class ProjectNewForm(forms.Form):
@@ -21,9 +167,17 @@ class ProjectNewForm(forms.Form):
         help_text=_("Type a name and pick the person, or give a Q-id such as Q42."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "Q42"}),
     )
+    scope = forms.ChoiceField(
+        label=_("Look in"),
+        choices=Project.Scope.choices,
+        initial=Project.Scope.CATEGORY,
+        required=False,  # a form without it (an older page, a script) means a category
+        widget=forms.RadioSelect,
+    )
     category = forms.CharField(
         label=_("Commons category"),
         max_length=255,
+        required=False,
         help_text=_("Without the “Category:” prefix."),
     )
     crawl_depth = forms.IntegerField(
@@ -31,7 +185,24 @@ class ProjectNewForm(forms.Form):
         initial=2,
         min_value=0,
         max_value=10,
+        required=False,
         help_text=_("How many levels of subcategories to include."),
+    )
+    file_list = forms.CharField(
+        label=_("Files, one per line"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text=_(
+            "File titles (with or without “File:”), page ids, or addresses of file pages "
+            "on Commons."
+        ),
+    )
+    file_upload = forms.FileField(
+        label=_("Or upload a list"),
+        required=False,
+        help_text=_("A text file with one file per line, or a CSV file (first column)."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".txt,.csv,.tsv,text/plain,text/csv"}),
     )
     distance_threshold = forms.FloatField(
         label=_("Distance threshold"),
@@ -57,8 +228,40 @@ class ProjectNewForm(forms.Form):
     def clean_qid(self) -> str:
         return normalise_qid(self.cleaned_data["qid"])
 
-    def clean_category(self) -> str:
-        return normalise_category(self.cleaned_data["category"])
+    def clean_crawl_depth(self) -> int:
+        depth = self.cleaned_data.get("crawl_depth")
+        return 2 if depth is None else int(depth)
+
+    def clean(self) -> dict[str, Any]:
+        """The category for a category project; the list (pasted, uploaded or both) for a
+        list of files, read into ``cleaned_data["files"]``."""
+        data = super().clean() or {}
+        if "scope" in data and not data["scope"]:
+            data["scope"] = Project.Scope.CATEGORY
+        if data.get("scope") == Project.Scope.FILES:
+            self._clean_files(data)
+        elif data.get("scope") == Project.Scope.CATEGORY:
+            try:
+                data["category"] = normalise_category(data.get("category") or "")
+            except ValidationError as error:
+                self.add_error("category", error)
+        return data
+
+    def _clean_files(self, data: dict[str, Any]) -> None:
+        lines = (data.get("file_list") or "").splitlines()
+        upload = data.get("file_upload")
+        if upload:
+            try:
+                lines += upload_lines(upload)
+            except ValidationError as error:
+                self.add_error("file_upload", error)
+                return
+        try:
+            data["files"] = listed_files(lines)
+        except ValidationError as error:
+            self.add_error(
+                "file_upload" if upload and not data.get("file_list") else "file_list", error
+            )
 
 
 class ProjectSettingsForm(forms.ModelForm):
@@ -88,6 +291,11 @@ class ProjectSettingsForm(forms.ModelForm):
             "share_evidence",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.scope == Project.Scope.FILES:
+            del self.fields["crawl_depth"]  # a list has no subcategories
 
 
 class MemberInviteForm(forms.ModelForm):
@@ -136,3 +344,15 @@ class PersonCheckForm(forms.Form):
 
     def clean_qid(self) -> str:
         return normalise_qid(self.cleaned_data["qid"])
+
+
+class CategoryEstimateForm(forms.Form):
+    category = forms.CharField(max_length=255)
+    depth = forms.IntegerField(min_value=0, max_value=10, required=False)
+
+    def clean_category(self) -> str:
+        return normalise_category(self.cleaned_data["category"])
+
+    def clean_depth(self) -> int:
+        depth = self.cleaned_data.get("depth")
+        return 2 if depth is None else int(depth)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from commons.identifiers import normalise_category, normalise_qid, validate_qid
+from commons.identifiers import (
+    normalise_category,
+    normalise_file_title,
+    normalise_qid,
+    validate_qid,
+)
 
 DEFAULT_MIN_ANSWERS = 3
 """Answers before suggestions: a first yes and two more answers near the boundary are
@@ -49,6 +58,13 @@ class Project(models.Model):
         # No longer set: a moderator's archive is ``moderation`` (migration 0005 moved it).
         ARCHIVED = "archived", _("Archived")
 
+    class Scope(models.TextChoices):
+        """Where the photos come from: a category crawled to ``crawl_depth``, or a list of
+        files given once (``ListedFile`` rows)."""
+
+        CATEGORY = "category", _("Category")
+        FILES = "files", _("List of files")
+
     class Moderation(models.TextChoices):
         """A moderator's hold, apart from the owner's own state: only the admin changes it."""
 
@@ -76,7 +92,17 @@ class Project(models.Model):
     person_image = models.CharField(
         _("Wikidata image (P18)"), max_length=255, blank=True, default=""
     )
-    category = models.CharField(_("Commons category"), max_length=255)
+    scope = models.CharField(
+        _("scope"), max_length=16, choices=Scope.choices, default=Scope.CATEGORY
+    )
+    # NULL for a list of files: NULLs never collide in the unique constraint below, on
+    # MariaDB too (which ignores a unique constraint that carries a condition).
+    category = models.CharField(  # noqa: DJ001 (NULL on purpose, see above)
+        _("Commons category"), max_length=255, null=True, blank=True
+    )
+    listed_count = models.PositiveIntegerField(
+        _("listed files"), default=0, help_text=_("How many files the list names.")
+    )
     crawl_depth = models.PositiveSmallIntegerField(
         _("subcategory depth"), default=2, validators=[MaxValueValidator(10)]
     )
@@ -191,11 +217,18 @@ class Project(models.Model):
                 fields=["owner", "qid", "category"], name="project_unique_per_owner"
             ),
             models.CheckConstraint(
+                condition=Q(scope="files", category__isnull=True)
+                | (Q(scope="category", category__isnull=False) & ~Q(category="")),
+                name="project_scope_matches_category",
+            ),
+            models.CheckConstraint(
                 condition=Q(distance_threshold__gt=0), name="project_threshold_positive"
             ),
         ]
 
     def __str__(self) -> str:
+        if self.scope == self.Scope.FILES:
+            return f"{self.person_label} — {self.listed_count} listed files"
         return f"{self.person_label} — {self.category}"
 
     @property
@@ -248,6 +281,16 @@ class Membership(models.Model):
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.REVIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Each member's own choice, set on the project page (projects.notifications).
+    notify_on_site = models.BooleanField(_("notifications on the site"), default=True)
+    notify_by_email = models.BooleanField(_("notifications by e-mail"), default=False)
+    notify_language = models.CharField(
+        _("language of the e-mails"),
+        max_length=8,
+        blank=True,
+        default="",
+        help_text=_("The member's language when they asked for e-mails; empty: the site's."),
+    )
 
     class Meta:
         verbose_name = _("membership")
@@ -258,6 +301,173 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) in {self.project_id}"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def shown_to(self, user: User | AnonymousUser) -> NotificationQuerySet:
+        """The user's notifications on the site (those told by e-mail only are not)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(recipient=user, on_site=True)
+
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
+    def mark_read(self) -> int:
+        return self.unread().update(read_at=timezone.now())
+
+
+class Notification(models.Model):
+    """Something that happened in a project, told to one member: on the site, and by e-mail
+    to those who asked for it.
+
+    The row keeps the kind and its figures, never a sentence: :meth:`text` writes it in the
+    language of whoever reads it, when they read it. ``event`` names what happened (a batch,
+    the number of photos processed): one member is told of one event once, however often the
+    code that notices it runs.
+    """
+
+    class Kind(models.TextChoices):
+        PROCESSING_FINISHED = "processing_finished", _("Photos processed")
+        SUGGESTIONS_READY = "suggestions_ready", _("Suggestions ready")
+        SEND_FINISHED = "send_finished", _("Edits sent")
+        SEND_FAILED = "send_failed", _("Edits not sent")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("project")
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    event = models.CharField(_("event"), max_length=100)
+    params = models.JSONField(_("figures"), default=dict, blank=True)
+    on_site = models.BooleanField(_("shown on the site"), default=True)
+    email = models.BooleanField(_("sent by e-mail"), default=False)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()  # type: ignore[django-manager-missing]
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "project", "event"], name="notification_once_per_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.event}) → {self.recipient_id}"
+
+    def get_absolute_url(self) -> str:
+        """Where the notification leads: the suggestion grid, or the project page."""
+        if self.kind == self.Kind.SUGGESTIONS_READY:
+            return reverse("projects:suggestions", args=[self.project_id])
+        return reverse("projects:detail", args=[self.project_id])
+
+    def figure(self, name: str) -> int:
+        """A stored figure; a missing or unreadable one reads as 0, never as an error."""
+        try:
+            return max(0, int(self.params.get(name, 0)))
+        except (TypeError, ValueError, AttributeError):
+            return 0
+
+    def text(self) -> str:
+        """The sentence, in the active language (the reader's), with the person's label in it."""
+        person = self.project.label_in(get_language())
+        if self.kind == self.Kind.PROCESSING_FINISHED:
+            count = self.figure("count")
+            return ngettext(
+                "%(count)d photo of %(person)s is processed: its faces wait for your answers.",
+                "All %(count)d photos of %(person)s are processed: their faces wait for your "
+                "answers.",
+                count,
+            ) % {"count": count, "person": person}
+        if self.kind == self.Kind.SUGGESTIONS_READY:
+            count = self.figure("count")
+            return ngettext(
+                "The learner suggests %(count)d face as %(person)s: it waits for your review.",
+                "The learner suggests %(count)d faces as %(person)s: they wait for your review.",
+                count,
+            ) % {"count": count, "person": person}
+        sent, failed = self.figure("sent"), self.figure("failed")
+        if self.kind == self.Kind.SEND_FAILED:
+            return ngettext(
+                "%(failed)d edit about %(person)s could not be sent (%(sent)d sent); the send "
+                "page says why.",
+                "%(failed)d edits about %(person)s could not be sent (%(sent)d sent); the send "
+                "page says why.",
+                failed,
+            ) % {"failed": failed, "sent": sent, "person": person}
+        return ngettext(
+            "%(count)d edit about %(person)s was sent to Commons.",
+            "%(count)d edits about %(person)s were sent to Commons.",
+            sent,
+        ) % {"count": sent, "person": person}
+
+
+class ListedFileQuerySet(models.QuerySet):
+    def problems(self) -> ListedFileQuerySet:
+        """Lines Commons did not give an image for, in the order the contributor gave them."""
+        return self.exclude(state__in=[ListedFile.State.PENDING, ListedFile.State.FOUND]).order_by(
+            "position"
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Lines by state, every state present (zero when none), and ``problems``: the lines
+        that gave no image (neither found nor still waiting to be looked up)."""
+        rows = self.order_by().values_list("state").annotate(n=models.Count("pk"))
+        counted = {str(state): int(n) for state, n in rows}
+        counts = {state: counted.get(state, 0) for state in ListedFile.State.values}
+        waiting = (ListedFile.State.PENDING, ListedFile.State.FOUND)
+        counts["problems"] = sum(n for state, n in counts.items() if state not in waiting)
+        return counts
+
+
+class ListedFile(models.Model):
+    """One line of a project's list of files: what the contributor gave, and what Commons
+    said of it at the last crawl. Lines are fixed at creation; a crawl only updates them."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Not looked up yet")
+        FOUND = "found", _("Image found")
+        MISSING = "missing", _("No such file on Commons")
+        NOT_FILE = "not_file", _("Not a file")
+        NOT_IMAGE = "not_image", _("Not an image")
+        INVALID = "invalid", _("Not a valid title")
+        WITHHELD = "withheld", _("Withheld")
+        OVER_LIMIT = "over_limit", _("Beyond the project's file limit")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="listed_files")
+    position = models.PositiveIntegerField(_("line"))
+    line = models.CharField(_("as given"), max_length=1000)
+    title = models.CharField(_("title"), max_length=300, blank=True, default="")
+    pageid = models.PositiveBigIntegerField(_("page id"), null=True, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.PENDING
+    )
+    detail = models.CharField(_("detail"), max_length=255, blank=True, default="")
+    checked_at = models.DateTimeField(_("looked up"), null=True, blank=True)
+
+    objects = ListedFileQuerySet.as_manager()  # type: ignore[django-manager-missing]
+
+    class Meta:
+        verbose_name = _("listed file")
+        verbose_name_plural = _("listed files")
+        ordering = ["project", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "position"], name="listed_file_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line} ({self.state}) in {self.project_id}"
 
 
 class Heartbeat(models.Model):
@@ -275,6 +485,82 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token} → {self.worker or '…'}"
+
+
+class QueueHealthQuerySet(models.QuerySet):
+    """One row per Celery queue, updated in place: the table never grows past the queues."""
+
+    def row(self, queue: str) -> QueueHealthQuerySet:
+        self.get_or_create(queue=queue)
+        return self.filter(queue=queue)
+
+    def answered(self, *, queue: str, worker: str, lag: float | None) -> None:
+        """A worker of ``queue`` took its heartbeat ``lag`` seconds after beat sent it."""
+        self.row(queue).update(answered_at=timezone.now(), worker=worker[:255], lag=lag)
+
+    def failed(self, *, queue: str, failure: str, window: float) -> None:
+        """Count a task of ``queue`` that failed for good; a count older than ``window``
+        seconds starts again at one. Two first failures at the same instant may both start
+        it: the count is a gauge for people, not a ledger."""
+        now = timezone.now()
+        rows = self.row(queue)
+        last = {"last_failure": failure[:255], "last_failure_at": now}
+        since = now - timedelta(seconds=window)
+        if not rows.filter(failures_since__gte=since).update(failures=F("failures") + 1, **last):
+            rows.update(failures=1, failures_since=now, **last)
+
+    def stall_seen(self, queue: str) -> datetime:
+        """When a watch first saw the stall of ``queue`` that goes on now."""
+        rows = self.row(queue)
+        rows.filter(stall_seen_at__isnull=True).update(stall_seen_at=timezone.now())
+        return rows.values_list("stall_seen_at", flat=True).get()
+
+    def stall_reported(self, queue: str) -> bool:
+        """Claim the report of a stall of ``queue``: true once per stall, for one caller."""
+        unreported = self.row(queue).filter(stall_reported_at__isnull=True)
+        return bool(unreported.update(stall_reported_at=timezone.now()))
+
+    def stall_over(self, queue: str) -> None:
+        self.filter(queue=queue).update(stall_seen_at=None, stall_reported_at=None)
+
+
+class QueueHealth(models.Model):
+    """What beat's periodic heartbeat and the workers' failures say about one Celery queue."""
+
+    class Queue(models.TextChoices):
+        DEFAULT = "default", _("default")
+        CRAWL = "crawl", _("crawl")
+        DETECT = "detect", _("detect")
+        LEARN = "learn", _("learn")
+        WRITE = "write", _("write")
+
+    queue = models.CharField(_("queue"), max_length=32, choices=Queue.choices, unique=True)
+    answered_at = models.DateTimeField(_("last heartbeat answered"), null=True, blank=True)
+    worker = models.CharField(_("answered by"), max_length=255, blank=True, default="")
+    lag = models.FloatField(
+        _("waited (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_("How long the last answered heartbeat waited in the queue."),
+    )
+    failures = models.PositiveIntegerField(_("failed tasks"), default=0)
+    failures_since = models.DateTimeField(_("failures counted since"), null=True, blank=True)
+    last_failure = models.CharField(_("last failure"), max_length=255, blank=True, default="")
+    last_failure_at = models.DateTimeField(_("last failure at"), null=True, blank=True)
+    stall_seen_at = models.DateTimeField(_("stall seen since"), null=True, blank=True)
+    stall_reported_at = models.DateTimeField(
+        _("stall reported to moderators"), null=True, blank=True
+    )
+
+    objects = QueueHealthQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("queue health")
+        verbose_name_plural = _("queue health")
+        ordering = ["queue"]
+
+    def __str__(self) -> str:
+        return self.queue
 
 
 class WithholdingQuerySet(models.QuerySet):
@@ -339,8 +625,6 @@ def withheld_form(kind: str, value: str) -> str:
         return normalise_category(value)
     if kind == Withholding.Kind.PERSON:
         return normalise_qid(value)
-    name = " ".join(value.strip().replace("_", " ").split())
-    name = name.removeprefix("File:").removeprefix("file:").strip()
-    if not name:
+    if not value.strip():
         raise ValidationError(_("Give the title of a Commons file."))
-    return "File:" + name[0].upper() + name[1:]
+    return normalise_file_title(value)

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from commons.categories import CategoryInfo, category_info
+from commons.categories import CategoryInfo, FileEstimate, estimate_files
 from commons.client import ApiClient, CommonsError
-from commons.identifiers import normalise_category, normalise_qid
+from commons.identifiers import FileRef, normalise_category, normalise_qid
 from commons.types import Person
-from commons.wikidata import PersonNotFound, get_person
+from commons.wikidata import PersonNotFound, get_labels, get_person
 
 from .enqueue import enqueue
-from .models import DEFAULT_MIN_ANSWERS, Heartbeat, Membership, Project, Withholding
+from .models import DEFAULT_MIN_ANSWERS, Heartbeat, ListedFile, Membership, Project, Withholding
 
 
 @transaction.atomic
@@ -29,17 +32,24 @@ def project_create(
     *,
     owner: User,
     qid: str,
-    category: str,
+    category: str | None = None,
+    files: Sequence[tuple[str, FileRef]] = (),
     crawl_depth: int = 2,
     distance_threshold: float = 0.6,
     min_answers: int = DEFAULT_MIN_ANSWERS,
     person_labels: dict[str, str] | None = None,
     person_image: str = "",
 ) -> Project:
+    """A project over ``category``, or, when ``files`` is given instead, over that list
+    (each entry the line as given and the file it names)."""
+    if (category is None) == (not files):
+        raise ValueError("a project takes a category or a list of files, not both nor neither")
     project = Project(
         owner=owner,
         qid=normalise_qid(qid),
-        category=normalise_category(category),
+        scope=Project.Scope.CATEGORY if category is not None else Project.Scope.FILES,
+        category=normalise_category(category) if category is not None else None,
+        listed_count=len(files),
         crawl_depth=crawl_depth,
         distance_threshold=distance_threshold,
         min_answers=min_answers,
@@ -49,6 +59,15 @@ def project_create(
     project.full_clean()
     project.save()
     Membership.objects.create(project=project, user=owner, role=Membership.Role.OWNER)
+    ListedFile.objects.bulk_create(
+        [
+            ListedFile(
+                project=project, position=position, line=line, title=ref.title, pageid=ref.pageid
+            )
+            for position, (line, ref) in enumerate(files, start=1)
+        ],
+        batch_size=1000,
+    )
     return project
 
 
@@ -116,7 +135,18 @@ class WikimediaTrouble(Exception):
 class NewProject:
     project: Project
     person: Person
-    category: CategoryInfo
+    # For a category: what Commons says of its size (None for a list of files).
+    estimate: FileEstimate | None = None
+
+    @property
+    def category(self) -> CategoryInfo | None:
+        return self.estimate.root if self.estimate else None
+
+
+# What a category's size estimate may cost when a project is created (a page waits): the
+# new-project page has shown a fuller one already, as the contributor typed.
+CREATION_ESTIMATE_REQUESTS = 3
+CREATION_ESTIMATE_SECONDS = 1.5
 
 
 def project_open(
@@ -138,7 +168,58 @@ def project_open(
     2. The category: it exists on Commons, under its canonical title (CategoryMissing).
     3. The project is created and its crawl queued once committed.
     Wikidata or Commons failing to answer raises WikimediaTrouble naming the site.
+    The category's size is estimated on the way, within a small budget (``NewProject``).
     """
+    person = _person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+    try:
+        estimate = estimate_files(
+            commons,
+            category=category,
+            max_depth=crawl_depth,
+            max_requests=CREATION_ESTIMATE_REQUESTS,
+            budget_seconds=CREATION_ESTIMATE_SECONDS,
+        )
+    except CommonsError as error:
+        raise WikimediaTrouble("Commons", error) from error
+    if not estimate.root.exists:
+        raise CategoryMissing(estimate.root.title or category)
+    project = project_start(
+        owner=owner,
+        person=person,
+        category=estimate.root.title,
+        crawl_depth=crawl_depth,
+        distance_threshold=distance_threshold,
+        min_answers=min_answers,
+    )
+    return NewProject(project=project, person=person, estimate=estimate)
+
+
+def project_open_files(
+    *,
+    owner: User,
+    qid: str,
+    files: Sequence[tuple[str, FileRef]],
+    wikidata: ApiClient,
+    languages: Sequence[str],
+    distance_threshold: float = 0.6,
+    min_answers: int = DEFAULT_MIN_ANSWERS,
+) -> NewProject:
+    """A new project over a list of files (``forms.listed_files``), by the same rules for
+    the person as :func:`project_open`. The files are looked up on Commons by the crawl,
+    which records what it found of each line (``ListedFile``): a page waits for no lookup
+    of thousands of titles."""
+    person = _person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+    project = project_start(
+        owner=owner,
+        person=person,
+        files=files,
+        distance_threshold=distance_threshold,
+        min_answers=min_answers,
+    )
+    return NewProject(project=project, person=person)
+
+
+def _person_for_project(*, wikidata: ApiClient, qid: str, languages: Sequence[str]) -> Person:
     person_refuse_withheld(normalise_qid(qid))
     try:
         person = person_check(client=wikidata, qid=qid, languages=languages)
@@ -147,28 +228,15 @@ def project_open(
     except CommonsError as error:
         raise WikimediaTrouble("Wikidata", error) from error
     person_refuse_withheld(person.qid)
-    try:
-        info = category_info(commons, category=category)
-    except CommonsError as error:
-        raise WikimediaTrouble("Commons", error) from error
-    if not info.exists:
-        raise CategoryMissing(info.title or category)
-    project = project_start(
-        owner=owner,
-        person=person,
-        category=info.title,
-        crawl_depth=crawl_depth,
-        distance_threshold=distance_threshold,
-        min_answers=min_answers,
-    )
-    return NewProject(project=project, person=person, category=info)
+    return person
 
 
 def project_start(
     *,
     owner: User,
     person: Person,
-    category: str,
+    category: str | None = None,
+    files: Sequence[tuple[str, FileRef]] = (),
     crawl_depth: int = 2,
     distance_threshold: float = 0.6,
     min_answers: int = DEFAULT_MIN_ANSWERS,
@@ -182,6 +250,7 @@ def project_start(
             owner=owner,
             qid=person.qid,
             category=category,
+            files=files,
             crawl_depth=crawl_depth,
             distance_threshold=distance_threshold,
             min_answers=min_answers,
@@ -205,6 +274,108 @@ def heartbeat_answer(*, token: str) -> None:
     Heartbeat.objects.filter(token=token, answered_at__isnull=True).update(
         answered_at=timezone.now(), worker=worker
     )
+
+
+# --- the person's labels -------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+
+def projects_labels_refresh(*, client: ApiClient, projects: QuerySet[Project]) -> int:
+    """Read the persons' labels from Wikidata again (with the periodic re-crawl).
+
+    1. Read the labels of the projects' Q-ids (50 per request) in the site's languages and
+       those each project holds already, with Wikidata's fallbacks.
+    2. Store each project's labels where they changed (that one field: workers write the
+       same row).
+    Wikidata not answering keeps every old label; an item that is gone or has no label in
+    these languages keeps its project's old labels too. Returns the projects changed.
+    """
+    rows = list(projects.values_list("pk", "qid", "person_labels"))
+    if not rows:
+        return 0
+    languages = [code for code, _name in settings.LANGUAGES]
+    languages += sorted({lang for _pk, _qid, labels in rows for lang in (labels or {})})
+    try:
+        fresh = get_labels(client, qids=[qid for _pk, qid, _labels in rows], languages=languages)
+    except CommonsError as error:
+        logger.warning("labels not refreshed, the old ones stay: %s", error)
+        return 0
+    changed = 0
+    for pk, qid, labels in rows:
+        if fresh.get(qid) and fresh[qid] != labels:
+            changed += Project.objects.filter(pk=pk).update(person_labels=fresh[qid])
+    return changed
+
+
+# --- the owner archives or deletes ----------------------------------------------------------
+
+
+class OwnerActionRefused(Exception):
+    """The owner cannot do this to the project now; ``str()`` says why, to the owner."""
+
+
+def project_archive(*, project: Project) -> None:
+    """The owner archives the project: it takes no answers, is not crawled again and sends
+    nothing (its writes switch goes off; edits on their way wait in the queue). The owner
+    may restore it (:func:`project_restore`). A moderator's hold is apart (``moderation``)
+    and stays whatever the owner does."""
+    Project.objects.filter(pk=project.pk).update(
+        state=Project.State.ARCHIVED, writes_enabled=False, updated_at=timezone.now()
+    )
+    project.state, project.writes_enabled = Project.State.ARCHIVED, False
+
+
+def project_restore(*, project: Project) -> None:
+    """The owner takes back their own archive: the project is active again; its writes stay
+    off until the owner turns them on (nothing leaves unasked). A project a moderator
+    archived stays archived (OwnerActionRefused): only a moderator lifts that."""
+    if project.moderation == Project.Moderation.ARCHIVED:
+        raise OwnerActionRefused(
+            _("A moderator archived this project: only a moderator can restore it.")
+        )
+    restored = Project.objects.filter(pk=project.pk, state=Project.State.ARCHIVED).update(
+        state=Project.State.ACTIVE, updated_at=timezone.now()
+    )
+    if restored:
+        project.state = Project.State.ACTIVE
+        enqueue("crawl.project", project.pk)  # pick up what changed while it was archived
+
+
+def delete_confirmed(project: Project, typed: str) -> bool:
+    """Whether ``typed`` names the project: its Wikidata id (Q76) or its number."""
+    typed = typed.strip()
+    return typed.upper() == project.qid.upper() or typed == str(project.pk)
+
+
+def project_delete(*, project: Project, typed: str) -> None:
+    """The owner deletes the project and the rows that are only its own: answers, labels,
+    memberships, leases, its links to images, its edits that never left.
+
+    1. The owner must type the project's Q-id or number (:func:`delete_confirmed`).
+    2. A project a moderator holds cannot be deleted by its owner.
+    3. A project with an edit ever queued for Commons keeps its record: that edit may be
+       on Commons now, and its row (who approved and sent what, when) is the audit trail,
+       which lives and dies with its project. The owner archives such a project instead.
+    Images and faces stay (other projects share them, and a project that meets the file
+    again finds its faces detected); nothing on Commons changes.
+    """
+    if not delete_confirmed(project, typed):
+        raise OwnerActionRefused(_("Type the project's Wikidata id to confirm the deletion."))
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        if locked.under_moderation:
+            raise OwnerActionRefused(
+                _("A moderator holds this project: it cannot be deleted until they release it.")
+            )
+        if Project.objects.filter(pk=project.pk, depicts_edits__queued_at__isnull=False).exists():
+            raise OwnerActionRefused(
+                _(
+                    "Edits of this project were sent (or queued) to Commons: its record stays. "
+                    "Archive the project instead."
+                )
+            )
+        locked.delete()
 
 
 # --- the learner's runs -------------------------------------------------------------------

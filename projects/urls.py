@@ -12,7 +12,12 @@ urlpatterns = [
     path("new/", views.project_new, name="new"),
     path("people.json", views.person_search, name="people"),
     path("person.json", views.person_check, name="person"),
+    path("estimate.json", views.category_estimate, name="estimate"),
+    path("files.json", views.file_list_check, name="file-list-check"),
     path("<int:pk>/settings/", views.project_settings, name="settings"),
+    path("<int:pk>/archive/", views.project_archive, name="archive"),
+    path("<int:pk>/restore/", views.project_restore, name="restore"),
+    path("<int:pk>/delete/", views.project_delete, name="delete"),
     path("<int:pk>/members/", views.member_invite, name="member-invite"),
     path("<int:pk>/members/<int:user_id>/remove/", views.member_remove, name="member-remove"),
 ]

@@ -1,13 +1,15 @@
 """Pages of the projects app: new project, person search, settings and members.
 
 Views are thin: one access check (``project_for``), a form, one service or selector call.
-The only Wikimedia calls made inside a web request are the validations of a new project,
-each on a short timeout with no retries, so a slow Commons costs a user a few seconds and
-a clear message, never a stuck worker thread.
+The only Wikimedia calls made inside a web request are the validations of a new project
+and the size estimate of its category, each on a short timeout with no retries (the estimate
+also within a few requests and about 3 s in all), so a slow Commons costs a user a few
+seconds and a clear message, never a stuck worker thread.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,15 +17,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
+from django.utils.formats import number_format
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from commons.addresses import person_image_url
-from commons.categories import CategoryInfo
+from commons.categories import FileEstimate, estimate_files
 from commons.client import ApiClient, CommonsError, RetryPolicy, TransientError
 from commons.types import Person
 from commons.wikidata import PersonNotFound, search_people
@@ -31,11 +34,16 @@ from commons.wikidata import PersonNotFound, search_people
 from . import services
 from .access import project_for
 from .forms import (
+    BAD_LINES_SHOWN,
+    CategoryEstimateForm,
     MemberInviteForm,
     PersonCheckForm,
     PersonQueryForm,
     ProjectNewForm,
     ProjectSettingsForm,
+    list_lines,
+    max_listed_files,
+    scan_file_lines,
 )
 from .models import Membership, Project
 from .ratelimit import over_limit, rate_limited, too_many
@@ -52,8 +60,16 @@ class AuthenticatedRequest(HttpRequest):
     user: User
 
 
-def quick_client(api_url: str) -> ApiClient:
-    return ApiClient(api_url=api_url, timeout=QUICK_TIMEOUT, retry=NO_RETRY)
+# The size estimate on the new-project page: a few requests, about 3 s in all (the last
+# request may run past the budget by its own timeout, no more).
+ESTIMATE_REQUESTS = 6
+ESTIMATE_SECONDS = 3.0
+ESTIMATE_TIMEOUT = 2.0
+
+
+def quick_client(api_url: str, *, timeout: float | None = None) -> ApiClient:
+    timeout = QUICK_TIMEOUT if timeout is None else timeout
+    return ApiClient(api_url=api_url, timeout=timeout, retry=NO_RETRY)
 
 
 def label_languages() -> list[str]:
@@ -77,7 +93,7 @@ def wikimedia_trouble(error: CommonsError, *, site: str) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_new(request: AuthenticatedRequest) -> HttpResponse:
-    form = ProjectNewForm(request.POST or None)
+    form = ProjectNewForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         if over_limit(request, "project-new", per_minute=10):
             return too_many(request)
@@ -92,21 +108,7 @@ def _project_start(request: AuthenticatedRequest, form: ProjectNewForm) -> Proje
     """Check person and category on Wikimedia, then create; errors land on the form."""
     data = form.cleaned_data
     try:
-        with (
-            quick_client(settings.WIKIDATA_API_URL) as wikidata,
-            quick_client(settings.COMMONS_API_URL) as commons,
-        ):
-            created = services.project_open(
-                owner=request.user,
-                qid=data["qid"],
-                category=data["category"],
-                wikidata=wikidata,
-                commons=commons,
-                languages=label_languages(),
-                crawl_depth=data["crawl_depth"],
-                distance_threshold=data["distance_threshold"],
-                min_answers=data["min_answers"],
-            )
+        created = _project_open(request.user, data)
     except PersonNotFound:
         message = _("%(qid)s does not exist on Wikidata (or was deleted).")
         form.add_error("qid", message % {"qid": data["qid"]})
@@ -120,12 +122,35 @@ def _project_start(request: AuthenticatedRequest, form: ProjectNewForm) -> Proje
     except ValidationError as error:
         form.add_error(None, error)
     else:
-        _tell_created(request, created.person, created.category)
+        _tell_created(request, created)
         return created.project
     return None
 
 
-def _tell_created(request: HttpRequest, person: Person, category: CategoryInfo) -> None:
+def _project_open(owner: User, data: dict[str, Any]) -> services.NewProject:
+    """The service for the chosen scope: a list of files needs no Commons call here."""
+    common = {
+        "owner": owner,
+        "qid": data["qid"],
+        "languages": label_languages(),
+        "distance_threshold": data["distance_threshold"],
+        "min_answers": data["min_answers"],
+    }
+    with quick_client(settings.WIKIDATA_API_URL) as wikidata:
+        if data["scope"] == Project.Scope.FILES:
+            return services.project_open_files(files=data["files"], wikidata=wikidata, **common)
+        with quick_client(settings.COMMONS_API_URL) as commons:
+            return services.project_open(
+                category=data["category"],
+                crawl_depth=data["crawl_depth"],
+                wikidata=wikidata,
+                commons=commons,
+                **common,
+            )
+
+
+def _tell_created(request: HttpRequest, created: services.NewProject) -> None:
+    person = created.person
     if person.redirected_from:
         messages.info(
             request,
@@ -136,14 +161,141 @@ def _tell_created(request: HttpRequest, person: Person, category: CategoryInfo) 
                 "label": person.label or person.qid,
             },
         )
-    if category.files is None:
+    if created.project.scope == Project.Scope.FILES:
+        text = ngettext(
+            "Project created. The %(count)s listed file is being looked up on Commons now.",
+            "Project created. The %(count)s listed files are being looked up on Commons now.",
+            created.project.listed_count,
+        ) % {"count": number_format(created.project.listed_count, force_grouping=True)}
+    elif created.estimate is None or created.estimate.root.files is None:
         text = _("Project created. The category is being crawled now.")
     else:
-        text = _(
-            "Project created. “%(name)s” holds about %(files)d files directly and "
-            "%(subcats)d subcategories; they are being crawled now."
-        ) % {"name": category.title, "files": category.files, "subcats": category.subcats}
+        text = _("Project created. %(estimate)s They are being crawled now.") % {
+            "estimate": estimate_text(created.estimate)
+        }
     messages.success(request, text)
+
+
+def estimate_text(estimate: FileEstimate) -> str:
+    """A category's size in a contributor's words: about N files, or more than N."""
+    values = {
+        "name": estimate.root.title,
+        "depth": estimate.max_depth,
+        "count": number_format(estimate.files, force_grouping=True),
+    }
+    if not estimate.complete:
+        return (
+            ngettext(
+                "“%(name)s” and its subcategories to depth %(depth)d hold more than "
+                "%(count)s file.",
+                "“%(name)s” and its subcategories to depth %(depth)d hold more than "
+                "%(count)s files.",
+                estimate.files,
+            )
+            % values
+        )
+    if estimate.categories == 1:
+        return (
+            ngettext(
+                "“%(name)s” holds about %(count)s file.",
+                "“%(name)s” holds about %(count)s files.",
+                estimate.files,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "“%(name)s” and its subcategories to depth %(depth)d hold about %(count)s file.",
+            "“%(name)s” and its subcategories to depth %(depth)d hold about %(count)s files.",
+            estimate.files,
+        )
+        % values
+    )
+
+
+@login_required
+@require_GET
+@rate_limited("estimate", per_minute=30)
+def category_estimate(request: AuthenticatedRequest) -> JsonResponse:
+    """About how many files a category holds to the chosen depth, on a small budget."""
+    form = CategoryEstimateForm(request.GET)
+    if not form.is_valid():
+        message = " ".join(str(m) for errors in form.errors.values() for m in errors)
+        return JsonResponse({"error": "invalid", "message": message}, status=400)
+    data = form.cleaned_data
+    try:
+        with quick_client(settings.COMMONS_API_URL, timeout=ESTIMATE_TIMEOUT) as client:
+            estimate = estimate_files(
+                client,
+                category=data["category"],
+                max_depth=data["depth"],
+                max_requests=ESTIMATE_REQUESTS,
+                budget_seconds=ESTIMATE_SECONDS,
+            )
+    except CommonsError as error:
+        return JsonResponse(
+            {"error": error.code, "message": wikimedia_trouble(error, site="Commons")}, status=503
+        )
+    if not estimate.root.exists:
+        message = _("There is no category “%(name)s” on Commons.") % {"name": data["category"]}
+        return JsonResponse({"error": "missing", "message": message}, status=404)
+    return JsonResponse(
+        {
+            "category": estimate.root.title,
+            "depth": estimate.max_depth,
+            "files": estimate.files,
+            "categories": estimate.categories,
+            "complete": estimate.complete,
+            "message": estimate_text(estimate),
+        }
+    )
+
+
+@login_required
+@require_POST
+@rate_limited("file-list", per_minute=30)
+def file_list_check(request: AuthenticatedRequest) -> JsonResponse:
+    """How many lines of a list name a file, and which do not; no Commons call.
+
+    Takes ``{"file_list": pasted, "upload": text of a chosen file, "name": its name}`` as
+    JSON (the page's script) or as form fields; the upload is read as the form reads it
+    (the first column of a ``.csv``/``.tsv``).
+    """
+    posted = _posted_list(request)
+    if posted is None:
+        message = _("Send the list as text.")
+        return JsonResponse({"error": "invalid", "message": message}, status=400)
+    pasted, uploaded, name = posted
+    if "\x00" in uploaded:
+        message = _("This is not a text file. Upload a list of titles as UTF-8 text or CSV.")
+        return JsonResponse({"error": "binary", "message": message}, status=400)
+    lines = pasted.splitlines() + list_lines(uploaded, name)
+    limit = max_listed_files()
+    scan = scan_file_lines(lines[: limit + 1])
+    too_many = sum(1 for line in lines if line.strip()) > limit
+    message = ngettext(
+        "%(count)s file recognised.", "%(count)s files recognised.", len(scan.files)
+    ) % {"count": number_format(len(scan.files), force_grouping=True)}
+    if scan.bad:
+        message += " " + ngettext(
+            "%(count)d line names no file.", "%(count)d lines name no file.", len(scan.bad)
+        ) % {"count": len(scan.bad)}
+    if too_many:
+        message += " " + _("A project takes at most %(limit)s files.") % {
+            "limit": number_format(limit, force_grouping=True)
+        }
+    return JsonResponse(
+        {
+            "files": len(scan.files),
+            "duplicates": scan.duplicates,
+            "too_many": too_many,
+            "bad": [
+                {"line": bad.number, "text": bad.text, "message": bad.message}
+                for bad in scan.bad[:BAD_LINES_SHOWN]
+            ],
+            "message": message,
+        }
+    )
 
 
 @login_required
@@ -215,6 +367,23 @@ def _person_json(person: Person) -> dict[str, Any]:
     }
 
 
+def _posted_list(request: HttpRequest) -> tuple[str, str, str] | None:
+    """(the pasted list, the text of an uploaded one, that file's name), or None."""
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+    else:
+        body = request.POST.dict()
+    if not isinstance(body, dict):
+        return None
+    pasted, uploaded, name = (body.get(key, "") for key in ("file_list", "upload", "name"))
+    if not all(isinstance(value, str) for value in (pasted, uploaded, name)):
+        return None
+    return str(pasted), str(uploaded), str(name)
+
+
 # --- the project's settings and members -------------------------------------------------
 
 
@@ -276,6 +445,80 @@ def member_remove(request: AuthenticatedRequest, pk: int, user_id: int) -> HttpR
         % {"name": membership.user.get_username()},
     )
     return redirect("projects:detail", project.pk)
+
+
+# --- the owner archives or deletes the project ------------------------------------------
+
+
+def _owned(request: AuthenticatedRequest, pk: int) -> Project:
+    """The project if the user owns it: moderators act in the admin, reviewers not at all."""
+    project = project_for(request, pk, manage=True)
+    if project.owner_id != request.user.pk:
+        raise PermissionDenied
+    return project
+
+
+@login_required
+@require_POST
+@rate_limited("manage", per_minute=30)
+def project_archive(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = _owned(request, pk)
+    services.project_archive(project=project)
+    messages.success(
+        request,
+        _(
+            "Project archived: it takes no answers, is not crawled and sends no edits until "
+            "you restore it."
+        ),
+    )
+    return redirect("projects:detail", project.pk)
+
+
+@login_required
+@require_POST
+@rate_limited("manage", per_minute=30)
+def project_restore(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = _owned(request, pk)
+    try:
+        services.project_restore(project=project)
+    except services.OwnerActionRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(
+            request,
+            _(
+                "Project restored: it is active again. Its writes stay off until you turn "
+                "them on in the settings."
+            ),
+        )
+    return redirect("projects:detail", project.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@rate_limited("manage", per_minute=30, methods=("POST",))
+def project_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """A page that asks the owner to type the project's Q-id; deleting is its POST."""
+    project = _owned(request, pk)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.project_delete(project=project, typed=request.POST.get("confirmation", ""))
+        except services.OwnerActionRefused as refused:
+            error = str(refused)
+        else:
+            messages.success(
+                request,
+                _("Project “%(name)s” deleted. Nothing on Commons was changed.")
+                % {"name": project.label_in(get_language())},
+            )
+            return redirect("projects:dashboard")
+    context = {
+        "project": project,
+        "person_label": project.label_in(get_language()),
+        "error": error,
+    }
+    return render(request, "projects/delete.html", context, status=400 if error else 200)
 
 
 def _errors_text(errors: Iterable[Iterable[object]]) -> str:

@@ -18,7 +18,8 @@ from depicts.models import DepictsEdit
 from depicts.services import edits_cancel, edits_resume, users_deactivate
 from faces.models import Face, Image, ProjectImage
 from faces.services.withholding import withholding_apply
-from projects.models import Membership, Project, Withholding
+from projects.health import heartbeat_stale, queue_backlog
+from projects.models import Membership, Project, QueueHealth, Withholding
 
 User = get_user_model()
 
@@ -58,6 +59,8 @@ class ProjectAdmin(TabbedTranslationAdmin):
     autocomplete_fields = ["owner"]
     # A moderator's decisions change only through the actions below, which record who and when.
     readonly_fields = [
+        "scope",  # a category or a list is chosen once, on the new-project page
+        "listed_count",
         "moderation",
         "moderator_writes_stopped",
         "moderated_by",
@@ -203,6 +206,40 @@ def _unsent_additions(withholding: Withholding):
         return DepictsEdit.objects.none()
     additions = DepictsEdit.objects.filter(about, action=DepictsEdit.Action.ADD)
     return additions.exclude(state=DepictsEdit.State.REVERT_QUEUED)
+
+
+@admin.register(QueueHealth)
+class QueueHealthAdmin(admin.ModelAdmin):
+    """Each queue's last heartbeat, backlog and failed tasks: written by beat and the workers
+    only (the stall banner on the admin's index is templates/admin/index.html)."""
+
+    list_display = [
+        "queue",
+        "stale",
+        "answered_at",
+        "worker",
+        "lag",
+        "backlog",
+        "failures",
+        "failures_since",
+        "last_failure",
+        "last_failure_at",
+        "stall_reported_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("stale"), boolean=True)
+    def stale(self, row):
+        return heartbeat_stale(row.answered_at)
+
+    @admin.display(description=_("messages waiting"))
+    def backlog(self, row):
+        return queue_backlog([row.queue])[row.queue]
 
 
 admin.site.unregister(User)

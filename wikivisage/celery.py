@@ -6,10 +6,12 @@ locks files in its folders but makes none of them, and beat opens its schedule f
 """
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from celery import Celery, signals
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wikivisage.settings")
@@ -48,3 +50,35 @@ def prepare_worker_or_beat(**kwargs: Any) -> None:
 def prepare_sender(**kwargs: Any) -> None:
     """Any process right before it sends a message: the web process sends but starts no worker."""
     make_broker_folders()
+
+
+def queue_of(task_name: str) -> str:
+    """The queue a task goes to: the start of its name (the routes above)."""
+    queue = task_name.partition(".")[0]
+    return queue if queue in QUEUES else app.conf.task_default_queue
+
+
+@signals.before_task_publish.connect
+def stamp_heartbeat(sender: str | None = None, headers: dict | None = None, **kwargs: Any) -> None:
+    """A queue's heartbeat (sent by beat) carries when it left: the worker that answers it
+    records how long it waited behind the queue's backlog."""
+    if headers is not None and str(sender).endswith(".queue_heartbeat"):
+        from projects.tasks import HEARTBEAT_SENT_AT
+
+        headers[HEARTBEAT_SENT_AT] = time.time()
+
+
+@signals.task_failure.connect
+def count_failure(
+    sender: Any = None, exception: BaseException | None = None, **kwargs: Any
+) -> None:
+    """A task failed for good (retries are not failures): counted on its queue's health row.
+    Runs in the worker process that ran the task; Celery logs a handler's own error."""
+    from projects.models import QueueHealth
+
+    name = getattr(sender, "name", "") or ""
+    QueueHealth.objects.failed(
+        queue=queue_of(name),
+        failure=f"{name}: {type(exception).__name__}",
+        window=settings.WIKIVISAGE_FAILURE_WINDOW_SECONDS,
+    )

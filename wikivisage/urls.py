@@ -8,6 +8,7 @@ from social_django import views as social_views
 
 from depicts import urls as depicts_urls
 from faces import urls as faces_urls
+from projects import notification_views
 from projects import urls as projects_urls
 from projects.ratelimit import rate_limited
 
@@ -20,6 +21,18 @@ project_pages = [
     path("<int:pk>/status.json", views.project_status, name="status"),
     path("<int:pk>/export/answers.csv", views.export_answers, name="export-answers"),
     path("<int:pk>/export/edits.csv", views.export_edits, name="export-edits"),
+    path(
+        "<int:pk>/notifications/",
+        notification_views.notification_settings,
+        name="notification-settings",
+    ),
+]
+
+# The reader's notifications, across their projects (the bell in the top bar).
+notification_pages = [
+    path("", notification_views.notification_list, name="list"),
+    path("<int:pk>/open/", notification_views.notification_open, name="open"),
+    path("read/", notification_views.notifications_read_all, name="read-all"),
 ]
 
 
@@ -44,6 +57,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", FaviconRedirect.as_view()),
     path("health", views.health, name="health"),
+    path("health.json", views.health_json, name="health-json"),
     path("health/ping", views.health_ping, name="health-ping"),
     path("login/", login_limit(auth_views.LoginView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -70,6 +84,7 @@ urlpatterns = [
         ),
     ),
     path("projects/<int:project_pk>/edits/", include("depicts.urls")),
+    path("notifications/", include((notification_pages, "notifications"))),
     path("admin/", admin.site.urls),
 ]
 

@@ -30,6 +30,7 @@ from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.access import project_for
 from projects.forms import MemberInviteForm, ProjectSettingsForm
+from projects.health import queue_statuses, stale_seconds
 from projects.models import Heartbeat, Project
 from projects.ratelimit import rate_limited
 from projects.views import AuthenticatedRequest
@@ -57,8 +58,25 @@ def health(request: HttpRequest) -> HttpResponse:
         "worker": beat.worker if beat else None,
     }
     if request.headers.get("Accept", "").startswith("application/json"):
+        # The container's liveness check: the web app and its database, never the workers.
         return JsonResponse(data)
-    return render(request, "health.html", {"health": data})
+    context = {"health": data, "queues": queue_statuses(), "stale_after": stale_seconds()}
+    return render(request, "health.html", context)
+
+
+@require_GET
+@rate_limited("health-json", per_minute=60)
+def health_json(request: HttpRequest) -> HttpResponse:
+    """For monitoring: every queue's health, and 503 while a queue has no worker answering."""
+    queues = queue_statuses()
+    stale = [status.queue for status in queues if status.stale]
+    body = {
+        "healthy": not stale,
+        "stale_queues": stale,
+        "stale_after_seconds": stale_seconds(),
+        "queues": {status.queue: status.as_dict() for status in queues},
+    }
+    return JsonResponse(body, status=503 if stale else 200)
 
 
 # A ping the workers have not answered within this is taken for lost: another may be sent.
@@ -131,6 +149,8 @@ def _overview(project: Project) -> dict[str, Any]:
 
 
 def _phase(project: Project, progress: ProjectProgress) -> str:
+    if project_selectors.crawling(project) and project.scope == Project.Scope.FILES:
+        return _("Looking up the listed files on Commons…")
     if project_selectors.crawling(project):
         return _("Listing the photos of the category…")
     if progress.detecting:
@@ -159,7 +179,8 @@ def _waiting(progress: ProjectProgress) -> str:
 def _limits(project: Project) -> str:
     """Where WikiVisage took less than Commons holds, in the contributor's words."""
     notes = []
-    if project.crawl_limit_hit is not None:
+    # A list's lines beyond the bound say so themselves, in the list of listed files.
+    if project.crawl_limit_hit is not None and project.scope == Project.Scope.CATEGORY:
         count = project.crawl_limit_hit
         notes.append(
             ngettext(

@@ -9,7 +9,10 @@ nor, for most rows, the labels. So a ``learn`` worker process keeps, per project
   box: the highest face id grows), faces leave with their photo (the project's photo count
   drops) or with a corrected box (which adds a face), and an unencoded face changes when a
   worker encodes it (checked by id: they are few). The project's creation time is part of
-  the key too (a test database that rolled back may reuse ids);
+  the key too (a test database that rolled back may reuse ids). A face encoded again by
+  another model (``Face.encoder``) keeps its id: so a project is remembered only while all
+  its encoded faces are of one model, and recalled only while none is of another (one
+  indexed look-up); while a new model's sweep is under way, each re-scoring reads afresh;
 - the model labels it wrote, reused while the project's learner summary still carries the
   time this process wrote it, so no other process re-scored the project since. Between two
   runs only one other change touches model labels (an answer clears its face's priority),
@@ -28,7 +31,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from faces.models import Face, ProjectImage
 from projects.models import Project
@@ -94,6 +97,7 @@ class FacesKey:
     created: str
     images: int
     highest_face: int
+    replaced_faces: int  # corrected or retired (re-uploaded file): no new face, one fewer
 
 
 @dataclass
@@ -104,6 +108,7 @@ class Remembered:
     encodings: np.ndarray
     unencoded: list[int]
     hint: tuple[str, int | None] | None = None  # (P18 title, its largest face), once looked up
+    model: str | None = None  # the model of ``encodings`` (None: no face encoded)
     written_at: str | None = None
     written: LabelArrays | None = None
 
@@ -123,6 +128,8 @@ def faces_key(project: Project) -> FacesKey:
         created=project.created_at.isoformat() if project.created_at else "",
         images=ProjectImage.objects.filter(project=project).count(),
         highest_face=int(highest or 0),
+        # Few faces are replaced: the count reads the superseded_by index, not the faces.
+        replaced_faces=Face.objects.filter(superseded_by__isnull=False).count(),
     )
 
 
@@ -135,8 +142,16 @@ def recall_faces(project: Project, key: FacesKey) -> Remembered | None:
         and Face.objects.filter(pk__in=remembered.unencoded, encoding__isnull=False).exists()
     ):
         return None  # a drawn face was encoded since
+    if remembered.model is not None and other_model_faces(project, remembered.model).exists():
+        return None  # faces were encoded again, by another model
     _memory.move_to_end(project.pk)
     return remembered
+
+
+def other_model_faces(project: Project, model: str) -> QuerySet[Face]:
+    """The project's current faces whose encoding another model computed."""
+    faces = Face.objects.current().filter(image__project_links__project=project)
+    return faces.filter(encoding__isnull=False).exclude(encoder=model)
 
 
 def remember_faces(
@@ -146,8 +161,15 @@ def remember_faces(
     image_ids: np.ndarray,
     encodings: np.ndarray,
     unencoded: list[int],
+    *,
+    model: str | None = None,
+    mixed: bool = False,
 ) -> Remembered:
-    remembered = Remembered(key, face_ids, image_ids, encodings, unencoded)
+    """Keep what was read, unless the project holds faces of two models (``mixed``)."""
+    remembered = Remembered(key, face_ids, image_ids, encodings, unencoded, model=model)
+    if mixed:
+        forget(project.pk)
+        return remembered
     _memory[project.pk] = remembered
     _memory.move_to_end(project.pk)
     _forget_beyond_budget()

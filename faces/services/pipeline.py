@@ -8,36 +8,37 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from commons.categories import crawl, start_crawl
 from commons.client import ApiClient, PermanentError, TransientError
-from commons.files import fetch_file_infos
+from commons.files import Lookup, fetch_file_infos, resolve_files
+from commons.identifiers import FileRef, file_reference
 from commons.mediainfo import fetch_depicts
 from commons.search import search_depicting
 from commons.types import CrawlCursor, FileInfo
-from faces.detection import (
-    DETECTION,
-    DetectedFace,
-    DetectionConfig,
-    FaceBox,
-    analyse_image,
-    encode_box,
-)
-from faces.imaging import BadImageError, decode_image, image_to_array
+from faces.detection import DETECTION, DetectedFace, DetectionConfig, FaceBox
+from faces.imaging import BadImageError
+from faces.inference import Detections
 from faces.models import (
     DetectTurn,
     Face,
     Image,
     Label,
     ProjectImage,
+    ReviewLease,
     new_upload_wait,
     old_enough_q,
 )
+from faces.providers import detector
+from faces.services.review import twin_answers_share
 from projects.enqueue import enqueue
-from projects.models import Project, Withholding
+from projects.models import ListedFile, Notification, Project, Withholding
+from projects.notifications import notify
+from projects.selectors import crawling
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,10 @@ def project_crawl(
     4. Clear the cursor when the category tree is exhausted, or as soon as a file is left
        out at the bound: the crawl stops there and the project records the bound.
     Withheld categories are never listed nor descended into, withheld files never taken.
+    A project over a list of files looks its lines up instead (:func:`_crawl_listed`).
     """
+    if project.scope == Project.Scope.FILES:
+        return _crawl_listed(project=project, client=client, max_batches=max_batches, queue=queue)
     cursor = _stored_cursor(project)
     summary = CrawlSummary(skipped=dict(cursor.skipped))
     bound = settings.WIKIVISAGE_MAX_FILES_PER_PROJECT
@@ -106,11 +110,125 @@ def project_crawl(
             break
         if max_batches is not None and summary.batches >= max_batches:
             return summary
+    return _crawl_finished(project, summary)
+
+
+def _crawl_finished(project: Project, summary: CrawlSummary) -> CrawlSummary:
+    """The cursor cleared (the next crawl starts over), the time and bound recorded."""
     Project.objects.filter(pk=project.pk).update(
         crawl_cursor=None, crawled_at=timezone.now(), crawl_limit_hit=summary.limit_hit
     )
     summary.finished = True
     return summary
+
+
+# Lines looked up per batch: ``titles``/``pageids`` take 50 values, and 50 thumbnails
+# render per request (ApiQueryImageInfo::TRANSFORM_LIMIT).
+LINES_PER_BATCH = 50
+_LOOKUP_STATES = {
+    Lookup.FOUND: ListedFile.State.FOUND,
+    Lookup.MISSING: ListedFile.State.MISSING,
+    Lookup.NOT_FILE: ListedFile.State.NOT_FILE,
+    Lookup.NOT_IMAGE: ListedFile.State.NOT_IMAGE,
+    Lookup.INVALID: ListedFile.State.INVALID,
+}
+
+
+def _crawl_listed(
+    *, project: Project, client: ApiClient, max_batches: int | None, queue: bool
+) -> CrawlSummary:
+    """Look the lines of the project's list up on Commons into Images, a batch at a time.
+
+    1. Continue after the last line a committed batch looked up (the cursor), or from the
+       first line.
+    2. For each batch of lines: resolve them (titles through ``normalized`` and redirects,
+       page ids as they are); keep the bitmap files not withheld and within the project's
+       bound; upsert and link their Images, record their depicts statements, write on each
+       line what Commons said of it, store the cursor — in one transaction.
+    3. Queue detection for the new images once each batch is committed.
+    4. Clear the cursor after the last line. The next crawl (the periodic re-crawl) looks
+       every line up again: a file renamed, deleted or uploaded since is seen then.
+    Every line ends with a state (``ListedFile.State``): none is dropped unsaid.
+    """
+    after = _listed_cursor(project)
+    summary = CrawlSummary()
+    bound = settings.WIKIVISAGE_MAX_FILES_PER_PROJECT
+    lines = ListedFile.objects.filter(project=project).order_by("position")
+    while batch := list(lines.filter(position__gt=after)[:LINES_PER_BATCH]):
+        infos = _lines_resolve(client, batch)
+        with transaction.atomic():
+            taken = _within_file_bound(project, infos, bound=bound)
+            _lines_over_bound(batch, taken)
+            images = images_upsert(infos=taken)
+            _link(project, images, source=ProjectImage.Source.CATEGORY)
+            _record_depicts(project, client, images)
+            ListedFile.objects.bulk_update(
+                batch, ["title", "pageid", "state", "detail", "checked_at"]
+            )
+            after = batch[-1].position
+            Project.objects.filter(pk=project.pk).update(crawl_cursor={"listed_after": after})
+            if queue:
+                queue_detection(_pending(images))
+        summary.batches += 1
+        summary.files += len(taken)
+        if len(taken) < len(infos):
+            summary.limit_hit = bound  # the later lines are still looked up and marked
+        if max_batches is not None and summary.batches >= max_batches:
+            return summary
+    return _crawl_finished(project, summary)
+
+
+def _listed_cursor(project: Project) -> int:
+    """The position of the last line a committed batch looked up; 0 to start over."""
+    project.refresh_from_db(fields=["crawl_cursor"])
+    cursor = project.crawl_cursor
+    after = cursor.get("listed_after") if isinstance(cursor, dict) else None
+    return after if isinstance(after, int) and after >= 0 else 0
+
+
+def _lines_resolve(client: ApiClient, lines: Sequence[ListedFile]) -> list[FileInfo]:
+    """Set each line's state from Commons' answer (unsaved); the images to take.
+
+    The reference is read again from the line as the contributor gave it, so the stored
+    title and page id can show what Commons answered (the new name of a renamed file).
+    """
+    refs: dict[int, FileRef] = {}
+    for line in lines:
+        try:
+            refs[line.position] = file_reference(line.line)
+        except ValidationError:
+            _line_set(line, ListedFile.State.INVALID)
+    asked = [line for line in lines if line.position in refs]
+    resolved = resolve_files(
+        client, refs=[refs[line.position] for line in asked], width=DETECTION.thumb_width
+    )
+    withheld = Withholding.objects.values_of(Withholding.Kind.FILE)
+    infos = []
+    for line, answer in zip(asked, resolved, strict=True):
+        state = _LOOKUP_STATES[answer.lookup]
+        if answer.info is not None and answer.info.title in withheld:
+            state = ListedFile.State.WITHHELD
+        detail = answer.info.mime if state == ListedFile.State.NOT_IMAGE and answer.info else ""
+        _line_set(line, state, title=answer.title, pageid=answer.pageid, detail=detail)
+        if state == ListedFile.State.FOUND and answer.info is not None:
+            infos.append(answer.info)
+    return infos
+
+
+def _line_set(
+    line: ListedFile, state: str, *, title: str = "", pageid: int | None = None, detail: str = ""
+) -> None:
+    line.state, line.detail, line.checked_at = state, detail[:255], timezone.now()
+    line.title = title[:300] or line.title
+    line.pageid = pageid if pageid is not None else line.pageid
+
+
+def _lines_over_bound(lines: Sequence[ListedFile], taken: Sequence[FileInfo]) -> None:
+    """Found files the project's bound left out say so."""
+    kept = {info.pageid for info in taken}
+    for line in lines:
+        if line.state == ListedFile.State.FOUND and line.pageid not in kept:
+            line.state = ListedFile.State.OVER_LIMIT
 
 
 def _within_file_bound(
@@ -140,7 +258,7 @@ def _stored_cursor(project: Project) -> CrawlCursor:
             return CrawlCursor.from_dict(project.crawl_cursor)
         except ValueError:
             logger.warning("project %s: unreadable crawl cursor, starting over", project.pk)
-    return start_crawl(project.category, max_depth=project.crawl_depth)
+    return start_crawl(project.category or "", max_depth=project.crawl_depth)
 
 
 def _file_infos(client: ApiClient, pageids: Sequence[int]) -> list[FileInfo]:
@@ -185,22 +303,51 @@ def _new_image(info: FileInfo) -> Image:
 
 
 def _refresh_metadata(image: Image, info: FileInfo) -> None:
-    """A renamed or re-uploaded file keeps its row; new bytes are detected again."""
+    """A renamed or re-uploaded file keeps its row; new bytes are detected again.
+
+    New bytes (another SHA1) retire the faces found on the old ones (:func:`_faces_retire`)
+    and send the image back to pending, its claim dropped: a worker still detecting the old
+    bytes finds its claim gone and stores nothing. The same SHA1 again changes nothing.
+    """
     stored = (image.title, image.sha1, image.thumb_url, image.uploaded_at)
     if stored == (info.title, info.sha1, info.thumb_url, info.timestamp):
         return
-    reuploaded = image.sha1 != info.sha1 and image.state != Image.State.PENDING
+    reuploaded = image.sha1 != info.sha1
     image.title, image.sha1, image.mime = info.title, info.sha1, info.mime
     image.width, image.height = info.width, info.height
     image.thumb_url, image.thumb_width = info.thumb_url, info.thumb_width
     image.uploaded_at = info.timestamp
     fields = ["title", "sha1", "mime", "width", "height", "thumb_url", "thumb_width"]
     fields += ["uploaded_at", "updated_at"]
-    if reuploaded and not image.faces.exists():
+    if reuploaded:
+        _faces_retire(image)
         image.state, image.error = Image.State.PENDING, ""
-        fields += ["state", "error"]
+        # Not processed for these bytes: a detect worker detects them (not a re-encoding).
+        image.claimed_at, image.attempts, image.processed_at = None, 0, None
+        fields += ["state", "error", "claimed_at", "attempts", "processed_at"]
     # Named fields only: a detect worker may hold this row's claim right now.
     image.save(update_fields=fields)
+
+
+# Retired faces are numbered from here up: no detector finds this many faces in one file.
+RETIRED_INDEX_BASE = 10_000
+
+
+def _faces_retire(image: Image) -> int:
+    """Retire the current faces of a re-uploaded file (``Face.retire``): kept with their
+    answers as history, never served, scored or suggested again. Their leases end; their
+    unsent edits are cancelled by the writer (``depicts.services.edits_of_retired_cancel``)."""
+    with transaction.atomic():
+        faces = list(image.faces.current().order_by("index").select_for_update())
+        if not faces:
+            return 0
+        top = image.faces.aggregate(top=Max("index"))["top"] or 0
+        base = max(RETIRED_INDEX_BASE, top + 1)
+        for offset, face in enumerate(faces):
+            face.retire(index=base + offset)
+        ReviewLease.objects.filter(face__in=faces).delete()
+    logger.info("image %s (%s): re-uploaded, %d faces retired", image.pk, image.title, len(faces))
+    return len(faces)
 
 
 def _link(project: Project, images: Sequence[Image], *, source: str) -> None:
@@ -293,6 +440,8 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
     for image in images:
         if image.state == Image.State.DONE:
             image_apply_bootstrap(image=image)
+    # A crawl whose photos were all processed already (shared with another project).
+    processing_check(project_id=project.pk)
     return len(images)
 
 
@@ -422,6 +571,8 @@ def image_detect(
 
 
 def _detect_claimed(image: Image, client: ApiClient, config: DetectionConfig) -> DetectOutcome:
+    if _detected_before(image):
+        return _reencode_claimed(image, client)
     twin = _processed_twin(image)
     if twin is not None:
         return _finish(image, _copies(twin), reused=True)
@@ -430,11 +581,19 @@ def _detect_claimed(image: Image, client: ApiClient, config: DetectionConfig) ->
     except (BadImageError, PermanentError) as error:
         return _fail(image, error)
     except TransientError:
-        Image.objects.filter(pk=image.pk, claimed_at=image.claimed_at).update(
-            state=Image.State.PENDING, claimed_at=None
-        )
+        _hand_back(image)
         raise
-    return _finish(image, [_face_from(image, i, face) for i, face in enumerate(detected)])
+    encoder = detected.model_version
+    faces = [_face_from(image, i, face, encoder) for i, face in enumerate(detected.faces)]
+    return _finish(image, faces)
+
+
+def _hand_back(image: Image) -> None:
+    """A transient failure (Commons, or the model service down): the image waits, pending,
+    with no error, and the task is retried later."""
+    Image.objects.filter(pk=image.pk, claimed_at=image.claimed_at).update(
+        state=Image.State.PENDING, claimed_at=None
+    )
 
 
 def _processed_twin(image: Image) -> Image | None:
@@ -456,19 +615,23 @@ def _copies(twin: Image) -> list[Face]:
             index=f.index,
             small=f.small,
             origin=Face.Origin.DETECTOR,
+            encoder=f.encoder,
         )
         for f in twin.faces.current().filter(origin=Face.Origin.DETECTOR)
     ]
 
 
-def _detect(image: Image, client: ApiClient, config: DetectionConfig) -> list[DetectedFace]:
+def _detect(image: Image, client: ApiClient, config: DetectionConfig) -> Detections:
+    return detector().analyse(_thumbnail(image, client), config=config)
+
+
+def _thumbnail(image: Image, client: ApiClient) -> bytes:
     if not image.thumb_url:
         raise PermanentError("nothumbnail", f"{image.title} has no thumbnail URL")
-    data = client.download(image.thumb_url, max_bytes=MAX_THUMBNAIL_BYTES)
-    return analyse_image(decode_image(data), config=config)
+    return client.download(image.thumb_url, max_bytes=MAX_THUMBNAIL_BYTES)
 
 
-def _face_from(image: Image, index: int, face: DetectedFace) -> Face:
+def _face_from(image: Image, index: int, face: DetectedFace, encoder: str) -> Face:
     return Face(
         index=index,
         left=face.box.left,
@@ -476,6 +639,7 @@ def _face_from(image: Image, index: int, face: DetectedFace) -> Face:
         width=max(face.box.width, 1e-6),
         height=max(face.box.height, 1e-6),
         encoding=Face.pack(face.encoding),
+        encoder=encoder,
         small=face.small,
         origin=Face.Origin.DETECTOR,
     )
@@ -483,14 +647,8 @@ def _face_from(image: Image, index: int, face: DetectedFace) -> Face:
 
 def _finish(image: Image, faces: list[Face], *, reused: bool = False) -> DetectOutcome:
     with transaction.atomic():
-        # Only the holder of the claim records a result; a slower twin of this worker
-        # (whose claim went stale and was retaken) writes nothing.
-        ours = (
-            Image.objects.select_for_update()
-            .filter(pk=image.pk, state=Image.State.PROCESSING, claimed_at=image.claimed_at)
-            .exists()
-        )
-        if not ours or image.faces.filter(origin=Face.Origin.DETECTOR).exists():
+        detected = image.faces.current().filter(origin=Face.Origin.DETECTOR)
+        if not _claim_held(image) or detected.exists():
             return NOT_CLAIMED
         for face in faces:
             face.image = image
@@ -499,9 +657,23 @@ def _finish(image: Image, faces: list[Face], *, reused: bool = False) -> DetectO
             state=Image.State.DONE, error="", processed_at=timezone.now()
         )
     image_apply_bootstrap(image=image)
+    if reused:
+        twin_answers_share(image=image)
     if faces:
         _rescore_projects_of(image)
+    _tell_if_processed(image)
     return DetectOutcome(state=Image.State.DONE, faces=len(faces), reused=reused)
+
+
+def _claim_held(image: Image) -> bool:
+    """Whether this worker still holds the image's claim, locking the row until commit: only
+    the holder records a result; a slower twin of this worker (whose claim went stale and was
+    retaken) writes nothing."""
+    return (
+        Image.objects.select_for_update()
+        .filter(pk=image.pk, state=Image.State.PROCESSING, claimed_at=image.claimed_at)
+        .exists()
+    )
 
 
 def _rescore_projects_of(image: Image) -> None:
@@ -517,7 +689,36 @@ def _fail(image: Image, error: Exception) -> DetectOutcome:
         state=Image.State.ERROR, error=message, processed_at=timezone.now()
     )
     logger.info("image %s (%s): %s", image.pk, image.title, message)
+    _tell_if_processed(image)
     return DetectOutcome(state=Image.State.ERROR, error=message)
+
+
+def _tell_if_processed(image: Image) -> None:
+    for project_id in image.project_links.values_list("project_id", flat=True):
+        processing_check(project_id=project_id)
+
+
+def processing_check(*, project_id: int) -> bool:
+    """Tell the members once every photo of a crawled project is processed (detect done or
+    failed; new uploads that wait do not count). The event is the number processed: a re-crawl
+    that adds nothing tells nobody again; one that adds photos tells once they are done."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None or crawling(project):
+        return False
+    images = Image.objects.filter(project_links__project=project)
+    busy = Q(state=Image.State.PROCESSING) | Q(old_enough_q(), state=Image.State.PENDING)
+    if images.filter(busy).exists():
+        return False
+    processed = images.filter(state__in=[Image.State.DONE, Image.State.ERROR]).count()
+    if not processed:
+        return False
+    told = notify(
+        project=project,
+        kind=Notification.Kind.PROCESSING_FINISHED,
+        event=f"processed:{processed}",
+        count=processed,
+    )
+    return bool(told)
 
 
 def images_reclaim(*, limit: int = 1000) -> list[int]:
@@ -573,6 +774,70 @@ def detect_turns_refresh() -> None:
     _turns_for(waiting.values_list("project_id", flat=True).distinct())
 
 
+# --- a new model: faces encoded again ---------------------------------------------------
+
+
+def images_reencode(*, limit: int = 1000) -> list[int]:
+    """Images whose faces another model encoded: the periodic sweep sends them back to the
+    detect workers, which encode their faces again with the configured model.
+
+    1. Ask the configured provider which model it serves (a model service that is down now
+       is asked again at the next sweep).
+    2. Take the done images holding a current, encoded face of another model, at most
+       ``limit`` (``Face.encoder`` is indexed: with no such face this costs nothing).
+    3. Hand them back, pending (only if still done); the caller queues them
+       (:func:`queue_detection`). A detect worker then takes the path of
+       :func:`_reencode_claimed`, not a new detection.
+    """
+    try:
+        model = detector().model_version()
+    except TransientError as error:
+        logger.warning("faces of another model not looked for: %s", error)
+        return []
+    stale = Face.objects.current().filter(encoding__isnull=False).exclude(encoder=model)
+    done = Image.objects.filter(pk__in=stale.values("image_id"), state=Image.State.DONE)
+    ids = list(done.order_by("pk").values_list("pk", flat=True)[:limit])
+    Image.objects.filter(pk__in=ids, state=Image.State.DONE).update(
+        state=Image.State.PENDING, claimed_at=None, updated_at=timezone.now()
+    )
+    return ids
+
+
+def _detected_before(image: Image) -> bool:
+    """Detected already, with faces: an image :func:`images_reencode` handed back."""
+    return image.processed_at is not None and image.faces.current().exists()
+
+
+def _reencode_claimed(image: Image, client: ApiClient) -> DetectOutcome:
+    """Encode the image's current faces again with the configured model.
+
+    Boxes stay, and with them every answer, label and edit: an answer says who is in a box,
+    whichever model encodes it. Only ``encoding`` and ``encoder`` change (a box the new
+    model cannot encode loses its encoding; the learner leaves such faces out). Faces a new
+    model's detector would find beyond these boxes are not looked for.
+    """
+    faces = list(image.faces.current().order_by("index"))
+    boxes = [FaceBox(face.left, face.top, face.width, face.height) for face in faces]
+    try:
+        encoded = detector().encode(_thumbnail(image, client), boxes)
+    except (BadImageError, PermanentError) as error:
+        return _fail(image, error)
+    except TransientError:
+        _hand_back(image)
+        raise
+    with transaction.atomic():
+        if not _claim_held(image):
+            return NOT_CLAIMED
+        for face, vector in zip(faces, encoded.vectors, strict=True):
+            packed = None if vector is None else Face.pack(vector)
+            Face.objects.filter(pk=face.pk).update(encoding=packed, encoder=encoded.model_version)
+        Image.objects.filter(pk=image.pk).update(
+            state=Image.State.DONE, error="", processed_at=timezone.now()
+        )
+    _rescore_projects_of(image)
+    return DetectOutcome(state=Image.State.DONE, faces=len(faces))
+
+
 # --- faces drawn by hand ----------------------------------------------------------------
 
 
@@ -585,13 +850,18 @@ def face_encode(*, face_id: int, client: ApiClient) -> bool:
     face = Face.objects.select_related("image").filter(pk=face_id, encoding__isnull=True).first()
     if face is None:
         return False
+    box = FaceBox(face.left, face.top, face.width, face.height)
     try:
-        data = client.download(face.image.thumb_url, max_bytes=MAX_THUMBNAIL_BYTES)
-        rgb = image_to_array(decode_image(data))
-        vector = encode_box(rgb, FaceBox(face.left, face.top, face.width, face.height))
-    except (BadImageError, PermanentError, ValueError) as error:
+        encoded = detector().encode(_thumbnail(face.image, client), [box])
+    except (BadImageError, PermanentError) as error:
         logger.info("face %s: cannot encode the drawn box: %s", face_id, error)
         return False
+    vector = encoded.vectors[0]
+    if vector is None:
+        logger.info("face %s: the drawn box holds no pixels of the thumbnail", face_id)
+        return False
     return bool(
-        Face.objects.filter(pk=face_id, encoding__isnull=True).update(encoding=Face.pack(vector))
+        Face.objects.filter(pk=face_id, encoding__isnull=True).update(
+            encoding=Face.pack(vector), encoder=encoded.model_version
+        )
     )

@@ -167,6 +167,7 @@ def answer_record(
         answer, created = _answer_create(project, face, user, verdict, request_id, timezone.now())
         if created:
             _label_set(project, face, user, verdict)
+            _twins_align(project, [face.pk])
             _after_answers(project, [face.pk], user)
     return AnswerOutcome(answers=(answer,), created=created)
 
@@ -260,6 +261,7 @@ def _pick_store(
                     raise
                 continue
             stored.append(answer)
+        _twins_align(project, [answer.face_id for answer in stored])
         _after_answers(project, [answer.face_id for answer in stored], user)
     return AnswerOutcome(answers=tuple(stored), created=True)
 
@@ -408,6 +410,7 @@ def _faces_decide(
                 for face in faces
             ]
         )
+        _twins_align(project, ids)
         _after_answers(project, ids, user)
     return len(ids)
 
@@ -442,6 +445,7 @@ def answer_undo(*, project: Project, user: AbstractBaseUser) -> UndoOutcome | No
         said = [answer for answer in step if answer.verdict != Label.Verdict.SKIP]
         for answer in said:
             _label_restore(project, answer.face)
+        _twins_align(project, [face_current(face=answer.face).pk for answer in said])
     if said:
         from faces.services.scoring import request_rescore
 
@@ -479,6 +483,68 @@ def _label_restore(project: Project, face: Face) -> None:
             "user_id": standing.user_id,
             "created_at": standing.created_at,
         },
+    )
+
+
+# --- identical files ----------------------------------------------------------------------
+
+
+def twin_answers_share(*, image: Image) -> int:
+    """Faces just copied from an identical file (``pipeline._copies``) take the answers
+    their originals have in each project holding both files. Returns the groups aligned."""
+    face_ids = list(image.faces.current().values_list("pk", flat=True))
+    project_ids = image.project_links.values_list("project_id", flat=True)
+    aligned = 0
+    for project in Project.objects.filter(pk__in=list(project_ids)):
+        aligned += _twins_align(project, face_ids)
+    return aligned
+
+
+def _twins_align(project: Project, face_ids: Sequence[int]) -> int:
+    """The same face in identical files of one project carries one human answer.
+
+    Identical bytes (one SHA1) are detected once, and every copy gets the same boxes
+    (``pipeline._copies``): a face of one file is that face in each copy. Within each group
+    of such faces (``faces.selectors.twin_groups``) the human label of every face follows
+    the latest answer still standing on any of them, or there is none. So review does not
+    ask about a copy again, and the grid offers each file (each its own edit) with the same
+    verdict; a rejection withdraws the copies' edits too (``depicts.services.edits_reject``).
+    """
+    from faces.selectors import twin_groups
+
+    groups = twin_groups(project=project, face_ids=face_ids)
+    for group in groups:
+        _group_label_set(project, group)
+    return len(groups)
+
+
+def _group_label_set(project: Project, group: Sequence[int]) -> None:
+    standing = (
+        Answer.objects.filter(project=project, face_id__in=group, undone_at__isnull=True)
+        .exclude(verdict=Label.Verdict.SKIP)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    human = Label.objects.filter(project=project, face_id__in=group, source=Label.Source.HUMAN)
+    if standing is None:
+        human.delete()
+        return
+    Label.objects.upsert(
+        [
+            Label(
+                project=project,
+                face_id=pk,
+                source=Label.Source.HUMAN,
+                verdict=standing.verdict,
+                user_id=standing.user_id,
+                created_at=standing.created_at,
+            )
+            for pk in group
+        ]
+    )
+    # Answered faces leave the review order now (as in _after_answers).
+    Label.objects.filter(project=project, face_id__in=group, source=Label.Source.MODEL).update(
+        priority=None
     )
 
 
@@ -648,7 +714,9 @@ def face_current(*, face: Face) -> Face:
     """The face that replaced ``face`` through box corrections (``face`` itself if none)."""
     current = face
     for _step in range(MAX_SUPERSEDE_CHAIN):
-        if current.superseded_by_id is None:
+        successor = current.superseded_by_id
+        # A retired face is superseded by itself (``Face.retire``): the chain ends there.
+        if successor is None or successor == current.pk:
             return current
-        current = Face.objects.get(pk=current.superseded_by_id)
+        current = Face.objects.get(pk=successor)
     return current

@@ -9,17 +9,21 @@ person, ``verdict`` is yes for a suggestion, ``priority`` orders the review ques
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from faces import learning
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Face, Label, ProjectImage
 from faces.services import learner_memory
-from projects.models import Project
+from projects.models import Notification, Project
+from projects.notifications import notify
 from projects.services import request_rescore as request_rescore  # the services' own door
 
 # P180 statements naming only other people make a face likely somebody else, not surely.
@@ -69,7 +73,43 @@ def project_rescore(*, project_id: int) -> dict | None:
     written = _write_labels(project, data.face_ids, scores, suggestions.faces, priority)
     stored = _store_summary(project, _summary(project, evidence, scores, suggestions))
     learner_memory.remember_written(project.pk, written, stored)
+    _tell_if_suggesting(project, suggested=len(suggestions), evidence=evidence)
     return stored
+
+
+def _tell_if_suggesting(project: Project, *, suggested: int, evidence: learning.Evidence) -> None:
+    """Suggestions appear where the learner's last run had none: the members are told, once
+    per number of answers (the event), so a run done twice or a re-scoring that changes
+    nothing tells nobody again. ``project`` still holds the summary read before this run."""
+    before = LearnerSummary.from_json(project.learning)
+    if not suggested or (before is not None and before.suggested):
+        return
+    waiting = waiting_suggestions(project)
+    if waiting:
+        notify(
+            project=project,
+            kind=Notification.Kind.SUGGESTIONS_READY,
+            event=f"suggestions:{learning.evidence_count(evidence)}",
+            count=waiting,
+        )
+
+
+def waiting_suggestions(project: Project) -> int:
+    """The learner's suggestions nobody answered, on files that do not depict the person on
+    Commons yet: what the suggestion grid shows, edits aside (those are depicts' own)."""
+    answered = Label.objects.filter(
+        project=project, source=Label.Source.HUMAN, face=OuterRef("face")
+    )
+    depicted = ProjectImage.objects.filter(
+        project=project, image=OuterRef("face__image"), depicts_person=True
+    )
+    return (
+        Label.objects.filter(project=project, source=Label.Source.MODEL, verdict=Label.Verdict.YES)
+        .filter(face__superseded_by__isnull=True)
+        .exclude(Exists(answered))
+        .exclude(Exists(depicted))
+        .count()
+    )
 
 
 def project_faces(project: Project) -> ProjectFaces:
@@ -103,16 +143,39 @@ def _faces_read(project: Project, key: learner_memory.FacesKey) -> learner_memor
         Face.objects.current()
         .filter(image__project_links__project=project)
         .order_by("pk")
-        .values_list("pk", "image_id", "encoding")
+        .values_list("pk", "image_id", "encoding", "encoder")
     )
-    rows = [row for row in every if row[2] is not None]
+    encoded = [row for row in every if row[2] is not None]
+    model = project_model(row[3] for row in encoded)
+    rows = [row for row in encoded if row[3] == model]
     unencoded = [row[0] for row in every if row[2] is None]
     face_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     image_ids = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
     encodings = np.frombuffer(b"".join(bytes(row[2]) for row in rows), dtype=np.float32)
     return learner_memory.remember_faces(
-        project, key, face_ids, image_ids, encodings.reshape(len(rows), 128), unencoded
+        project,
+        key,
+        face_ids,
+        image_ids,
+        encodings.reshape(len(rows), 128),
+        unencoded,
+        model=model,
+        mixed=len(rows) < len(encoded),
     )
+
+
+def project_model(encoders: Iterable[str]) -> str | None:
+    """The model the learner uses for a project: the one that encoded most of its faces.
+
+    Encodings of two models are never compared, so faces of any other model are left out
+    (with their answers) until the periodic sweep has encoded them again with the configured
+    model (``pipeline.images_reencode``); once that model holds most of the project's faces,
+    the learner moves to it. None when no face is encoded.
+    """
+    counts = Counter(encoders)
+    if not counts:
+        return None
+    return max(counts, key=lambda model: (counts[model], model))
 
 
 def _verdicts(project: Project, position: dict[int, int]) -> np.ndarray:

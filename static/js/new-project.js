@@ -140,3 +140,99 @@ input.addEventListener("blur", () => {
   setTimeout(close, 150);
   if (QID.test(input.value)) check(input.value.trim().toUpperCase());
 });
+
+// --- where to look: a category (with a size estimate) or a list of files (with a count) ---
+
+const scopeRadios = [...form.querySelectorAll("input[name=scope]")];
+const sections = [...form.querySelectorAll("[data-scope]")];
+const categoryInput = document.getElementById("id_category");
+const depthInput = document.getElementById("id_crawl_depth");
+const estimate = document.getElementById("category-estimate");
+const listInput = document.getElementById("id_file_list");
+const uploadInput = document.getElementById("id_file_upload");
+const listCount = document.getElementById("file-list-count");
+const listBad = document.getElementById("file-list-bad");
+const csrf = form.querySelector("[name=csrfmiddlewaretoken]")?.value || "";
+let estimateTimer = null;
+let estimateTicket = 0;
+let estimated = "";  // the category and depth the estimate shows
+let listTimer = null;
+let listTicket = 0;
+
+function showScope() {
+  const chosen = scopeRadios.find((radio) => radio.checked)?.value || "category";
+  sections.forEach((section) => { section.hidden = section.dataset.scope !== chosen; });
+}
+
+// The line keeps its place when empty (.estimate has a line's height): text arriving while the
+// contributor reaches for the button must not move the button away from the pointer.
+function say(element, text, bad = false) {
+  element.textContent = text;
+  element.classList.toggle("field-error", bad);
+}
+
+async function estimateCategory() {
+  const category = categoryInput.value.trim();
+  const depth = depthInput.value.trim() || "2";
+  const key = `${category}\n${depth}`;
+  if (!category) { estimated = ""; say(estimate, ""); return; }
+  if (key === estimated) return;
+  estimated = key;
+  const ticket = ++estimateTicket;
+  say(estimate, form.dataset.msgEstimating);
+  try {
+    const url = `${form.dataset.estimateUrl}?category=${encodeURIComponent(category)}&depth=${encodeURIComponent(depth)}`;
+    const { ok, data } = await requestJson(url);
+    if (ticket !== estimateTicket) return;  // a newer estimate is under way
+    say(estimate, data.message || form.dataset.msgEstimateOffline, !ok);
+    if (!ok && data.error !== "missing") estimated = "";  // worth asking again later
+  } catch {
+    if (ticket === estimateTicket) { estimated = ""; say(estimate, form.dataset.msgEstimateOffline, true); }
+  }
+}
+
+function laterEstimate() {
+  clearTimeout(estimateTimer);
+  estimateTimer = setTimeout(estimateCategory, 600);
+}
+
+// Files larger than this are read only when the form is sent (the server's own cap is 4 MB).
+const MAX_CHECKED_UPLOAD = 4 * 1024 * 1024;
+
+async function countList() {
+  const upload = uploadInput?.files[0];
+  const uploaded = upload && upload.size <= MAX_CHECKED_UPLOAD ? await upload.text().catch(() => null) : "";
+  if (uploaded === null || (upload && upload.size > MAX_CHECKED_UPLOAD)) { say(listCount, form.dataset.msgUpload); return; }
+  const ticket = ++listTicket;
+  listBad.replaceChildren();
+  listBad.hidden = true;
+  if (!listInput.value.trim() && !uploaded.trim()) { say(listCount, ""); return; }
+  say(listCount, form.dataset.msgReading);
+  try {
+    const body = { file_list: listInput.value, upload: uploaded, name: upload?.name || "" };
+    const { ok, data } = await requestJson(form.dataset.filesUrl, { method: "POST", body, csrf });
+    if (ticket !== listTicket) return;
+    say(listCount, data.message || "", !ok || data.too_many || data.bad?.length > 0);
+    (data.bad || []).forEach((bad) => {
+      const item = document.createElement("li");
+      item.textContent = `${bad.line}: ${bad.message}`;
+      listBad.append(item);
+    });
+    listBad.hidden = !listBad.children.length;
+  } catch {
+    if (ticket === listTicket) say(listCount, "");
+  }
+}
+
+scopeRadios.forEach((radio) => radio.addEventListener("change", () => {
+  showScope();
+  if (radio.value === "category") laterEstimate(); else countList();
+}));
+categoryInput?.addEventListener("input", laterEstimate);
+categoryInput?.addEventListener("blur", estimateCategory);
+depthInput?.addEventListener("input", laterEstimate);
+listInput?.addEventListener("input", () => { clearTimeout(listTimer); listTimer = setTimeout(countList, 500); });
+uploadInput?.addEventListener("change", countList);
+showScope();
+if (categoryInput?.value.trim()) estimateCategory();
+if (listInput?.value.trim()) countList();

@@ -120,7 +120,7 @@ def test_queries_of_the_on_commons_view(
     for face in photos_of(project, photos):
         on_commons(project, face)
     client = client_of(member)
-    with django_assert_num_queries(6):  # session, user, project, membership; count and page
+    with django_assert_num_queries(7):  # session, user, project, membership; count, page; bell
         grid(client, project, source="commons")
 
 

@@ -64,15 +64,15 @@ def test_outsiders_are_refused_and_strangers_sent_to_log_in(client, client_of, p
     assert client_of(outsider).get(url("states", project)).status_code == 403
 
 
-def test_the_send_page_takes_nine_queries_however_many_edits(
+def test_the_send_page_takes_ten_queries_however_many_edits(
     client_of, commons, project, sender, approved, django_assert_num_queries
 ):
     client = client_of(sender)
-    with django_assert_num_queries(9):  # session, user, project, role, then the page's six
+    with django_assert_num_queries(10):  # session, user, project, role, the page's six, bell
         assert client.get(url("send", project)).status_code == 200
     more = approve(commons, project, sender, FRESH[2:])
     services.edits_queue(project=project, user=sender, edit_ids=[edit.pk for edit in more[:2]])
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         assert client.get(url("send", project)).status_code == 200
 
 

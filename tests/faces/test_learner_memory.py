@@ -106,6 +106,18 @@ def test_a_face_replaced_by_a_corrected_box_leaves_the_remembered_faces(project)
     assert old.pk not in labels and new.pk in labels
 
 
+def test_a_face_retired_by_a_re_upload_leaves_the_remembered_faces(project):
+    """No new face appears (the new bytes wait for detection), yet the old one is gone."""
+    answer_yes(project, "george_w_bush/01")
+    scoring.project_rescore(project_id=project.pk)
+    old = Face.objects.get(image__title__contains="colin_powell/01")
+    assert old.pk in model_labels(project)
+    old.retire(index=10_000)
+    scoring.project_rescore(project_id=project.pk)
+    assert model_labels(project) == rescore_forgetting(project)
+    assert old.pk not in model_labels(project)
+
+
 def test_labels_written_by_another_process_are_read_back(project):
     answer_yes(project, "george_w_bush/01")
     scoring.project_rescore(project_id=project.pk)

@@ -27,6 +27,7 @@ class Endpoint:
     ok: int = 200
     manage: bool = False  # owner and moderators only
     kwargs: Any = field(default=None)
+    owner_only: bool = False  # the owner alone: moderators act in the admin
 
 
 def box(**extra):
@@ -77,8 +78,15 @@ PROJECT_ENDPOINTS = [
         manage=True,
         kwargs=lambda o: {"user_id": o["reviewer"].pk},
     ),
+    # Each member's own choice; a moderator who is no member is told so (tests/test_notifications).
+    Endpoint("notification-settings", "post", lambda o: {"notify_by_email": "on"}, ok=302),
+    Endpoint("archive", "post", lambda o: {}, ok=302, manage=True, owner_only=True),
+    Endpoint("restore", "post", lambda o: {}, ok=302, manage=True, owner_only=True),
+    Endpoint("delete", manage=True, owner_only=True),  # the confirmation page
 ]
-SITE_ENDPOINTS = ["dashboard", "new", "people", "person"]
+SITE_ENDPOINTS = ["dashboard", "new", "people", "person", "estimate"]
+# Site endpoints that take a JSON body: the new-project page's check of a pasted list.
+SITE_JSON_ENDPOINTS = {"file-list-check": {"file_list": "File:Barack Obama 01.jpg"}}
 PERSONAS = ["owner", "member", "moderator", "outsider"]
 
 
@@ -102,6 +110,8 @@ def call(client, endpoint: Endpoint, objects) -> Any:
 
 def expected(persona: str, endpoint: Endpoint) -> int:
     if persona == "outsider" or (persona == "member" and endpoint.manage):
+        return 403
+    if persona == "moderator" and endpoint.owner_only:
         return 403
     return endpoint.ok
 
@@ -141,11 +151,24 @@ def test_site_pages_are_open_to_every_logged_in_user(
     request, client_of, fake_commons, persona, name
 ):
     client = client_of(request.getfixturevalue(persona))
-    query = {"people": {"q": "Barack"}, "person": {"qid": "Q76"}}.get(name, {})
+    query = {
+        "people": {"q": "Barack"},
+        "person": {"qid": "Q76"},
+        "estimate": {"category": "Barack Obama"},
+    }.get(name, {})
     assert client.get(reverse(f"projects:{name}"), query).status_code == 200
 
 
-@pytest.mark.parametrize("name", SITE_ENDPOINTS)
+@pytest.mark.parametrize("name", SITE_JSON_ENDPOINTS)
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_site_checks_are_open_to_every_logged_in_user(request, client_of, persona, name):
+    client = client_of(request.getfixturevalue(persona))
+    url = reverse(f"projects:{name}")
+    response = client.post(url, SITE_JSON_ENDPOINTS[name], content_type="application/json")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("name", [*SITE_ENDPOINTS, *SITE_JSON_ENDPOINTS])
 def test_site_pages_ask_anonymous_visitors_to_log_in(client, name):
     response = client.get(reverse(f"projects:{name}"))
     assert response.status_code == 302
@@ -163,6 +186,7 @@ def test_the_table_covers_every_endpoint():
         for pattern in getattr(include, "url_patterns", [])
     }
     covered = {endpoint.name for endpoint in PROJECT_ENDPOINTS} | set(SITE_ENDPOINTS)
+    covered |= set(SITE_JSON_ENDPOINTS)
     assert names == covered
 
 

@@ -499,16 +499,17 @@ def test_queries_of_the_suggestion_grid(
         client.get(reverse("projects:suggestions", args=[project.pk]))
 
 
-# session, user, the projects with their counts
-DASHBOARD_QUERIES = 3
-# session, user, project; progress (images, labels, faces); counts (suggested, edits); members
-PROJECT_QUERIES = 9
+# session, user, the projects with their counts; the bell (unread notifications)
+DASHBOARD_QUERIES = 4
+# session, user, project; progress (images, labels, faces); counts (suggested, edits); members;
+# the bell (unread notifications)
+PROJECT_QUERIES = 10
 # session, user, project, membership; next face (my recent skips, held by me, candidates by
 # priority, which of them are answered, the face); its lease (savepoint, insert, release);
-# the photo's faces
-CLASSIFY_QUERIES = 13
-# session, user, project, membership; count and page of the grid
-SUGGESTIONS_QUERIES = 6
+# the photo's faces; the bell (unread notifications)
+CLASSIFY_QUERIES = 14
+# session, user, project, membership; count and page of the grid; the bell
+SUGGESTIONS_QUERIES = 7
 
 
 def test_a_crawl_that_never_started_counts_as_stalled_workers(client_of, owner, project):

@@ -128,6 +128,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "social_django.context_processors.backends",
                 "projects.context_processors.site",
+                "projects.context_processors.notifications",
             ],
         },
     },
@@ -263,6 +264,22 @@ WIKIVISAGE_MAX_FILES_PER_PROJECT = env.int("WIKIVISAGE_MAX_FILES_PER_PROJECT", d
 WIKIVISAGE_MAX_BOOTSTRAP_FILES = env.int("WIKIVISAGE_MAX_BOOTSTRAP_FILES", default=2_000)
 # The least time between two thumbnail downloads of one worker process (0: no pause).
 COMMONS_DOWNLOAD_THROTTLE_SECONDS = env.float("COMMONS_DOWNLOAD_THROTTLE_SECONDS", default=0.0)
+# Who finds and encodes faces (faces/providers.py): "dlib" in the detect worker's own process,
+# or "http", a model service speaking the Open Inference Protocol (KServe V2) at
+# WIKIVISAGE_DETECTOR_URL, e.g. `python -m faces.modelserver --port 8600`. A request waits at
+# most the timeout (seconds); connection errors and 5xx are tried again RETRIES times, then the
+# image waits, pending, and the task is retried later.
+WIKIVISAGE_DETECTOR = env.str("WIKIVISAGE_DETECTOR", default="dlib")
+WIKIVISAGE_DETECTOR_URL = env.str("WIKIVISAGE_DETECTOR_URL", default="")
+WIKIVISAGE_DETECTOR_MODEL = env.str("WIKIVISAGE_DETECTOR_MODEL", default="faces")
+WIKIVISAGE_DETECTOR_TIMEOUT = env.float("WIKIVISAGE_DETECTOR_TIMEOUT", default=30.0)
+WIKIVISAGE_DETECTOR_RETRIES = env.int("WIKIVISAGE_DETECTOR_RETRIES", default=2)
+if WIKIVISAGE_DETECTOR not in ("dlib", "http") or (
+    WIKIVISAGE_DETECTOR == "http" and not WIKIVISAGE_DETECTOR_URL
+):
+    raise ImproperlyConfigured(
+        "WIKIVISAGE_DETECTOR is dlib or http; http needs WIKIVISAGE_DETECTOR_URL"
+    )
 
 
 def _user_agent() -> str:
@@ -275,6 +292,22 @@ def _user_agent() -> str:
 
 
 WIKIVISAGE_USER_AGENT = _user_agent()
+
+# --- E-mail (notifications members asked for) -------------------------------------------
+# EMAIL_URL as django-environ reads it, e.g. smtp://mail.tools.wmcloud.org:25 or
+# smtp+tls://user:password@host:587; unset: printed by the worker (console), nothing sent.
+# The links in an e-mail start with WIKIVISAGE_TOOL_URL.
+globals().update(
+    {
+        name: value
+        for name, value in env.email_url("EMAIL_URL", default="consolemail://").items()
+        if value not in (None, "")
+    }
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"WikiVisage <{WIKIVISAGE_CONTACT}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds a worker waits for the mail server before the e-mail task retries later.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "filesystem://"
@@ -333,6 +366,29 @@ CELERY_BEAT_SCHEDULE = {
     "resume-edits": {"task": "write.resume", "schedule": 300},
     "learn-reverts": {"task": "learn.reverts", "schedule": 6 * 3600},
     "learn-pending": {"task": "learn.pending", "schedule": 600},
+}
+
+# Worker health (/health, /health.json, the admin): beat sends a heartbeat to every queue this
+# often, a worker of that queue answers it. A queue with no answer for longer than the stale
+# limit has no working worker: /health.json answers 503, and a stalled write queue is reported
+# to moderators (admin banner, one mail per stall). Failed tasks are counted per queue over the
+# window, then counted again from one.
+WIKIVISAGE_HEARTBEAT_SECONDS = env.int("WIKIVISAGE_HEARTBEAT_SECONDS", default=60)
+WIKIVISAGE_HEARTBEAT_STALE_SECONDS = env.int("WIKIVISAGE_HEARTBEAT_STALE_SECONDS", default=300)
+WIKIVISAGE_FAILURE_WINDOW_SECONDS = env.int("WIKIVISAGE_FAILURE_WINDOW_SECONDS", default=86400)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        f"heartbeat-{queue}": {
+            "task": f"{queue}.queue_heartbeat",
+            "schedule": WIKIVISAGE_HEARTBEAT_SECONDS,
+            "args": [queue],
+        }
+        for queue in ("default", "crawl", "detect", "learn", "write")
+    }
+)
+CELERY_BEAT_SCHEDULE["watch-write-queue"] = {
+    "task": "default.watch_write_queue",
+    "schedule": WIKIVISAGE_HEARTBEAT_SECONDS,
 }
 
 # --- i18n -----------------------------------------------------------------------------

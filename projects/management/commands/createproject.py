@@ -1,23 +1,41 @@
-"""``createproject --qid Q --category NAME --owner USERNAME`` prints the new project's id."""
+"""``createproject --qid Q (--category NAME | --files FILE) --owner USERNAME`` prints the new
+project's id. ``--files`` reads a list of files as the new-project page does (one title, page
+id or Commons address per line; the first column of a ``.csv``/``.tsv`` file); ``-`` is
+standard input."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from commons.client import CommonsError, commons_client, wikidata_client
+from commons.identifiers import FileRef
 from projects import services
+from projects.forms import MAX_UPLOAD_BYTES, listed_files, upload_lines
 from projects.models import DEFAULT_MIN_ANSWERS
 
 
 class Command(BaseCommand):
-    help = "Create a project for a Wikidata person and a Commons category; prints its id."
+    help = (
+        "Create a project for a Wikidata person and a Commons category or a list of files; "
+        "prints its id."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--qid", required=True, help="Wikidata item of a human, e.g. Q76")
-        parser.add_argument("--category", required=True, help="Commons category, without prefix")
+        parser.add_argument("--category", help="Commons category, without prefix")
+        parser.add_argument(
+            "--files",
+            help="a text file naming one file per line (title, page id or Commons address), "
+            "or a .csv/.tsv file (first column); - for standard input",
+        )
         parser.add_argument("--owner", required=True, help="username of the project's owner")
         parser.add_argument("--depth", type=int, default=2, help="subcategory depth (default 2)")
         parser.add_argument("--threshold", type=float, default=0.6, help="distance threshold")
@@ -28,24 +46,15 @@ class Command(BaseCommand):
             help=f"answers before suggestions (default {DEFAULT_MIN_ANSWERS})",
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
+        if bool(options["category"]) == bool(options["files"]):
+            raise CommandError("Give either --category or --files (one of them, not both).")
         owner = get_user_model().objects.filter(username=options["owner"]).first()
         if owner is None:
             raise CommandError(f"No user named {options['owner']!r}.")
-        languages = [code for code, _name in settings.LANGUAGES]
+        files = _read_list(str(options["files"])) if options["files"] else None
         try:
-            with wikidata_client() as wikidata, commons_client() as commons:
-                created = services.project_open(
-                    owner=owner,
-                    qid=str(options["qid"]),
-                    category=str(options["category"]),
-                    wikidata=wikidata,
-                    commons=commons,
-                    languages=languages,
-                    crawl_depth=int(options["depth"]),  # type: ignore[call-overload]
-                    distance_threshold=float(options["threshold"]),  # type: ignore[arg-type]
-                    min_answers=int(options["min_answers"]),  # type: ignore[call-overload]
-                )
+            created = _open(owner, options, files)
         except services.CategoryMissing as missing:
             raise CommandError(f"There is no category {missing} on Commons.") from missing
         except (ValidationError, services.NotAHuman, CommonsError) as error:
@@ -53,6 +62,45 @@ class Command(BaseCommand):
         except services.WikimediaTrouble as trouble:
             raise CommandError(str(trouble)) from trouble
         self.stdout.write(str(created.project.pk))
+
+
+def _open(
+    owner: Any, options: dict[str, Any], files: list[tuple[str, FileRef]] | None
+) -> services.NewProject:
+    common = {
+        "owner": owner,
+        "qid": str(options["qid"]),
+        "languages": [code for code, _name in settings.LANGUAGES],
+        "distance_threshold": float(options["threshold"]),
+        "min_answers": int(options["min_answers"]),
+    }
+    with wikidata_client() as wikidata:
+        if files is not None:
+            return services.project_open_files(files=files, wikidata=wikidata, **common)
+        with commons_client() as commons:
+            return services.project_open(
+                category=str(options["category"]),
+                crawl_depth=int(options["depth"]),
+                wikidata=wikidata,
+                commons=commons,
+                **common,
+            )
+
+
+def _read_list(path: str) -> list[tuple[str, FileRef]]:
+    """The list as the page reads an upload: the same size cap, text check and line rules."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_UPLOAD_BYTES + 1)
+        else:
+            with Path(path).open("rb") as handle:
+                data = handle.read(MAX_UPLOAD_BYTES + 1)
+    except OSError as error:
+        raise CommandError(f"Cannot read {path}: {error.strerror or error}") from error
+    try:
+        return listed_files(upload_lines(SimpleUploadedFile(Path(path).name, data)))
+    except ValidationError as error:
+        raise CommandError(f"{path}: {_message(error)}") from error
 
 
 def _message(error: Exception) -> str:

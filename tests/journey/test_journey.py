@@ -1,9 +1,10 @@
 """The journey (issue #10): a contributor's whole path, in Chromium, through real processes.
 
 Log in with the Wikimedia button, create a project, watch its photos being processed, answer
-by keyboard until the grid suggests, approve, send, read the statements back from the
-stand-in's API, undo the batch, read again. Once as production runs (gunicorn, Celery per
-queue, MariaDB, Redis, WhiteNoise, debug off, behind a TLS proxy) and once as ``make run``.
+by keyboard until the grid suggests, find the "suggestions ready" notification, approve, send,
+read the statements back from the stand-in's API, undo the batch, read again. Once as
+production runs (gunicorn, Celery per queue, MariaDB, Redis, WhiteNoise, debug off, behind a
+TLS proxy) and once as ``make run``.
 
 Any console error, page error, CSP violation, failed request of the site, or stylesheet or
 script that does not load fails the walk. Every step leaves a full-page screenshot in
@@ -62,6 +63,7 @@ def walk(app: App, browser: Any) -> None:
         project = create_project(journey)
         watch_processing(journey)
         answer_until_suggested(journey, project)
+        notified_of_suggestions(journey)
         approved = approve_suggestions(journey, project)
         send_approved(journey, approved)
         assert_depicts_exactly(app, approved)
@@ -239,6 +241,20 @@ def answer_until_suggested(journey: Journey, project: Project) -> None:
         counted = poll(lambda: answered_count(journey, project) == answers, timeout=30)
         assert counted, f"{answers} answers, the project counts {answered_count(journey, project)}"
         print(f"{journey.app.shape}: the learner suggested after {answers} answers")
+
+
+def notified_of_suggestions(journey: Journey) -> None:
+    """The bell in the top bar counts the learner's news; its list says suggestions are ready."""
+    with journey.step("notified") as page:
+        ready = '#notifications li.notification[data-kind="suggestions_ready"]'
+        bell = page.locator("#notifications-bell")
+
+        def told() -> bool:
+            page.goto("/notifications/")  # the bell counts on each page load
+            return page.locator(ready).count() == 1
+
+        assert poll(told, timeout=LEARNER_TIMEOUT, interval=1), "no suggestions-ready notification"
+        assert int(bell.get_attribute("data-unread") or 0) >= 1
 
 
 def follow(page: Any, link: Any) -> None:

@@ -295,6 +295,14 @@ def test_health_json_is_rate_limited(client, db):
     assert 429 not in statuses[:60] and statuses[60] == 429
 
 
+def test_the_health_page_asks_the_broker_a_bounded_number_of_times(client, db):
+    statuses = [client.get(reverse("health")).status_code for _ in range(61)]
+    assert 429 not in statuses[:60] and statuses[60] == 429
+    # The container's liveness check is never refused: it asks neither broker nor limit.
+    liveness = client.get(reverse("health"), HTTP_ACCEPT="application/json")
+    assert liveness.status_code == 200 and liveness.json()["database"] == "ok"
+
+
 # --- the stalled write queue, for moderators ------------------------------------------------
 
 

@@ -32,7 +32,7 @@ from projects.access import project_for
 from projects.forms import MemberInviteForm, ProjectSettingsForm
 from projects.health import queue_statuses, stale_seconds
 from projects.models import Heartbeat, Project
-from projects.ratelimit import rate_limited
+from projects.ratelimit import over_limit, rate_limited, too_many
 from projects.views import AuthenticatedRequest
 
 from . import selectors
@@ -60,6 +60,8 @@ def health(request: HttpRequest) -> HttpResponse:
     if request.headers.get("Accept", "").startswith("application/json"):
         # The container's liveness check: the web app and its database, never the workers.
         return JsonResponse(data)
+    if over_limit(request, "health", per_minute=60):  # the page asks the broker: bounded
+        return too_many(request)
     context = {"health": data, "queues": queue_statuses(), "stale_after": stale_seconds()}
     return render(request, "health.html", context)
 

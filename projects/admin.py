@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Heartbeat, Membership
+from .models import Heartbeat, ListedFile, Membership
 
 
 @admin.register(Heartbeat)
@@ -17,3 +17,22 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     list_select_related = ["user", "project"]
     autocomplete_fields = ["user", "project"]
+
+
+@admin.register(ListedFile)
+class ListedFileAdmin(admin.ModelAdmin):
+    """The lines of projects over a list of files, and what Commons said of each at the last
+    crawl: written by the crawl only, so moderators read them here (filter by what went
+    wrong). A list may hold 20,000 lines: a list page, not an inline on the project."""
+
+    list_display = ["project", "position", "line", "state", "title", "pageid", "checked_at"]
+    list_filter = ["state"]
+    list_select_related = ["project"]
+    search_fields = ["line", "title"]
+    ordering = ["project", "position"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

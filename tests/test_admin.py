@@ -24,6 +24,9 @@ MODELS = [
     "faces/projectimage",
     "depicts/depictsedit",
     "depicts/writeswitch",
+    "projects/withholding",
+    "projects/queuehealth",
+    "projects/listedfile",
 ]
 
 
@@ -129,3 +132,20 @@ def test_moderator_resumes_writes_and_waiting_edits_are_queued_again(
     for callback in callbacks:
         callback()
     assert [(q.task, q.args) for q in queued] == [("write.edit", (waiting.pk,))]
+
+
+def test_moderators_find_the_lines_of_a_list_that_gave_no_image(client_of, moderator, owner):
+    from projects.models import ListedFile
+
+    project = ProjectFactory(owner=owner, scope="files", category=None, listed_count=2)
+    ListedFile.objects.create(project=project, position=1, line="Kept.jpg", state="found")
+    ListedFile.objects.create(project=project, position=2, line="Gone_away.jpg", state="missing")
+    listing = reverse("admin:projects_listedfile_changelist")
+    assert "?state__exact=missing" in client_of(moderator).get(listing).content.decode()
+    response = client_of(moderator).get(listing, {"state__exact": "missing"})
+    body = response.content.decode()
+    assert "Gone_away.jpg" in body and "Kept.jpg" not in body
+    change = reverse(
+        "admin:projects_listedfile_change", args=[ListedFile.objects.get(line="Kept.jpg").pk]
+    )
+    assert 'name="state"' not in client_of(moderator).get(change).content.decode()  # read only

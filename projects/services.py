@@ -143,9 +143,10 @@ class NewProject:
         return self.estimate.root if self.estimate else None
 
 
-# What a category's size estimate may cost when a project is created (a page waits): the
-# new-project page has shown a fuller one already, as the contributor typed.
-CREATION_ESTIMATE_REQUESTS = 3
+# What a category's size estimate may cost when a project is created (a page waits): one
+# request, the one that checks the category exists. The new-project page has shown the full
+# estimate already, as the contributor typed; past the top category this one says "more than".
+CREATION_ESTIMATE_REQUESTS = 1
 CREATION_ESTIMATE_SECONDS = 1.5
 
 

@@ -141,7 +141,7 @@ def test_models_load_once_and_leave_pillow_strict() -> None:
 
 
 @pytest.mark.slow
-def test_obama_full_size_matches_face_recognition_exactly(manifest, references) -> None:
+def test_obama_full_size_matches_face_recognition_to_a_millionth(manifest, references) -> None:
     faces = detect_faces(load_image(FACES / OBAMA), upsample=1)
 
     assert len(faces) == 1

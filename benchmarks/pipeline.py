@@ -1,6 +1,7 @@
 """The detect pipeline as users run it: real Celery workers, the learner included.
 
-    .venv/bin/python benchmarks/pipeline.py [--processes 1,2] [--servers] [--photos N] [--json]
+    .venv/bin/python benchmarks/pipeline.py [--processes 1,2] [--rounds 3] [--servers]
+        [--photos N] [--json]
 
 Embedded (the default, what ``make run`` uses): a fresh SQLite file and filesystem broker in a
 temporary folder. ``--servers``: MariaDB and Redis (``--mariadb`` / ``--redis``, or
@@ -16,7 +17,8 @@ of its own, both removed afterwards.
    web page does) and stops when every photo is detected and the learner (``learn`` queue) has
    scored every face.
 4. Reported: photos/s, faces/s per core, the workers' idle share, and the share of worker time
-   outside detection + encoding (idle included), for each process count.
+   outside detection + encoding (idle included), for each process count; with ``--rounds``,
+   the rounds alternate the process counts and the summary takes each count's median.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -382,6 +385,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--manifest", type=Path, help="default: the shared faces' manifest")
     parser.add_argument("--photos", type=int, help="only the manifest's first N photos")
     parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure each process count so many times"
+    )
     parser.add_argument("--json", action="store_true", help="last line: JSON results")
     return parser.parse_args()
 
@@ -408,26 +414,50 @@ def main() -> None:
             env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
             os.environ.update(env)
             _setup_django()
-            for processes in [int(n) for n in args.processes.split(",")]:
-                reset()
-                round_folder = folder / f"round-{processes}"
-                result = measure(
-                    server=server,
-                    processes=processes,
-                    env=env,
-                    folder=round_folder,
-                    idle_seconds=args.idle_seconds,
-                )
-                results.append(result)
-                print(f"{backend.name}: {_line(result)}", flush=True)
+            counts = [int(n) for n in args.processes.split(",")]
+            # Rounds alternate the process counts, so a slow spell of a shared machine falls
+            # on both rather than on one.
+            for round_number in range(1, args.rounds + 1):
+                for processes in counts:
+                    reset()
+                    round_folder = folder / f"round-{round_number}-{processes}"
+                    result = measure(
+                        server=server,
+                        processes=processes,
+                        env=env,
+                        folder=round_folder,
+                        idle_seconds=args.idle_seconds,
+                    )
+                    results.append(result)
+                    print(f"{backend.name}: {_line(result)}", flush=True)
             _close_django()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    if len(results) > 1:
-        speedup = results[-1]["photos_per_second"] / results[0]["photos_per_second"]
-        print(f"{results[-1]['processes']} vs {results[0]['processes']}: {speedup:.2f}x")
+    for line in _summary(backend.name, results, counts):
+        print(line)
     if args.json:
         print(json.dumps(results))
+
+
+def _summary(name: str, results: list[dict[str, Any]], counts: list[int]) -> list[str]:
+    """Per process count, the median round (and the spread); the speed-up of the medians."""
+    medians = {}
+    lines = []
+    for processes in counts:
+        seconds = sorted(r["seconds"] for r in results if r["processes"] == processes)
+        median = statistics.median(seconds)
+        medians[processes] = median
+        faces = next(r["faces"] for r in results if r["processes"] == processes)
+        cores = min(processes, os.cpu_count() or 1)
+        lines.append(
+            f"{name}: {processes} process(es), median of {len(seconds)}: {median:.2f} s "
+            f"(range {seconds[0]:.2f}-{seconds[-1]:.2f}), "
+            f"{faces / median / cores:.2f} faces/s per core"
+        )
+    if len(counts) > 1:
+        first, last = counts[0], counts[-1]
+        lines.append(f"{last} vs {first}: {medians[first] / medians[last]:.2f}x (medians)")
+    return lines
 
 
 def _setup_django() -> None:

@@ -659,9 +659,10 @@ def _finish(image: Image, faces: list[Face], *, reused: bool = False) -> DetectO
     image_apply_bootstrap(image=image)
     if reused:
         twin_answers_share(image=image)
+    project_ids = _project_ids(image)
     if faces:
-        _rescore_projects_of(image)
-    _tell_if_processed(image)
+        _rescore(project_ids)
+    _tell_if_processed(project_ids)
     return DetectOutcome(state=Image.State.DONE, faces=len(faces), reused=reused)
 
 
@@ -676,10 +677,14 @@ def _claim_held(image: Image) -> bool:
     )
 
 
-def _rescore_projects_of(image: Image) -> None:
+def _project_ids(image: Image) -> list[int]:
+    return list(image.project_links.values_list("project_id", flat=True))
+
+
+def _rescore(project_ids: Sequence[int]) -> None:
     from faces.services.scoring import request_rescore
 
-    for project_id in image.project_links.values_list("project_id", flat=True):
+    for project_id in project_ids:
         request_rescore(project_id=project_id)
 
 
@@ -689,12 +694,12 @@ def _fail(image: Image, error: Exception) -> DetectOutcome:
         state=Image.State.ERROR, error=message, processed_at=timezone.now()
     )
     logger.info("image %s (%s): %s", image.pk, image.title, message)
-    _tell_if_processed(image)
+    _tell_if_processed(_project_ids(image))
     return DetectOutcome(state=Image.State.ERROR, error=message)
 
 
-def _tell_if_processed(image: Image) -> None:
-    for project_id in image.project_links.values_list("project_id", flat=True):
+def _tell_if_processed(project_ids: Sequence[int]) -> None:
+    for project_id in project_ids:
         processing_check(project_id=project_id)
 
 
@@ -702,12 +707,13 @@ def processing_check(*, project_id: int) -> bool:
     """Tell the members once every photo of a crawled project is processed (detect done or
     failed; new uploads that wait do not count). The event is the number processed: a re-crawl
     that adds nothing tells nobody again; one that adds photos tells once they are done."""
-    project = Project.objects.filter(pk=project_id).first()
-    if project is None or crawling(project):
-        return False
-    images = Image.objects.filter(project_links__project=project)
+    # Busy first: after all but the last photo of a project, one query says "not yet".
+    images = Image.objects.filter(project_links__project=project_id)
     busy = Q(state=Image.State.PROCESSING) | Q(old_enough_q(), state=Image.State.PENDING)
     if images.filter(busy).exists():
+        return False
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None or crawling(project):
         return False
     processed = images.filter(state__in=[Image.State.DONE, Image.State.ERROR]).count()
     if not processed:
@@ -834,7 +840,7 @@ def _reencode_claimed(image: Image, client: ApiClient) -> DetectOutcome:
         Image.objects.filter(pk=image.pk).update(
             state=Image.State.DONE, error="", processed_at=timezone.now()
         )
-    _rescore_projects_of(image)
+    _rescore(_project_ids(image))
     return DetectOutcome(state=Image.State.DONE, faces=len(faces))
 
 

@@ -99,3 +99,21 @@ def test_the_benchmark_runs_a_project_through_a_real_worker_and_the_learner(
     for share in ("idle_share", "outside_detection_share"):
         assert 0 <= result[share] <= 1
     print(bench._line(result))
+
+
+def test_the_summary_takes_each_process_counts_median_round():
+    def round_of(processes: int, seconds: float) -> dict[str, Any]:
+        return {"processes": processes, "seconds": seconds, "faces": 100}
+
+    results = [round_of(1, s) for s in (30.0, 50.0, 40.0)]
+    results += [round_of(2, s) for s in (25.0, 20.0, 21.0)]
+
+    lines = bench._summary("servers", results, [1, 2])
+
+    assert lines[0] == (
+        "servers: 1 process(es), median of 3: 40.00 s (range 30.00-50.00), 2.50 faces/s per core"
+    )
+    cores = min(2, os.cpu_count() or 1)
+    assert lines[1].startswith("servers: 2 process(es), median of 3: 21.00 s (range 20.00-25.00)")
+    assert lines[1].endswith(f"{100 / 21 / cores:.2f} faces/s per core")
+    assert lines[2] == "2 vs 1: 1.90x (medians)"

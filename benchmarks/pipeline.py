@@ -227,14 +227,17 @@ def measure(
         idle = _idle_cpu_share(worker, idle_seconds)
         person = _person(server)
         cpu, driver_cpu, start = worker.cpu_seconds(), time.process_time(), time.perf_counter()
+        server_ticks = _server_ticks()
         project_id = _start_project(person)
         _wait_until_done(project_id, worker, timeout)
         wall = time.perf_counter() - start
         cpu, driver_cpu = worker.cpu_seconds() - cpu, time.process_time() - driver_cpu
+        server_cpu = (_server_ticks() - server_ticks) / CLOCK_TICKS
     finally:
         worker.stop()
     tasks = _task_times(folder)
-    return _result(processes, wall, project_id, tasks, cpu, driver_cpu, idle)
+    result = _result(processes, wall, project_id, tasks, cpu, driver_cpu, idle)
+    return {**result, "server_cpu_seconds": round(server_cpu, 2)}
 
 
 def _idle_cpu_share(worker: Worker, seconds: float) -> float:
@@ -356,8 +359,8 @@ def _line(result: dict[str, Any]) -> str:
         f" s, CPU {result['detection_cpu_seconds']} s); worker CPU "
         f"{result['worker_cpu_seconds']} s ({result['faces_per_cpu_second']} faces per CPU "
         f"second, {100 * result['cpu_outside_detection_share']:.1f} % outside detection), "
-        f"stand-in + driver CPU "
-        f"{result['driver_cpu_seconds']} s; idle worker "
+        f"stand-in + driver CPU {result['driver_cpu_seconds']} s, "
+        f"database + broker CPU {result.get('server_cpu_seconds', 0)} s; idle worker "
         f"{100 * result['idle_worker_cpu_share']:.1f} % of a core; tasks: {tasks}"
     )
 
@@ -484,6 +487,20 @@ def _cpu_ticks(pid: int) -> int:
     except OSError:
         return 0
     return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+# The servers' own processes, when they run on this machine: their CPU shares the cores.
+SERVER_PROCESSES = ("mariadbd", "mysqld", "redis-server")
+
+
+def _server_ticks() -> int:
+    """CPU ticks so far of the database and broker servers running on this machine."""
+    total = 0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() in SERVER_PROCESSES:
+                total += _cpu_ticks(int(comm.parent.name))
+    return total
 
 
 def _children(pid: int) -> list[int]:

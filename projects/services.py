@@ -385,15 +385,17 @@ def project_delete(*, project: Project, typed: str) -> None:
 RESCORE_DELAY_SECONDS = 2
 
 
-def request_rescore(*, project_id: int) -> bool:
+def request_rescore(*, project_id: int, now: bool = False) -> bool:
     """Queue one ``learn.project`` task unless one is already waiting for this project.
 
-    If the message is lost (a broker down), the flag stays set: the ``learn.pending`` sweep
-    queues the run later.
+    ``now``: a run at once, even if one is waiting for its moment (the project's last photo is
+    processed: its members wait for the suggestions, and the waiting run, one more, is
+    harmless). If the message is lost (a broker down), the flag stays set: the
+    ``learn.pending`` sweep queues the run later.
     """
     queued = Project.objects.filter(pk=project_id, rescore_pending=False).update(
         rescore_pending=True
     )
-    if queued:
-        enqueue("learn.project", project_id, countdown=RESCORE_DELAY_SECONDS)
+    if queued or now:
+        enqueue("learn.project", project_id, countdown=None if now else RESCORE_DELAY_SECONDS)
     return bool(queued)

@@ -681,11 +681,11 @@ def _project_ids(image: Image) -> list[int]:
     return list(image.project_links.values_list("project_id", flat=True))
 
 
-def _rescore(project_ids: Sequence[int]) -> None:
+def _rescore(project_ids: Sequence[int], *, now: bool = False) -> None:
     from faces.services.scoring import request_rescore
 
     for project_id in project_ids:
-        request_rescore(project_id=project_id)
+        request_rescore(project_id=project_id, now=now)
 
 
 def _fail(image: Image, error: Exception) -> DetectOutcome:
@@ -699,14 +699,17 @@ def _fail(image: Image, error: Exception) -> DetectOutcome:
 
 
 def _tell_if_processed(project_ids: Sequence[int]) -> None:
+    """After a photo: if it was its project's last, the learner runs at once (its members wait
+    for the suggestions) rather than a moment later, and the members are told."""
     for project_id in project_ids:
-        processing_check(project_id=project_id)
+        processing_check(project_id=project_id, score_now=True)
 
 
-def processing_check(*, project_id: int) -> bool:
+def processing_check(*, project_id: int, score_now: bool = False) -> bool:
     """Tell the members once every photo of a crawled project is processed (detect done or
     failed; new uploads that wait do not count). The event is the number processed: a re-crawl
-    that adds nothing tells nobody again; one that adds photos tells once they are done."""
+    that adds nothing tells nobody again; one that adds photos tells once they are done.
+    ``score_now``: then also queue a learner run at once."""
     # Busy first: after all but the last photo of a project, one query says "not yet".
     images = Image.objects.filter(project_links__project=project_id)
     busy = Q(state=Image.State.PROCESSING) | Q(old_enough_q(), state=Image.State.PENDING)
@@ -718,6 +721,8 @@ def processing_check(*, project_id: int) -> bool:
     processed = images.filter(state__in=[Image.State.DONE, Image.State.ERROR]).count()
     if not processed:
         return False
+    if score_now:
+        _rescore([project_id], now=True)
     told = notify(
         project=project,
         kind=Notification.Kind.PROCESSING_FINISHED,

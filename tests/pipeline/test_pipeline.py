@@ -11,6 +11,7 @@ from commons.client import ApiClient, RetryPolicy, TransientError, commons_clien
 from faces.models import Face, Image, Label, ProjectImage
 from faces.services import pipeline
 from faces.tasks import crawl_project, detect_image, detect_next
+from projects.services import RESCORE_DELAY_SECONDS
 from tests.factories import ProjectFactory
 from tests.pipeline.conftest import PHOTOS, manifest
 
@@ -286,3 +287,24 @@ def test_periodic_recrawl_picks_up_new_files_of_active_projects_only(
     assert titles(obama_project) == before | {"File:A dog.jpg"}
     assert not titles(paused)
     assert Image.objects.filter(title="File:Obama 1.jpg").count() == 1
+
+
+def test_the_last_photo_of_a_project_has_the_learner_run_at_once(
+    stand_in, obama_project, queued, django_capture_on_commit_callbacks
+):
+    with client() as api, django_capture_on_commit_callbacks(execute=True):
+        pipeline.project_crawl(project=obama_project, client=api, queue=False)
+        pipeline.project_bootstrap(project=obama_project, client=api, queue=False)
+    *first, last = Image.objects.filter(project_links__project=obama_project).order_by("pk")
+
+    def learner_runs() -> list[float | None]:
+        return [q.countdown for q in queued if q.task == "learn.project"]
+
+    with client() as api, django_capture_on_commit_callbacks(execute=True):
+        for image in first:
+            pipeline.image_detect(image_id=image.pk, client=api)
+    # A burst of photos: one run, a moment later, however many photos.
+    assert learner_runs() == [RESCORE_DELAY_SECONDS]
+    with client() as api, django_capture_on_commit_callbacks(execute=True):
+        pipeline.image_detect(image_id=last.pk, client=api)
+    assert learner_runs() == [RESCORE_DELAY_SECONDS, None]

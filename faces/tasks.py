@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import Task, shared_task
+from celery import Task, current_app, shared_task, signals
+from django.conf import settings
 
 from commons.client import IN_TASK_RETRY, TransientError, commons_client
 from faces.models import Image
@@ -13,6 +15,18 @@ from projects.enqueue import enqueue, enqueue_each, retry_later
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
+
+
+@signals.worker_process_init.connect
+def warm_detector(**kwargs: Any) -> None:
+    """Each process of a worker that takes ``detect`` tasks loads dlib's models as it starts
+    (about 0.5 s), so that its first photo takes no longer than the others."""
+    from faces.detection import load_models
+
+    queues = current_app.amqp.queues.consume_from or {}
+    if settings.WIKIVISAGE_DETECTOR == "dlib" and "detect" in queues:
+        load_models()
+        logger.info("detection models loaded")
 
 
 # A task crawls this many batches (of up to 500 members), then hands over to a fresh task:

@@ -25,3 +25,31 @@ def test_task_sent_from_the_web_process_runs_in_the_worker(client, transactional
     assert int(pid) != os.getpid()  # answered by another process
     page = client.get(reverse("health"), HTTP_ACCEPT="application/json").json()
     assert page["worker"] == beat.worker
+
+
+@pytest.mark.parametrize(
+    ("queues", "detector", "loads"),
+    [
+        ({"detect", "learn"}, "dlib", True),
+        ({"learn", "write"}, "dlib", False),
+        ({"detect"}, "http", False),
+    ],
+)
+def test_a_detect_workers_processes_load_the_models_as_they_start(
+    monkeypatch, settings, queues, detector, loads
+):
+    from celery import current_app
+
+    from faces import detection
+    from faces.tasks import warm_detector
+
+    loaded = []
+    monkeypatch.setattr(detection, "load_models", lambda: loaded.append(True))
+    monkeypatch.setattr(
+        type(current_app.amqp.queues), "consume_from", property(lambda self: dict.fromkeys(queues))
+    )
+    settings.WIKIVISAGE_DETECTOR = detector
+
+    warm_detector()
+
+    assert loaded == ([True] if loads else [])

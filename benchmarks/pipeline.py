@@ -227,17 +227,18 @@ def measure(
         idle = _idle_cpu_share(worker, idle_seconds)
         person = _person(server)
         cpu, driver_cpu, start = worker.cpu_seconds(), time.process_time(), time.perf_counter()
-        server_ticks = _server_ticks()
+        server_ticks, steal_ticks = _server_ticks(), _steal_ticks()
         project_id = _start_project(person)
         _wait_until_done(project_id, worker, timeout)
         wall = time.perf_counter() - start
         cpu, driver_cpu = worker.cpu_seconds() - cpu, time.process_time() - driver_cpu
         server_cpu = (_server_ticks() - server_ticks) / CLOCK_TICKS
+        steal = (_steal_ticks() - steal_ticks) / CLOCK_TICKS / (wall * (os.cpu_count() or 1))
     finally:
         worker.stop()
     tasks = _task_times(folder)
     result = _result(processes, wall, project_id, tasks, cpu, driver_cpu, idle)
-    return {**result, "server_cpu_seconds": round(server_cpu, 2)}
+    return {**result, "server_cpu_seconds": round(server_cpu, 2), "steal_share": round(steal, 3)}
 
 
 def _idle_cpu_share(worker: Worker, seconds: float) -> float:
@@ -360,7 +361,8 @@ def _line(result: dict[str, Any]) -> str:
         f"{result['worker_cpu_seconds']} s ({result['faces_per_cpu_second']} faces per CPU "
         f"second, {100 * result['cpu_outside_detection_share']:.1f} % outside detection), "
         f"stand-in + driver CPU {result['driver_cpu_seconds']} s, "
-        f"database + broker CPU {result.get('server_cpu_seconds', 0)} s; idle worker "
+        f"database + broker CPU {result.get('server_cpu_seconds', 0)} s; stolen by the "
+        f"hypervisor {100 * result.get('steal_share', 0):.1f} % of the cores; idle worker "
         f"{100 * result['idle_worker_cpu_share']:.1f} % of a core; tasks: {tasks}"
     )
 
@@ -501,6 +503,12 @@ def _server_ticks() -> int:
             if comm.read_text().strip() in SERVER_PROCESSES:
                 total += _cpu_ticks(int(comm.parent.name))
     return total
+
+
+def _steal_ticks() -> int:
+    """CPU time the hypervisor gave other machines while this one wanted it (all cores)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) if len(fields) > 8 else 0
 
 
 def _children(pid: int) -> list[int]:

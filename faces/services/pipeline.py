@@ -660,9 +660,11 @@ def _finish(image: Image, faces: list[Face], *, reused: bool = False) -> DetectO
     if reused:
         twin_answers_share(image=image)
     project_ids = _project_ids(image)
+    # Told first: after a project's last photo its learner run is queued at once, and the
+    # delayed request below then finds one waiting and queues nothing more.
+    _tell_if_processed(project_ids)
     if faces:
         _rescore(project_ids)
-    _tell_if_processed(project_ids)
     return DetectOutcome(state=Image.State.DONE, faces=len(faces), reused=reused)
 
 

@@ -11,6 +11,7 @@ from commons.client import ApiClient, RetryPolicy, TransientError, commons_clien
 from faces.models import Face, Image, Label, ProjectImage
 from faces.services import pipeline
 from faces.tasks import crawl_project, detect_image, detect_next
+from projects.models import Project
 from projects.services import RESCORE_DELAY_SECONDS
 from tests.factories import ProjectFactory
 from tests.pipeline.conftest import PHOTOS, manifest
@@ -305,6 +306,8 @@ def test_the_last_photo_of_a_project_has_the_learner_run_at_once(
             pipeline.image_detect(image_id=image.pk, client=api)
     # A burst of photos: one run, a moment later, however many photos.
     assert learner_runs() == [RESCORE_DELAY_SECONDS]
+    Project.objects.filter(pk=obama_project.pk).update(rescore_pending=False)
+    # That run has started; the last photo queues one run, at once, and no delayed one.
     with client() as api, django_capture_on_commit_callbacks(execute=True):
         pipeline.image_detect(image_id=last.pk, client=api)
     assert learner_runs() == [RESCORE_DELAY_SECONDS, None]

@@ -1,11 +1,12 @@
 """dlib's face descriptor network (dlib_face_recognition_resnet_model_v1) run with numpy.
 
-The prebuilt ``dlib-bin`` wheel is compiled without BLAS, so its ResNet spends about 0.1 s per
+The prebuilt ``dlib-bin`` wheel is compiled without BLAS, so its ResNet spends about 75 ms per
 face on this project's machines, more than HOG detection of a whole thumbnail. numpy ships
-OpenBLAS: the same network as im2col + one matrix product per convolution takes a few
-milliseconds. Same weights, same arithmetic, a different summation order: encodings agree with
-dlib's to about 1e-6 (``tests/faces/test_resnet.py`` holds them to 1e-4 on real faces), so they
-stay the same model (``detection.ENCODER``) and mix freely with encodings dlib computed.
+OpenBLAS: the same network as im2col + one matrix product per convolution takes about 12 ms on
+one core (``benchmarks/encoder.py``). Same weights, same arithmetic, a different summation
+order: encodings agree with dlib's to under 1e-6 (``tests/faces/test_resnet.py`` holds them to
+1e-5 on real and random faces), so they stay the same model (``detection.ENCODER``) and mix
+freely with encodings dlib computed.
 
 1. :func:`load` reads the weights from dlib's own serialisation of the network (the model file
    of ``face_recognition_models``): every layer's record, in order from input to output,
@@ -139,8 +140,6 @@ def _relu(x: np.ndarray) -> np.ndarray:
 
 
 def _pool_windows(x: np.ndarray, pool: Pool) -> np.ndarray:
-    if pool.padding:  # dlib's pools with padding are not in this network
-        raise ModelFileError("padded pooling is not supported")
     windows = np.lib.stride_tricks.sliding_window_view(x, (pool.size, pool.size), axis=(1, 2))
     return windows[:, :: pool.stride, :: pool.stride]
 
@@ -303,8 +302,8 @@ class _Reader:
     def _pool(self) -> Pool:
         rows, cols, stride_y, stride_x = (self.integer() for _ in range(4))
         padding_y, padding_x = self.integer(), self.integer()
-        if rows != cols or stride_y != stride_x or padding_y != padding_x:
-            raise ModelFileError("only square pooling is supported")
+        if rows != cols or stride_y != stride_x or padding_y or padding_x:
+            raise ModelFileError("only square pooling without padding is supported")
         return Pool(size=rows, stride=stride_y, padding=padding_y)
 
     def _fc(self) -> np.ndarray:

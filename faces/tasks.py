@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 @signals.worker_process_init.connect
 def warm_detector(**kwargs: Any) -> None:
-    """Each process of a worker that takes ``detect`` tasks loads dlib's models as it starts
+    """Each process of a worker that takes ``detect`` tasks loads the face models as it starts
     (about 0.5 s), so that its first photo takes no longer than the others."""
     from faces.detection import load_models
 

@@ -44,8 +44,13 @@ def rate_limited(
     return decorate
 
 
+def current_minute() -> int:
+    """The window the calls are counted in: minutes since the epoch."""
+    return int(time.time() // 60)
+
+
 def over_limit(request: HttpRequest, name: str, per_minute: int) -> bool:
-    window = int(time.time() // 60)
+    window = current_minute()
     who = f"user:{request.user.pk}" if request.user.is_authenticated else client_address(request)
     key = f"wikivisage:rate:{name}:{who}:{window}"
     # add() then incr(): the first call of a window creates the counter atomically.

@@ -9,7 +9,6 @@ import re
 from io import StringIO
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -48,12 +47,6 @@ WORLD = {
         "Diagram.svg": {"generate": {"format": "SVG", "width": 100, "height": 100}},
     },
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Each test starts with no request counted (the counters live in the cache)."""
-    cache.clear()
 
 
 @pytest.fixture

@@ -660,11 +660,12 @@ def _finish(image: Image, faces: list[Face], *, reused: bool = False) -> DetectO
     if reused:
         twin_answers_share(image=image)
     project_ids = _project_ids(image)
-    # Told first: after a project's last photo its learner run is queued at once, and the
-    # delayed request below then finds one waiting and queues nothing more.
-    _tell_if_processed(project_ids)
+    # A project whose last photo this was has its learner queued at once, and no delayed
+    # run besides: that run may have started already, and one more would keep the project
+    # waiting for a run that finds nothing new.
+    finished = _tell_if_processed(project_ids)
     if faces:
-        _rescore(project_ids)
+        _rescore([project_id for project_id in project_ids if project_id not in finished])
     return DetectOutcome(state=Image.State.DONE, faces=len(faces), reused=reused)
 
 
@@ -700,31 +701,45 @@ def _fail(image: Image, error: Exception) -> DetectOutcome:
     return DetectOutcome(state=Image.State.ERROR, error=message)
 
 
-def _tell_if_processed(project_ids: Sequence[int]) -> None:
+def _tell_if_processed(project_ids: Sequence[int]) -> set[int]:
     """After a photo: if it was its project's last, the learner runs at once (its members wait
-    for the suggestions) rather than a moment later, and the members are told."""
+    for the suggestions) rather than a moment later, and the members are told. Returns the
+    projects whose last photo it was."""
+    finished = set()
     for project_id in project_ids:
-        processing_check(project_id=project_id, score_now=True)
+        processed = _all_processed(project_id)
+        if processed is not None:
+            _rescore([project_id], now=True)
+            _tell_processed(*processed)
+            finished.add(project_id)
+    return finished
 
 
-def processing_check(*, project_id: int, score_now: bool = False) -> bool:
+def processing_check(*, project_id: int) -> bool:
     """Tell the members once every photo of a crawled project is processed (detect done or
     failed; new uploads that wait do not count). The event is the number processed: a re-crawl
     that adds nothing tells nobody again; one that adds photos tells once they are done.
-    ``score_now``: then also queue a learner run at once."""
+    Returns whether they were told now."""
+    processed = _all_processed(project_id)
+    return processed is not None and _tell_processed(*processed)
+
+
+def _all_processed(project_id: int) -> tuple[Project, int] | None:
+    """The project and how many of its photos are processed, once it has some and none is
+    left to detect and its crawl is over; None before."""
     # Busy first: after all but the last photo of a project, one query says "not yet".
     images = Image.objects.filter(project_links__project=project_id)
     busy = Q(state=Image.State.PROCESSING) | Q(old_enough_q(), state=Image.State.PENDING)
     if images.filter(busy).exists():
-        return False
+        return None
     project = Project.objects.filter(pk=project_id).first()
     if project is None or crawling(project):
-        return False
+        return None
     processed = images.filter(state__in=[Image.State.DONE, Image.State.ERROR]).count()
-    if not processed:
-        return False
-    if score_now:
-        _rescore([project_id], now=True)
+    return (project, processed) if processed else None
+
+
+def _tell_processed(project: Project, processed: int) -> bool:
     told = notify(
         project=project,
         kind=Notification.Kind.PROCESSING_FINISHED,

@@ -11,8 +11,10 @@ from commons.client import ApiClient, RetryPolicy, TransientError, commons_clien
 from faces.models import Face, Image, Label, ProjectImage
 from faces.services import pipeline
 from faces.tasks import crawl_project, detect_image, detect_next
+from projects import enqueue
 from projects.models import Project
 from projects.services import RESCORE_DELAY_SECONDS
+from tests.conftest import Queued
 from tests.factories import ProjectFactory
 from tests.pipeline.conftest import PHOTOS, manifest
 
@@ -311,3 +313,30 @@ def test_the_last_photo_of_a_project_has_the_learner_run_at_once(
     with client() as api, django_capture_on_commit_callbacks(execute=True):
         pipeline.image_detect(image_id=last.pk, client=api)
     assert learner_runs() == [RESCORE_DELAY_SECONDS, None]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_photo_queues_no_delayed_run_behind_its_immediate_one(
+    stand_in, obama_project, queued, monkeypatch
+):
+    """In a worker each message leaves at once (no surrounding transaction), and an idle
+    worker may start the immediate run (clearing the flag) before the last photo's task
+    ends: that task then queues nothing more, so the project waits for no later run."""
+    with client() as api:
+        pipeline.project_crawl(project=obama_project, client=api, queue=False)
+    *first, last = Image.objects.filter(project_links__project=obama_project).order_by("pk")
+    with client() as api:
+        for image in first:
+            pipeline.image_detect(image_id=image.pk, client=api)
+
+    def send_and_start(task: str, args: tuple, countdown: float | None) -> None:
+        queued.append(Queued(task, args, countdown))
+        if task == "learn.project" and countdown is None:  # an idle worker takes it at once
+            Project.objects.filter(pk=args[0]).update(rescore_pending=False)
+
+    monkeypatch.setattr(enqueue, "send", send_and_start)
+    del queued[:]
+    with client() as api:
+        pipeline.image_detect(image_id=last.pk, client=api)
+    assert [q.countdown for q in queued if q.task == "learn.project"] == [None]
+    assert not Project.objects.get(pk=obama_project.pk).rescore_pending

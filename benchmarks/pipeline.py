@@ -17,7 +17,9 @@ of its own, both removed afterwards.
    web page does) and stops when every photo is detected and the learner (``learn`` queue) has
    scored every face.
 4. Reported: photos/s, faces/s per core, the workers' idle share, and the share of worker time
-   outside detection + encoding (idle included), for each process count; with ``--rounds``,
+   outside detection + encoding (idle included), and when each kind of task first began and
+   last ended (a tail after the last photo is time the learner kept users waiting), for each
+   process count; with ``--rounds``,
    the rounds alternate the process counts and the summary takes each count's median.
 """
 
@@ -227,6 +229,7 @@ def measure(
         idle = _idle_cpu_share(worker, idle_seconds)
         person = _person(server)
         cpu, driver_cpu, start = worker.cpu_seconds(), time.process_time(), time.perf_counter()
+        clock = time.time()
         server_ticks, steal_ticks = _server_ticks(), _steal_ticks()
         project_id = _start_project(person)
         _wait_until_done(project_id, worker, timeout)
@@ -236,7 +239,7 @@ def measure(
         steal = (_steal_ticks() - steal_ticks) / CLOCK_TICKS / (wall * (os.cpu_count() or 1))
     finally:
         worker.stop()
-    tasks = _task_times(folder)
+    tasks = _task_times(folder, clock)
     result = _result(processes, wall, project_id, tasks, cpu, driver_cpu, idle)
     return {**result, "server_cpu_seconds": round(server_cpu, 2), "steal_share": round(steal, 3)}
 
@@ -294,17 +297,23 @@ def _wait_until_done(project_id: int, worker: Worker, timeout: float) -> None:
         time.sleep(0.2)
 
 
-def _task_times(folder: Path) -> dict[str, dict[str, float]]:
-    """Per task name: how many ran; wall, CPU, detection wall and CPU seconds summed."""
+def _task_times(folder: Path, clock: float) -> dict[str, dict[str, float]]:
+    """Per task name: how many ran; wall, CPU, detection wall and CPU seconds summed; when
+    the first began and the last ended, in seconds after ``clock`` (Unix time)."""
     totals: dict[str, dict[str, float]] = {}
     keys = ("wall", "cpu", "detect", "detect_cpu")
     for path in folder.glob("*.tsv"):
         for line in path.read_text().splitlines():
             name, *values = line.split("\t")
-            entry = totals.setdefault(name, dict.fromkeys(("count", *keys), 0.0))
+            *sums, began, ended = (float(value) for value in values)
+            entry = totals.setdefault(
+                name, {**dict.fromkeys(("count", *keys), 0.0), "first": float("inf"), "last": 0.0}
+            )
             entry["count"] += 1
-            for key, value in zip(keys, values, strict=True):
-                entry[key] += float(value)
+            for key, value in zip(keys, sums, strict=True):
+                entry[key] += value
+            entry["first"] = min(entry["first"], began - clock)
+            entry["last"] = max(entry["last"], ended - clock)
     return totals
 
 
@@ -348,7 +357,8 @@ def _result(
 
 def _line(result: dict[str, Any]) -> str:
     tasks = ", ".join(
-        f"{name} {entry['count']:.0f} in {entry['wall']:.1f} s"
+        f"{name} {entry['count']:.0f} in {entry['wall']:.1f} s "
+        f"(+{entry['first']:.1f} to +{entry['last']:.1f} s)"
         for name, entry in sorted(result["tasks"].items())
     )
     return (

@@ -3,10 +3,10 @@
     python benchmarks/worker_probe.py worker -Q default,crawl,detect,learn,write --concurrency 2
 
 Each pool process appends one line per task to ``$BENCHMARK_TIMINGS/<pid>.tsv``: the task's
-name, its wall and CPU seconds, and the wall and CPU seconds it spent in detection +
-encoding (the ``analyse`` of the detector provider the pipeline asks, ``faces.providers``: dlib
-in process, or the model service). Nothing else changes: same settings, same queues, same code;
-the pipeline benchmark (benchmarks/pipeline.py) reads the lines.
+name, its wall and CPU seconds, the wall and CPU seconds it spent in detection + encoding (the
+``analyse`` of the detector provider the pipeline asks, ``faces.providers``: dlib in process,
+or the model service), and when it began and ended (Unix time). Nothing else changes: same
+settings, same queues, same code; the pipeline benchmark (benchmarks/pipeline.py) reads the lines.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class _Clock:
 
     detect = 0.0
     detect_cpu = 0.0
-    started: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    started: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def _time_detection(**kwargs: Any) -> None:
@@ -50,15 +50,21 @@ def _timed(analyse: Any) -> Any:
 
 
 def _task_started(**kwargs: Any) -> None:
-    _Clock.started = (time.perf_counter(), time.process_time(), _Clock.detect, _Clock.detect_cpu)
+    _Clock.started = (
+        time.perf_counter(),
+        time.process_time(),
+        _Clock.detect,
+        _Clock.detect_cpu,
+        time.time(),
+    )
 
 
 def _task_finished(task: Any = None, **kwargs: Any) -> None:
-    wall, cpu, detect, detect_cpu = _Clock.started
+    wall, cpu, detect, detect_cpu, began = _Clock.started
     line = (
         f"{getattr(task, 'name', '?')}\t{time.perf_counter() - wall:.6f}\t"
         f"{time.process_time() - cpu:.6f}\t{_Clock.detect - detect:.6f}\t"
-        f"{_Clock.detect_cpu - detect_cpu:.6f}\n"
+        f"{_Clock.detect_cpu - detect_cpu:.6f}\t{began:.6f}\t{time.time():.6f}\n"
     )
     folder = Path(os.environ[TIMINGS_VARIABLE])
     with (folder / f"{os.getpid()}.tsv").open("a", encoding="utf-8") as out:

@@ -448,18 +448,26 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
 def image_apply_bootstrap(*, image: Image) -> int:
     """A file said on Commons to depict a project's person, with exactly one face: that face
     is the person (a bootstrap yes). With several faces nobody knows which one, so none."""
+    links = ProjectImage.objects.filter(image=image, depicts_person=True)
+    return _bootstrap_yes(image, list(links.values_list("project_id", flat=True)))
+
+
+def _bootstrap_yes(image: Image, project_ids: Sequence[int]) -> int:
+    """The bootstrap yes of these projects (those whose person Commons says the file
+    depicts), if the image has exactly one face."""
+    if not project_ids:
+        return 0
     faces = list(image.faces.current())
     if len(faces) != 1:
         return 0
-    links = ProjectImage.objects.filter(image=image, depicts_person=True)
     labels = [
         Label(
-            project_id=link.project_id,
+            project_id=project_id,
             face=faces[0],
             verdict=Label.Verdict.YES,
             source=Label.Source.BOOTSTRAP,
         )
-        for link in links
+        for project_id in project_ids
     ]
     Label.objects.bulk_create(labels, ignore_conflicts=True)
     return len(labels)
@@ -647,8 +655,7 @@ def _face_from(image: Image, index: int, face: DetectedFace, encoder: str) -> Fa
 
 def _finish(image: Image, faces: list[Face], *, reused: bool = False) -> DetectOutcome:
     with transaction.atomic():
-        detected = image.faces.current().filter(origin=Face.Origin.DETECTOR)
-        if not _claim_held(image) or detected.exists():
+        if not _claim_held(image, undetected=True):
             return NOT_CLAIMED
         for face in faces:
             face.image = image
@@ -656,10 +663,12 @@ def _finish(image: Image, faces: list[Face], *, reused: bool = False) -> DetectO
         Image.objects.filter(pk=image.pk).update(
             state=Image.State.DONE, error="", processed_at=timezone.now()
         )
-    image_apply_bootstrap(image=image)
+    # The image's projects, read once: (project, whether Commons says it depicts its person).
+    links = list(image.project_links.values_list("project_id", "depicts_person"))
+    project_ids = [project_id for project_id, _ in links]
+    _bootstrap_yes(image, [project_id for project_id, depicts in links if depicts])
     if reused:
         twin_answers_share(image=image)
-    project_ids = _project_ids(image)
     # A project whose last photo this was has its learner queued at once, and no delayed
     # run besides: that run may have started already, and one more would keep the project
     # waiting for a run that finds nothing new.
@@ -669,15 +678,18 @@ def _finish(image: Image, faces: list[Face], *, reused: bool = False) -> DetectO
     return DetectOutcome(state=Image.State.DONE, faces=len(faces), reused=reused)
 
 
-def _claim_held(image: Image) -> bool:
+def _claim_held(image: Image, *, undetected: bool = False) -> bool:
     """Whether this worker still holds the image's claim, locking the row until commit: only
     the holder records a result; a slower twin of this worker (whose claim went stale and was
-    retaken) writes nothing."""
-    return (
-        Image.objects.select_for_update()
-        .filter(pk=image.pk, state=Image.State.PROCESSING, claimed_at=image.claimed_at)
-        .exists()
+    retaken) writes nothing. ``undetected``: and no detector faces are stored for the image
+    yet (in the same query)."""
+    held = Image.objects.select_for_update().filter(
+        pk=image.pk, state=Image.State.PROCESSING, claimed_at=image.claimed_at
     )
+    if undetected:
+        detected = Face.objects.current().filter(image=OuterRef("pk"), origin=Face.Origin.DETECTOR)
+        held = held.exclude(Exists(detected))
+    return held.exists()
 
 
 def _project_ids(image: Image) -> list[int]:

@@ -315,6 +315,25 @@ def test_the_last_photo_of_a_project_has_the_learner_run_at_once(
     assert learner_runs() == [RESCORE_DELAY_SECONDS, None]
 
 
+# Take the next project's turn (turns, candidates, turn, claim, the image), look for a
+# processed twin, store faces and state under the claim (begin, the claim and no faces yet,
+# insert, state, commit), the image's projects, "anything left?", the learner's flag.
+QUERIES_PER_PHOTO = 14
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_detected_photo_costs_a_fixed_number_of_queries(
+    stand_in, obama_project, django_assert_num_queries
+):
+    """What each photo asks the database, the first photo as the tenth: a worker's share of
+    a busy ToolsDB grows with this number."""
+    with client() as api:
+        pipeline.project_crawl(project=obama_project, client=api)
+        pipeline.image_detect_next(client=api)
+        for _ in range(2):
+            with django_assert_num_queries(QUERIES_PER_PHOTO):
+                outcome = pipeline.image_detect_next(client=api)
+            assert outcome.state == Image.State.DONE and outcome.faces
 @pytest.mark.django_db(transaction=True)
 def test_the_last_photo_queues_no_delayed_run_behind_its_immediate_one(
     stand_in, obama_project, queued, monkeypatch

@@ -85,3 +85,13 @@ def test_each_message_reaches_its_own_queue_once(tmp_path):
     with pytest.raises(filesystem.Empty):
         reader._get("crawl")
     assert reader._get("detect") == {"n": "other queue"}
+
+
+def test_an_embedded_connection_asks_for_no_host(tmp_path, caplog):
+    """A folder has no host: kombu's default one only made each connection log a warning."""
+    options = _filesystem_broker_options(tmp_path)
+    connection = Connection("filesystem://", transport=broker.TRANSPORT, transport_options=options)
+    with caplog.at_level("WARNING"):
+        assert connection.info()["hostname"] is None
+        connection.clone().release()
+    assert not caplog.records

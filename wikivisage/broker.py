@@ -46,6 +46,12 @@ class Channel(filesystem.Channel):
 class Transport(filesystem.Transport):
     Channel = Channel
 
+    @property
+    def default_connection_params(self) -> dict[str, object]:
+        """None: a folder has no host (kombu's default, "localhost", only had every connection
+        log "No hostname was supplied")."""
+        return {}
+
 
 # What settings name as CELERY_BROKER_TRANSPORT for a filesystem:// broker URL.
 TRANSPORT = f"{__name__}:Transport"

@@ -334,6 +334,8 @@ def test_a_detected_photo_costs_a_fixed_number_of_queries(
             with django_assert_num_queries(QUERIES_PER_PHOTO):
                 outcome = pipeline.image_detect_next(client=api)
             assert outcome.state == Image.State.DONE and outcome.faces
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_last_photo_queues_no_delayed_run_behind_its_immediate_one(
     stand_in, obama_project, queued, monkeypatch

@@ -325,8 +325,8 @@ QUERIES_PER_PHOTO = 14
 def test_a_detected_photo_costs_a_fixed_number_of_queries(
     stand_in, obama_project, django_assert_num_queries
 ):
-    """What each photo asks the database, the first photo as the tenth: a worker's share of
-    a busy ToolsDB grows with this number."""
+    """What a photo asks the database, the same for each photo after the first: a worker's
+    share of a busy ToolsDB grows with this number."""
     with client() as api:
         pipeline.project_crawl(project=obama_project, client=api)
         pipeline.image_detect_next(client=api)

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from commons import addresses
 from commons.oauth import NoWikimediaToken
@@ -62,7 +62,7 @@ class SendForm(forms.Form):
 
 
 @login_required
-@require_GET
+@require_safe
 def send_page(request: HttpRequest, project_pk: int) -> HttpResponse:
     project = project_for(request, project_pk)
     page = selectors.send_page(project=project, user=_user(request), language=get_language())
@@ -97,7 +97,7 @@ def send_confirm(request: HttpRequest, project_pk: int) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def edit_states(request: HttpRequest, project_pk: int) -> JsonResponse | HttpResponseBadRequest:
     project = project_for(request, project_pk)
     try:
@@ -197,7 +197,7 @@ def _back(project: Project) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk)
     form = SuggestionFilterForm(request.GET or None)

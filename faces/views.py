@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from commons import addresses
 from faces import selectors
@@ -84,7 +84,7 @@ def _question(project: Project, face: Face) -> dict[str, Any]:
 
 
 @login_required
-@require_GET
+@require_safe
 def classify(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk)
     first = (
@@ -109,7 +109,7 @@ def classify(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 @rate_limited("next", per_minute=240)
 def next_question(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     project = project_for(request, pk)

@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from . import notifications
 from .access import project_for
@@ -26,7 +26,7 @@ PAGE_SIZE = 25
 
 
 @login_required
-@require_GET
+@require_safe
 def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     """The reader's notifications, newest first; a page number that is not one shows page 1
     (or the last page, when past it)."""

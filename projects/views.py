@@ -23,7 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import number_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from commons.addresses import person_image_url
 from commons.categories import FileEstimate, estimate_files
@@ -91,7 +91,7 @@ def wikimedia_trouble(error: CommonsError, *, site: str) -> str:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def project_new(request: AuthenticatedRequest) -> HttpResponse:
     form = ProjectNewForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
@@ -214,7 +214,7 @@ def estimate_text(estimate: FileEstimate) -> str:
 
 
 @login_required
-@require_GET
+@require_safe
 @rate_limited("estimate", per_minute=30)
 def category_estimate(request: AuthenticatedRequest) -> JsonResponse:
     """About how many files a category holds to the chosen depth, on a small budget."""
@@ -299,7 +299,7 @@ def file_list_check(request: AuthenticatedRequest) -> JsonResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 @rate_limited("people", per_minute=60)
 def person_search(request: AuthenticatedRequest) -> JsonResponse:
     """Autocomplete: people on Wikidata whose name starts like the text typed."""
@@ -325,7 +325,7 @@ def person_search(request: AuthenticatedRequest) -> JsonResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 @rate_limited("person", per_minute=30)
 def person_check(request: AuthenticatedRequest) -> JsonResponse:
     """The chosen person, with image, checked to be a human (redirects followed)."""
@@ -495,7 +495,7 @@ def project_restore(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @rate_limited("manage", per_minute=30, methods=("POST",))
 def project_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """A page that asks the owner to type the project's Q-id; deleting is its POST."""

@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from commons.addresses import file_page_url, person_image_url
 from faces import selectors as face_selectors
@@ -40,14 +40,14 @@ from . import selectors
 # --- landing and health -----------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("projects:dashboard")
     return render(request, "home.html")
 
 
-@require_GET
+@require_safe
 def health(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -66,7 +66,7 @@ def health(request: HttpRequest) -> HttpResponse:
     return render(request, "health.html", context)
 
 
-@require_GET
+@require_safe
 @rate_limited("health-json", per_minute=60)
 def health_json(request: HttpRequest) -> HttpResponse:
     """For monitoring: every queue's health, and 503 while a queue has no worker answering."""
@@ -104,7 +104,7 @@ def _ping_pending() -> bool:
 
 
 @login_required
-@require_GET
+@require_safe
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     language = get_language()
     projects = [
@@ -118,7 +118,7 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def project_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk)
     can_manage = request.user.is_staff or project.owner_id == request.user.pk
@@ -210,7 +210,7 @@ def _limits(project: Project) -> str:
 
 
 @login_required
-@require_GET
+@require_safe
 def project_status(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """What the project page polls: progress, counts, and whether the workers keep up."""
     project = project_for(request, pk)
@@ -269,7 +269,7 @@ def _export(kind: str) -> Callable[[HttpRequest, int], HttpResponseBase]:
     header, rows = EXPORTS[kind]
 
     @login_required
-    @require_GET
+    @require_safe
     @rate_limited(f"export-{kind}", per_minute=10)
     def view(request: HttpRequest, pk: int) -> HttpResponseBase:
         project = project_for(request, pk)

@@ -14,11 +14,12 @@ RUN python -m venv /opt/venv
 WORKDIR /app
 
 # The dependencies before the code, so that a code change does not reinstall them.
-# requirements.txt is pyproject.toml's dependency list (a test keeps them equal): dlib comes
-# prebuilt from dlib-bin. face_recognition declares the source-only "dlib", so, as
+# requirements.txt is the lock of pyproject.toml's dependencies (`make lock`): every package,
+# setuptools included, at one version, and pip refuses any file whose hash it does not list. dlib
+# comes prebuilt from dlib-bin. face_recognition declares the source-only "dlib", so, as
 # `make install` does, it comes after dlib-bin and face-recognition-models, without dependencies.
 COPY requirements.txt ./
-RUN pip install -r requirements.txt \
+RUN pip install --require-hashes -r requirements.txt \
     && pip install --no-deps face_recognition==1.3.0
 
 # The code runs from /app: manage.py, gunicorn and celery import it from the working directory.
@@ -46,9 +47,12 @@ RUN export DJANGO_SECRET_KEY=build-only-throwaway-key WIKIVISAGE_DATA_DIR=/tmp/b
 FROM python:3.11-slim-bookworm
 # libmariadb3 is mysqlclient's run-time library; dlib-bin needs only libstdc++, already here.
 # The user owns /data and nothing else: /app stays root's and read-only to it.
+# The base image's own interpreter keeps the setuptools and wheel it came with (setuptools 65.5
+# has known advisories); nothing runs on it (the app runs from /opt/venv), so they go.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libmariadb3 \
     && rm -rf /var/lib/apt/lists/* \
+    && python -m pip uninstall -q -y setuptools wheel \
     && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin wikivisage \
     && mkdir /data \

@@ -12,7 +12,7 @@ QUEUES := default,crawl,detect,learn,write
 APT_PACKAGES := pkg-config libmariadb-dev gettext chromium
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run demo superuser test journey lint catalogues check-migrations messages system-deps install demo worker web clean
+.PHONY: lock run demo superuser test journey lint catalogues check-migrations messages system-deps install demo worker web clean
 
 ## Debian packages the build needs (mysqlclient's headers, gettext, chromium for browser tests).
 system-deps:
@@ -23,17 +23,31 @@ system-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-## The virtual environment. dlib comes from the prebuilt dlib-bin wheel; face_recognition
-## declares a dependency on the source-only "dlib", so it is installed after, without deps.
-$(STAMP): pyproject.toml | system-deps
+## The virtual environment, exactly as locked: requirements-dev.txt pins every package (pip and
+## setuptools too) with the hashes of its files, and pip refuses anything else; the project itself
+## comes after, without dependencies. dlib comes from the prebuilt dlib-bin wheel; face_recognition
+## declares a dependency on the source-only "dlib", so it is installed last, without deps.
+$(STAMP): pyproject.toml requirements-dev.txt | system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	$(BIN)/pip install -q --no-deps 'face_recognition==1.3.0'
 	$(BIN)/python -c "import face_recognition, dlib, MySQLdb"
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Refresh the locks after changing pyproject.toml's dependencies: requirements-dev.txt (what
+## `make install` installs) and requirements.txt (the app alone: the Dockerfile and Toolforge),
+## with the hashes of the files this machine's package index serves. Pins that still fit are kept;
+## `make lock LOCK_ARGS=--upgrade` moves everything to the newest versions that fit.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile -q --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock: | $(STAMP)
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev -o requirements-dev.txt pyproject.toml
+	@# The app's lock starts from the dev lock, so that both pin every shared package alike.
+	cp requirements-dev.txt requirements.txt
+	$(PIP_COMPILE) -o requirements.txt pyproject.toml
 
 .env:
 	cp .env.example .env

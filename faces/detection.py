@@ -119,8 +119,9 @@ def load_models() -> _Models:
     process per core (more threads would only fight the other processes for the cores).
     """
     import dlib
-    import face_recognition_models as model_files
     from threadpoolctl import threadpool_limits
+
+    model_files = resnet.model_files()
 
     threadpool_limits(limits=1, user_api="blas")
     return _Models(

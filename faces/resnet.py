@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,13 +167,23 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # --- reading dlib's serialisation -----------------------------------------------------------
 
 
+def model_files() -> Any:
+    """The face_recognition_models package, which finds its files with pkg_resources.
+
+    setuptools 81 warns on every import of pkg_resources (a UserWarning, printed in every
+    worker's log); the package is pinned to a setuptools that still has it (pyproject.toml).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+        import face_recognition_models
+    return face_recognition_models
+
+
 @functools.cache
 def load(path: str | Path | None = None) -> ResNet:
     """The network in dlib's model file (by default face_recognition_models')."""
     if path is None:
-        import face_recognition_models
-
-        path = face_recognition_models.face_recognition_model_location()
+        path = model_files().face_recognition_model_location()
     return parse(Path(path).read_bytes())
 
 

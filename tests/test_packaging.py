@@ -7,13 +7,17 @@ packages; the wheel is built from a copy of the work tree, as pip builds it, and
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PACKAGES = {"wikivisage", "projects", "faces", "commons", "depicts"}
@@ -94,3 +98,92 @@ def test_the_import_check_sees_imports_inside_functions_and_by_name():
         "    return importlib.import_module('pytest')\n"
     )
     assert imported_roots(ast.parse(source)) >= FORBIDDEN_IMPORTS
+
+
+# --- the locks: what `make install`, the Dockerfile and Toolforge install ----------------------
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+RUNTIME = [Requirement(line) for line in PYPROJECT["project"]["dependencies"]]
+DEV = [Requirement(line) for line in PYPROJECT["project"]["optional-dependencies"]["dev"]]
+LOCKS = {"requirements.txt": RUNTIME, "requirements-dev.txt": RUNTIME + DEV}
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
+HASH = re.compile(r"--hash=sha256:[0-9a-f]{64}")
+# Imported under another name than the distribution's, which dlib-bin does not record.
+IMPORTED_AS = {"dlib": "dlib-bin"}
+# Declared and never imported by name: each is loaded another way.
+NOT_IMPORTED = {
+    "gunicorn": "the web server's command (Procfile, docker-compose.yml)",
+    "whitenoise": "a middleware named in the settings",
+    "mysqlclient": "Django's MySQL backend imports MySQLdb",
+    "setuptools": "pkg_resources, which face_recognition_models imports",
+}
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins(lock: str) -> dict[str, tuple[str, int]]:
+    """Each locked package: its version and how many file hashes the lock allows."""
+    locked: dict[str, tuple[str, int]] = {}
+    name = ""
+    for line in (ROOT / lock).read_text().splitlines():
+        if match := PIN.match(line):
+            name = canonical(match.group(1))
+            locked[name] = (match.group(2), 0)
+        elif HASH.search(line) and name:
+            version, hashes = locked[name]
+            locked[name] = (version, hashes + 1)
+    return locked
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_the_lock_pins_every_declared_dependency_within_its_range(lock):
+    locked = pins(lock)
+    assert locked, f"{lock} pins nothing"
+    for requirement in LOCKS[lock]:
+        name = canonical(requirement.name)
+        assert name in locked, f"{lock} lacks {requirement}: run 'make lock'"
+        version = locked[name][0]
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"{lock} pins {name}=={version}, outside {requirement}: run 'make lock'"
+        )
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_every_locked_package_is_pinned_with_the_hashes_of_its_files(lock):
+    unhashed = [name for name, (_, hashes) in pins(lock).items() if not hashes]
+    assert not unhashed, f"{lock}: no hash for {unhashed}"
+    assert "setuptools" in pins(lock), "setuptools is left to whatever the venv starts with"
+
+
+def test_both_locks_pin_the_packages_they_share_alike():
+    app, dev = pins("requirements.txt"), pins("requirements-dev.txt")
+    assert set(app) <= set(dev)
+    differ = {name: (app[name][0], dev[name][0]) for name in app if app[name][0] != dev[name][0]}
+    assert not differ, f"the app's and the dev lock differ: {differ}"
+
+
+def test_the_install_and_the_image_install_exactly_the_lock():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "pip install -q --require-hashes -r requirements-dev.txt" in makefile
+    assert re.search(r"pip install .*--no-deps .*-e \.", makefile), "the project pulls in deps"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install --require-hashes -r requirements.txt" in dockerfile
+
+
+def test_the_app_declares_what_it_imports_and_imports_what_it_declares():
+    distributions = importlib.metadata.packages_distributions()
+    imported = set()
+    for package in APP_PACKAGES:
+        for module in (ROOT / package).rglob("*.py"):
+            imported |= imported_roots(ast.parse(module.read_bytes(), str(module)))
+    third_party = imported - APP_PACKAGES - set(sys.stdlib_module_names)
+    used = {
+        canonical(IMPORTED_AS.get(root) or distributions.get(root, [root])[0])
+        for root in third_party
+    }
+    declared = {canonical(requirement.name) for requirement in RUNTIME}
+    assert not used - declared, f"imported, not declared: {sorted(used - declared)}"
+    unused = declared - used - set(NOT_IMPORTED)
+    assert not unused, f"declared, never imported: {sorted(unused)}"

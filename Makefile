@@ -12,7 +12,7 @@ QUEUES := default,crawl,detect,learn,write
 APT_PACKAGES := pkg-config libmariadb-dev gettext chromium
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: lock run demo superuser test journey lint catalogues check-migrations messages system-deps install demo worker web clean
+.PHONY: lock run demo superuser demo-superuser test journey lint catalogues check-migrations messages system-deps install demo worker web clean
 
 ## Debian packages the build needs (mysqlclient's headers, gettext, chromium for browser tests).
 system-deps:
@@ -55,6 +55,12 @@ lock: | $(STAMP)
 messages: $(STAMP) .env
 	$(MANAGE) compilemessages --ignore=.venv -v0
 
+## honcho, given the time a Celery worker takes to stop warmly (finish its tasks, stop its pool and
+## its embedded beat) before it SIGKILLs what is left: its own 5 s cut the worker short.
+STOP_SECONDS ?= 20
+HONCHO = $(BIN)/python -c 'import honcho.command, honcho.manager; \
+	honcho.manager.KILL_WAIT = $(STOP_SECONDS); honcho.command.main()'
+
 ## Web app and a real Celery worker (with beat) together (Procfile.dev, run by honcho, which
 ## leaves the real environment and .env to Django: --env /dev/null);
 ## Ctrl-C stops both within seconds.
@@ -63,41 +69,50 @@ run: export RUN_WORKERS = $(WORKERS)
 run: install .env messages
 	$(MANAGE) migrate --no-input
 	@echo "WikiVisage on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/; 'make superuser' creates an account)"
-	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho --env /dev/null start -f Procfile.dev -d .
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(HONCHO) --env /dev/null start -f Procfile.dev -d .
 
 ## The whole workflow offline: the stand-in on a world built from ../shared/data/faces, a
 ## worker and the web app, with a demo user and project (log in as demo / demo).
 DEMO_DIR ?= var/demo
-DEMO_PATH = $(abspath $(DEMO_DIR))
+# Expanded once, here: the demo exports DEMO_DIR as this absolute path, and a recursive "="
+# would then refer to itself (unless DEMO_DIR came from the command line).
+DEMO_PATH := $(abspath $(DEMO_DIR))
 DEMO_STANDIN_PORT ?= 8765
 STANDIN := http://127.0.0.1:$(DEMO_STANDIN_PORT)
 # Everything the demo keeps (database, broker, beat schedule, world, token key) is in DEMO_DIR.
-demo: export WIKIVISAGE_DATA_DIR = $(DEMO_PATH)
-demo: export DATABASE_URL = sqlite:///$(DEMO_PATH)/demo.sqlite3
-demo: export CELERY_BROKER_URL = filesystem://
-demo: export COMMONS_API_URL = $(STANDIN)/commons/w/api.php
-demo: export WIKIDATA_API_URL = $(STANDIN)/wikidata/w/api.php
-demo: export SOCIAL_AUTH_MEDIAWIKI_URL = $(STANDIN)/meta/w/index.php
-demo: export SOCIAL_AUTH_MEDIAWIKI_KEY = wikivisage-fake-consumer
-demo: export SOCIAL_AUTH_MEDIAWIKI_SECRET = wikivisage-fake-consumer-secret-00000000
-demo: export SOCIAL_AUTH_MEDIAWIKI_CALLBACK = http://$(HOST):$(PORT)/oauth/complete/mediawiki/
+demo demo-superuser: export WIKIVISAGE_DATA_DIR = $(DEMO_PATH)
+demo demo-superuser: export DATABASE_URL = sqlite:///$(DEMO_PATH)/demo.sqlite3
+demo demo-superuser: export CELERY_BROKER_URL = filesystem://
+demo demo-superuser: export COMMONS_API_URL = $(STANDIN)/commons/w/api.php
+demo demo-superuser: export WIKIDATA_API_URL = $(STANDIN)/wikidata/w/api.php
+demo demo-superuser: export SOCIAL_AUTH_MEDIAWIKI_URL = $(STANDIN)/meta/w/index.php
+demo demo-superuser: export SOCIAL_AUTH_MEDIAWIKI_KEY = wikivisage-fake-consumer
+demo demo-superuser: export SOCIAL_AUTH_MEDIAWIKI_SECRET = wikivisage-fake-consumer-secret-00000000
+demo demo-superuser: export SOCIAL_AUTH_MEDIAWIKI_CALLBACK = http://$(HOST):$(PORT)/oauth/complete/mediawiki/
 # With OAuth configured the app refuses to start without a key to seal tokens with.
-demo: export WIKIVISAGE_TOKEN_KEY = $(shell cat $(DEMO_PATH)/token.key 2>/dev/null)
-demo: export DEMO_DIR = $(DEMO_PATH)
-demo: export DEMO_STANDIN_PORT := $(DEMO_STANDIN_PORT)
-demo: export RUN_ADDR = $(HOST):$(PORT)
-demo: export RUN_WORKERS = $(WORKERS)
+demo demo-superuser: export WIKIVISAGE_TOKEN_KEY = $(shell cat $(DEMO_PATH)/token.key 2>/dev/null)
+demo demo-superuser: export DEMO_DIR = $(DEMO_PATH)
+demo demo-superuser: export DEMO_STANDIN_PORT := $(DEMO_STANDIN_PORT)
+demo demo-superuser: export RUN_ADDR = $(HOST):$(PORT)
+demo demo-superuser: export RUN_WORKERS = $(WORKERS)
 demo: $(DEMO_PATH)/token.key install .env messages
 	test -f $(DEMO_PATH)/world.json || $(BIN)/python -m fakecommons build $(DEMO_PATH)/world.json
 	$(MANAGE) migrate --no-input -v0
 	@echo "WikiVisage demo on http://$(HOST):$(PORT)/ — log in as demo / demo (or 'Log in with your Wikimedia account': the stand-in approves)"
-	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho --env /dev/null start -f Procfile.demo -d .
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(HONCHO) --env /dev/null start -f Procfile.demo -d .
 
 $(DEMO_PATH)/token.key: | $(STAMP)
 	mkdir -p $(DEMO_PATH)
 	$(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $@
 
+## An admin account for `make run`'s database (migrated first, so it works on a fresh clone).
 superuser: install .env
+	$(MANAGE) migrate --no-input -v0
+	$(MANAGE) createsuperuser
+
+## Another admin account in the demo's database (demo / demo is one already).
+demo-superuser: $(DEMO_PATH)/token.key install .env
+	$(MANAGE) migrate --no-input -v0
 	$(MANAGE) createsuperuser
 
 test: install .env messages

@@ -46,6 +46,20 @@ def prepare_worker_or_beat(**kwargs: Any) -> None:
     Path(app.conf.beat_schedule_filename).parent.mkdir(parents=True, exist_ok=True)
 
 
+@signals.worker_process_init.connect
+def leave_the_workers_process_group(**kwargs: Any) -> None:
+    """A pool process takes a process group of its own.
+
+    honcho (``make run``, ``make demo``) stops a worker by sending SIGTERM to its whole process
+    group: the pool processes died of it mid-shutdown, each an ERROR line, and the main process,
+    which waits for them, outlived honcho's 5 s and was killed. Out of the group, only the main
+    process gets the signal and stops them warmly, as it does under Docker or Kubernetes (which
+    signal the main process alone). Celery makes each pool process die with its parent
+    (PR_SET_PDEATHSIG), so a killed worker still leaves none behind.
+    """
+    os.setpgid(0, 0)
+
+
 @signals.before_task_publish.connect
 def prepare_sender(**kwargs: Any) -> None:
     """Any process right before it sends a message: the web process sends but starts no worker."""

@@ -38,13 +38,21 @@ def free_port() -> int:
 class Service:
     """One running command; ``name`` names its log file."""
 
-    def __init__(self, name: str, args: list[str], *, env: Mapping[str, str], logs: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        *,
+        env: Mapping[str, str],
+        logs: Path,
+        cwd: Path = ROOT,
+    ) -> None:
         self.name = name
         self.log = logs / f"{name}.log"
         with self.log.open("wb") as output:
             self.popen = subprocess.Popen(
                 args,
-                cwd=ROOT,
+                cwd=cwd,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=output,

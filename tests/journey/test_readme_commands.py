@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from tests.journey.conftest import MAKE_RUN_START_TIMEOUT, App, artifacts_for, inherited_env
 from tests.journey.processes import ROOT, Service, wait_until_answers
@@ -52,6 +53,7 @@ NOT_IN_A_FRESH_SHELL = (
     "DEMO_",
     "STOP_SECONDS",
     "VIRTUAL_ENV",
+    "FACES_DATA_DIR",
 )
 
 
@@ -73,9 +75,11 @@ def test_the_readme_prints_the_commands_a_newcomer_needs():
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh clone of this repository's commit, beside a link to ../shared."""
-    shared = ROOT.parent / "shared"
-    assert (shared / "data" / "faces").is_dir(), f"{shared}/data/faces: the demo's photos"
+    """A fresh clone of this repository's commit, beside a link to the shared folder (the
+    checkout's ../shared, unless FACES_DATA_DIR points the tests elsewhere)."""
+    faces = Path(settings.FACES_DATA_DIR)
+    assert faces.is_dir() and faces.parts[-2:] == ("data", "faces"), f"{faces}: the photos"
+    shared = faces.parents[1]
     home = tmp_path_factory.mktemp("newcomer")
     (home / "shared").symlink_to(shared)
     subprocess.run(["git", "clone", "-q", str(ROOT), str(home / "wikivisage")], check=True)

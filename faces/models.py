@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,21 +26,45 @@ def new_upload_wait() -> timedelta:
 def old_enough_q(image: str = "") -> Q:
     """Images past that wait, as a condition on the image reached through ``image`` (a
     prefix such as ``"image__"``). An unknown upload time (rows from before it was stored)
-    counts as old enough."""
+    counts as old enough.
+
+    With ``WIKIVISAGE_PROCESS_NEW_UPLOADS`` off, a new upload is never old enough: a file
+    counts only if it was already past the wait when WikiVisage first met it (``created_at``),
+    so files younger than that when a crawl found them, and files re-uploaded since, stay
+    undetected for as long as the switch is off (MachineVision can turn off the labelling of
+    new uploads in the same way)."""
     wait = new_upload_wait()
+    field = f"{image}uploaded_at"
+    unknown = Q(**{f"{field}__isnull": True})
+    if not settings.WIKIVISAGE_PROCESS_NEW_UPLOADS:
+        return unknown | Q(**{f"{field}__lte": F(f"{image}created_at") - wait})
     if not wait:
         return Q()
-    field = f"{image}uploaded_at"
-    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lte": timezone.now() - wait})
+    return unknown | Q(**{f"{field}__lte": timezone.now() - wait})
+
+
+def is_old_enough(image: Image) -> bool:
+    """:func:`old_enough_q` for one image already read (no query)."""
+    if image.uploaded_at is None:
+        return True
+    wait = new_upload_wait()
+    if not settings.WIKIVISAGE_PROCESS_NEW_UPLOADS:
+        return image.created_at is not None and image.uploaded_at <= image.created_at - wait
+    return image.uploaded_at <= timezone.now() - wait
 
 
 class ImageQuerySet(models.QuerySet):
     def claimable(self, *, stale_after: timedelta) -> ImageQuerySet:
-        """Pending images, and images whose worker died mid-way (claim older than the timeout)."""
+        """Pending images, and images whose worker died mid-way (claim older than the timeout),
+        past the wait for new uploads (:func:`old_enough_q`).
+
+        The wait is part of the claim, the one conditional UPDATE every detection goes
+        through (a task by id, ``processproject``, the turns, the sweep): no path can detect
+        a file younger than the wait, whatever queued it."""
         stale = timezone.now() - stale_after
         return self.filter(
             Q(state=Image.State.PENDING) | Q(state=Image.State.PROCESSING, claimed_at__lt=stale)
-        )
+        ).filter(old_enough_q())
 
 
 class Image(models.Model):

@@ -42,7 +42,8 @@ def next_face(
     2. Then the learner's order: the model label with the highest review priority.
     3. Before the learner has run: faces known from existing statements (bootstrap), then
        the remaining faces in the order they were found.
-    Faces answered by anyone, held by another reviewer, replaced by a corrected box, in
+    Faces of new uploads still waiting (``faces.models.old_enough_q``), faces answered by
+    anyone, held by another reviewer, replaced by a corrected box, in
     ``exclude`` (the faces the browser is showing already), or skipped by this reviewer in
     the last ``SKIP_SECONDS`` are never returned. Another reviewer's skip hides nothing.
     """
@@ -124,6 +125,7 @@ def _by_priority(project: Project, user: AbstractBaseUser, exclude: list[int]) -
                 priority__isnull=False,
                 face__superseded_by__isnull=True,
             )
+            .filter(old_enough_q("face__image__"))
             .exclude(face_id__in=skipped)
             .filter(~Exists(_held_by_others(project, user, "face_id")))
             .order_by("-priority", "-id")
@@ -150,6 +152,7 @@ def _by_bootstrap(project: Project, user: AbstractBaseUser, exclude: list[int]) 
         Label.objects.filter(
             project=project, source=Label.Source.BOOTSTRAP, face__superseded_by__isnull=True
         )
+        .filter(old_enough_q("face__image__"))
         .exclude(face_id__in=exclude)
         .filter(_open(project, user, "face_id"))
         .order_by("face_id")
@@ -163,6 +166,7 @@ def _by_discovery(project: Project, user: AbstractBaseUser, exclude: list[int]) 
     return (
         Face.objects.current()
         .filter(image__project_links__project=project)
+        .filter(old_enough_q("image__"))
         .exclude(pk__in=exclude)
         .filter(_open(project, user, "pk"))
         .order_by("pk")

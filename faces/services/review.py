@@ -12,14 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from faces.detection import FaceBox
-from faces.models import Answer, Face, Image, Label, ReviewLease
+from faces.models import Answer, Face, Image, Label, ReviewLease, is_old_enough
 from projects.enqueue import enqueue
 from projects.models import Project
 
@@ -105,6 +106,28 @@ class FaceUsedElsewhere(ReviewError):
         )
 
 
+class NewUploadWaits(ReviewError):
+    """A file younger than the wait for new uploads (``faces.models.old_enough_q``): its
+    faces are neither drawn, corrected nor answered yet, as they are not detected yet."""
+
+    code = "new_upload"
+
+    def __init__(self) -> None:
+        if settings.WIKIVISAGE_PROCESS_NEW_UPLOADS:
+            text = _(
+                "This file was uploaded less than %(hours)s hours ago: many new uploads are "
+                "deleted soon after, so its faces are looked at once it is older."
+            ) % {"hours": formats.number_format(_wait_hours())}
+        else:
+            text = _("This file is a new upload: new uploads are not processed on this site.")
+        super().__init__(text)
+
+
+def _wait_hours() -> float | int:
+    hours = float(settings.WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS)
+    return int(hours) if hours.is_integer() else hours
+
+
 class InvalidBox(ReviewError):
     code = "invalid_box"
 
@@ -161,6 +184,7 @@ def answer_record(
     _check_open(project)
     if not face_in_project(project=project, face=face):
         raise FaceNotInProject
+    _check_old_enough(face.image)
     if verdict == Label.Verdict.SKIP:
         return _skip_store(project, face, user, request_id)
     with transaction.atomic():
@@ -231,6 +255,7 @@ def answer_pick(
         raise FaceNotInProject
     if not faces or not face_in_project(project=project, face=faces[0]):
         raise FaceNotInProject
+    _check_old_enough(image)
     return _pick_store(project, faces, user, chosen, request_id)
 
 
@@ -347,6 +372,13 @@ def _after_answers(project: Project, face_ids: Sequence[int], user: AbstractBase
 def _check_open(project: Project) -> None:
     if not project.accepts_answers:
         raise ProjectNotAcceptingAnswers(project)
+
+
+def _check_old_enough(image: Image) -> None:
+    """A new upload has no faces to look at yet: any it holds (drawn, or detected before
+    the wait was part of the claim) wait with it."""
+    if not is_old_enough(image):
+        raise NewUploadWaits
 
 
 def faces_reject(*, project: Project, faces: Sequence[Face], user: AbstractBaseUser) -> int:
@@ -612,6 +644,7 @@ def face_draw(*, project: Project, image: Image, user: AbstractBaseUser, box: Fa
     _check_open(project)
     if not image.project_links.filter(project=project).exists():
         raise FaceNotInProject
+    _check_old_enough(image)
     checked = _checked(box)
     with transaction.atomic():
         face = _face_create(image, checked, user)
@@ -633,6 +666,7 @@ def face_correct(*, project: Project, face: Face, user: AbstractBaseUser, box: F
     _check_open(project)
     if face.superseded_by_id is not None or not face_in_project(project=project, face=face):
         raise FaceNotInProject
+    _check_old_enough(face.image)
     checked = _checked(box)
     with transaction.atomic():
         locked = Face.objects.select_for_update().get(pk=face.pk)

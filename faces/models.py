@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -138,6 +138,19 @@ class ProjectImage(models.Model):
         return f"{self.image} in project {self.project_id}"
 
 
+def seen_in_q(project, face: str = "") -> Q:
+    """Faces a project may be asked about, among those of its photos: the detector's, and
+    boxes drawn or corrected in this project. A box drawn in another project belongs to
+    that project (``Face.project``) until this one answered it, so a non-member never
+    changes what this project is asked. ``face``: the prefix reaching the face (``"face__"``).
+    """
+    answered = Label.objects.filter(
+        project=project, face=OuterRef(f"{face}pk"), source=Label.Source.HUMAN
+    )
+    made_in = f"{face}project"
+    return Q(**{f"{made_in}__isnull": True}) | Q(**{made_in: project}) | Q(Exists(answered))
+
+
 class FaceQuerySet(models.QuerySet):
     def current(self) -> FaceQuerySet:
         """Faces not replaced by an edited box, nor retired (:meth:`Face.retire`)."""
@@ -148,7 +161,9 @@ class FaceQuerySet(models.QuerySet):
         return self.filter(superseded_by=models.F("pk"))
 
     def of_project(self, project) -> FaceQuerySet:
-        return self.filter(image__project_links__project=project)
+        """Faces of the project's photos that the project may be asked about
+        (:func:`seen_in_q`)."""
+        return self.filter(seen_in_q(project), image__project_links__project=project)
 
     def unlabelled(self, project) -> FaceQuerySet:
         answered = Label.objects.filter(project=project, source=Label.Source.HUMAN)
@@ -188,6 +203,18 @@ class Face(models.Model):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    # A box drawn (or corrected) by hand belongs to the project it was drawn in: other
+    # projects holding the photo are not asked about it (``seen_in_q``). Empty for the
+    # detector's faces, which every project holding the photo shares. Deleted with its
+    # project: nobody else was asked about it.
+    project = models.ForeignKey(
+        "projects.Project",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="drawn_faces",
+        verbose_name=_("drawn in project"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

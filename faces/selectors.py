@@ -15,7 +15,7 @@ from commons.addresses import file_page_url
 from commons.files import STANDARD_WIDTHS
 from faces import learning
 from faces.learning_summary import LearnerSummary
-from faces.models import Answer, Face, Image, Label, ReviewLease, old_enough_q
+from faces.models import Answer, Face, Image, Label, ReviewLease, old_enough_q, seen_in_q
 from projects.models import Project
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
@@ -165,7 +165,7 @@ def _by_discovery(project: Project, user: AbstractBaseUser, exclude: list[int]) 
     # Also once the learner has run: faces found since its last run have no label yet.
     return (
         Face.objects.current()
-        .filter(image__project_links__project=project)
+        .of_project(project)
         .filter(old_enough_q("image__"))
         .exclude(pk__in=exclude)
         .filter(_open(project, user, "pk"))
@@ -222,7 +222,7 @@ def question_for(*, project: Project, face: Face) -> Question:
     image = face.image
     siblings = list(
         Face.objects.current()
-        .filter(image=image)
+        .filter(seen_in_q(project), image=image)
         .defer("encoding")
         .order_by("index", "pk")
         .annotate(verdict=label_of(project, Label.Source.HUMAN, "verdict"))
@@ -294,10 +294,12 @@ def thumb_at(image: Image, width: int) -> str:
 
 
 def faces_of_project(*, project: Project, face_ids: Sequence[int]) -> list[Face]:
-    """The current faces among ``face_ids`` that belong to the project (others are ignored)."""
+    """The current faces among ``face_ids`` the project is asked about (others are ignored:
+    a box another project drew, ``faces.models.seen_in_q``)."""
     return list(
         Face.objects.current()
         .filter(pk__in=list(face_ids), image__project_links__project=project)
+        .filter(seen_in_q(project))
         .select_related("image")
         .distinct()
     )
@@ -307,6 +309,7 @@ def face_of_project(*, project: Project, face_id: int) -> Face | None:
     """A face of the project (even one replaced since, so a late answer is explained)."""
     return (
         Face.objects.filter(pk=face_id, image__project_links__project=project)
+        .filter(seen_in_q(project))
         .select_related("image")
         .defer("encoding")
         .first()

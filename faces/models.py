@@ -151,6 +151,22 @@ def seen_in_q(project, face: str = "") -> Q:
     return Q(**{f"{made_in}__isnull": True}) | Q(**{made_in: project}) | Q(Exists(answered))
 
 
+class ImageCategory(models.Model):
+    """A category a crawl listed the file in (without namespace): what the sensitive-content
+    hold (``projects.models.Sensitivity``) reads. Internal bookkeeping of the crawl."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="crawled_in")
+    category = models.CharField(max_length=255, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["image", "category"], name="image_category_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.image_id} in {self.category}"
+
+
 class FaceQuerySet(models.QuerySet):
     def current(self) -> FaceQuerySet:
         """Faces not replaced by an edited box, nor retired (:meth:`Face.retire`)."""

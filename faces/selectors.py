@@ -15,8 +15,17 @@ from commons.addresses import file_page_url
 from commons.files import STANDARD_WIDTHS
 from faces import learning
 from faces.learning_summary import LearnerSummary
-from faces.models import Answer, Face, Image, Label, ReviewLease, old_enough_q, seen_in_q
-from projects.models import Project
+from faces.models import (
+    Answer,
+    Face,
+    Image,
+    ImageCategory,
+    Label,
+    ReviewLease,
+    old_enough_q,
+    seen_in_q,
+)
+from projects.models import Project, Sensitivity
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
 DISPLAY_WIDTH = 960
@@ -354,6 +363,30 @@ def answers_for_export(*, project: Project) -> QuerySet[Answer]:
         .defer("face__encoding")
         .order_by("created_at", "id")
     )
+
+
+# --- sensitive content: an individual look, never in bulk -----------------------------
+
+
+def sensitive_q(project: Project, *, face: str = "") -> Q:
+    """Faces of this project that need an individual look (``projects.models.Sensitivity``):
+    all of them when its person is marked sensitive, else those of files a crawl listed in
+    a sensitive category. ``face``: the prefix reaching the face (``"face__"``)."""
+    held = Sensitivity.objects.filter(kind=Sensitivity.Kind.PERSON, value=project.qid)
+    categories = Sensitivity.objects.filter(kind=Sensitivity.Kind.CATEGORY).values("value")
+    in_category = ImageCategory.objects.filter(
+        image=OuterRef(f"{face}image"), category__in=categories
+    )
+    return Q(Exists(held)) | Q(Exists(in_category))
+
+
+def sensitive_faces(*, project: Project, faces: Sequence[Face]) -> set[int]:
+    """The ids of those of ``faces`` that need an individual look (:func:`sensitive_q`)."""
+    if not faces:
+        return set()
+    ids = [face.pk for face in faces]
+    rows = Face.objects.filter(sensitive_q(project), pk__in=ids)
+    return set(rows.values_list("pk", flat=True))
 
 
 # --- a project's progress ---------------------------------------------------------------

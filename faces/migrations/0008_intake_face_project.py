@@ -1,4 +1,6 @@
-"""A box drawn by hand belongs to the project it was drawn in (``Face.project``).
+"""A box drawn by hand belongs to the project it was drawn in (``Face.project``); the
+categories a crawl listed each file in are kept (``ImageCategory``, for the sensitive-content
+hold).
 
 Boxes drawn before are given the project in which their author first answered them (the
 classify page asks about a drawn box at once, in its project); a box never answered, and a
@@ -45,4 +47,31 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(drawn_faces_owned, migrations.RunPython.noop),
+        migrations.CreateModel(
+            name="ImageCategory",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("category", models.CharField(db_index=True, max_length=255)),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="crawled_in",
+                        to="faces.image",
+                    ),
+                ),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("image", "category"), name="image_category_unique"
+                    )
+                ],
+            },
+        ),
     ]

@@ -203,11 +203,16 @@ def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     form = SuggestionFilterForm(request.GET or None)
     filters = form.filters()
     on_commons = filters.source == selectors.SuggestionSource.COMMONS
-    rows: QuerySet[Label] | QuerySet[Face] = (
-        selectors.on_commons(project=project, filters=filters)
-        if on_commons
-        else selectors.suggestions(project=project, filters=filters)
-    )
+    rows: QuerySet[Label] | QuerySet[Face]
+    individual: list[Label] = []
+    if on_commons:
+        rows = selectors.on_commons(project=project, filters=filters)
+    else:
+        # Sensitive faces never reach the bulk grid: each is shown apart, approved alone.
+        waiting = selectors.suggestions(project=project, filters=filters)
+        sensitive = face_selectors.sensitive_q(project, face="face__")
+        individual = list(waiting.filter(sensitive)[:GRID_PAGE_SIZE])
+        rows = waiting.exclude(sensitive)
     page = Paginator(rows, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -223,6 +228,8 @@ def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "cards": [_card(row) for row in page.object_list],
+            "individual": [_card(row) for row in individual],
+            "sensitive_notice": SENSITIVE_NOTICE,
         },
     )
 
@@ -244,7 +251,7 @@ def _card(row: Label | Face) -> dict[str, Any]:
 @rate_limited("grid", per_minute=60)
 def suggestions_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk)
-    faces = _selected(request, project)
+    faces = _not_sensitive_in_bulk(request, project, _selected(request, project))
     if faces:
         # An approval is a "yes" for the learner, as a rejection is a "no".
         review.faces_confirm(project=project, faces=faces, user=request.user)
@@ -282,6 +289,37 @@ def suggestions_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         if proposals:
             messages.info(request, _removal_proposed_text(len(proposals)))
     return _back_to_grid(request, project)
+
+
+def _not_sensitive_in_bulk(
+    request: AuthenticatedRequest, project: Project, faces: list[Face]
+) -> list[Face]:
+    """The faces to approve: a sensitive face (``faces.selectors.sensitive_q``) only on its
+    own, from its individual card (``individual``); in a bulk approval it is refused."""
+    sensitive = face_selectors.sensitive_faces(project=project, faces=faces)
+    if not sensitive:
+        return faces
+    if len(faces) == 1 and request.POST.get("individual") == "1":
+        messages.warning(request, str(SENSITIVE_NOTICE))
+        return faces
+    messages.error(
+        request,
+        ngettext(
+            "%(n)d face needs an individual look (sensitive content) and was not approved: "
+            "approve it on its own, in its section of the grid.",
+            "%(n)d faces need an individual look (sensitive content) and were not approved: "
+            "approve each on its own, in their section of the grid.",
+            len(sensitive),
+        )
+        % {"n": len(sensitive)},
+    )
+    return [face for face in faces if face.pk not in sensitive]
+
+
+SENSITIVE_NOTICE = gettext_lazy(
+    "This photo is in a category marked sensitive, or shows a person who needs care (a "
+    "minor, say): make sure the statement is right and appropriate before you send it."
+)
 
 
 def _removal_proposed_text(count: int) -> str:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,21 +26,45 @@ def new_upload_wait() -> timedelta:
 def old_enough_q(image: str = "") -> Q:
     """Images past that wait, as a condition on the image reached through ``image`` (a
     prefix such as ``"image__"``). An unknown upload time (rows from before it was stored)
-    counts as old enough."""
+    counts as old enough.
+
+    With ``WIKIVISAGE_PROCESS_NEW_UPLOADS`` off, a new upload is never old enough: a file
+    counts only if it was already past the wait when WikiVisage first met it (``created_at``),
+    so files younger than that when a crawl found them, and files re-uploaded since, stay
+    undetected for as long as the switch is off (MachineVision can turn off the labelling of
+    new uploads in the same way)."""
     wait = new_upload_wait()
+    field = f"{image}uploaded_at"
+    unknown = Q(**{f"{field}__isnull": True})
+    if not settings.WIKIVISAGE_PROCESS_NEW_UPLOADS:
+        return unknown | Q(**{f"{field}__lte": F(f"{image}created_at") - wait})
     if not wait:
         return Q()
-    field = f"{image}uploaded_at"
-    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lte": timezone.now() - wait})
+    return unknown | Q(**{f"{field}__lte": timezone.now() - wait})
+
+
+def is_old_enough(image: Image) -> bool:
+    """:func:`old_enough_q` for one image already read (no query)."""
+    if image.uploaded_at is None:
+        return True
+    wait = new_upload_wait()
+    if not settings.WIKIVISAGE_PROCESS_NEW_UPLOADS:
+        return image.created_at is not None and image.uploaded_at <= image.created_at - wait
+    return image.uploaded_at <= timezone.now() - wait
 
 
 class ImageQuerySet(models.QuerySet):
     def claimable(self, *, stale_after: timedelta) -> ImageQuerySet:
-        """Pending images, and images whose worker died mid-way (claim older than the timeout)."""
+        """Pending images, and images whose worker died mid-way (claim older than the timeout),
+        past the wait for new uploads (:func:`old_enough_q`).
+
+        The wait is part of the claim, the one conditional UPDATE every detection goes
+        through (a task by id, ``processproject``, the turns, the sweep): no path can detect
+        a file younger than the wait, whatever queued it."""
         stale = timezone.now() - stale_after
         return self.filter(
             Q(state=Image.State.PENDING) | Q(state=Image.State.PROCESSING, claimed_at__lt=stale)
-        )
+        ).filter(old_enough_q())
 
 
 class Image(models.Model):
@@ -114,6 +138,35 @@ class ProjectImage(models.Model):
         return f"{self.image} in project {self.project_id}"
 
 
+def seen_in_q(project, face: str = "") -> Q:
+    """Faces a project may be asked about, among those of its photos: the detector's, and
+    boxes drawn or corrected in this project. A box drawn in another project belongs to
+    that project (``Face.project``) until this one answered it, so a non-member never
+    changes what this project is asked. ``face``: the prefix reaching the face (``"face__"``).
+    """
+    answered = Label.objects.filter(
+        project=project, face=OuterRef(f"{face}pk"), source=Label.Source.HUMAN
+    )
+    made_in = f"{face}project"
+    return Q(**{f"{made_in}__isnull": True}) | Q(**{made_in: project}) | Q(Exists(answered))
+
+
+class ImageCategory(models.Model):
+    """A category a crawl listed the file in (without namespace): what the sensitive-content
+    hold (``projects.models.Sensitivity``) reads. Internal bookkeeping of the crawl."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="crawled_in")
+    category = models.CharField(max_length=255, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["image", "category"], name="image_category_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.image_id} in {self.category}"
+
+
 class FaceQuerySet(models.QuerySet):
     def current(self) -> FaceQuerySet:
         """Faces not replaced by an edited box, nor retired (:meth:`Face.retire`)."""
@@ -124,7 +177,9 @@ class FaceQuerySet(models.QuerySet):
         return self.filter(superseded_by=models.F("pk"))
 
     def of_project(self, project) -> FaceQuerySet:
-        return self.filter(image__project_links__project=project)
+        """Faces of the project's photos that the project may be asked about
+        (:func:`seen_in_q`)."""
+        return self.filter(seen_in_q(project), image__project_links__project=project)
 
     def unlabelled(self, project) -> FaceQuerySet:
         answered = Label.objects.filter(project=project, source=Label.Source.HUMAN)
@@ -164,6 +219,18 @@ class Face(models.Model):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    # A box drawn (or corrected) by hand belongs to the project it was drawn in: other
+    # projects holding the photo are not asked about it (``seen_in_q``). Empty for the
+    # detector's faces, which every project holding the photo shares. Deleted with its
+    # project: nobody else was asked about it.
+    project = models.ForeignKey(
+        "projects.Project",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="drawn_faces",
+        verbose_name=_("drawn in project"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

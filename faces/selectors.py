@@ -15,8 +15,17 @@ from commons.addresses import file_page_url
 from commons.files import STANDARD_WIDTHS
 from faces import learning
 from faces.learning_summary import LearnerSummary
-from faces.models import Answer, Face, Image, Label, ReviewLease, old_enough_q
-from projects.models import Project
+from faces.models import (
+    Answer,
+    Face,
+    Image,
+    ImageCategory,
+    Label,
+    ReviewLease,
+    old_enough_q,
+    seen_in_q,
+)
+from projects.models import Project, Sensitivity
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
 DISPLAY_WIDTH = 960
@@ -42,7 +51,8 @@ def next_face(
     2. Then the learner's order: the model label with the highest review priority.
     3. Before the learner has run: faces known from existing statements (bootstrap), then
        the remaining faces in the order they were found.
-    Faces answered by anyone, held by another reviewer, replaced by a corrected box, in
+    Faces of new uploads still waiting (``faces.models.old_enough_q``), faces answered by
+    anyone, held by another reviewer, replaced by a corrected box, in
     ``exclude`` (the faces the browser is showing already), or skipped by this reviewer in
     the last ``SKIP_SECONDS`` are never returned. Another reviewer's skip hides nothing.
     """
@@ -124,6 +134,7 @@ def _by_priority(project: Project, user: AbstractBaseUser, exclude: list[int]) -
                 priority__isnull=False,
                 face__superseded_by__isnull=True,
             )
+            .filter(old_enough_q("face__image__"))
             .exclude(face_id__in=skipped)
             .filter(~Exists(_held_by_others(project, user, "face_id")))
             .order_by("-priority", "-id")
@@ -150,6 +161,7 @@ def _by_bootstrap(project: Project, user: AbstractBaseUser, exclude: list[int]) 
         Label.objects.filter(
             project=project, source=Label.Source.BOOTSTRAP, face__superseded_by__isnull=True
         )
+        .filter(old_enough_q("face__image__"))
         .exclude(face_id__in=exclude)
         .filter(_open(project, user, "face_id"))
         .order_by("face_id")
@@ -162,7 +174,8 @@ def _by_discovery(project: Project, user: AbstractBaseUser, exclude: list[int]) 
     # Also once the learner has run: faces found since its last run have no label yet.
     return (
         Face.objects.current()
-        .filter(image__project_links__project=project)
+        .of_project(project)
+        .filter(old_enough_q("image__"))
         .exclude(pk__in=exclude)
         .filter(_open(project, user, "pk"))
         .order_by("pk")
@@ -218,7 +231,7 @@ def question_for(*, project: Project, face: Face) -> Question:
     image = face.image
     siblings = list(
         Face.objects.current()
-        .filter(image=image)
+        .filter(seen_in_q(project), image=image)
         .defer("encoding")
         .order_by("index", "pk")
         .annotate(verdict=label_of(project, Label.Source.HUMAN, "verdict"))
@@ -290,10 +303,12 @@ def thumb_at(image: Image, width: int) -> str:
 
 
 def faces_of_project(*, project: Project, face_ids: Sequence[int]) -> list[Face]:
-    """The current faces among ``face_ids`` that belong to the project (others are ignored)."""
+    """The current faces among ``face_ids`` the project is asked about (others are ignored:
+    a box another project drew, ``faces.models.seen_in_q``)."""
     return list(
         Face.objects.current()
         .filter(pk__in=list(face_ids), image__project_links__project=project)
+        .filter(seen_in_q(project))
         .select_related("image")
         .distinct()
     )
@@ -303,6 +318,7 @@ def face_of_project(*, project: Project, face_id: int) -> Face | None:
     """A face of the project (even one replaced since, so a late answer is explained)."""
     return (
         Face.objects.filter(pk=face_id, image__project_links__project=project)
+        .filter(seen_in_q(project))
         .select_related("image")
         .defer("encoding")
         .first()
@@ -347,6 +363,30 @@ def answers_for_export(*, project: Project) -> QuerySet[Answer]:
         .defer("face__encoding")
         .order_by("created_at", "id")
     )
+
+
+# --- sensitive content: an individual look, never in bulk -----------------------------
+
+
+def sensitive_q(project: Project, *, face: str = "") -> Q:
+    """Faces of this project that need an individual look (``projects.models.Sensitivity``):
+    all of them when its person is marked sensitive, else those of files a crawl listed in
+    a sensitive category. ``face``: the prefix reaching the face (``"face__"``)."""
+    held = Sensitivity.objects.filter(kind=Sensitivity.Kind.PERSON, value=project.qid)
+    categories = Sensitivity.objects.filter(kind=Sensitivity.Kind.CATEGORY).values("value")
+    in_category = ImageCategory.objects.filter(
+        image=OuterRef(f"{face}image"), category__in=categories
+    )
+    return Q(Exists(held)) | Q(Exists(in_category))
+
+
+def sensitive_faces(*, project: Project, faces: Sequence[Face]) -> set[int]:
+    """The ids of those of ``faces`` that need an individual look (:func:`sensitive_q`)."""
+    if not faces:
+        return set()
+    ids = [face.pk for face in faces]
+    rows = Face.objects.filter(sensitive_q(project), pk__in=ids)
+    return set(rows.values_list("pk", flat=True))
 
 
 # --- a project's progress ---------------------------------------------------------------

@@ -628,3 +628,65 @@ def withheld_form(kind: str, value: str) -> str:
     if not value.strip():
         raise ValidationError(_("Give the title of a Commons file."))
     return normalise_file_title(value)
+
+
+class SensitivityQuerySet(models.QuerySet):
+    def values_of(self, kind: str) -> frozenset[str]:
+        """The sensitive values of one kind: category names or Q-ids, as stored."""
+        return frozenset(self.filter(kind=kind).values_list("value", flat=True))
+
+
+class Sensitivity(models.Model):
+    """Content that needs an individual look (MachineVision's "sensitive" hold): faces of
+    files in such a category, or of a project about such a person (a minor, say), are
+    never offered nor approved in bulk, only one at a time. Set in the admin only."""
+
+    class Kind(models.TextChoices):
+        CATEGORY = "category", _("Category")
+        PERSON = "person", _("Person")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    value = models.CharField(
+        _("sensitive"),
+        max_length=255,
+        help_text=_(
+            "A category name (faces of files the crawl found in it) or a Wikidata item id "
+            "(Q…: faces of projects about that person)."
+        ),
+    )
+    reason = models.CharField(_("reason"), max_length=255)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    set_at = models.DateTimeField(_("set at"), auto_now_add=True)
+
+    objects = SensitivityQuerySet.as_manager()  # type: ignore[django-manager-missing]
+
+    class Meta:
+        verbose_name = _("sensitive content")
+        verbose_name_plural = _("sensitive content")
+        ordering = ["kind", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="sensitivity_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+    def clean(self) -> None:
+        """Store the value in the form the crawl and the grid compare with."""
+        if not self.value or self.kind not in self.Kind.values:
+            return
+        try:
+            self.value = (
+                normalise_category(self.value)
+                if self.kind == self.Kind.CATEGORY
+                else normalise_qid(self.value)
+            )
+        except ValidationError as error:
+            raise ValidationError({"value": error.messages}) from error

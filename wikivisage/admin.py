@@ -19,7 +19,7 @@ from depicts.services import edits_cancel, edits_resume, users_deactivate
 from faces.models import Face, Image, ProjectImage
 from faces.services.withholding import withholding_apply
 from projects.health import heartbeat_stale, queue_backlog
-from projects.models import Membership, Project, QueueHealth, Withholding
+from projects.models import Membership, Project, QueueHealth, Sensitivity, Withholding
 
 User = get_user_model()
 
@@ -206,6 +206,23 @@ def _unsent_additions(withholding: Withholding):
         return DepictsEdit.objects.none()
     additions = DepictsEdit.objects.filter(about, action=DepictsEdit.Action.ADD)
     return additions.exclude(state=DepictsEdit.State.REVERT_QUEUED)
+
+
+@admin.register(Sensitivity)
+class SensitivityAdmin(admin.ModelAdmin):
+    """Sensitive categories and people: their faces are approved one at a time, never in
+    bulk (the suggestion grid shows them apart, with a notice)."""
+
+    list_display = ["value", "kind", "reason", "set_by", "set_at"]
+    list_filter = ["kind", "set_at"]
+    search_fields = ["value", "reason"]
+    list_select_related = ["set_by"]
+    fields = ["kind", "value", "reason", "set_by", "set_at"]
+    readonly_fields = ["set_by", "set_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.set_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(QueueHealth)

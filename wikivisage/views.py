@@ -166,6 +166,12 @@ def _phase(project: Project, progress: ProjectProgress) -> str:
 def _waiting(progress: ProjectProgress) -> str:
     if not progress.waiting:
         return ""
+    if not settings.WIKIVISAGE_PROCESS_NEW_UPLOADS:
+        return ngettext(
+            "%(count)d new upload is not processed: this site does not process new uploads.",
+            "%(count)d new uploads are not processed: this site does not process new uploads.",
+            progress.waiting,
+        ) % {"count": progress.waiting}
     hours = float(settings.WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS)
     if hours.is_integer():
         hours = int(hours)

@@ -150,7 +150,7 @@ def recall_faces(project: Project, key: FacesKey) -> Remembered | None:
 
 def other_model_faces(project: Project, model: str) -> QuerySet[Face]:
     """The project's current faces whose encoding another model computed."""
-    faces = Face.objects.current().filter(image__project_links__project=project)
+    faces = Face.objects.current().of_project(project)
     return faces.filter(encoding__isnull=False).exclude(encoder=model)
 
 

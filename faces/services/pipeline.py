@@ -16,7 +16,7 @@ from django.utils import timezone
 from commons.categories import crawl, start_crawl
 from commons.client import ApiClient, PermanentError, TransientError
 from commons.files import Lookup, fetch_file_infos, resolve_files
-from commons.identifiers import FileRef, file_reference
+from commons.identifiers import FileRef, file_reference, normalise_category
 from commons.mediainfo import fetch_depicts
 from commons.search import search_depicting
 from commons.types import CrawlCursor, FileInfo
@@ -27,6 +27,7 @@ from faces.models import (
     DetectTurn,
     Face,
     Image,
+    ImageCategory,
     Label,
     ProjectImage,
     ReviewLease,
@@ -98,6 +99,7 @@ def project_crawl(
             taken = _within_file_bound(project, infos, bound=bound)
             images = images_upsert(infos=taken)
             _link(project, images, source=ProjectImage.Source.CATEGORY)
+            _record_categories(images, batch.category)
             _record_depicts(project, client, images)
             Project.objects.filter(pk=project.pk).update(crawl_cursor=batch.cursor.to_dict())
             if queue:
@@ -360,6 +362,14 @@ def _link(project: Project, images: Sequence[Image], *, source: str) -> None:
         ProjectImage.objects.filter(
             project=project, image__in=images, source=ProjectImage.Source.BOOTSTRAP
         ).update(source=ProjectImage.Source.CATEGORY)
+
+
+def _record_categories(images: Sequence[Image], category: str) -> None:
+    """The category the crawl listed these files in (for the sensitive-content hold)."""
+    name = normalise_category(category)
+    ImageCategory.objects.bulk_create(
+        [ImageCategory(image=image, category=name) for image in images], ignore_conflicts=True
+    )
 
 
 def _record_depicts(project: Project, client: ApiClient, images: Sequence[Image]) -> None:

@@ -12,14 +12,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from faces.detection import FaceBox
-from faces.models import Answer, Face, Image, Label, ReviewLease
+from faces.models import (
+    Answer,
+    Face,
+    Image,
+    Label,
+    ProjectImage,
+    ReviewLease,
+    is_old_enough,
+    seen_in_q,
+)
 from projects.enqueue import enqueue
 from projects.models import Project
 
@@ -105,6 +115,41 @@ class FaceUsedElsewhere(ReviewError):
         )
 
 
+class NewUploadWaits(ReviewError):
+    """A file younger than the wait for new uploads (``faces.models.old_enough_q``): its
+    faces are neither drawn, corrected nor answered yet, as they are not detected yet."""
+
+    code = "new_upload"
+
+    def __init__(self) -> None:
+        if settings.WIKIVISAGE_PROCESS_NEW_UPLOADS:
+            text = _(
+                "This file was uploaded less than %(hours)s hours ago: many new uploads are "
+                "deleted soon after, so its faces are looked at once it is older."
+            ) % {"hours": formats.number_format(_wait_hours())}
+        else:
+            text = _("This file is a new upload: new uploads are not processed on this site.")
+        super().__init__(text)
+
+
+def _wait_hours() -> float | int:
+    hours = float(settings.WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS)
+    return int(hours) if hours.is_integer() else hours
+
+
+class FaceAskedElsewhere(ReviewError):
+    code = "asked_elsewhere"
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Another project you are not a member of holds this photo and is asked about "
+                "this face, so its box cannot be changed here. Draw the face as a new box "
+                "instead: it belongs to this project."
+            )
+        )
+
+
 class InvalidBox(ReviewError):
     code = "invalid_box"
 
@@ -161,6 +206,7 @@ def answer_record(
     _check_open(project)
     if not face_in_project(project=project, face=face):
         raise FaceNotInProject
+    _check_old_enough(face.image)
     if verdict == Label.Verdict.SKIP:
         return _skip_store(project, face, user, request_id)
     with transaction.atomic():
@@ -226,11 +272,12 @@ def answer_pick(
     if repeat is not None:
         return _repeat_of(repeat, project, user, image=image)
     _check_open(project)
-    faces = list(Face.objects.current().filter(image=image).order_by("index"))
+    faces = list(Face.objects.current().filter(seen_in_q(project), image=image).order_by("index"))
     if chosen is not None and chosen.pk not in {face.pk for face in faces}:
         raise FaceNotInProject
     if not faces or not face_in_project(project=project, face=faces[0]):
         raise FaceNotInProject
+    _check_old_enough(image)
     return _pick_store(project, faces, user, chosen, request_id)
 
 
@@ -347,6 +394,13 @@ def _after_answers(project: Project, face_ids: Sequence[int], user: AbstractBase
 def _check_open(project: Project) -> None:
     if not project.accepts_answers:
         raise ProjectNotAcceptingAnswers(project)
+
+
+def _check_old_enough(image: Image) -> None:
+    """A new upload has no faces to look at yet: any it holds (drawn, or detected before
+    the wait was part of the claim) wait with it."""
+    if not is_old_enough(image):
+        raise NewUploadWaits
 
 
 def faces_reject(*, project: Project, faces: Sequence[Face], user: AbstractBaseUser) -> int:
@@ -608,13 +662,17 @@ def face_serve(
 
 
 def face_draw(*, project: Project, image: Image, user: AbstractBaseUser, box: FaceBox) -> Face:
-    """A face the detector missed, drawn by a reviewer; a ``detect`` worker encodes it."""
+    """A face the detector missed, drawn by a reviewer; a ``detect`` worker encodes it.
+
+    It belongs to this project (``Face.project``): other projects holding the photo are
+    not asked about it (``faces.models.seen_in_q``)."""
     _check_open(project)
     if not image.project_links.filter(project=project).exists():
         raise FaceNotInProject
+    _check_old_enough(image)
     checked = _checked(box)
     with transaction.atomic():
-        face = _face_create(image, checked, user)
+        face = _face_create(image, checked, user, project=project)
         lease_take(project=project, face=face, user=user)
         _encode_later(face)
     return face
@@ -626,13 +684,17 @@ def face_correct(*, project: Project, face: Face, user: AbstractBaseUser, box: F
     Faces are shared by every project that holds the photo, so a box is corrected only
     while no other project has a say on it (:func:`_used_elsewhere`); otherwise the
     correction would rewrite that project's answers and approved regions, and it is
-    refused (FaceUsedElsewhere). The new face takes the old one's place (``supersede``);
-    this project's answers and existing statements move with it. The learner's labels do
-    not: the new box is encoded again and scored afresh.
+    refused (FaceUsedElsewhere). Nor is it corrected while another project whose member
+    the reviewer is not is asked about it (:func:`_asked_elsewhere`): a non-member never
+    changes what another project asks (FaceAskedElsewhere). The new face belongs where the
+    old one did (a box drawn in this project stays this project's) and takes its place
+    (``supersede``); this project's answers and existing statements move with it. The
+    learner's labels do not: the new box is encoded again and scored afresh.
     """
     _check_open(project)
     if face.superseded_by_id is not None or not face_in_project(project=project, face=face):
         raise FaceNotInProject
+    _check_old_enough(face.image)
     checked = _checked(box)
     with transaction.atomic():
         locked = Face.objects.select_for_update().get(pk=face.pk)
@@ -640,7 +702,9 @@ def face_correct(*, project: Project, face: Face, user: AbstractBaseUser, box: F
             raise FaceNotInProject
         if _used_elsewhere(locked, project):
             raise FaceUsedElsewhere
-        new = _face_create(face.image, checked, user)
+        if _asked_elsewhere(locked, project, user):
+            raise FaceAskedElsewhere
+        new = _face_create(face.image, checked, user, project=locked.project)
         locked.supersede(new)
         Label.objects.filter(project=project, face=locked).exclude(
             source=Label.Source.MODEL
@@ -663,7 +727,22 @@ def _used_elsewhere(face: Face, project: Project) -> bool:
     return Answer.objects.filter(face=face).exclude(project=project).exists()
 
 
-def _face_create(image: Image, box: FaceBox, user: AbstractBaseUser) -> Face:
+def _asked_elsewhere(face: Face, project: Project, user: AbstractBaseUser) -> bool:
+    """Whether another project holding the photo, without this reviewer among its owner
+    and members, is asked about the face (a shared face: one no project drew)."""
+    if face.project_id is not None:
+        return False  # drawn here: no other project is asked (one that answered: above)
+    others = ProjectImage.objects.filter(image_id=face.image_id).exclude(project=project)
+    return (
+        others.exclude(project__owner_id=user.pk)
+        .exclude(project__memberships__user_id=user.pk)
+        .exists()
+    )
+
+
+def _face_create(
+    image: Image, box: FaceBox, user: AbstractBaseUser, *, project: Project | None
+) -> Face:
     for _attempt in range(3):
         index = (image.faces.aggregate(top=Max("index"))["top"] or 0) + 1
         try:
@@ -677,6 +756,7 @@ def _face_create(image: Image, box: FaceBox, user: AbstractBaseUser) -> Face:
                     height=box.height,
                     origin=Face.Origin.DRAWN,
                     created_by_id=user.pk,
+                    project=project,
                 )
         except IntegrityError:
             # Someone drew a face on the same image at the same moment: take the next index.
@@ -705,8 +785,11 @@ def _checked(box: FaceBox) -> FaceBox:
 
 
 def face_in_project(*, project: Project, face: Face) -> bool:
+    """A current face of the project's photos that the project is asked about."""
     return (
-        face.superseded_by_id is None and face.image.project_links.filter(project=project).exists()
+        face.superseded_by_id is None
+        and Face.objects.filter(seen_in_q(project), pk=face.pk).exists()
+        and face.image.project_links.filter(project=project).exists()
     )
 
 

@@ -141,7 +141,7 @@ def project_faces(project: Project) -> ProjectFaces:
 def _faces_read(project: Project, key: learner_memory.FacesKey) -> learner_memory.Remembered:
     every = list(
         Face.objects.current()
-        .filter(image__project_links__project=project)
+        .of_project(project)
         .order_by("pk")
         .values_list("pk", "image_id", "encoding", "encoder")
     )

@@ -6,17 +6,21 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.urls import reverse
 
+from faces import selectors
 from faces.detection import FaceBox
-from faces.models import Face, Label
+from faces.models import Face, Image, Label
 from faces.services import review, scoring
 from tests.factories import (
     DepictsEditFactory,
     FaceFactory,
     LabelFactory,
+    MembershipFactory,
     ProjectFactory,
     ProjectImageFactory,
     UserFactory,
+    random_encoding,
 )
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +31,7 @@ BETTER_BOX = FaceBox(left=0.05, top=0.1, width=0.3, height=0.3)
 @pytest.fixture
 def shared_face(project) -> Face:
     """A face of a photo held by the owner's project (Q76) and by a stranger's (Q1)."""
-    face = FaceFactory()
+    face = FaceFactory(image__state=Image.State.DONE)
     ProjectImageFactory(project=project, image=face.image)
     return face
 
@@ -42,6 +46,13 @@ def strangers_project(shared_face):
 def strangers_yes(other, face: Face) -> None:
     review.answer_record(
         project=other, face=face, user=other.owner, verdict="yes", request_id=uuid.uuid4()
+    )
+
+
+def score_in(project, face: Face) -> None:
+    """The learner's label: the project is asked about the face."""
+    LabelFactory(
+        project=project, face=face, source=Label.Source.MODEL, verdict="yes", score=0.5, priority=1
     )
 
 
@@ -109,6 +120,9 @@ def test_a_box_corrected_here_never_changes_a_face_another_project_answered(
 def test_a_face_only_this_project_answered_is_corrected_with_its_answers(
     owner, project, shared_face, strangers_project
 ):
+    """The corrector is a member of every project holding the photo: the box changes for
+    each of them (the other has only the learner's score on it, no say)."""
+    MembershipFactory(project=strangers_project, user=owner)
     LabelFactory(project=strangers_project, face=shared_face, source=Label.Source.MODEL)
     review.answer_record(
         project=project, face=shared_face, user=owner, verdict="yes", request_id=uuid.uuid4()
@@ -117,6 +131,97 @@ def test_a_face_only_this_project_answered_is_corrected_with_its_answers(
     shared_face.refresh_from_db()
     assert shared_face.superseded_by == new
     assert Label.objects.get(project=project, source=Label.Source.HUMAN).face == new
+    assert list(Face.objects.current().of_project(strangers_project)) == [new]
+
+
+# --- drawn and corrected faces belong to the project that made them ----------------------
+
+
+def test_a_non_members_correction_never_changes_the_box_another_project_is_asked_about(
+    owner, project, shared_face, strangers_project
+):
+    """The stranger's project has not answered the face yet: it is still asked about it."""
+    score_in(strangers_project, shared_face)
+    with pytest.raises(review.FaceAskedElsewhere):
+        review.face_correct(project=project, face=shared_face, user=owner, box=BETTER_BOX)
+    shared_face.refresh_from_db()
+    assert shared_face.superseded_by_id is None
+    stranger = strangers_project.owner
+    assert review.face_serve(project=strangers_project, user=stranger) == shared_face
+
+
+def test_a_non_members_correction_is_refused_from_the_classify_page(
+    client_of, owner, project, shared_face, strangers_project
+):
+    response = client_of(owner).post(
+        reverse("projects:correct", args=[project.pk]),
+        {"face": shared_face.pk, "left": 0.05, "top": 0.1, "width": 0.3, "height": 0.3},
+        content_type="application/json",
+    )
+    assert (response.status_code, response.json()["error"]) == (409, "asked_elsewhere")
+    assert "Draw the face as a new box" in response.json()["message"]
+
+
+def test_a_face_drawn_by_a_non_member_is_not_served_in_another_project(
+    owner, project, shared_face, strangers_project
+):
+    stranger = strangers_project.owner
+    drawn = review.face_draw(
+        project=strangers_project, image=shared_face.image, user=stranger, box=BETTER_BOX
+    )
+    Face.objects.filter(pk=drawn.pk).update(encoding=random_encoding(7))
+    score_in(project, shared_face)
+    review.answer_record(
+        project=project, face=shared_face, user=owner, verdict="no", request_id=uuid.uuid4()
+    )
+    assert review.face_serve(project=project, user=owner) is None
+    assert drawn.pk not in scoring.project_faces(project).face_ids.tolist()
+    assert drawn.pk in scoring.project_faces(strangers_project).face_ids.tolist()
+    question = selectors.question_for(project=project, face=shared_face)
+    assert [view.id for view in question.faces] == [shared_face.pk]
+
+
+def test_a_face_drawn_by_a_non_member_cannot_be_answered_or_approved_by_id(
+    owner, project, shared_face, strangers_project
+):
+    drawn = review.face_draw(
+        project=strangers_project,
+        image=shared_face.image,
+        user=strangers_project.owner,
+        box=BETTER_BOX,
+    )
+    with pytest.raises(review.FaceNotInProject):
+        review.answer_record(
+            project=project, face=drawn, user=owner, verdict="yes", request_id=uuid.uuid4()
+        )
+    assert selectors.faces_of_project(project=project, face_ids=[drawn.pk]) == []
+    assert selectors.face_of_project(project=project, face_id=drawn.pk) is None
+
+
+def test_a_face_drawn_here_is_corrected_here_and_stays_this_projects(
+    owner, project, shared_face, strangers_project
+):
+    drawn = review.face_draw(project=project, image=shared_face.image, user=owner, box=BETTER_BOX)
+    new = review.face_correct(
+        project=project, face=drawn, user=owner, box=FaceBox(0.5, 0.1, 0.3, 0.3)
+    )
+    assert new.project == project
+    assert new not in Face.objects.current().of_project(strangers_project)
+    assert new in Face.objects.current().of_project(project)
+
+
+def test_a_drawn_face_another_project_answered_stays_in_that_project(
+    owner, project, shared_face, strangers_project
+):
+    """Answered there before boxes belonged to their project: that answer still counts."""
+    drawn = review.face_draw(
+        project=strangers_project,
+        image=shared_face.image,
+        user=strangers_project.owner,
+        box=BETTER_BOX,
+    )
+    LabelFactory(project=project, face=drawn, source=Label.Source.HUMAN, user=owner)
+    assert drawn in Face.objects.current().of_project(project)
 
 
 def test_the_owner_opts_in_from_the_settings_and_the_page_says_what_is_shared(

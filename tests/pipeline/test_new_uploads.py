@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from faces.models import DetectTurn, Image
 from faces.services import pipeline
-from faces.tasks import detect_next, reclaim_images
+from faces.tasks import detect_image, detect_next, reclaim_images
 from tests.factories import ProjectFactory
 from tests.pipeline.test_pipeline import client
 
@@ -62,10 +63,12 @@ def image(name: str) -> Image:
 
 
 def hours_pass(hours: float) -> None:
-    """Time moves on for every image row (uploaded and last touched that much earlier)."""
+    """Time moves on for every image row (uploaded, first met and last touched that much
+    earlier)."""
     Image.objects.update(
         uploaded_at=F("uploaded_at") - timedelta(hours=hours),
         updated_at=F("updated_at") - timedelta(hours=hours),
+        created_at=F("created_at") - timedelta(hours=hours),
     )
 
 
@@ -176,3 +179,124 @@ def test_a_project_whose_only_left_files_wait_is_not_shown_as_stalled(
     assert status["waiting"] == 1
     assert not status["detecting"] and not status["stalled"]
     assert "1 new file waits until it is 48 hours old" in status["limits"]
+
+
+# --- the wait is part of the claim: no path detects a new upload ------------------------
+
+
+def assert_waiting(name: str) -> None:
+    young = image(name)
+    assert (young.state, young.attempts, young.processed_at) == (Image.State.PENDING, 0, None)
+    assert not young.faces.exists()
+
+
+def test_a_detect_task_by_id_leaves_a_new_upload_waiting(
+    uploads, project, django_capture_on_commit_callbacks
+):
+    crawl(project, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        detect_image.apply(args=[image(NEW).pk], throw=True)
+    assert_waiting(NEW)
+
+
+def test_the_claim_itself_refuses_a_new_upload(
+    uploads, project, django_capture_on_commit_callbacks
+):
+    crawl(project, django_capture_on_commit_callbacks)
+    assert pipeline.image_claim(image_id=image(NEW).pk) is None
+    assert pipeline.image_claim(image_id=image(OLD).pk) is not None
+
+
+def test_processproject_leaves_a_new_upload_waiting(uploads, project):
+    call_command("processproject", project.pk, "--no-progress")
+    assert image(OLD).state == Image.State.DONE
+    assert_waiting(NEW)
+
+
+def test_a_requeued_message_of_a_dead_worker_does_not_detect_a_new_upload(
+    uploads, project, settings, django_capture_on_commit_callbacks
+):
+    """A worker died holding a new upload (claimed before the wait applied to claims); the
+    sweep hands it back and the broker delivers the dead worker's message again."""
+    crawl(project, django_capture_on_commit_callbacks)
+    stale = timezone.now() - timedelta(seconds=settings.WIKIVISAGE_DETECT_CLAIM_TIMEOUT + 60)
+    Image.objects.filter(pk=image(NEW).pk).update(state=Image.State.PROCESSING, claimed_at=stale)
+    assert pipeline.image_claim(image_id=image(NEW).pk) is None  # a stale claim is no way in
+    sweep(django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        detect_image.apply(args=[image(NEW).pk], throw=True)
+    young = image(NEW)
+    assert young.state == Image.State.PENDING and not young.faces.exists()
+
+
+def test_a_new_upload_left_waiting_by_a_task_is_detected_once_old_enough(
+    uploads, project, queued, django_capture_on_commit_callbacks
+):
+    crawl(project, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        detect_image.apply(args=[image(NEW).pk], throw=True)
+    hours_pass(48.5)
+    queued.clear()
+    sweep(django_capture_on_commit_callbacks)
+    run_queued(queued, django_capture_on_commit_callbacks)
+    assert image(NEW).state == Image.State.DONE
+
+
+# --- the switch that turns off processing of new uploads ---------------------------------
+
+
+def test_with_new_uploads_switched_off_a_new_upload_is_never_detected(
+    uploads, project, queued, settings, django_capture_on_commit_callbacks
+):
+    settings.WIKIVISAGE_PROCESS_NEW_UPLOADS = False
+    crawl(project, django_capture_on_commit_callbacks)
+    run_queued(queued, django_capture_on_commit_callbacks)
+    assert image(OLD).state == Image.State.DONE
+    hours_pass(24 * 30)  # a month later: long past the wait
+    sweep(django_capture_on_commit_callbacks)
+    assert queued == []
+    with django_capture_on_commit_callbacks(execute=True):
+        detect_image.apply(args=[image(NEW).pk], throw=True)
+    call_command("processproject", project.pk, "--no-progress")
+    assert_waiting(NEW)
+
+
+def test_with_new_uploads_switched_off_a_file_first_met_when_old_is_processed(
+    make_fake_commons, settings, queued, django_capture_on_commit_callbacks
+):
+    settings.WIKIVISAGE_PROCESS_NEW_UPLOADS = False
+    three_days_ago = timezone.now() - timedelta(days=3)
+    make_fake_commons(
+        {
+            "categories": {"Uploads": {"files": [NEW], "subcats": []}},
+            "files": {NEW: _file(1, timestamp=_api_time(three_days_ago))},
+        }
+    )
+    crawl(ProjectFactory(category="Uploads", crawl_depth=0), django_capture_on_commit_callbacks)
+    run_queued(queued, django_capture_on_commit_callbacks)
+    assert image(NEW).state == Image.State.DONE
+
+
+def test_new_uploads_switched_on_again_are_detected_at_the_next_sweep(
+    uploads, project, queued, settings, django_capture_on_commit_callbacks
+):
+    settings.WIKIVISAGE_PROCESS_NEW_UPLOADS = False
+    crawl(project, django_capture_on_commit_callbacks)
+    run_queued(queued, django_capture_on_commit_callbacks)
+    hours_pass(24 * 30)
+    sweep(django_capture_on_commit_callbacks)
+    settings.WIKIVISAGE_PROCESS_NEW_UPLOADS = True
+    sweep(django_capture_on_commit_callbacks)
+    run_queued(queued, django_capture_on_commit_callbacks)
+    assert image(NEW).state == Image.State.DONE
+
+
+def test_the_project_page_says_new_uploads_are_not_processed_when_switched_off(
+    uploads, project, queued, settings, django_capture_on_commit_callbacks, client_of
+):
+    settings.WIKIVISAGE_PROCESS_NEW_UPLOADS = False
+    crawl(project, django_capture_on_commit_callbacks)
+    run_queued(queued, django_capture_on_commit_callbacks)
+    status = client_of(project.owner).get(reverse("projects:status", args=[project.pk])).json()
+    assert status["waiting"] == 1 and not status["detecting"]
+    assert "1 new upload is not processed" in status["limits"]

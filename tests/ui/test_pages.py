@@ -508,8 +508,9 @@ PROJECT_QUERIES = 10
 # priority, which of them are answered, the face); its lease (savepoint, insert, release);
 # the photo's faces; the bell (unread notifications)
 CLASSIFY_QUERIES = 14
-# session, user, project, membership; count and page of the grid; the bell
-SUGGESTIONS_QUERIES = 7
+# session, user, project, membership; the faces that need an individual look (sensitive
+# content); count and page of the grid; the bell
+SUGGESTIONS_QUERIES = 8
 
 
 def test_a_crawl_that_never_started_counts_as_stalled_workers(client_of, owner, project):

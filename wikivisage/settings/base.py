@@ -256,6 +256,9 @@ WIKIVISAGE_RECRAWL_HOURS = env.float("WIKIVISAGE_RECRAWL_HOURS", default=24.0)
 # A file younger than this is not detected yet: many new uploads are deleted within days
 # (MachineVision waits 48 h: $wgMachineVisionNewUploadLabelingJobDelay). 0: no wait.
 WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS = env.float("WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS", default=48.0)
+# Off: files younger than that wait when a crawl first finds them (and files re-uploaded
+# since) are never detected while it stays off; older files are processed as ever.
+WIKIVISAGE_PROCESS_NEW_UPLOADS = env.bool("WIKIVISAGE_PROCESS_NEW_UPLOADS", default=True)
 # What a learner process keeps between re-scorings (faces/services/learner_memory.py).
 WIKIVISAGE_LEARNER_MEMORY_MB = env.int("WIKIVISAGE_LEARNER_MEMORY_MB", default=512)
 # Bounds of one project: a huge or looping category tree stops at this many files, and the

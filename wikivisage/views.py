@@ -141,6 +141,7 @@ def _overview(project: Project) -> dict[str, Any]:
     progress = face_selectors.project_progress(project=project)
     return {
         "project": project,
+        "standing": project.standing,
         "progress": progress,
         "phase": _phase(project, progress),
         "limits": " ".join(filter(None, [_limits(project), _waiting(progress)])),
@@ -219,7 +220,7 @@ def project_status(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     return JsonResponse(
         {
             "state": project.state,
-            "state_label": project.get_state_display(),
+            "state_label": project.standing.label,
             **overview["progress"].as_dict(),
             **overview["counts"].as_dict(),
             "detecting": overview["progress"].detecting,

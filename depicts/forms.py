@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -12,21 +13,21 @@ from depicts.selectors import SuggestionFilter, SuggestionSource
 from faces.forms import IdListField
 
 
+class PercentField(forms.DecimalField):
+    """A score typed in percent, as the grid shows scores (projects.figures); cleaned to the
+    0..1 share the labels store."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=Decimal(0), max_value=Decimal(100), decimal_places=1, **kwargs)
+
+    def clean(self, value: Any) -> Decimal | None:
+        cleaned = super().clean(value)
+        return None if cleaned is None else cleaned / 100
+
+
 class SuggestionFilterForm(forms.Form):
-    score_min = forms.DecimalField(
-        label=_("Score from"),
-        min_value=Decimal(0),
-        max_value=Decimal(1),
-        decimal_places=3,
-        required=False,
-    )
-    score_max = forms.DecimalField(
-        label=_("to"),
-        min_value=Decimal(0),
-        max_value=Decimal(1),
-        decimal_places=3,
-        required=False,
-    )
+    score_min = PercentField(label=_("Score from (%)"), required=False)
+    score_max = PercentField(label=_("to (%)"), required=False)
     source = forms.ChoiceField(
         label=_("Source"),
         required=False,

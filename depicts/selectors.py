@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from depicts.models import DepictsEdit, WriteSwitch
 from depicts.services import region_fractions
 from faces.models import Face, Label, ProjectImage
 from faces.selectors import label_of, learner_summary
+from projects.figures import whole_percent
 from projects.models import Project
 
 State = DepictsEdit.State
@@ -130,13 +130,9 @@ class Estimate:
     precision: float | None
 
     @property
-    def shown_precision(self) -> float | None:
-        # Rounded down, so that the page never claims more than the learner estimated.
-        return math.floor(self.precision * 100) / 100 if self.precision is not None else None
-
-    @property
     def right_in_hundred(self) -> int | None:
-        return math.floor(self.precision * 100) if self.precision is not None else None
+        # The rule of every percentage shown: rounded down, never claiming more.
+        return whole_percent(self.precision) if self.precision is not None else None
 
 
 def learner_estimate(project: Project) -> Estimate | None:

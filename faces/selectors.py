@@ -25,6 +25,7 @@ from faces.models import (
     old_enough_q,
     seen_in_q,
 )
+from projects.figures import percent
 from projects.models import Project, Sensitivity
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
@@ -533,7 +534,7 @@ def score_chart(summary: LearnerSummary | None) -> ScoreChart | None:
         bars=_bars(histogram.bins, histogram.unanswered, "open", OPEN_BAND)
         + _answer_bars(histogram.bins, histogram.answered_yes, histogram.answered_no),
         axis=Line(x1=CHART_PAD, y1=AXIS_Y, x2=CHART_WIDTH - CHART_PAD, y2=AXIS_Y),
-        ticks=[Tick(x=_x(score), y=TICK_Y, text=f"{score:.1f}") for score in TICK_SCORES],
+        ticks=[Tick(x=_x(score), y=TICK_Y, text=percent(score)) for score in TICK_SCORES],
         threshold=_threshold_mark(summary.threshold),
         summary=summary,
     )

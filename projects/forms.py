@@ -46,9 +46,10 @@ class BadLine:
 @dataclass
 class FileListScan:
     """A list of files read line by line: the files recognised (first mention of each, as
-    ``(line as given, reference)``), the lines refused, and how many lines repeated a file."""
+    ``(line number as pasted, line as given, reference)``), the lines refused, and how many
+    lines repeated a file. Line numbers count every line, blank ones too, as an editor does."""
 
-    files: list[tuple[str, FileRef]] = field(default_factory=list)
+    files: list[tuple[int, str, FileRef]] = field(default_factory=list)
     bad: list[BadLine] = field(default_factory=list)
     duplicates: int = 0
     lines: int = 0
@@ -74,11 +75,11 @@ def scan_file_lines(lines: Iterable[str]) -> FileListScan:
             scan.duplicates += 1
             continue
         seen.add(ref.key)
-        scan.files.append((text, ref))
+        scan.files.append((number, text, ref))
     return scan
 
 
-def listed_files(lines: Sequence[str]) -> list[tuple[str, FileRef]]:
+def listed_files(lines: Sequence[str]) -> list[tuple[int, str, FileRef]]:
     """The files a list names, or a ValidationError saying what is wrong with it: no file,
     more lines than a project takes, or lines that name no file (the first few, by number)."""
     limit = max_listed_files()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from commons.identifiers import (
@@ -55,7 +56,7 @@ class Project(models.Model):
         ACTIVE = "active", _("Active")
         PAUSED = "paused", _("Paused")
         COMPLETED = "completed", _("Completed")
-        # No longer set: a moderator's archive is ``moderation`` (migration 0005 moved it).
+        # The owner's archive; a moderator's is ``moderation`` (``Project.standing`` says whose).
         ARCHIVED = "archived", _("Archived")
 
     class Scope(models.TextChoices):
@@ -258,6 +259,11 @@ class Project(models.Model):
             and self.moderation == self.Moderation.NONE
         )
 
+    @property
+    def standing(self) -> Standing:
+        """The state in effect and who holds the project there: every page says it from this."""
+        return Standing.of(self)
+
     def pause(self) -> None:
         self.state = self.State.PAUSED
         self.save(update_fields=["state", "updated_at"])
@@ -268,6 +274,101 @@ class Project(models.Model):
             return Membership.Role.OWNER
         membership = self.memberships.filter(user=user).first()
         return membership.role if membership else None
+
+
+OWNER, MODERATOR = "owner", "moderator"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A project's state in effect, and who put it there: the owner (``state``,
+    ``writes_enabled``) or a moderator (``moderation``, ``moderator_writes_stopped``).
+
+    A moderator's hold comes first: the owner cannot lift it. ``writes_stopped_by`` names who
+    stopped the writes only where the state itself does not already stop them.
+    """
+
+    state: str  # a Project.State value
+    by: str  # OWNER, MODERATOR, or "" (active)
+    writes_stopped_by: str  # OWNER, MODERATOR, or ""
+
+    @classmethod
+    def of(cls, project: Project) -> Standing:
+        if project.moderation != Project.Moderation.NONE:
+            return cls(state=project.moderation, by=MODERATOR, writes_stopped_by="")
+        by = "" if project.state == Project.State.ACTIVE else OWNER
+        return cls(state=project.state, by=by, writes_stopped_by=cls._writes_stopper(project))
+
+    @staticmethod
+    def _writes_stopper(project: Project) -> str:
+        if project.moderator_writes_stopped:
+            return MODERATOR
+        # The owner's archive switches the writes off itself: its sentence says so.
+        if not project.writes_enabled and project.state != Project.State.ARCHIVED:
+            return OWNER
+        return ""
+
+    @property
+    def label(self) -> str:
+        """A few words for the project page's header, the dashboard and the page's poll."""
+        label = str(STATE_LABELS.get((self.state, self.by), self.state))
+        if self.writes_stopped_by == MODERATOR:
+            return pgettext("project state", "%(state)s, writes stopped by a moderator") % {
+                "state": label
+            }
+        if self.writes_stopped_by == OWNER:
+            return pgettext("project state", "%(state)s, writes off") % {"state": label}
+        return label
+
+    @property
+    def holds_answers(self) -> str:
+        """Why the project takes no answers, or "" when it takes them."""
+        return str(NO_ANSWERS.get((self.state, self.by), ""))
+
+    @property
+    def holds_writes(self) -> str:
+        """Why approved edits wait although the state lets them leave, or ""."""
+        return str(WRITES_STOPPED.get(self.writes_stopped_by, ""))
+
+
+STATE_LABELS = {
+    ("active", ""): pgettext_lazy("project state", "Active"),
+    ("paused", OWNER): pgettext_lazy("project state", "Paused by the owner"),
+    ("paused", MODERATOR): pgettext_lazy("project state", "Paused by a moderator"),
+    ("completed", OWNER): pgettext_lazy("project state", "Completed"),
+    ("archived", OWNER): pgettext_lazy("project state", "Archived by the owner"),
+    ("archived", MODERATOR): pgettext_lazy("project state", "Archived by a moderator"),
+}
+NO_ANSWERS = {
+    ("paused", OWNER): _(
+        "This project is paused by its owner: it takes no answers until its owner resumes it."
+    ),
+    ("paused", MODERATOR): _(
+        "A moderator paused this project: it takes no answers and sends no edits until a "
+        "moderator resumes it."
+    ),
+    ("completed", OWNER): _(
+        "This project is completed: it takes no answers until its owner makes it active again."
+    ),
+    ("archived", OWNER): _(
+        "This project is archived by its owner: it takes no answers and sends no edits until "
+        "its owner restores it."
+    ),
+    ("archived", MODERATOR): _(
+        "A moderator archived this project: it takes no answers and sends no edits until a "
+        "moderator restores it."
+    ),
+}
+WRITES_STOPPED = {
+    MODERATOR: _(
+        "A moderator stopped the writes of this project: approved edits wait until a "
+        "moderator resumes them."
+    ),
+    OWNER: _(
+        "The owner switched the writes of this project off: approved edits wait until the "
+        "owner switches them on in the settings."
+    ),
+}
 
 
 class Membership(models.Model):

@@ -10,9 +10,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -33,6 +33,16 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     rows = Notification.objects.shown_to(request.user).select_related("project")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "notifications/list.html", {"page": page})
+
+
+@login_required
+@require_GET
+@rate_limited("bell", per_minute=120)
+def notification_count(request: AuthenticatedRequest) -> JsonResponse:
+    """The bell's number, polled by every page while it is open (static/js/bell.js)."""
+    unread = Notification.objects.shown_to(request.user).unread().count()
+    label = ngettext("%(n)s unread", "%(n)s unread", unread) % {"n": unread}
+    return JsonResponse({"unread": unread, "label": label})
 
 
 @login_required

@@ -33,7 +33,7 @@ def project_create(
     owner: User,
     qid: str,
     category: str | None = None,
-    files: Sequence[tuple[str, FileRef]] = (),
+    files: Sequence[tuple[int, str, FileRef]] = (),
     crawl_depth: int = 2,
     distance_threshold: float = 0.6,
     min_answers: int = DEFAULT_MIN_ANSWERS,
@@ -64,7 +64,8 @@ def project_create(
             ListedFile(
                 project=project, position=position, line=line, title=ref.title, pageid=ref.pageid
             )
-            for position, (line, ref) in enumerate(files, start=1)
+            # The line's number as pasted: the project page names lines as the list has them.
+            for position, line, ref in files
         ],
         batch_size=1000,
     )
@@ -199,7 +200,7 @@ def project_open_files(
     *,
     owner: User,
     qid: str,
-    files: Sequence[tuple[str, FileRef]],
+    files: Sequence[tuple[int, str, FileRef]],
     wikidata: ApiClient,
     languages: Sequence[str],
     distance_threshold: float = 0.6,
@@ -237,7 +238,7 @@ def project_start(
     owner: User,
     person: Person,
     category: str | None = None,
-    files: Sequence[tuple[str, FileRef]] = (),
+    files: Sequence[tuple[int, str, FileRef]] = (),
     crawl_depth: int = 2,
     distance_threshold: float = 0.6,
     min_answers: int = DEFAULT_MIN_ANSWERS,

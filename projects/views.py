@@ -167,13 +167,21 @@ def _tell_created(request: HttpRequest, created: services.NewProject) -> None:
             "Project created. The %(count)s listed files are being looked up on Commons now.",
             created.project.listed_count,
         ) % {"count": number_format(created.project.listed_count, force_grouping=True)}
-    elif created.estimate is None or created.estimate.root.files is None:
-        text = _("Project created. The category is being crawled now.")
-    else:
+    elif created.estimate is not None and _counted(created.estimate):
         text = _("Project created. %(estimate)s They are being crawled now.") % {
             "estimate": estimate_text(created.estimate)
         }
+    else:
+        text = _("Project created. The category is being crawled now.")
     messages.success(request, text)
+
+
+def _counted(estimate: FileEstimate) -> bool:
+    """Whether the estimate counted something worth saying: creation counts the top category
+    alone, and "more than 0 files" is no figure (its files are in its subcategories)."""
+    if estimate.root.files is None:
+        return False
+    return estimate.complete or estimate.files > 0
 
 
 def estimate_text(estimate: FileEstimate) -> str:
@@ -183,6 +191,14 @@ def estimate_text(estimate: FileEstimate) -> str:
         "depth": estimate.max_depth,
         "count": number_format(estimate.files, force_grouping=True),
     }
+    if not estimate.complete and estimate.files == 0:
+        return (
+            _(
+                "“%(name)s” holds its files in subcategories, too many to count in a moment; "
+                "the crawl counts them."
+            )
+            % values
+        )
     if not estimate.complete:
         return (
             ngettext(

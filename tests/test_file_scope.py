@@ -118,6 +118,19 @@ EXPECTED_IMAGES = {
 # --- the page ------------------------------------------------------------------------------
 
 
+def test_the_project_page_numbers_each_line_as_it_was_pasted(client_of, owner, fake):
+    lines = ["", "Obama 1.jpg", "", "Obama 1.jpg", "No such file.jpg", "  ", "Also missing.jpg"]
+    client = client_of(owner)
+    post_new(client, file_list="\n".join(lines))
+    project = Project.objects.get()
+    numbered = list(project.listed_files.order_by("position").values_list("position", "line"))
+    assert numbered == [(2, "Obama 1.jpg"), (5, "No such file.jpg"), (7, "Also missing.jpg")]
+    crawl(project)
+    body = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+    rows = re.findall(r'<tr data-state="missing"><td>(\d+)</td><td>([^<]*)</td>', body)
+    assert rows == [("5", "No such file.jpg"), ("7", "Also missing.jpg")]
+
+
 def test_a_pasted_list_becomes_a_project_and_its_crawl_takes_the_listed_images(
     client_of, owner, fake, queued, django_capture_on_commit_callbacks
 ):

@@ -492,3 +492,22 @@ def test_send_failed_is_told_with_the_number_that_failed(commons, project, sende
     (note,) = Notification.objects.filter(project=project)
     assert note.kind == Kind.SEND_FAILED and note.params == {"sent": 1, "failed": 1}
     assert "1 edit about Barack Obama could not be sent (1 sent)" in note.text()
+
+
+def test_the_bells_count_is_the_readers_own_unread_on_site_notifications(client_of, owner, project):
+    other = UserFactory(username="other")
+    for recipient, event, read_at in [
+        (owner, "a", None),
+        (owner, "b", None),
+        (owner, "c", timezone.now()),  # read already
+        (other, "a", None),  # somebody else's
+    ]:
+        Notification.objects.create(
+            recipient=recipient,
+            project=project,
+            kind=Kind.SEND_FINISHED,
+            event=event,
+            read_at=read_at,
+        )
+    data = client_of(owner).get(reverse("notifications:count")).json()
+    assert data == {"unread": 2, "label": "2 unread"}

@@ -33,6 +33,7 @@ notification_pages = [
     path("", notification_views.notification_list, name="list"),
     path("<int:pk>/open/", notification_views.notification_open, name="open"),
     path("read/", notification_views.notifications_read_all, name="read-all"),
+    path("unread/", notification_views.notification_count, name="count"),
 ]
 
 

@@ -29,6 +29,7 @@ from faces.selectors import ProjectProgress
 from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.access import project_for
+from projects.figures import percent
 from projects.forms import MemberInviteForm, ProjectSettingsForm
 from projects.health import queue_statuses, stale_seconds
 from projects.models import Heartbeat, Project
@@ -141,6 +142,7 @@ def _overview(project: Project) -> dict[str, Any]:
     progress = face_selectors.project_progress(project=project)
     return {
         "project": project,
+        "standing": project.standing,
         "progress": progress,
         "phase": _phase(project, progress),
         "limits": " ".join(filter(None, [_limits(project), _waiting(progress)])),
@@ -225,7 +227,7 @@ def project_status(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     return JsonResponse(
         {
             "state": project.state,
-            "state_label": project.get_state_display(),
+            "state_label": project.standing.label,
             **overview["progress"].as_dict(),
             **overview["counts"].as_dict(),
             "detecting": overview["progress"].detecting,
@@ -235,6 +237,9 @@ def project_status(request: AuthenticatedRequest, pk: int) -> JsonResponse:
             "stalled": overview["stalled"],
             "precision": summary.precision if summary else None,
             "recall": summary.recall if summary else None,
+            # Shown as the page shows them (one rule, projects.figures): the script copies them.
+            "precision_text": percent(summary.precision if summary else None),
+            "recall_text": percent(summary.recall if summary else None),
         }
     )
 

@@ -54,10 +54,8 @@ class ProjectNotAcceptingAnswers(ReviewError):
     code = "paused"
 
     def __init__(self, project: Project) -> None:
-        super().__init__(
-            _("This project is %(state)s: it takes no answers until its owner resumes it.")
-            % {"state": project.get_state_display().lower()}
-        )
+        # Who holds it says who can resume it: the owner, or only a moderator.
+        super().__init__(project.standing.holds_answers)
 
 
 class AlreadyAnswered(ReviewError):

@@ -23,6 +23,9 @@ export async function requestJson(url, { method = "GET", body = null, csrf = "" 
       credentials: "same-origin",
       headers: {
         Accept: "application/json",
+        // A refusal this page expects (400, 404, 409, 422) then answers 200 with its status in
+        // X-Refused-Status: the browser logs no error for a "no" the page shows as an answer.
+        "X-Expect-Refusals": "1",
         ...(body !== null ? { "Content-Type": "application/json" } : {}),
         ...(method !== "GET" ? { "X-CSRFToken": csrf } : {}),
       },
@@ -36,7 +39,8 @@ export async function requestJson(url, { method = "GET", body = null, csrf = "" 
     if (response.redirected || response.status === 403) throw new SessionEnded(response.url);
     throw new Offline(`HTTP ${response.status}`);
   }
-  return { ok: response.ok, status: response.status, data: await response.json() };
+  const refused = Number(response.headers.get("X-Refused-Status")) || 0;
+  return { ok: response.ok && !refused, status: refused || response.status, data: await response.json() };
 }
 
 /** A random UUID, also where crypto.randomUUID is missing (plain-HTTP origins). */

@@ -84,7 +84,7 @@ function choose(qid) {
 async function check(qid) {
   if (qid === checked) return;
   checked = qid;
-  card.hidden = false;
+  card.classList.remove("empty");
   card.classList.remove("bad");
   card.querySelector(".label").textContent = form.dataset.msgChecking;
   card.querySelector(".qid").textContent = "";
@@ -119,7 +119,7 @@ async function check(qid) {
 input.addEventListener("input", () => {
   clearTimeout(timer);
   const text = input.value.trim();
-  card.hidden = true;
+  card.classList.add("empty");  // it keeps its place: nothing below it moves
   checked = "";
   // The server's verdict on the previous value no longer applies.
   input.closest(".field").querySelectorAll(".field-error").forEach((error) => error.remove());

@@ -266,7 +266,7 @@ def test_the_grid_states_the_learners_estimate(client_of, owner, project):
     score(project, photos_of(project, 1), [0.9])
     learnt(project, precision=0.9789)
     body = grid(client_of(owner), project).content.decode()
-    assert f"{ESTIMATE} (estimated precision 0.97)." in body  # rounded down, never up
+    assert f"{ESTIMATE} (estimated precision 97\xa0%)." in body  # rounded down, never up
 
 
 def test_the_grid_claims_nothing_without_an_estimate(client_of, owner, project):

@@ -127,7 +127,10 @@ def test_the_chart_lays_out_every_shape_of_the_svg():
     assert (chart.open_label.x, chart.open_label.y) == (4, 14)
     assert (chart.answer_label.x, chart.answer_label.y) == (4, 142)
     assert (chart.axis.x1, chart.axis.x2, chart.axis.y1, chart.axis.y2) == (24, 576, 204, 204)
-    assert [(t.x, t.y, t.text) for t in chart.ticks][::5] == [(24, 218, "0.0"), (576, 218, "1.0")]
+    assert [(t.x, t.y, t.text) for t in chart.ticks][::5] == [
+        (24, 218, "0\xa0%"),
+        (576, 218, "100\xa0%"),
+    ]
     mark = chart.threshold
     assert mark is not None and mark.value == 0.5
     assert (mark.line.x1, mark.line.x2, mark.line.y1, mark.line.y2) == (300, 300, 16, 206)

@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wikivisage.middleware.ContentSecurityPolicyMiddleware",
+    # The site's scripts take a JSON refusal they expect as an answer, not a console error.
+    "wikivisage.middleware.ExpectedRefusalMiddleware",
     # A failed or refused Wikimedia login becomes a message on the login page, never a 500.
     "wikivisage.middleware.WikimediaLoginErrorMiddleware",
 ]

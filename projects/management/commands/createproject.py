@@ -65,7 +65,7 @@ class Command(BaseCommand):
 
 
 def _open(
-    owner: Any, options: dict[str, Any], files: list[tuple[str, FileRef]] | None
+    owner: Any, options: dict[str, Any], files: list[tuple[int, str, FileRef]] | None
 ) -> services.NewProject:
     common = {
         "owner": owner,
@@ -87,7 +87,7 @@ def _open(
             )
 
 
-def _read_list(path: str) -> list[tuple[str, FileRef]]:
+def _read_list(path: str) -> list[tuple[int, str, FileRef]]:
     """The list as the page reads an upload: the same size cap, text check and line rules."""
     try:
         if path == "-":

@@ -1,0 +1,48 @@
+"""The new-project form never moves a button under the pointer: the person card that appears
+when the Q-id field is left has its place kept, so the click that leaves the field lands."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from projects.models import Project
+from tests.browser.conftest import log_in
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def open_the_form(page) -> None:
+    UserFactory(username="alice")
+    log_in(page, "alice")
+    with page.expect_navigation():  # the page's scripts run before the first key
+        page.click("header.topbar >> text=New project")
+
+
+def test_leaving_the_qid_field_moves_nothing_below_it(page, commons):
+    open_the_form(page)
+    page.fill("#id_qid", "Q76")
+    before = [page.locator(s).bounding_box() for s in ("#id_scope_1", "#new-project-submit")]
+    page.locator("#id_qid").blur()
+    page.wait_for_selector("#person-card .qid >> text=Q76")
+    after = [page.locator(s).bounding_box() for s in ("#id_scope_1", "#new-project-submit")]
+    assert after == before
+
+
+def test_the_click_that_leaves_the_qid_field_lands_on_list_of_files(page, commons):
+    open_the_form(page)
+    page.fill("#id_qid", "Q76")
+    page.click("label[for=id_scope_1]")  # straight from the field: this click leaves it
+    assert page.is_checked("#id_scope_1")
+    assert page.is_visible("#id_file_list")
+
+
+def test_the_click_that_leaves_the_qid_field_creates_the_project(page, commons, queued):
+    open_the_form(page)
+    page.fill("#id_category", "Barack Obama")
+    page.fill("#id_qid", "Q76")
+    page.click("#new-project-submit")  # straight from the field: this click leaves it
+    page.wait_for_url(re.compile(r"/projects/\d+/$"))
+    assert Project.objects.get().qid == "Q76"

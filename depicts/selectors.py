@@ -346,7 +346,11 @@ def edit_statuses(
     *, project: Project, batch: uuid.UUID | None = None, limit: int = RECENT_EDITS
 ) -> list[EditStatus]:
     """The edits that left the send page, newest first (one query)."""
-    edits = project.depicts_edits.exclude(state__in=[State.APPROVED, State.PROPOSED])
+    # An undone addition is approved again (``services.undone_back_to_approved``) yet stays
+    # here, as reverted: the page shows what became of what was sent.
+    edits = project.depicts_edits.exclude(state=State.PROPOSED).exclude(
+        state=State.APPROVED, reverted_at__isnull=True
+    )
     if batch is not None:
         edits = edits.filter(batch=batch)
     edits = edits.exclude(batch__isnull=True).select_related("image", "sent_by")
@@ -398,12 +402,15 @@ def removal_text(person: str, qid: str) -> str:
 
 
 def _status(edit: DepictsEdit) -> EditStatus:
+    undone = edit.state == State.APPROVED
     return EditStatus(
         id=edit.pk,
         is_removal=edit.is_removal,
         file_title=edit.image.title,
-        state=edit.state,
-        state_text=edit.state_text,
+        state=State.REVERTED if undone else edit.state,
+        state_text=_("Undone; approved again, to send again or withdraw")
+        if undone
+        else edit.state_text,
         error=edit.error,
         sent_by=edit.sent_by.get_username() if edit.sent_by else "",
         updated_at=edit.updated_at,

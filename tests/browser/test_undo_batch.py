@@ -105,7 +105,11 @@ def test_undo_asks_first_and_the_undone_faces_wait_to_be_sent_again(page, common
     writing.run_writes(queued)
     assert [depicted_on_commons(name) for name in PHOTOS] == [[], [], []]
 
-    # The undone faces are back, approved and unsent, and the grid says where they are.
+    # The undone faces are back, approved and unsent (the page redraws itself once the
+    # removals have arrived), and the grid says where they are.
+    page.locator("#approved .edit-preview .undone").nth(2).wait_for()
+    assert page.locator("#edit-states tr[data-state=reverted]").count() == 3
+    assert "Undone; approved again" in page.inner_text("#edit-states")
     page.goto(send_url)
     assert page.locator(".edit-preview input[name=edit]").count() == 3
     assert page.locator(".edit-preview .undone", has_text="undone by alice").count() == 3

@@ -94,6 +94,50 @@ def on_commons(*, project: Project, filters: SuggestionFilter) -> QuerySet[Face]
     return rows
 
 
+class EmptyReason:
+    """Why the grid has no face waiting, most useful first (:func:`empty_grid`)."""
+
+    FILTERED = "filtered"  # the filters leave nothing
+    UNDONE = "undone"  # an undone batch's faces wait on the send page, approved again
+    APPROVED = "approved"  # every suggestion is approved; the edits wait on the send page
+    ON_THE_WAY = "on_the_way"  # approved and confirmed: being sent
+    NO_ANSWERS = "no_answers"  # nobody answered a question yet
+    LEARNING = "learning"  # answers given, the learner has not suggested anything yet
+    SENT = "sent"  # everything suggested so far is on Commons
+    NOTHING_MORE = "nothing_more"  # the learner suggests no other face for now
+
+
+@dataclass(frozen=True)
+class EmptyGrid:
+    reason: str
+    count: int  # the edits or answers the reason is about
+
+
+def empty_grid(*, project: Project, filters: SuggestionFilter) -> EmptyGrid:
+    """Why no face waits for approval, so the empty grid says so (two queries).
+
+    Edits waiting on the send page come first: their faces left the grid for them.
+    """
+    if filters != SuggestionFilter():
+        return EmptyGrid(EmptyReason.FILTERED, 0)
+    adds = project.depicts_edits.filter(action=DepictsEdit.Action.ADD).aggregate(
+        undone=Count("pk", filter=Q(state=State.APPROVED, reverted_at__isnull=False)),
+        approved=Count("pk", filter=Q(state=State.APPROVED)),
+        on_the_way=Count("pk", filter=Q(state__in=(State.QUEUED, State.SENDING))),
+        sent=Count("pk", filter=Q(state__in=(State.SENT, State.ALREADY_PRESENT))),
+    )
+    for reason in (EmptyReason.UNDONE, EmptyReason.APPROVED, EmptyReason.ON_THE_WAY):
+        if adds[reason]:
+            return EmptyGrid(reason, adds[reason])
+    if adds["sent"]:
+        return EmptyGrid(EmptyReason.SENT, adds["sent"])
+    answers = Label.objects.filter(project=project, source=Label.Source.HUMAN).count()
+    summary = learner_summary(project)
+    if summary is None or summary.updated_at is None:
+        return EmptyGrid(EmptyReason.LEARNING if answers else EmptyReason.NO_ANSWERS, answers)
+    return EmptyGrid(EmptyReason.NOTHING_MORE, answers)
+
+
 def _waiting(source: str) -> Q:
     suggested = Q(verdict=Label.Verdict.YES, human__isnull=True)
     confirmed = Q(human=Label.Verdict.YES)
@@ -176,6 +220,8 @@ class EditPreview:
     statement: str
     approved_by: str
     approved_at: datetime
+    undone_at: datetime | None = None  # sent once, then taken back by undoing its batch
+    undone_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -225,6 +271,7 @@ class BatchSummary:
     sent: int
     waiting: int
     failed: int
+    undone: int  # taken back from Commons by an undo
     can_revert: bool
 
 
@@ -295,7 +342,11 @@ def edit_statuses(
     *, project: Project, batch: uuid.UUID | None = None, limit: int = RECENT_EDITS
 ) -> list[EditStatus]:
     """The edits that left the send page, newest first (one query)."""
-    edits = project.depicts_edits.exclude(state__in=[State.APPROVED, State.PROPOSED])
+    # An undone addition is approved again (``services.undone_back_to_approved``) yet stays
+    # here, as reverted: the page shows what became of what was sent.
+    edits = project.depicts_edits.exclude(state=State.PROPOSED).exclude(
+        state=State.APPROVED, reverted_at__isnull=True
+    )
     if batch is not None:
         edits = edits.filter(batch=batch)
     edits = edits.exclude(batch__isnull=True).select_related("image", "sent_by")
@@ -303,7 +354,9 @@ def edit_statuses(
 
 
 def _with_people(edits: QuerySet[DepictsEdit]) -> QuerySet[DepictsEdit]:
-    return edits.select_related("image", "approved_by").order_by("-approved_at", "-pk")
+    return edits.select_related("image", "approved_by", "reverted_by").order_by(
+        "-approved_at", "-pk"
+    )
 
 
 def _preview(edit: DepictsEdit, person: str) -> EditPreview:
@@ -321,6 +374,8 @@ def _preview(edit: DepictsEdit, person: str) -> EditPreview:
         statement=statement_text(edit, person),
         approved_by=edit.approved_by.get_username(),
         approved_at=edit.approved_at,
+        undone_at=edit.reverted_at,
+        undone_by=edit.reverted_by.get_username() if edit.reverted_by else "",
     )
 
 
@@ -343,16 +398,28 @@ def removal_text(person: str, qid: str) -> str:
 
 
 def _status(edit: DepictsEdit) -> EditStatus:
+    undone = edit.state == State.APPROVED
     return EditStatus(
         id=edit.pk,
         is_removal=edit.is_removal,
         file_title=edit.image.title,
-        state=edit.state,
-        state_text=edit.state_text,
+        state=State.REVERTED if undone else edit.state,
+        state_text=_("Undone; approved again, to send again or withdraw")
+        if undone
+        else edit.state_text,
         error=edit.error,
         sent_by=edit.sent_by.get_username() if edit.sent_by else "",
         updated_at=edit.updated_at,
     )
+
+
+def batch_to_undo(*, project: Project, batch: uuid.UUID, user: User) -> int | None:
+    """How many statements undoing ``batch`` would remove; None if ``user`` may not undo it
+    (the same rule as :func:`depicts.services.batch_revert`: its sender, or a moderator)."""
+    edits = project.depicts_edits.filter(batch=batch)
+    if not user.is_staff and edits.exclude(sent_by=user).exists():
+        return None
+    return edits.filter(action=DepictsEdit.Action.ADD, state=State.SENT).count()
 
 
 def _batches(project: Project, user: User) -> list[BatchSummary]:
@@ -365,6 +432,7 @@ def _batches(project: Project, user: User) -> list[BatchSummary]:
             sent=Count("pk", filter=Q(state=State.SENT)),
             waiting=Count("pk", filter=Q(state__in=WAITING)),
             failed=Count("pk", filter=Q(state=State.FAILED)),
+            undone=Count("pk", filter=Q(reverted_at__isnull=False)),
             revertible=Count("pk", filter=Q(state=State.SENT, action=DepictsEdit.Action.ADD)),
         )
         .order_by("-first_queued")[:RECENT_BATCHES]
@@ -378,6 +446,7 @@ def _batches(project: Project, user: User) -> list[BatchSummary]:
             sent=row["sent"],
             waiting=row["waiting"],
             failed=row["failed"],
+            undone=row["undone"],
             can_revert=row["revertible"] > 0 and (user.is_staff or row["sent_by"] == user.pk),
         )
         for row in rows

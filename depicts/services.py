@@ -812,8 +812,32 @@ def edit_revert(*, edit_id: int, sleep: Sleep = time.sleep) -> SendOutcome:
         pk=edit.pk, state=State.REVERT_QUEUED, to=State.REVERTING, stale_after=claim_timeout()
     ):
         return SendOutcome(_state_of(edit.pk))
-    return _run_claimed(
+    outcome = _run_claimed(
         edit, edit.reverted_by, _revert_claimed, State.REVERTING, State.REVERT_QUEUED, sleep
+    )
+    if outcome.state == State.REVERTED:
+        undone_back_to_approved(edit_id=edit.pk)
+    return outcome
+
+
+def undone_back_to_approved(*, edit_id: int) -> bool:
+    """An addition this undo removed waits on the send page again, approved and unsent.
+
+    Undoing a batch takes its statements off Commons, not the reviewers' yes: without this
+    the faces would vanish from the grid (they have an edit) and from the send page (it is
+    no longer approved). The statement id is new (the old one is gone from Commons); who
+    sent it, when, in which batch, and who undid it when, stay on the row as its record until
+    it is sent again. A statement someone else had removed first (the revert found it gone,
+    and said so in ``error``) stays reverted: that removal is a say on the face.
+    """
+    edit = DepictsEdit.objects.select_related("image").get(pk=edit_id)
+    return bool(
+        DepictsEdit.objects.filter(pk=edit_id, state=State.REVERTED, error="").update(
+            state=State.APPROVED,
+            statement_id=new_statement_id(edit.image.pageid),
+            attempts=0,
+            updated_at=timezone.now(),
+        )
     )
 
 

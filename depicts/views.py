@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from commons import addresses
 from commons.oauth import NoWikimediaToken
@@ -160,10 +160,13 @@ def edit_withdraw(request: HttpRequest, project_pk: int, edit_pk: int) -> HttpRe
 
 
 @login_required
-@require_POST
-@rate_limited("send", per_minute=10)
+@require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited("send", per_minute=10, methods=("POST",))
 def batch_revert(request: HttpRequest, project_pk: int, batch: uuid.UUID) -> HttpResponse:
+    """GET asks for confirmation, with the count; only the POST of that page undoes."""
     project = project_for(request, project_pk)
+    if request.method == "GET":
+        return _revert_confirm(request, project, batch)
     try:
         count = services.batch_revert(project=project, batch=batch, user=_user(request))
     except services.EditNotAllowed:
@@ -172,12 +175,22 @@ def batch_revert(request: HttpRequest, project_pk: int, batch: uuid.UUID) -> Htt
         messages.error(request, NO_TOKEN_MESSAGE)
         return _back(project)
     text = ngettext(
-        "%(count)d statement will be removed from Commons.",
-        "%(count)d statements will be removed from Commons.",
+        "%(count)d statement will be removed from Commons; it comes back under "
+        "“Approved, not sent yet” once removed.",
+        "%(count)d statements will be removed from Commons; they come back under "
+        "“Approved, not sent yet” once removed.",
         count,
     ) % {"count": count}
     messages.success(request, text)
     return redirect(f"{_send_url(project)}?batch={batch}")
+
+
+def _revert_confirm(request: HttpRequest, project: Project, batch: uuid.UUID) -> HttpResponse:
+    count = selectors.batch_to_undo(project=project, batch=batch, user=_user(request))
+    if count is None:
+        raise PermissionDenied
+    context = {"project": project, "batch": batch, "count": count}
+    return render(request, "depicts/revert_confirm.html", context)
 
 
 def _user(request: HttpRequest) -> User:
@@ -230,6 +243,9 @@ def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "cards": [_card(row) for row in page.object_list],
             "individual": [_card(row) for row in individual],
             "sensitive_notice": SENSITIVE_NOTICE,
+            "empty": None
+            if page.object_list or individual or on_commons
+            else selectors.empty_grid(project=project, filters=filters),
         },
     )
 

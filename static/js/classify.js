@@ -35,6 +35,7 @@ const state = {
   fetching: false,
   exhausted: false,
   mode: null, // "draw" | "correct" while a box is being drawn
+  box: null, // the box being drawn, in fractions of the photo
   answered: 0,
 };
 
@@ -173,13 +174,18 @@ function show() {
   drawBoxes(q);
   // Two faces of this photo could be the person: ask which (keys 1-9, 0 for none).
   elements.stage.dataset.which = q.which ? "yes" : "";
-  elements.caption.textContent = q.which
-    ? text.msgWhich
-    : q.faces.length > 1
-      ? text.msgFaceOf.replace("%(k)s", q.face.number).replace("%(n)s", q.faces.length)
-      : "";
+  elements.caption.textContent = caption(q);
   // The crop needs the element's laid-out size: measure after the stage is visible.
   requestAnimationFrame(() => placeCrop(elements.crop, q.image.thumb, q.face, q.image.width, q.image.height));
+}
+
+function faceOf(number, count) {
+  return text.msgFaceOf.replace("%(k)s", number).replace("%(n)s", count);
+}
+
+function caption(q) {
+  if (q.which) return text.msgWhich;
+  return q.faces.length > 1 ? faceOf(q.face.number, q.faces.length) : "";
 }
 
 function drawBoxes(q) {
@@ -187,6 +193,11 @@ function drawBoxes(q) {
   q.faces.forEach((face) => {
     const box = document.createElement("div");
     box.className = "box";
+    // Every face is reachable from the keyboard (Tab, arrows), however many the photo holds.
+    box.tabIndex = 0;
+    box.dataset.number = face.number;
+    box.setAttribute("role", "button");
+    box.setAttribute("aria-label", faceOf(face.number, q.faces.length));
     if (face.id === q.face.id) box.classList.add("current");
     if (face.verdict) box.classList.add(`verdict-${face.verdict}`);
     placeBox(box, face);
@@ -252,19 +263,96 @@ function counted() {
   elements.count.textContent = state.answered;
 }
 
-// --- drawing a box with mouse, pen or finger --------------------------------------------------
+// --- choosing a face of the photo by keyboard -----------------------------------------------
+
+function focusedBox() {
+  return document.activeElement?.closest?.("#boxes .box") || null;
+}
+
+/** Arrow keys walk the photo's boxes (wrapping); the first press starts at the asked face. */
+function moveFocus(step) {
+  const boxes = [...elements.boxes.querySelectorAll(".box")];
+  if (!boxes.length) return;
+  const at = boxes.indexOf(focusedBox());
+  const start = at >= 0 ? at + step : Math.max(boxes.findIndex((b) => b.classList.contains("current")), 0);
+  boxes[(start + boxes.length) % boxes.length].focus();
+}
+
+elements.boxes.addEventListener("focusin", (event) => {
+  const box = event.target.closest(".box");
+  if (box && state.current) elements.caption.textContent = `${box.getAttribute("aria-label")}: ${text.msgFocused}`;
+});
+
+elements.boxes.addEventListener("focusout", () => {
+  if (state.current) elements.caption.textContent = caption(state.current);
+});
+
+// --- drawing a box with mouse, pen or finger, or with the arrow keys ---------------------------
+
+const STEP = 0.01; // one arrow press: 1 % of the photo
+const MIN_SIDE = 0.02;
 
 function startMode(mode) {
-  if (!state.current) return;
+  const q = state.current;
+  if (!q) return;
   state.mode = mode;
+  // A box to start from, so the keyboard alone can place it: the face's own box to
+  // correct, a box in the middle of the photo to draw.
+  const { left, top, width, height } = mode === "correct" ? q.face : { left: 0.4, top: 0.4, width: 0.2, height: 0.2 };
+  state.box = { left, top, width, height };
   elements.photo.classList.add("drawing-mode");
+  elements.drawing.hidden = false;
+  placeBox(elements.drawing, state.box);
   say(mode === "draw" ? text.msgDraw : text.msgCorrect);
 }
 
 function endMode() {
   state.mode = null;
+  state.box = null;
   elements.photo.classList.remove("drawing-mode");
   elements.drawing.hidden = true;
+}
+
+/** Esc: no box is drawn and no hint stays on screen. */
+function cancel() {
+  endMode();
+  say("");
+  hideWarning();
+}
+
+const clamp = (value, low, high) => Math.min(Math.max(value, low), high);
+
+/** Arrows move the box; with Shift they resize it (right/down grow, left/up shrink). */
+function nudge(key, resize) {
+  const b = state.box;
+  const dx = { ArrowLeft: -STEP, ArrowRight: STEP }[key] || 0;
+  const dy = { ArrowUp: -STEP, ArrowDown: STEP }[key] || 0;
+  if (resize) {
+    b.width = clamp(b.width + dx, MIN_SIDE, 1 - b.left);
+    b.height = clamp(b.height + dy, MIN_SIDE, 1 - b.top);
+  } else {
+    b.left = clamp(b.left + dx, 0, 1 - b.width);
+    b.top = clamp(b.top + dy, 0, 1 - b.height);
+  }
+  placeBox(elements.drawing, b);
+}
+
+function submitBox(box) {
+  const mode = state.mode;
+  endMode();
+  say("");
+  if (box.width < 0.01 || box.height < 0.01) return;
+  const q = state.current;
+  if (mode === "draw") send("draw", { image: q.image.id, ...box });
+  else send("correct", { face: q.face.id, ...box }, [q.face.id]);
+}
+
+function drawingKey(event) {
+  if (event.key === "Escape") cancel();
+  else if (event.key === "Enter") submitBox({ ...state.box });
+  else if (event.key.startsWith("Arrow")) nudge(event.key, event.shiftKey);
+  else return;
+  event.preventDefault();
 }
 
 function fraction(event) {
@@ -300,13 +388,8 @@ elements.photo.addEventListener("pointermove", (event) => {
 elements.photo.addEventListener("pointerup", (event) => {
   if (!state.mode || !origin) return;
   const box = boxFrom(origin, fraction(event));
-  const mode = state.mode;
   origin = null;
-  endMode();
-  if (box.width < 0.01 || box.height < 0.01) return;
-  const q = state.current;
-  if (mode === "draw") send("draw", { image: q.image.id, ...box });
-  else send("correct", { face: q.face.id, ...box }, [q.face.id]);
+  submitBox(box);
 });
 
 // --- keys and buttons -----------------------------------------------------------------------
@@ -319,12 +402,32 @@ const KEYS = {
   backspace: undo,
   d: () => startMode("draw"),
   c: () => startMode("correct"),
-  escape: endMode,
+  escape: cancel,
 };
 
+/** Arrows and Enter on the photo's boxes; true when the key was theirs. */
+function boxKey(event) {
+  const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+  const box = focusedBox();
+  if (step && state.current && (box || state.current.faces.length > 1)) {
+    moveFocus(step);
+  } else if (event.key === "Enter" && box) {
+    pick(Number(box.dataset.number));
+  } else {
+    return false;
+  }
+  event.preventDefault();
+  return true;
+}
+
 document.addEventListener("keydown", (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
   if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+  if (state.mode) {
+    drawingKey(event);
+    return;
+  }
+  if (event.repeat || boxKey(event)) return;
   const key = event.key.toLowerCase();
   if (/^[0-9]$/.test(key)) {
     event.preventDefault();

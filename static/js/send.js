@@ -5,6 +5,7 @@ const POLL_MS = 2000;
 
 function drawBoxes() {
   document.querySelectorAll("[data-box]").forEach((frame) => {
+    if (frame.querySelector(".face-box")) return; // drawn already (the page is redrawn in parts)
     const [left, top, width, height] = frame.dataset.box.split(",").map(Number);
     const box = document.createElement("span");
     box.className = "face-box";
@@ -32,15 +33,19 @@ function update(table, edits) {
   }
 }
 
-// When every edit has arrived, the batches table (counts, the undo button) is drawn again
-// from a fresh copy of this page: the server decides what can be undone.
+// When every edit has arrived, the batches table (counts, the undo link) and the approved
+// edits (an undone batch comes back there) are drawn again from a fresh copy of this page:
+// the server decides what can be undone and what waits to be sent.
 async function refreshBatches() {
   const response = await fetch(window.location.href, { credentials: "same-origin" });
   if (!response.ok) return;
   const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-  const current = document.getElementById("batches");
-  const replacement = fresh.getElementById("batches");
-  if (current && replacement) current.replaceWith(document.importNode(replacement, true));
+  for (const id of ["batches", "approved"]) {
+    const current = document.getElementById(id);
+    const replacement = fresh.getElementById(id);
+    if (current && replacement) current.replaceWith(document.importNode(replacement, true));
+  }
+  drawBoxes();
 }
 
 async function poll(table) {

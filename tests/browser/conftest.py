@@ -1,12 +1,15 @@
 """Debian's chromium driven by Playwright against ``live_server``, with the offline Commons.
 
 Every page a test visits can be saved with ``shot(page, name)`` into
-``test-artifacts/screenshots/`` for a person to look at.
+``test-artifacts/screenshots/`` for a person to look at. The README's screenshots are made
+by ``readme_shot(page, name)`` when ``WIKIVISAGE_SCREENSHOTS`` names a folder (the README's
+are in ``docs/screenshots``).
 """
 
 from __future__ import annotations
 
 import copy
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from PIL import Image as PillowImage
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -120,6 +124,27 @@ def shot(page: Any, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+README_SHOTS_VARIABLE = "WIKIVISAGE_SCREENSHOTS"
+README_SHOT_MAX_BYTES = 300_000
+
+
+def readme_shot(page: Any, name: str) -> Path | None:
+    """The page as the README shows it, if ``WIKIVISAGE_SCREENSHOTS`` names a folder (relative
+    to the repository, or absolute): the desktop viewport, once the thumbnails have loaded, in
+    256 colours so each PNG stays small enough to commit (under 300 KB)."""
+    folder = os.environ.get(README_SHOTS_VARIABLE, "")
+    if not folder:
+        return None
+    path = ROOT / folder / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")
+    with PillowImage.open(io.BytesIO(page.screenshot(full_page=False))) as image:
+        image.convert("RGB").quantize(colors=256).save(path, optimize=True)
+    size = path.stat().st_size
+    assert size < README_SHOT_MAX_BYTES, f"{path} is {size} bytes"
     return path
 
 

@@ -14,7 +14,8 @@ from faces.models import Answer, Face, Image, Label
 from faces.services import pipeline, review, scoring
 from faces.tasks import encode_face
 from projects.models import Project
-from tests.browser.conftest import log_in, shot
+from tests.browser.conftest import log_in, readme_shot, shot
+from tests.depicts import writing
 from tests.factories import ProjectFactory, UserFactory
 from tests.workers import wait_for
 
@@ -105,6 +106,7 @@ def test_answer_faces_by_keyboard_with_undo_a_drawn_face_and_a_group_photo(page,
     page.wait_for_selector("#stage:not([hidden])")
     page.wait_for_load_state("networkidle")
     shot(page, "06-classify")
+    readme_shot(page, "classify")
 
     # Three answers, then three steps back: each undo shows the face it took back.
     answered = [press_and_move_on(page, key) for key in ("y", "n", "s")]
@@ -170,10 +172,12 @@ def test_the_project_page_shows_progress_and_the_learner(page, commons):
     assert project.memberships.filter(user__username="bob").exists()
     page.wait_for_selector("svg rect.bar")
     shot(page, "10-project-page")
+    readme_shot(page, "project")
 
 
-def test_approve_suggestions_in_the_grid_by_keyboard(page, commons):
+def test_approve_suggestions_in_the_grid_by_keyboard(page, commons, writer_settings):
     owner = UserFactory(username="alice")
+    writing.log_in(commons, owner)  # her Wikimedia account is linked: the send page can send
     project = processed_project(owner)
     for title in ("File:Barack Obama 01.jpg", "File:Barack Obama 02.jpg"):
         face = Face.objects.current().filter(image__title=title).first()
@@ -187,6 +191,7 @@ def test_approve_suggestions_in_the_grid_by_keyboard(page, commons):
     waiting = page.locator("#grid [data-card]").count()
     assert waiting >= 3
     shot(page, "11-suggestions")
+    readme_shot(page, "suggestions")
 
     page.keyboard.press("ArrowRight")  # into the grid
     page.keyboard.press("Space")
@@ -210,6 +215,14 @@ def test_approve_suggestions_in_the_grid_by_keyboard(page, commons):
     assert not edits.filter(face_id__in=rejected).exists()
     assert edits.count() + 2 <= waiting
     shot(page, "12-suggestions-after-approval")
+
+    # The send page previews every approved edit before anything is sent.
+    page.click("text=Go to the send page")
+    page.wait_for_selector("#approved-title")
+    assert page.locator(".edit-preview input[name=edit]").count() == edits.count()
+    assert "Edits are made as WikiVisage Tester" in page.inner_text("#wikimedia-account")
+    shot(page, "12b-send-page")
+    readme_shot(page, "send")
 
 
 def test_switch_language(page, commons):

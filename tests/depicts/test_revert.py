@@ -126,6 +126,27 @@ def test_undoing_a_batch_removes_each_statement_it_added_by_its_id(commons, proj
     assert (edit.reverted_by, edit.reverted_at is not None) == (sender, True)
 
 
+def test_an_undone_batch_waits_on_the_send_page_again_and_can_be_sent_again(
+    commons, project, sender
+):
+    edits = sent_batch(commons, project, sender)
+    revert(project, sender, edits)
+    undone = list(DepictsEdit.objects.filter(pk__in=[e.pk for e in edits]).order_by("pk"))
+    assert {edit.state for edit in undone} == {State.APPROVED}
+    # The record of the undone write stays: who sent it, in which batch, who undid it, when.
+    for before, after in zip(edits, undone, strict=True):
+        assert after.statement_id != before.statement_id
+        assert (after.batch, after.sent_by, after.reverted_by) == (before.batch, sender, sender)
+        assert after.reverted_at is not None
+    assert [depicts(commons, name) for name in FRESH[:3]] == [[], [], []]
+
+    send_all(queue(project, sender, undone))
+    assert [depicts(commons, name) for name in FRESH[:3]] == [[PERSON]] * 3
+    assert set(
+        DepictsEdit.objects.filter(pk__in=[e.pk for e in edits]).values_list("state", flat=True)
+    ) == {State.SENT}
+
+
 def test_statements_changed_or_removed_on_commons_since_are_left_alone(commons, project, sender):
     edits = sent_batch(commons, project, sender)
     changed = statement_of(commons, FRESH[0])
@@ -135,7 +156,9 @@ def test_statements_changed_or_removed_on_commons_since_are_left_alone(commons, 
     states = revert(project, sender, edits)
     assert list(states.values()) == [State.SENT, State.REVERTED, State.REVERTED]
     assert "changed on Commons" in DepictsEdit.objects.get(pk=edits[0].pk).error
-    assert "already gone" in DepictsEdit.objects.get(pk=edits[1].pk).error
+    gone = DepictsEdit.objects.get(pk=edits[1].pk)
+    assert "already gone" in gone.error
+    assert gone.state == State.REVERTED  # someone else's removal is a say: it does not come back
     assert depicts(commons, FRESH[0]) == [PERSON]  # the changed statement stays
     assert [w.statement_id for w in removals(commons)] == [edits[2].statement_id]
 
@@ -148,7 +171,7 @@ def test_a_revert_run_twice_or_under_faults_removes_once(commons, project, sende
     write_revert.apply(args=[edit.pk])
     write_revert.apply(args=[edit.pk])
     edit.refresh_from_db()
-    assert edit.state == State.REVERTED
+    assert edit.state == State.APPROVED  # removed, and waiting to be sent again
     assert depicts(commons, FRESH[0]) == []
     assert len(removals(commons)) == 1
 

@@ -230,7 +230,8 @@ def test_the_sender_undoes_a_batch_and_another_member_may_not(
         response = client_of(sender).post(url("revert", project, batch))
     run_writes(queued)
     assert response.status_code == 302
-    assert set(DepictsEdit.objects.values_list("state", flat=True)) == {State.REVERTED}
+    # Removed from Commons, and back on the send page to be sent again.
+    assert set(DepictsEdit.objects.values_list("state", flat=True)) == {State.APPROVED}
     assert depicts(commons, FRESH[0]) == [] and depicts(commons, FRESH[1]) == []
 
 
@@ -242,6 +243,18 @@ def test_the_page_offers_undo_only_to_the_sender(client_of, commons, project, se
     assert revert_url in client_of(sender).get(url("send", project)).content.decode()
     assert revert_url not in client_of(member).get(url("send", project)).content.decode()
     assert client_of(sender).post(url("revert", project, uuid.uuid4())).status_code == 302
+
+
+def test_undo_asks_first_with_the_count_and_only_the_sender(
+    client_of, commons, project, sender, member
+):
+    edits = approve(commons, project, sender, FRESH[:2])
+    queued = services.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in edits])
+    DepictsEdit.objects.update(state=State.SENT)
+    page = client_of(sender).get(url("revert", project, queued.batch)).content.decode()
+    assert "Remove 2 statements from Commons" in page
+    assert set(DepictsEdit.objects.values_list("state", flat=True)) == {State.SENT}
+    assert client_of(member).get(url("revert", project, queued.batch)).status_code == 403
 
 
 # --- moderation in the admin ----------------------------------------------------------------

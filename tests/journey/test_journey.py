@@ -335,9 +335,13 @@ def send_approved(journey: Journey, approved: set[str]) -> None:
 def undo_batch(journey: Journey, count: int) -> None:
     with journey.step("undone") as page:
         # No reload: the page redraws its batches table once every edit has arrived, and
-        # only then offers to undo the batch.
-        follow(page, page.get_by_role("button", name="Undo this batch"))
+        # only then offers to undo the batch; undoing asks first, with the count.
+        follow(page, page.get_by_role("link", name="Undo this batch"))
+        confirm = re.compile(rf"Remove {count} statements? from Commons")
+        follow(page, page.get_by_role("button", name=confirm))
         wait_for_edit_states(page, "reverted", count=count)
+        # The way back: the undone edits wait above, approved, to be sent again.
+        page.locator("#approved .edit-preview .undone").nth(count - 1).wait_for()
 
 
 def wait_for_edit_states(page: Any, wanted: str, *, count: int) -> None:

@@ -36,7 +36,7 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 @rate_limited("bell", per_minute=120)
 def notification_count(request: AuthenticatedRequest) -> JsonResponse:
     """The bell's number, polled by every page while it is open (static/js/bell.js)."""

@@ -71,7 +71,8 @@ OTHER_NAMESPACES = frozenset(
     }
 )
 # MediaWiki's Title::getTitleInvalidRegex, the characters a title can never hold.
-_ILLEGAL_TITLE = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f]")
+# Lone surrogates too: no UTF-8 text, hence no title, can hold one.
+_ILLEGAL_TITLE = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f\ud800-\udfff]")
 MAX_TITLE_BYTES = 255  # page_title is varbinary(255), the namespace prefix aside
 COMMONS_HOSTS = frozenset({"commons.wikimedia.org", "commons.m.wikimedia.org"})
 
@@ -131,22 +132,31 @@ def file_reference(line: str) -> FileRef:
     ``?curid=N``). Raises ValidationError for anything else."""
     text = line.strip().strip("\ufeff")
     if text.isdigit():
-        pageid = int(text)
-        if pageid <= 0 or pageid > MAX_PAGEID:
-            raise ValidationError(
-                _("“%(value)s” is not a Commons page id."), params={"value": text}, code="invalid"
-            )
-        return FileRef(pageid=pageid)
+        return _pageid_reference(text)
     if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):
         return _address_reference(text)
     return FileRef(title=normalise_file_title(text))
 
 
 MAX_PAGEID = 2**31 - 1  # page_id is an unsigned int; Commons is far below this
+_PAGEID_RE = re.compile(r"0*[0-9]{1,12}")
+
+
+def _pageid_reference(text: str) -> FileRef:
+    # ASCII digits only: "²" or "①" are digits to str.isdigit() yet no number to int().
+    pageid = int(text) if _PAGEID_RE.fullmatch(text) else 0
+    if pageid <= 0 or pageid > MAX_PAGEID:
+        raise ValidationError(
+            _("“%(value)s” is not a Commons page id."), params={"value": text}, code="invalid"
+        )
+    return FileRef(pageid=pageid)
 
 
 def _address_reference(address: str) -> FileRef:
-    parts = urlsplit(address)
+    try:
+        parts = urlsplit(address)
+    except ValueError:  # "https://[::1" and the like: no address at all
+        parts = urlsplit("")
     if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in COMMONS_HOSTS:
         raise ValidationError(
             _("“%(value)s” is not an address on Commons."),
@@ -155,7 +165,7 @@ def _address_reference(address: str) -> FileRef:
         )
     query = parse_qs(parts.query)
     if "curid" in query and query["curid"][0].isdigit():
-        return file_reference(query["curid"][0])
+        return _pageid_reference(query["curid"][0])
     title = unquote(parts.path[len("/wiki/") :]) if parts.path.startswith("/wiki/") else ""
     title = title or query.get("title", [""])[0]
     namespace = title.partition(":")[0].strip().lower() if ":" in title else ""

@@ -133,7 +133,7 @@ def file_reference(line: str) -> FileRef:
     text = line.strip().strip("\ufeff")
     if text.isdigit():
         return _pageid_reference(text)
-    if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):
+    if is_address(text):
         return _address_reference(text)
     return FileRef(title=normalise_file_title(text))
 
@@ -153,6 +153,26 @@ def _pageid_reference(text: str) -> FileRef:
 
 
 def _address_reference(address: str) -> FileRef:
+    title, curid = _address_page(address)
+    if curid.isdigit():
+        return _pageid_reference(curid)
+    namespace = title.partition(":")[0].strip().lower() if ":" in title else ""
+    if namespace in _FILE_NAMESPACE_NAMES or namespace in OTHER_NAMESPACES:
+        return FileRef(title=normalise_file_title(title))
+    raise ValidationError(
+        _("“%(value)s” is not the address of a file page on Commons."),
+        params={"value": address},
+        code="invalid",
+    )
+
+
+def is_address(text: str) -> bool:
+    return bool(re.match(r"^[a-z][a-z0-9+.-]*://", text.strip(), re.IGNORECASE))
+
+
+def _address_page(address: str) -> tuple[str, str]:
+    """(title, curid) of the address of a Commons page (``/wiki/T``, ``?title=T``,
+    ``?curid=N``), either may be empty; raises ValidationError for an address elsewhere."""
     try:
         parts = urlsplit(address)
     except ValueError:  # "https://[::1" and the like: no address at all
@@ -164,15 +184,26 @@ def _address_reference(address: str) -> FileRef:
             code="not_commons",
         )
     query = parse_qs(parts.query)
-    if "curid" in query and query["curid"][0].isdigit():
-        return _pageid_reference(query["curid"][0])
     title = unquote(parts.path[len("/wiki/") :]) if parts.path.startswith("/wiki/") else ""
-    title = title or query.get("title", [""])[0]
-    namespace = title.partition(":")[0].strip().lower() if ":" in title else ""
-    if namespace in _FILE_NAMESPACE_NAMES or namespace in OTHER_NAMESPACES:
-        return FileRef(title=normalise_file_title(title))
-    raise ValidationError(
-        _("“%(value)s” is not the address of a file page on Commons."),
-        params={"value": address},
-        code="invalid",
-    )
+    return title or query.get("title", [""])[0], query.get("curid", [""])[0]
+
+
+def category_reference(value: str) -> str:
+    """A category name (:func:`normalise_category`) given as a name or as the address of its
+    page on Commons. A page id (``?curid=``) is refused: only Commons knows its title."""
+    if not is_address(value):
+        return normalise_category(value)
+    title, curid = _address_page(value.strip())
+    if not title and curid:
+        raise ValidationError(
+            _("“%(value)s” names a page by its id: give the category's name instead."),
+            params={"value": value.strip()},
+            code="pageid",
+        )
+    if title.partition(":")[0].strip().lower() != "category":
+        raise ValidationError(
+            _("“%(value)s” is not the address of a category on Commons."),
+            params={"value": value.strip()},
+            code="invalid",
+        )
+    return normalise_category(title)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -16,8 +17,8 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from commons.identifiers import (
-    normalise_category,
-    normalise_file_title,
+    category_reference,
+    file_reference,
     normalise_qid,
     validate_qid,
 )
@@ -618,13 +619,29 @@ class Withholding(models.Model):
             raise ValidationError({"value": error.messages}) from error
 
 
+FILE_EXTENSION = re.compile(r"\.[A-Za-z0-9]+$")
+
+
 def withheld_form(kind: str, value: str) -> str:
     """``value`` as a withholding of ``kind`` stores it: a category name without namespace,
-    a file title with ``File:``, a Q-id in capitals."""
+    a file title with ``File:``, a Q-id in capitals. Addresses of Commons pages give their
+    title; a page id is refused (only Commons knows its title, and no web request asks it)."""
     if kind == Withholding.Kind.CATEGORY:
-        return normalise_category(value)
+        return category_reference(value)
     if kind == Withholding.Kind.PERSON:
         return normalise_qid(value)
     if not value.strip():
         raise ValidationError(_("Give the title of a Commons file."))
-    return normalise_file_title(value)
+    reference = file_reference(value)
+    if reference.pageid is not None:
+        raise ValidationError(
+            _("“%(value)s” is a page id: give the file's title (File:…) instead."),
+            params={"value": value.strip()},
+        )
+    if not FILE_EXTENSION.search(reference.title):
+        # Every upload's name ends in its extension: a title without one matches nothing.
+        raise ValidationError(
+            _("“%(value)s” has no file extension: give the title of a Commons file."),
+            params={"value": value.strip()},
+        )
+    return reference.title

@@ -101,17 +101,52 @@ def listed_categories(fake) -> set[str]:
         ("file", "file:obama_1.jpg", "File:Obama 1.jpg"),
         ("file", "Obama 1.jpg", "File:Obama 1.jpg"),
         ("person", " q76", "Q76"),
+        ("file", "https://commons.wikimedia.org/wiki/File:Obama_1.jpg", "File:Obama 1.jpg"),
+        ("file", "https://commons.m.wikimedia.org/wiki/File%3AObama%201.jpg", "File:Obama 1.jpg"),
+        (
+            "file",
+            "https://commons.wikimedia.org/w/index.php?title=File:Obama_1.jpg&oldid=5",
+            "File:Obama 1.jpg",
+        ),
+        ("category", "https://commons.wikimedia.org/wiki/Category:Barack_Obama", "Barack Obama"),
+        (
+            "category",
+            "https://commons.wikimedia.org/w/index.php?title=Category:Barack_Obama",
+            "Barack Obama",
+        ),
+        ("category", "1984", "1984"),  # a category may be named by a number
     ],
 )
 def test_a_value_is_stored_as_crawls_and_checks_compare_it(kind, given, stored):
     assert withhold(kind, given).value == stored
 
 
-@pytest.mark.parametrize(("kind", "value"), [("person", "Barack Obama"), ("file", "File: ")])
-def test_a_value_that_names_nothing_is_refused(kind, value):
+@pytest.mark.parametrize(
+    ("kind", "value", "says"),
+    [
+        ("person", "Barack Obama", "is not a Wikidata item id"),
+        ("file", "File: ", "is not a valid Commons file title"),
+        ("file", "12345", "is a page id: give the file's title"),
+        ("file", "https://commons.wikimedia.org/w/index.php?curid=12345", "is a page id"),
+        ("file", "https://commons.wikimedia.org/wiki/Category:Barack_Obama", "is not a file"),
+        ("file", "https://en.wikipedia.org/wiki/File:Obama_1.jpg", "is not an address on Commons"),
+        ("file", "https://commons.wikimedia.org/wiki/Main_Page", "is not the address of a file"),
+        ("file", "Obama", "has no file extension"),
+        ("file", "²", "is not a Commons page id"),
+        ("category", "https://commons.wikimedia.org/w/index.php?curid=12", "give the category"),
+        ("category", "https://commons.wikimedia.org/wiki/File:X.jpg", "is not the address of a"),
+    ],
+)
+def test_a_value_that_names_nothing_is_refused_with_a_message(kind, value, says):
     with pytest.raises(ValidationError) as refused:
         withhold(kind, value)
-    assert "value" in refused.value.message_dict
+    assert says in " ".join(refused.value.message_dict["value"])
+
+
+def test_the_admin_refuses_a_file_page_id_with_a_message(client_of, moderator):
+    response = add_in_admin(client_of(moderator), kind="file", value="12345", reason="r")
+    assert not Withholding.objects.exists()
+    assert "is a page id: give the file" in response.content.decode()
 
 
 # --- a withheld person ------------------------------------------------------------------

@@ -29,6 +29,11 @@ enough for the learner's estimates to mean something (evaluate_learning measures
 
 
 class ProjectQuerySet(models.QuerySet):
+    def files_held(self) -> int:
+        """How many files these projects hold together (a file in two counts twice: each
+        project crawls, detects and scores it)."""
+        return int(self.aggregate(n=models.Count("project_images"))["n"] or 0)
+
     def visible_to(self, user: User | AnonymousUser) -> ProjectQuerySet:
         if not user.is_authenticated:
             return self.none()
@@ -181,6 +186,15 @@ class Project(models.Model):
         help_text=_(
             "The most files a project takes, when the last crawl stopped there; empty when it "
             "listed the whole category."
+        ),
+    )
+    owner_limit_hit = models.PositiveIntegerField(
+        _("owner's files stopped at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The most files one user's projects hold together, when the last crawl stopped "
+            "there; empty when it did not."
         ),
     )
     bootstrap_limit_hit = models.PositiveIntegerField(

@@ -129,6 +129,7 @@ def _project_start(request: AuthenticatedRequest, form: ProjectNewForm) -> Proje
 
 def _project_open(owner: User, data: dict[str, Any]) -> services.NewProject:
     """The service for the chosen scope: a list of files needs no Commons call here."""
+    services.owner_files_refuse_full(owner)  # before asking Wikimedia anything
     common = {
         "owner": owner,
         "qid": data["qid"],

@@ -13,13 +13,15 @@ from django.urls import reverse
 
 from commons.client import ApiClient, RetryPolicy, commons_client
 from depicts.models import DepictsEdit
-from faces.models import Face, ProjectImage
+from depicts.tasks import resume_edits, unlinked_cancel
+from faces.models import Face, Label, ProjectImage
 from faces.services import pipeline
-from projects.models import Project, Withholding
+from projects.models import ListedFile, Project, Withholding
 from tests.factories import (
     DepictsEditFactory,
     FaceFactory,
     ImageFactory,
+    LabelFactory,
     ProjectFactory,
     ProjectImageFactory,
     UserFactory,
@@ -304,3 +306,122 @@ def test_projects_on_a_withheld_category_are_archived(client_of, moderator):
     on_it.refresh_from_db(), beside.refresh_from_db()
     assert on_it.moderation == Project.Moderation.ARCHIVED
     assert beside.moderation == Project.Moderation.NONE
+
+
+# --- a withheld subcategory: files reached only through it leave -----------------------
+
+
+def answered_face(project, title: str) -> Face:
+    """A face of ``title`` with a yes answer of ``project``, and an unsent addition."""
+    face = Face.objects.filter(image__title=title).first() or FaceFactory(
+        image=ProjectImage.objects.get(project=project, image__title=title).image
+    )
+    LabelFactory(project=project, face=face, verdict="yes")
+    DepictsEditFactory(project=project, image=face.image, face=face, state=State.APPROVED)
+    return face
+
+
+def test_a_recrawl_unlinks_files_reached_only_through_a_category_withheld_since(fake, tree_project):
+    crawl(tree_project)
+    assert {"File:A 1.jpg", "File:C 1.jpg", "File:D 1.jpg"} <= linked(tree_project)
+    face = answered_face(tree_project, "File:C 1.jpg")
+    sent = DepictsEditFactory(project=tree_project, image=face.image, qid="Q1", state=State.SENT)
+    kept = answered_face(tree_project, "File:D 1.jpg")
+
+    withhold("category", "A")
+    summary = crawl(tree_project)
+
+    # C only through A: gone; D through B too, and A's own file: D stays, A 1 goes.
+    assert linked(tree_project) == {
+        "File:Root 1.jpg",
+        "File:Root 2.jpg",
+        "File:B 1.jpg",
+        "File:D 1.jpg",
+    }
+    assert summary.unlinked == 2
+    assert not Face.objects.of_project(tree_project).filter(pk=face.pk).exists()
+    # History stays: the face, its answer, the edit already sent.
+    assert Face.objects.filter(pk=face.pk).exists()
+    assert Label.objects.filter(project=tree_project, face=face).exists()
+    unlinked_cancel(tree_project.pk)
+    edits = {e.image.title: e.state for e in DepictsEdit.objects.exclude(pk=sent.pk)}
+    assert edits == {"File:C 1.jpg": State.CANCELLED, "File:D 1.jpg": State.APPROVED}
+    sent.refresh_from_db()
+    assert sent.state == State.SENT
+    assert Face.objects.of_project(tree_project).filter(pk=kept.pk).exists()
+
+
+def test_the_sweep_asks_the_writer_to_cancel_the_unsent_additions(
+    fake, tree_project, queued, django_capture_on_commit_callbacks
+):
+    crawl(tree_project)
+    withhold("category", "C")
+    with django_capture_on_commit_callbacks(execute=True):
+        crawl(tree_project)
+    assert ("write.unlinked_cancel", (tree_project.pk,)) in [(q.task, q.args) for q in queued]
+
+
+def test_an_interrupted_pass_unlinks_nothing_until_it_ends(fake, tree_project):
+    crawl(tree_project)
+    withhold("category", "A")
+    crawl(tree_project, max_batches=1)
+    assert "File:C 1.jpg" in linked(tree_project)
+    crawl(tree_project)
+    assert "File:C 1.jpg" not in linked(tree_project)
+
+
+def test_a_pass_stopped_at_the_file_bound_unlinks_nothing(fake, tree_project, settings):
+    crawl(tree_project)
+    withhold("category", "A")
+    # Root 2 becomes a new file the project has no room for: the pass stops before the end.
+    ProjectImage.objects.filter(project=tree_project, image__title="File:Root 2.jpg").delete()
+    settings.WIKIVISAGE_MAX_FILES_PER_PROJECT = len(linked(tree_project))
+    summary = crawl(tree_project)
+    assert summary.limit_hit == settings.WIKIVISAGE_MAX_FILES_PER_PROJECT
+    assert "File:C 1.jpg" in linked(tree_project)
+
+
+def test_the_periodic_resume_cancels_additions_about_files_that_left(tree_project):
+    image = ImageFactory()
+    ProjectImageFactory(project=tree_project, image=image)
+    addition = DepictsEditFactory(project=tree_project, image=image, state=State.QUEUED)
+    undo = DepictsEditFactory(
+        project=tree_project, image=image, qid="Q2", state=State.REVERT_QUEUED
+    )
+    ProjectImage.objects.filter(image=image).delete()
+    resume_edits()
+    addition.refresh_from_db(), undo.refresh_from_db()
+    assert (addition.state, undo.state) == (State.CANCELLED, State.REVERT_QUEUED)
+    assert "left the project" in addition.error
+
+
+def test_saving_a_withheld_category_crawls_every_active_project_again_at_once(
+    client_of, moderator, fake, tree_project, queued, django_capture_on_commit_callbacks
+):
+    crawl(tree_project)
+    crawl(tree_project, max_batches=1)  # a pass under way restarts from the root
+    paused = ProjectFactory(qid="Q1", state=Project.State.PAUSED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = add_in_admin(client_of(moderator), kind="category", value="A", reason="r")
+
+    crawls = [q.args for q in queued if q.task == "crawl.project"]
+    assert crawls == [(tree_project.pk,)] and (paused.pk,) not in crawls
+    assert "1 project is crawled again" in response.content.decode()
+    tree_project.refresh_from_db()
+    assert tree_project.crawl_cursor is None
+    crawl(tree_project)
+    assert "File:C 1.jpg" not in linked(tree_project)
+    assert "File:D 1.jpg" in linked(tree_project)
+
+
+def test_a_listed_file_withheld_since_leaves_at_the_next_crawl(fake, owner):
+    project = ProjectFactory(owner=owner, qid="Q76", scope="files", category=None)
+    for position, name in enumerate(["Root 1.jpg", "C 1.jpg"], start=1):
+        ListedFile.objects.create(project=project, position=position, line=name)
+    crawl(project)
+    assert linked(project) == {"File:Root 1.jpg", "File:C 1.jpg"}
+    withhold("file", "C 1.jpg")
+    crawl(project)
+    assert linked(project) == {"File:Root 1.jpg"}
+    assert ListedFile.objects.get(position=2).state == ListedFile.State.WITHHELD

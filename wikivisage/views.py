@@ -204,6 +204,18 @@ def _limits(project: Project) -> str:
             )
             % {"count": formats.number_format(count, force_grouping=True)}
         )
+    if project.owner_limit_hit is not None:
+        count = project.owner_limit_hit
+        notes.append(
+            ngettext(
+                "The owner's projects hold %(count)s file together, the most one user may "
+                "have: WikiVisage took no more for this project.",
+                "The owner's projects hold %(count)s files together, the most one user may "
+                "have: WikiVisage took no more for this project.",
+                count,
+            )
+            % {"count": formats.number_format(count, force_grouping=True)}
+        )
     if project.bootstrap_limit_hit is not None:
         count = project.bootstrap_limit_hit
         notes.append(

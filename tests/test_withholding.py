@@ -41,6 +41,7 @@ TREE = {
     "D": (["D 1.jpg"], []),
 }
 DEPICTING = ["Portrait 1.jpg", "Portrait 2.jpg"]  # outside the tree, depict Q76
+PRIVATE = {"Private": (["Portrait 2.jpg"], [])}  # a category outside the tree
 
 
 def world() -> dict:
@@ -53,7 +54,9 @@ def world() -> dict:
         files[name]["depicts"] = ["Q76"]
     return {
         "items": {"Q76": {"labels": {"en": "Barack Obama"}, "P31": ["Q5"]}},
-        "categories": {name: {"files": f, "subcats": s} for name, (f, s) in TREE.items()},
+        "categories": {
+            name: {"files": f, "subcats": s} for name, (f, s) in {**TREE, **PRIVATE}.items()
+        },
         "files": files,
     }
 
@@ -425,3 +428,46 @@ def test_a_listed_file_withheld_since_leaves_at_the_next_crawl(fake, owner):
     crawl(project)
     assert linked(project) == {"File:Root 1.jpg"}
     assert ListedFile.objects.get(position=2).state == ListedFile.State.WITHHELD
+
+
+def bootstrap(project) -> None:
+    with client() as api:
+        pipeline.project_bootstrap(project=project, client=api, queue=False)
+
+
+def test_the_depicts_search_takes_no_file_in_a_withheld_category(fake, tree_project):
+    withhold("category", "Private")
+    bootstrap(tree_project)
+    assert linked(tree_project) == {"File:Portrait 1.jpg"}
+
+
+def test_a_search_s_file_in_a_category_withheld_since_leaves_at_the_next_search(
+    fake, tree_project, queued, django_capture_on_commit_callbacks
+):
+    bootstrap(tree_project)
+    assert linked(tree_project) == {"File:Portrait 1.jpg", "File:Portrait 2.jpg"}
+    withhold("category", "Private")
+    with django_capture_on_commit_callbacks(execute=True):
+        bootstrap(tree_project)
+    assert linked(tree_project) == {"File:Portrait 1.jpg"}
+    assert ("write.unlinked_cancel", (tree_project.pk,)) in [(q.task, q.args) for q in queued]
+
+
+def test_a_search_asks_no_categories_while_none_is_withheld(fake, tree_project):
+    bootstrap(tree_project)
+    props = [r.params.get("prop") for r in fake.api_requests(action="query")]
+    assert "categories" not in props
+
+
+def test_a_listed_file_in_a_withheld_category_is_withheld_and_leaves(fake, owner):
+    project = ProjectFactory(owner=owner, qid="Q76", scope="files", category=None)
+    for position, name in enumerate(["Root 1.jpg", "C 1.jpg", "D 1.jpg"], start=1):
+        ListedFile.objects.create(project=project, position=position, line=name)
+    crawl(project)
+    assert linked(project) == {"File:Root 1.jpg", "File:C 1.jpg", "File:D 1.jpg"}
+    withhold("category", "C")
+    crawl(project)
+    assert linked(project) == {"File:Root 1.jpg", "File:D 1.jpg"}
+    states = dict(ListedFile.objects.filter(project=project).values_list("line", "state"))
+    assert states["C 1.jpg"] == ListedFile.State.WITHHELD
+    assert states["D 1.jpg"] == ListedFile.State.FOUND

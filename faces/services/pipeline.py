@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from commons.categories import crawl, start_crawl
+from commons.categories import crawl, file_categories, start_crawl
 from commons.client import ApiClient, PermanentError, TransientError
 from commons.files import Lookup, fetch_file_infos, resolve_files
 from commons.identifiers import FileRef, file_reference
@@ -259,7 +259,21 @@ def _lines_resolve(client: ApiClient, lines: Sequence[ListedFile]) -> list[FileI
         _line_set(line, state, title=answer.title, pageid=answer.pageid, detail=detail)
         if state == ListedFile.State.FOUND and answer.info is not None:
             infos.append(answer.info)
-    return infos
+    barred = _in_withheld_categories(client, [info.pageid for info in infos])
+    for line in asked:
+        if line.state == ListedFile.State.FOUND and line.pageid in barred:
+            line.state = ListedFile.State.WITHHELD
+    return [info for info in infos if info.pageid not in barred]
+
+
+def _in_withheld_categories(client: ApiClient, pageids: Sequence[int]) -> set[int]:
+    """The pages among ``pageids`` that are directly in a withheld category now (as the
+    writer checks before a write); no request while no category is withheld."""
+    withheld = Withholding.objects.values_of(Withholding.Kind.CATEGORY)
+    if not withheld or not pageids:
+        return set()
+    categories = file_categories(client, pageids=list(pageids))
+    return {pageid for pageid, names in categories.items() if names & withheld}
 
 
 def _line_set(
@@ -485,13 +499,20 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
     A file found only by the search is linked as ``bootstrap`` and stays outside the
     category's scope; a file in the category keeps its ``category`` link. The search adds
     at most ``WIKIVISAGE_MAX_BOOTSTRAP_FILES`` files; the project records the bound when it
-    found more. Withheld files are left out (``_file_infos``).
+    found more. Withheld files are left out (``_file_infos``), and so are files directly in
+    a withheld category, found now or linked by an earlier search.
     """
     cap = settings.WIKIVISAGE_MAX_BOOTSTRAP_FILES
     # One hit past the cap tells whether there were more.
     hits = list(search_depicting(client, qid=project.qid, limit=cap + 1))
     infos = _file_infos(client, [hit.pageid for hit in hits[:cap]])
+    links = ProjectImage.objects.filter(project=project, source=ProjectImage.Source.BOOTSTRAP)
+    held = list(links.values_list("image__pageid", flat=True))
+    barred = _in_withheld_categories(client, sorted({info.pageid for info in infos} | set(held)))
+    infos = [info for info in infos if info.pageid not in barred]
     with transaction.atomic():
+        if links.filter(image__pageid__in=barred).delete()[0]:
+            enqueue("write.unlinked_cancel", project.pk)  # as the crawl's sweep does
         images = images_upsert(infos=infos)
         _link(project, images, source=ProjectImage.Source.BOOTSTRAP)
         # The search index lags edits: re-read the statements before trusting a hit.

@@ -347,6 +347,7 @@ def test_a_recrawl_unlinks_files_reached_only_through_a_category_withheld_since(
     assert Face.objects.filter(pk=face.pk).exists()
     assert Label.objects.filter(project=tree_project, face=face).exists()
     unlinked_cancel(tree_project.pk)
+    unlinked_cancel(tree_project.pk)  # run twice: nothing more to cancel, nothing undone
     edits = {e.image.title: e.state for e in DepictsEdit.objects.exclude(pk=sent.pk)}
     assert edits == {"File:C 1.jpg": State.CANCELLED, "File:D 1.jpg": State.APPROVED}
     sent.refresh_from_db()

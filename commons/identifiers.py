@@ -192,7 +192,15 @@ def category_reference(value: str) -> str:
     """A category name (:func:`normalise_category`) given as a name or as the address of its
     page on Commons. A page id (``?curid=``) is refused: only Commons knows its title."""
     if not is_address(value):
-        return normalise_category(value)
+        name = normalise_category(value)
+        namespace = name.partition(":")[0].strip().lower() if ":" in name else ""
+        if namespace in _FILE_NAMESPACE_NAMES or namespace in OTHER_NAMESPACES:
+            raise ValidationError(
+                _("“%(value)s” is not a category (it is in the %(namespace)s namespace)."),
+                params={"value": value.strip(), "namespace": name.partition(":")[0]},
+                code="not_category",
+            )
+        return name
     title, curid = _address_page(value.strip())
     if not title and curid:
         raise ValidationError(

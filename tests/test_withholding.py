@@ -140,6 +140,8 @@ def test_a_value_is_stored_as_crawls_and_checks_compare_it(kind, given, stored):
         ("file", "²", "is not a Commons page id"),
         ("category", "https://commons.wikimedia.org/w/index.php?curid=12", "give the category"),
         ("category", "https://commons.wikimedia.org/wiki/File:X.jpg", "is not the address of a"),
+        ("category", "File:X.jpg", "is not a category (it is in the File namespace)"),
+        ("category", "Category:User:Someone", "is not a category (it is in the User namespace)"),
     ],
 )
 def test_a_value_that_names_nothing_is_refused_with_a_message(kind, value, says):

@@ -71,7 +71,8 @@ OTHER_NAMESPACES = frozenset(
     }
 )
 # MediaWiki's Title::getTitleInvalidRegex, the characters a title can never hold.
-_ILLEGAL_TITLE = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f]")
+# Lone surrogates too: no UTF-8 text, hence no title, can hold one.
+_ILLEGAL_TITLE = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f\ud800-\udfff]")
 MAX_TITLE_BYTES = 255  # page_title is varbinary(255), the namespace prefix aside
 COMMONS_HOSTS = frozenset({"commons.wikimedia.org", "commons.m.wikimedia.org"})
 
@@ -131,33 +132,30 @@ def file_reference(line: str) -> FileRef:
     ``?curid=N``). Raises ValidationError for anything else."""
     text = line.strip().strip("\ufeff")
     if text.isdigit():
-        pageid = int(text)
-        if pageid <= 0 or pageid > MAX_PAGEID:
-            raise ValidationError(
-                _("“%(value)s” is not a Commons page id."), params={"value": text}, code="invalid"
-            )
-        return FileRef(pageid=pageid)
-    if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):
+        return _pageid_reference(text)
+    if is_address(text):
         return _address_reference(text)
     return FileRef(title=normalise_file_title(text))
 
 
 MAX_PAGEID = 2**31 - 1  # page_id is an unsigned int; Commons is far below this
+_PAGEID_RE = re.compile(r"0*[0-9]{1,12}")
+
+
+def _pageid_reference(text: str) -> FileRef:
+    # ASCII digits only: "²" or "①" are digits to str.isdigit() yet no number to int().
+    pageid = int(text) if _PAGEID_RE.fullmatch(text) else 0
+    if pageid <= 0 or pageid > MAX_PAGEID:
+        raise ValidationError(
+            _("“%(value)s” is not a Commons page id."), params={"value": text}, code="invalid"
+        )
+    return FileRef(pageid=pageid)
 
 
 def _address_reference(address: str) -> FileRef:
-    parts = urlsplit(address)
-    if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in COMMONS_HOSTS:
-        raise ValidationError(
-            _("“%(value)s” is not an address on Commons."),
-            params={"value": address},
-            code="not_commons",
-        )
-    query = parse_qs(parts.query)
-    if "curid" in query and query["curid"][0].isdigit():
-        return file_reference(query["curid"][0])
-    title = unquote(parts.path[len("/wiki/") :]) if parts.path.startswith("/wiki/") else ""
-    title = title or query.get("title", [""])[0]
+    title, curid = _address_page(address)
+    if curid.isdigit():
+        return _pageid_reference(curid)
     namespace = title.partition(":")[0].strip().lower() if ":" in title else ""
     if namespace in _FILE_NAMESPACE_NAMES or namespace in OTHER_NAMESPACES:
         return FileRef(title=normalise_file_title(title))
@@ -166,3 +164,54 @@ def _address_reference(address: str) -> FileRef:
         params={"value": address},
         code="invalid",
     )
+
+
+def is_address(text: str) -> bool:
+    return bool(re.match(r"^[a-z][a-z0-9+.-]*://", text.strip(), re.IGNORECASE))
+
+
+def _address_page(address: str) -> tuple[str, str]:
+    """(title, curid) of the address of a Commons page (``/wiki/T``, ``?title=T``,
+    ``?curid=N``), either may be empty; raises ValidationError for an address elsewhere."""
+    try:
+        parts = urlsplit(address)
+    except ValueError:  # "https://[::1" and the like: no address at all
+        parts = urlsplit("")
+    if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in COMMONS_HOSTS:
+        raise ValidationError(
+            _("“%(value)s” is not an address on Commons."),
+            params={"value": address},
+            code="not_commons",
+        )
+    query = parse_qs(parts.query)
+    title = unquote(parts.path[len("/wiki/") :]) if parts.path.startswith("/wiki/") else ""
+    return title or query.get("title", [""])[0], query.get("curid", [""])[0]
+
+
+def category_reference(value: str) -> str:
+    """A category name (:func:`normalise_category`) given as a name or as the address of its
+    page on Commons. A page id (``?curid=``) is refused: only Commons knows its title."""
+    if not is_address(value):
+        name = normalise_category(value)
+        namespace = name.partition(":")[0].strip().lower() if ":" in name else ""
+        if namespace in _FILE_NAMESPACE_NAMES or namespace in OTHER_NAMESPACES:
+            raise ValidationError(
+                _("“%(value)s” is not a category (it is in the %(namespace)s namespace)."),
+                params={"value": value.strip(), "namespace": name.partition(":")[0]},
+                code="not_category",
+            )
+        return name
+    title, curid = _address_page(value.strip())
+    if not title and curid:
+        raise ValidationError(
+            _("“%(value)s” names a page by its id: give the category's name instead."),
+            params={"value": value.strip()},
+            code="pageid",
+        )
+    if title.partition(":")[0].strip().lower() != "category":
+        raise ValidationError(
+            _("“%(value)s” is not the address of a category on Commons."),
+            params={"value": value.strip()},
+            code="invalid",
+        )
+    return normalise_category(title)

@@ -330,6 +330,25 @@ def edits_of_retired_cancel(*, edits: QuerySet[DepictsEdit] | None = None) -> in
     )
 
 
+FILE_LEFT_PROJECT = (
+    "the file left the project before this edit was sent (withheld, or no longer in the "
+    "project's category tree or list)"
+)
+
+
+def edits_of_unlinked_cancel(*, project_id: int | None = None) -> int:
+    """Cancel the unsent additions about files that left their project (a crawl no longer
+    reached them: ``faces.services.pipeline._links_sweep``); undos still go. An edit
+    already sent stays as it is on Commons."""
+    edits = DepictsEdit.objects.filter(action=ADD, state__in=UNSENT)
+    if project_id is not None:
+        edits = edits.filter(project_id=project_id)
+    linked = ProjectImage.objects.filter(project=OuterRef("project"), image=OuterRef("image"))
+    return edits.exclude(Exists(linked)).update(
+        state=State.CANCELLED, error=FILE_LEFT_PROJECT, claimed_at=None, updated_at=timezone.now()
+    )
+
+
 @transaction.atomic
 def edits_cancel(*, edits: QuerySet[DepictsEdit]) -> int:
     """Moderation: cancel every selected edit that has not left yet.

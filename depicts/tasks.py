@@ -52,8 +52,17 @@ def write_revert(self, edit_id: int) -> None:
 
 @shared_task(name="write.resume", ignore_result=True)
 def resume_edits() -> None:
-    """Periodically: edits left by a dead worker or a lost message go back to the queue."""
+    """Periodically: edits left by a dead worker or a lost message go back to the queue
+    (additions about files that left their project, should their message be lost, are
+    cancelled first)."""
+    services.edits_of_unlinked_cancel()
     services.edits_resume()
+
+
+@shared_task(name="write.unlinked_cancel", ignore_result=True)
+def unlinked_cancel(project_id: int) -> None:
+    """After a crawl unlinked files: their unsent additions are cancelled."""
+    services.edits_of_unlinked_cancel(project_id=project_id)
 
 
 @shared_task(name="learn.reverts", ignore_result=True, soft_time_limit=540, time_limit=600)

@@ -125,6 +125,9 @@ class ProjectImage(models.Model):
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     depicts_person = models.BooleanField(_("already depicts the person on Commons"), default=False)
     depicts_others = models.JSONField(_("other people already depicted"), default=list, blank=True)
+    # Met by the crawl pass under way (or the last one): a pass that lists the whole tree
+    # unlinks the category files it did not meet (``pipeline._links_sweep``).
+    crawl_seen = models.BooleanField(_("met by the last crawl"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,5 +1,5 @@
-"""``action=query``: categorymembers, search, imageinfo, categoryinfo, tokens, userinfo, and
-generators.
+"""``action=query``: categorymembers, search, imageinfo, categoryinfo, categories, tokens,
+userinfo, and generators.
 
 Continuation follows ApiContinuationManager (API:Continue): a list module that has more adds
 its key and ``"continue": "-||"`` next to ``batchcomplete``; an incomplete prop module adds
@@ -543,6 +543,8 @@ def _run_props(ctx: ApiContext, pages: PageSet, cont: Continuation) -> None:
             imageinfo(ctx, pages, cont)
         elif name == "categoryinfo":
             categoryinfo(ctx, pages)
+        elif name == "categories":
+            page_categories(ctx, pages)
         elif name != "info":
             ctx.warn("query", f'Unrecognized value for parameter "prop": {name}')
 
@@ -654,6 +656,28 @@ def _category_counts(ctx: ApiContext, category: Category) -> dict[str, Any]:
     if category.hidden or ctx.fmt.v2:
         counts["hidden"] = category.hidden if ctx.fmt.v2 else ""
     return counts
+
+
+# --- prop=categories -----------------------------------------------------------------------
+
+
+def page_categories(ctx: ApiContext, pages: PageSet) -> None:
+    """The categories each found page is in, hidden ones too, by title (ApiQueryCategories
+    without ``clshow``). The worlds are small: every answer fits, no ``clcontinue``."""
+    ctx.params.accept("cllimit", "clshow", "clprop", "clcontinue", "clcategories")
+    if ctx.site != "commons":
+        return
+    for ref, out in pages:
+        if ref.pageid is None or ref.ns not in (FILE_NS, CATEGORY_NS):
+            continue
+        name = _strip_prefix(ref.title)
+        holding = [
+            category.title
+            for category in ctx.world.categories.values()
+            if name in (category.files if ref.ns == FILE_NS else category.subcats)
+        ]
+        if holding:
+            out["categories"] = [{"ns": CATEGORY_NS, "title": title} for title in sorted(holding)]
 
 
 # --- meta modules ---------------------------------------------------------------------------

@@ -8,6 +8,9 @@ from django.shortcuts import get_object_or_404
 
 from .models import Project
 
+MAX_ROW_ID = 2**63 - 1
+"""The largest id a row can have (a signed 64-bit integer on SQLite and MariaDB alike)."""
+
 
 def project_for(request: HttpRequest, pk: int, *, manage: bool = False) -> Project:
     """The project if the user may see it (404 if it does not exist, 403 if not theirs).

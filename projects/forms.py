@@ -147,12 +147,21 @@ def upload_lines(upload: UploadedFile) -> list[str]:
 
 
 def list_lines(text: str, name: str = "") -> list[str]:
-    """The lines of a list: as they are, or the first column when ``name`` is a CSV (TSV)."""
+    """The lines of a list: as they are, or the first column when ``name`` is a CSV (TSV).
+    Raises ValidationError for a CSV the csv module cannot read."""
     lines = text.splitlines()
     if not name.lower().endswith((".csv", ".tsv")):
         return lines
     delimiter = "\t" if name.lower().endswith(".tsv") else ","
-    cells = [row[0] if row else "" for row in csv.reader(lines, delimiter=delimiter)]
+    try:
+        cells = [row[0] if row else "" for row in csv.reader(lines, delimiter=delimiter)]
+    except csv.Error as error:
+        # A cell past the csv module's field limit (128 KiB), a NUL byte: no list of titles.
+        raise ValidationError(
+            _("This CSV file cannot be read (%(error)s): give one title per line instead."),
+            params={"error": str(error)},
+            code="bad_csv",
+        ) from error
     if cells and cells[0].strip().lower() in CSV_HEADERS:
         cells[0] = ""  # blank lines are skipped, and line numbers stay those of the file
     return cells

@@ -110,18 +110,23 @@ class QueueStatus:
         """No worker answers, or the last answer came after more than the stale limit."""
         return self.stale or (self.lag or 0) > stale_seconds()
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, *, internals: bool = True) -> dict[str, Any]:
+        """States and counts; with ``internals`` (staff), also which worker answered (host
+        name and pid) and the last failed task with its error, which tell an outsider how
+        the service is built."""
+        data = {
             "answered_at": self.answered_at.isoformat() if self.answered_at else None,
-            "worker": self.worker or None,
             "waited_seconds": self.lag,
             "backlog": self.backlog,
             "failures": self.failures,
             "failures_since": self.failures_since.isoformat() if self.failures_since else None,
-            "last_failure": self.last_failure or None,
             "stale": self.stale,
             "stalled": self.stalled,
         }
+        if internals:
+            data["worker"] = self.worker or None
+            data["last_failure"] = self.last_failure or None
+        return data
 
 
 def queue_statuses(*, backlog: bool = True) -> list[QueueStatus]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,8 +18,8 @@ from django.utils.translation import get_language, ngettext, pgettext, pgettext_
 from django.utils.translation import gettext_lazy as _
 
 from commons.identifiers import (
-    normalise_category,
-    normalise_file_title,
+    category_reference,
+    file_reference,
     normalise_qid,
     validate_qid,
 )
@@ -29,6 +30,11 @@ enough for the learner's estimates to mean something (evaluate_learning measures
 
 
 class ProjectQuerySet(models.QuerySet):
+    def files_held(self) -> int:
+        """How many files these projects hold together (a file in two counts twice: each
+        project crawls, detects and scores it)."""
+        return int(self.aggregate(n=models.Count("project_images"))["n"] or 0)
+
     def visible_to(self, user: User | AnonymousUser) -> ProjectQuerySet:
         if not user.is_authenticated:
             return self.none()
@@ -181,6 +187,15 @@ class Project(models.Model):
         help_text=_(
             "The most files a project takes, when the last crawl stopped there; empty when it "
             "listed the whole category."
+        ),
+    )
+    owner_limit_hit = models.PositiveIntegerField(
+        _("owner's files stopped at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The most files one user's projects hold together, when the last crawl stopped "
+            "there; empty when it did not."
         ),
     )
     bootstrap_limit_hit = models.PositiveIntegerField(
@@ -719,16 +734,32 @@ class Withholding(models.Model):
             raise ValidationError({"value": error.messages}) from error
 
 
+FILE_EXTENSION = re.compile(r"\.[A-Za-z0-9]+$")
+
+
 def withheld_form(kind: str, value: str) -> str:
     """``value`` as a withholding of ``kind`` stores it: a category name without namespace,
-    a file title with ``File:``, a Q-id in capitals."""
+    a file title with ``File:``, a Q-id in capitals. Addresses of Commons pages give their
+    title; a page id is refused (only Commons knows its title, and no web request asks it)."""
     if kind == Withholding.Kind.CATEGORY:
-        return normalise_category(value)
+        return category_reference(value)
     if kind == Withholding.Kind.PERSON:
         return normalise_qid(value)
     if not value.strip():
         raise ValidationError(_("Give the title of a Commons file."))
-    return normalise_file_title(value)
+    reference = file_reference(value)
+    if reference.pageid is not None:
+        raise ValidationError(
+            _("“%(value)s” is a page id: give the file's title (File:…) instead."),
+            params={"value": value.strip()},
+        )
+    if not FILE_EXTENSION.search(reference.title):
+        # Every upload's name ends in its extension: a title without one matches nothing.
+        raise ValidationError(
+            _("“%(value)s” has no file extension: give the title of a Commons file."),
+            params={"value": value.strip()},
+        )
+    return reference.title
 
 
 class SensitivityQuerySet(models.QuerySet):
@@ -784,10 +815,7 @@ class Sensitivity(models.Model):
         if not self.value or self.kind not in self.Kind.values:
             return
         try:
-            self.value = (
-                normalise_category(self.value)
-                if self.kind == self.Kind.CATEGORY
-                else normalise_qid(self.value)
-            )
+            # Stored as a withholding of the same kind stores it (the same two kinds).
+            self.value = withheld_form(self.kind, self.value)
         except ValidationError as error:
             raise ValidationError({"value": error.messages}) from error

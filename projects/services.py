@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from commons.categories import CategoryInfo, FileEstimate, estimate_files
@@ -44,6 +45,7 @@ def project_create(
     (each entry the line as given and the file it names)."""
     if (category is None) == (not files):
         raise ValueError("a project takes a category or a list of files, not both nor neither")
+    owner_files_refuse_full(owner)
     project = Project(
         owner=owner,
         qid=normalise_qid(qid),
@@ -92,6 +94,20 @@ def person_check(*, client: ApiClient, qid: str, languages: Sequence[str]) -> Pe
 
 class CategoryMissing(ValueError):
     """The Commons category does not exist."""
+
+
+def owner_files_refuse_full(owner: User) -> None:
+    """Raise ValidationError when ``owner``'s projects hold as many files as one user may."""
+    cap = settings.WIKIVISAGE_MAX_FILES_PER_USER
+    if Project.objects.filter(owner=owner).files_held() >= cap:
+        raise ValidationError(
+            _(
+                "Your projects hold %(count)s files together, the most one user may have: "
+                "delete one of them before you start another."
+            ),
+            params={"count": number_format(cap, force_grouping=True)},
+            code="owner_full",
+        )
 
 
 class PersonWithheld(ValidationError):

@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import number_format
 from django.utils.translation import get_language, ngettext
@@ -32,7 +32,7 @@ from commons.types import Person
 from commons.wikidata import PersonNotFound, search_people
 
 from . import services
-from .access import project_for
+from .access import MAX_ROW_ID, project_for
 from .forms import (
     BAD_LINES_SHOWN,
     CategoryEstimateForm,
@@ -129,6 +129,7 @@ def _project_start(request: AuthenticatedRequest, form: ProjectNewForm) -> Proje
 
 def _project_open(owner: User, data: dict[str, Any]) -> services.NewProject:
     """The service for the chosen scope: a list of files needs no Commons call here."""
+    services.owner_files_refuse_full(owner)  # before asking Wikimedia anything
     common = {
         "owner": owner,
         "qid": data["qid"],
@@ -285,7 +286,10 @@ def file_list_check(request: AuthenticatedRequest) -> JsonResponse:
     if "\x00" in uploaded:
         message = _("This is not a text file. Upload a list of titles as UTF-8 text or CSV.")
         return JsonResponse({"error": "binary", "message": message}, status=400)
-    lines = pasted.splitlines() + list_lines(uploaded, name)
+    try:
+        lines = pasted.splitlines() + list_lines(uploaded, name)
+    except ValidationError as error:
+        return JsonResponse({"error": "bad_csv", "message": " ".join(error.messages)}, status=400)
     limit = max_listed_files()
     scan = scan_file_lines(lines[: limit + 1])
     too_many = sum(1 for line in lines if line.strip()) > limit
@@ -448,6 +452,9 @@ def member_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @rate_limited("manage", per_minute=30)
 def member_remove(request: AuthenticatedRequest, pk: int, user_id: int) -> HttpResponse:
     project = project_for(request, pk, manage=True)
+    if user_id > MAX_ROW_ID:
+        # SQLite raises OverflowError on an integer past 64 bits instead of finding no row.
+        raise Http404(_("No such member of this project."))
     membership = get_object_or_404(
         Membership.objects.select_related("user"),
         project=project,

@@ -13,13 +13,15 @@ from django.urls import reverse
 
 from commons.client import ApiClient, RetryPolicy, commons_client
 from depicts.models import DepictsEdit
-from faces.models import Face, ProjectImage
+from depicts.tasks import resume_edits, unlinked_cancel
+from faces.models import Face, Label, ProjectImage
 from faces.services import pipeline
-from projects.models import Project, Withholding
+from projects.models import ListedFile, Project, Withholding
 from tests.factories import (
     DepictsEditFactory,
     FaceFactory,
     ImageFactory,
+    LabelFactory,
     ProjectFactory,
     ProjectImageFactory,
     UserFactory,
@@ -39,6 +41,7 @@ TREE = {
     "D": (["D 1.jpg"], []),
 }
 DEPICTING = ["Portrait 1.jpg", "Portrait 2.jpg"]  # outside the tree, depict Q76
+PRIVATE = {"Private": (["Portrait 2.jpg"], [])}  # a category outside the tree
 
 
 def world() -> dict:
@@ -51,7 +54,9 @@ def world() -> dict:
         files[name]["depicts"] = ["Q76"]
     return {
         "items": {"Q76": {"labels": {"en": "Barack Obama"}, "P31": ["Q5"]}},
-        "categories": {name: {"files": f, "subcats": s} for name, (f, s) in TREE.items()},
+        "categories": {
+            name: {"files": f, "subcats": s} for name, (f, s) in {**TREE, **PRIVATE}.items()
+        },
         "files": files,
     }
 
@@ -101,17 +106,54 @@ def listed_categories(fake) -> set[str]:
         ("file", "file:obama_1.jpg", "File:Obama 1.jpg"),
         ("file", "Obama 1.jpg", "File:Obama 1.jpg"),
         ("person", " q76", "Q76"),
+        ("file", "https://commons.wikimedia.org/wiki/File:Obama_1.jpg", "File:Obama 1.jpg"),
+        ("file", "https://commons.m.wikimedia.org/wiki/File%3AObama%201.jpg", "File:Obama 1.jpg"),
+        (
+            "file",
+            "https://commons.wikimedia.org/w/index.php?title=File:Obama_1.jpg&oldid=5",
+            "File:Obama 1.jpg",
+        ),
+        ("category", "https://commons.wikimedia.org/wiki/Category:Barack_Obama", "Barack Obama"),
+        (
+            "category",
+            "https://commons.wikimedia.org/w/index.php?title=Category:Barack_Obama",
+            "Barack Obama",
+        ),
+        ("category", "1984", "1984"),  # a category may be named by a number
     ],
 )
 def test_a_value_is_stored_as_crawls_and_checks_compare_it(kind, given, stored):
     assert withhold(kind, given).value == stored
 
 
-@pytest.mark.parametrize(("kind", "value"), [("person", "Barack Obama"), ("file", "File: ")])
-def test_a_value_that_names_nothing_is_refused(kind, value):
+@pytest.mark.parametrize(
+    ("kind", "value", "says"),
+    [
+        ("person", "Barack Obama", "is not a Wikidata item id"),
+        ("file", "File: ", "is not a valid Commons file title"),
+        ("file", "12345", "is a page id: give the file's title"),
+        ("file", "https://commons.wikimedia.org/w/index.php?curid=12345", "is a page id"),
+        ("file", "https://commons.wikimedia.org/wiki/Category:Barack_Obama", "is not a file"),
+        ("file", "https://en.wikipedia.org/wiki/File:Obama_1.jpg", "is not an address on Commons"),
+        ("file", "https://commons.wikimedia.org/wiki/Main_Page", "is not the address of a file"),
+        ("file", "Obama", "has no file extension"),
+        ("file", "²", "is not a Commons page id"),
+        ("category", "https://commons.wikimedia.org/w/index.php?curid=12", "give the category"),
+        ("category", "https://commons.wikimedia.org/wiki/File:X.jpg", "is not the address of a"),
+        ("category", "File:X.jpg", "is not a category (it is in the File namespace)"),
+        ("category", "Category:User:Someone", "is not a category (it is in the User namespace)"),
+    ],
+)
+def test_a_value_that_names_nothing_is_refused_with_a_message(kind, value, says):
     with pytest.raises(ValidationError) as refused:
         withhold(kind, value)
-    assert "value" in refused.value.message_dict
+    assert says in " ".join(refused.value.message_dict["value"])
+
+
+def test_the_admin_refuses_a_file_page_id_with_a_message(client_of, moderator):
+    response = add_in_admin(client_of(moderator), kind="file", value="12345", reason="r")
+    assert not Withholding.objects.exists()
+    assert "is a page id: give the file" in response.content.decode()
 
 
 # --- a withheld person ------------------------------------------------------------------
@@ -269,3 +311,166 @@ def test_projects_on_a_withheld_category_are_archived(client_of, moderator):
     on_it.refresh_from_db(), beside.refresh_from_db()
     assert on_it.moderation == Project.Moderation.ARCHIVED
     assert beside.moderation == Project.Moderation.NONE
+
+
+# --- a withheld subcategory: files reached only through it leave -----------------------
+
+
+def answered_face(project, title: str) -> Face:
+    """A face of ``title`` with a yes answer of ``project``, and an unsent addition."""
+    face = Face.objects.filter(image__title=title).first() or FaceFactory(
+        image=ProjectImage.objects.get(project=project, image__title=title).image
+    )
+    LabelFactory(project=project, face=face, verdict="yes")
+    DepictsEditFactory(project=project, image=face.image, face=face, state=State.APPROVED)
+    return face
+
+
+def test_a_recrawl_unlinks_files_reached_only_through_a_category_withheld_since(fake, tree_project):
+    crawl(tree_project)
+    assert {"File:A 1.jpg", "File:C 1.jpg", "File:D 1.jpg"} <= linked(tree_project)
+    face = answered_face(tree_project, "File:C 1.jpg")
+    sent = DepictsEditFactory(project=tree_project, image=face.image, qid="Q1", state=State.SENT)
+    kept = answered_face(tree_project, "File:D 1.jpg")
+
+    withhold("category", "A")
+    summary = crawl(tree_project)
+
+    # C only through A: gone; D through B too, and A's own file: D stays, A 1 goes.
+    assert linked(tree_project) == {
+        "File:Root 1.jpg",
+        "File:Root 2.jpg",
+        "File:B 1.jpg",
+        "File:D 1.jpg",
+    }
+    assert summary.unlinked == 2
+    assert not Face.objects.of_project(tree_project).filter(pk=face.pk).exists()
+    # History stays: the face, its answer, the edit already sent.
+    assert Face.objects.filter(pk=face.pk).exists()
+    assert Label.objects.filter(project=tree_project, face=face).exists()
+    unlinked_cancel(tree_project.pk)
+    unlinked_cancel(tree_project.pk)  # run twice: nothing more to cancel, nothing undone
+    edits = {e.image.title: e.state for e in DepictsEdit.objects.exclude(pk=sent.pk)}
+    assert edits == {"File:C 1.jpg": State.CANCELLED, "File:D 1.jpg": State.APPROVED}
+    sent.refresh_from_db()
+    assert sent.state == State.SENT
+    assert Face.objects.of_project(tree_project).filter(pk=kept.pk).exists()
+
+
+def test_the_sweep_asks_the_writer_to_cancel_the_unsent_additions(
+    fake, tree_project, queued, django_capture_on_commit_callbacks
+):
+    crawl(tree_project)
+    withhold("category", "C")
+    with django_capture_on_commit_callbacks(execute=True):
+        crawl(tree_project)
+    assert ("write.unlinked_cancel", (tree_project.pk,)) in [(q.task, q.args) for q in queued]
+
+
+def test_an_interrupted_pass_unlinks_nothing_until_it_ends(fake, tree_project):
+    crawl(tree_project)
+    withhold("category", "A")
+    crawl(tree_project, max_batches=1)
+    assert "File:C 1.jpg" in linked(tree_project)
+    crawl(tree_project)
+    assert "File:C 1.jpg" not in linked(tree_project)
+
+
+def test_a_pass_stopped_at_the_file_bound_unlinks_nothing(fake, tree_project, settings):
+    crawl(tree_project)
+    withhold("category", "A")
+    # Root 2 becomes a new file the project has no room for: the pass stops before the end.
+    ProjectImage.objects.filter(project=tree_project, image__title="File:Root 2.jpg").delete()
+    settings.WIKIVISAGE_MAX_FILES_PER_PROJECT = len(linked(tree_project))
+    summary = crawl(tree_project)
+    assert summary.limit_hit == settings.WIKIVISAGE_MAX_FILES_PER_PROJECT
+    assert "File:C 1.jpg" in linked(tree_project)
+
+
+def test_the_periodic_resume_cancels_additions_about_files_that_left(tree_project):
+    image = ImageFactory()
+    ProjectImageFactory(project=tree_project, image=image)
+    addition = DepictsEditFactory(project=tree_project, image=image, state=State.QUEUED)
+    undo = DepictsEditFactory(
+        project=tree_project, image=image, qid="Q2", state=State.REVERT_QUEUED
+    )
+    ProjectImage.objects.filter(image=image).delete()
+    resume_edits()
+    addition.refresh_from_db(), undo.refresh_from_db()
+    assert (addition.state, undo.state) == (State.CANCELLED, State.REVERT_QUEUED)
+    assert "left the project" in addition.error
+
+
+def test_saving_a_withheld_category_crawls_every_active_project_again_at_once(
+    client_of, moderator, fake, tree_project, queued, django_capture_on_commit_callbacks
+):
+    crawl(tree_project)
+    crawl(tree_project, max_batches=1)  # a pass under way restarts from the root
+    paused = ProjectFactory(qid="Q1", state=Project.State.PAUSED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = add_in_admin(client_of(moderator), kind="category", value="A", reason="r")
+
+    crawls = [q.args for q in queued if q.task == "crawl.project"]
+    assert crawls == [(tree_project.pk,)] and (paused.pk,) not in crawls
+    assert "1 project is crawled again" in response.content.decode()
+    tree_project.refresh_from_db()
+    assert tree_project.crawl_cursor is None
+    crawl(tree_project)
+    assert "File:C 1.jpg" not in linked(tree_project)
+    assert "File:D 1.jpg" in linked(tree_project)
+
+
+def test_a_listed_file_withheld_since_leaves_at_the_next_crawl(fake, owner):
+    project = ProjectFactory(owner=owner, qid="Q76", scope="files", category=None)
+    for position, name in enumerate(["Root 1.jpg", "C 1.jpg"], start=1):
+        ListedFile.objects.create(project=project, position=position, line=name)
+    crawl(project)
+    assert linked(project) == {"File:Root 1.jpg", "File:C 1.jpg"}
+    withhold("file", "C 1.jpg")
+    crawl(project)
+    assert linked(project) == {"File:Root 1.jpg"}
+    assert ListedFile.objects.get(position=2).state == ListedFile.State.WITHHELD
+
+
+def bootstrap(project) -> None:
+    with client() as api:
+        pipeline.project_bootstrap(project=project, client=api, queue=False)
+
+
+def test_the_depicts_search_takes_no_file_in_a_withheld_category(fake, tree_project):
+    withhold("category", "Private")
+    bootstrap(tree_project)
+    assert linked(tree_project) == {"File:Portrait 1.jpg"}
+
+
+def test_a_search_s_file_in_a_category_withheld_since_leaves_at_the_next_search(
+    fake, tree_project, queued, django_capture_on_commit_callbacks
+):
+    bootstrap(tree_project)
+    assert linked(tree_project) == {"File:Portrait 1.jpg", "File:Portrait 2.jpg"}
+    withhold("category", "Private")
+    with django_capture_on_commit_callbacks(execute=True):
+        bootstrap(tree_project)
+    assert linked(tree_project) == {"File:Portrait 1.jpg"}
+    assert ("write.unlinked_cancel", (tree_project.pk,)) in [(q.task, q.args) for q in queued]
+
+
+def test_a_search_asks_no_categories_while_none_is_withheld(fake, tree_project):
+    bootstrap(tree_project)
+    props = [r.params.get("prop") for r in fake.api_requests(action="query")]
+    assert "categories" not in props
+
+
+def test_a_listed_file_in_a_withheld_category_is_withheld_and_leaves(fake, owner):
+    project = ProjectFactory(owner=owner, qid="Q76", scope="files", category=None)
+    for position, name in enumerate(["Root 1.jpg", "C 1.jpg", "D 1.jpg"], start=1):
+        ListedFile.objects.create(project=project, position=position, line=name)
+    crawl(project)
+    assert linked(project) == {"File:Root 1.jpg", "File:C 1.jpg", "File:D 1.jpg"}
+    withhold("category", "C")
+    crawl(project)
+    assert linked(project) == {"File:Root 1.jpg", "File:D 1.jpg"}
+    states = dict(ListedFile.objects.filter(project=project).values_list("line", "state"))
+    assert states["C 1.jpg"] == ListedFile.State.WITHHELD
+    assert states["D 1.jpg"] == ListedFile.State.FOUND

@@ -3,6 +3,7 @@ stalled write queue reported to moderators (projects/health.py)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -276,10 +277,11 @@ def test_the_container_check_of_the_web_app_does_not_judge_the_workers(client, d
     assert response.status_code == 200  # every queue is stale: no answer at all yet
 
 
-def test_health_page_shows_every_queue_and_sends_nothing(client, db, queued):
+def test_health_page_shows_every_queue_and_sends_nothing(client_of, moderator, queued):
     all_answered()
     answered("crawl", ago=3600)
     fail("crawl.queue_heartbeat", ValueError())
+    client = client_of(moderator)
     page = client.get(reverse("health")).content.decode()
     client.get(reverse("health-json"))
     assert queued == []  # reading health costs no task: beat sends the heartbeats
@@ -288,6 +290,34 @@ def test_health_page_shows_every_queue_and_sends_nothing(client, db, queued):
     assert 'id="queue-crawl" data-stale="true"' in page
     assert 'id="queue-write" data-stale="false"' in page
     assert "crawl.queue_heartbeat: ValueError" in page
+
+
+def test_anonymous_health_shows_states_and_counts_but_no_worker_nor_failed_task(client, db):
+    all_answered()
+    answered("crawl", ago=3600)
+    fail("crawl.queue_heartbeat", ValueError("at /srv/secret"))
+    page = client.get(reverse("health")).content.decode()
+    body = client.get(reverse("health-json")).json()
+    liveness = client.get(reverse("health"), HTTP_ACCEPT="application/json").json()
+
+    assert 'id="queue-crawl" data-stale="true"' in page
+    assert body["stale_queues"] == ["crawl"] and body["queues"]["crawl"]["failures"] == 1
+    for shown in (page, json.dumps(body), json.dumps(liveness)):
+        assert "@test" not in shown  # a worker's host name and pid
+        assert "queue_heartbeat" not in shown and "/srv/secret" not in shown
+    assert liveness["database"] == "ok" and "worker" not in liveness
+
+
+def test_staff_see_which_worker_answered_and_what_failed(client_of, moderator):
+    all_answered()
+    fail("crawl.queue_heartbeat", ValueError("boom"))
+    client = client_of(moderator)
+    crawl = client.get(reverse("health-json")).json()["queues"]["crawl"]
+    assert (crawl["worker"], crawl["last_failure"]) == (
+        "crawl@test",
+        "crawl.queue_heartbeat: ValueError",
+    )
+    assert "crawl@test" in client.get(reverse("health")).content.decode()
 
 
 def test_health_json_is_rate_limited(client, db):

@@ -17,7 +17,7 @@ from modeltranslation.admin import TabbedTranslationAdmin
 from depicts.models import DepictsEdit
 from depicts.services import edits_cancel, edits_resume, users_deactivate
 from faces.models import Face, Image, ProjectImage
-from faces.services.withholding import withholding_apply
+from faces.services.withholding import withholding_apply, withholding_recrawl
 from projects.health import heartbeat_stale, queue_backlog
 from projects.models import Membership, Project, QueueHealth, Sensitivity, Withholding
 
@@ -182,12 +182,22 @@ class WithholdingAdmin(admin.ModelAdmin):
         obj.set_by = request.user
         super().save_model(request, obj, form, change)
         touched = withholding_apply(withholding=obj, by=request.user)
+        recrawled = withholding_recrawl(withholding=obj)
         cancelled = edits_cancel(edits=_unsent_additions(obj))
         if obj.kind == Withholding.Kind.FILE:
             message = ngettext("The file left %d project.", "The file left %d projects.", touched)
         else:
             message = ngettext("%d project archived.", "%d projects archived.", touched)
         self.message_user(request, message % touched)
+        if recrawled:
+            text = ngettext(
+                "%d project is crawled again: the files reached only through the category "
+                "leave it, and their unsent additions are cancelled.",
+                "%d projects are crawled again: the files reached only through the category "
+                "leave them, and their unsent additions are cancelled.",
+                recrawled,
+            )
+            self.message_user(request, text % recrawled)
         self.message_user(
             request,
             ngettext("%d unsent edit cancelled.", "%d unsent edits cancelled.", cancelled)

@@ -53,17 +53,25 @@ def health(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     beat = project_selectors.last_heartbeat()
+    # Worker host names, pids and failed tasks tell how the service is built: staff only.
+    internals = request.user.is_staff
     data = {
         "database": "ok",
         "worker_seen": beat.answered_at.isoformat() if beat and beat.answered_at else None,
-        "worker": beat.worker if beat else None,
     }
+    if internals:
+        data["worker"] = beat.worker if beat else None
     if request.headers.get("Accept", "").startswith("application/json"):
         # The container's liveness check: the web app and its database, never the workers.
         return JsonResponse(data)
     if over_limit(request, "health", per_minute=60):  # the page asks the broker: bounded
         return too_many(request)
-    context = {"health": data, "queues": queue_statuses(), "stale_after": stale_seconds()}
+    context = {
+        "health": data,
+        "queues": queue_statuses(),
+        "stale_after": stale_seconds(),
+        "internals": internals,
+    }
     return render(request, "health.html", context)
 
 
@@ -77,7 +85,9 @@ def health_json(request: HttpRequest) -> HttpResponse:
         "healthy": not stale,
         "stale_queues": stale,
         "stale_after_seconds": stale_seconds(),
-        "queues": {status.queue: status.as_dict() for status in queues},
+        "queues": {
+            status.queue: status.as_dict(internals=request.user.is_staff) for status in queues
+        },
     }
     return JsonResponse(body, status=503 if stale else 200)
 
@@ -198,6 +208,18 @@ def _limits(project: Project) -> str:
                 "WikiVisage took the first one.",
                 "This category and its subcategories hold more than %(count)s files; "
                 "WikiVisage took the first %(count)s.",
+                count,
+            )
+            % {"count": formats.number_format(count, force_grouping=True)}
+        )
+    if project.owner_limit_hit is not None:
+        count = project.owner_limit_hit
+        notes.append(
+            ngettext(
+                "The owner's projects hold %(count)s file together, the most one user may "
+                "have: WikiVisage took no more for this project.",
+                "The owner's projects hold %(count)s files together, the most one user may "
+                "have: WikiVisage took no more for this project.",
                 count,
             )
             % {"count": formats.number_format(count, force_grouping=True)}

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from commons.categories import crawl, start_crawl
+from commons.categories import crawl, file_categories, start_crawl
 from commons.client import ApiClient, PermanentError, TransientError
 from commons.files import Lookup, fetch_file_infos, resolve_files
 from commons.identifiers import FileRef, file_reference, normalise_category
@@ -68,6 +68,10 @@ class CrawlSummary:
     finished: bool = False
     # The files-per-project bound, when the crawl stopped there before the tree's end.
     limit_hit: int | None = None
+    # The files-per-user bound (all the owner's projects), when the crawl stopped there.
+    owner_limit_hit: int | None = None
+    # Files the finished pass no longer reached, unlinked (:func:`_links_sweep`).
+    unlinked: int = 0
 
 
 def project_crawl(
@@ -84,6 +88,10 @@ def project_crawl(
        off: ``processproject`` detects in its own process).
     4. Clear the cursor when the category tree is exhausted, or as soon as a file is left
        out at the bound: the crawl stops there and the project records the bound.
+    5. A pass that listed the whole tree unlinks the category files it did not meet
+       (:func:`_links_sweep`): those reached only through a category withheld since, or
+       taken out of the tree on Commons. A pass stopped at the bound has not seen the whole
+       tree, so it unlinks nothing.
     Withheld categories are never listed nor descended into, withheld files never taken.
     A project over a list of files looks its lines up instead (:func:`_crawl_listed`).
     """
@@ -108,20 +116,53 @@ def project_crawl(
         summary.files += len(taken)
         summary.skipped = dict(batch.cursor.skipped)
         if len(taken) < len(infos):
-            summary.limit_hit = bound
+            _bound_hit(project, summary, bound=bound)
             break
         if max_batches is not None and summary.batches >= max_batches:
             return summary
-    return _crawl_finished(project, summary)
+    stopped = summary.limit_hit is not None or summary.owner_limit_hit is not None
+    return _crawl_finished(project, summary, sweep=not stopped)
 
 
-def _crawl_finished(project: Project, summary: CrawlSummary) -> CrawlSummary:
-    """The cursor cleared (the next crawl starts over), the time and bound recorded."""
-    Project.objects.filter(pk=project.pk).update(
-        crawl_cursor=None, crawled_at=timezone.now(), crawl_limit_hit=summary.limit_hit
-    )
+def _crawl_finished(project: Project, summary: CrawlSummary, *, sweep: bool) -> CrawlSummary:
+    """The cursor cleared (the next crawl starts over), the time and bound recorded, and,
+    with ``sweep``, the files the pass did not meet unlinked."""
+    with transaction.atomic():
+        if sweep:
+            summary.unlinked = _links_sweep(project)
+        Project.objects.filter(pk=project.pk).update(
+            crawl_cursor=None,
+            crawled_at=timezone.now(),
+            crawl_limit_hit=summary.limit_hit,
+            owner_limit_hit=summary.owner_limit_hit,
+        )
     summary.finished = True
     return summary
+
+
+def _pass_start(project: Project) -> None:
+    """A new pass over the tree (or the list): no file is met by it yet."""
+    ProjectImage.objects.filter(project=project, source=ProjectImage.Source.CATEGORY).update(
+        crawl_seen=False
+    )
+
+
+def _links_sweep(project: Project) -> int:
+    """Unlink the category files the finished pass did not meet, as a withheld file leaves
+    (``faces.services.withholding``): their faces, answers and sent edits stay as history,
+    they only leave the project's review and suggestions; leases on their faces end, and
+    the writer cancels their unsent additions (``write.unlinked_cancel``)."""
+    gone = ProjectImage.objects.filter(
+        project=project, source=ProjectImage.Source.CATEGORY, crawl_seen=False
+    )
+    image_ids = list(gone.values_list("image_id", flat=True))
+    if not image_ids:
+        return 0
+    ReviewLease.objects.filter(project=project, face__image_id__in=image_ids).delete()
+    deleted, _by_model = gone.filter(image_id__in=image_ids).delete()
+    logger.info("project %s: %d files no longer reached, unlinked", project.pk, deleted)
+    enqueue("write.unlinked_cancel", project.pk)
+    return deleted
 
 
 # Lines looked up per batch: ``titles``/``pageids`` take 50 values, and 50 thumbnails
@@ -148,8 +189,10 @@ def _crawl_listed(
        bound; upsert and link their Images, record their depicts statements, write on each
        line what Commons said of it, store the cursor — in one transaction.
     3. Queue detection for the new images once each batch is committed.
-    4. Clear the cursor after the last line. The next crawl (the periodic re-crawl) looks
-       every line up again: a file renamed, deleted or uploaded since is seen then.
+    4. Clear the cursor after the last line, and unlink the files no line gave this time
+       (withheld, deleted since: :func:`_links_sweep`). The next crawl (the periodic
+       re-crawl) looks every line up again: a file renamed, deleted or uploaded since is
+       seen then.
     Every line ends with a state (``ListedFile.State``): none is dropped unsaid.
     """
     after = _listed_cursor(project)
@@ -174,10 +217,11 @@ def _crawl_listed(
         summary.batches += 1
         summary.files += len(taken)
         if len(taken) < len(infos):
-            summary.limit_hit = bound  # the later lines are still looked up and marked
+            _bound_hit(project, summary, bound=bound)  # later lines are still looked up
         if max_batches is not None and summary.batches >= max_batches:
             return summary
-    return _crawl_finished(project, summary)
+    # Lines past the bound were still looked up: every file the project holds was met.
+    return _crawl_finished(project, summary, sweep=True)
 
 
 def _listed_cursor(project: Project) -> int:
@@ -185,7 +229,10 @@ def _listed_cursor(project: Project) -> int:
     project.refresh_from_db(fields=["crawl_cursor"])
     cursor = project.crawl_cursor
     after = cursor.get("listed_after") if isinstance(cursor, dict) else None
-    return after if isinstance(after, int) and after >= 0 else 0
+    if isinstance(after, int) and after >= 0:
+        return after
+    _pass_start(project)
+    return 0
 
 
 def _lines_resolve(client: ApiClient, lines: Sequence[ListedFile]) -> list[FileInfo]:
@@ -214,7 +261,21 @@ def _lines_resolve(client: ApiClient, lines: Sequence[ListedFile]) -> list[FileI
         _line_set(line, state, title=answer.title, pageid=answer.pageid, detail=detail)
         if state == ListedFile.State.FOUND and answer.info is not None:
             infos.append(answer.info)
-    return infos
+    barred = _in_withheld_categories(client, [info.pageid for info in infos])
+    for line in asked:
+        if line.state == ListedFile.State.FOUND and line.pageid in barred:
+            line.state = ListedFile.State.WITHHELD
+    return [info for info in infos if info.pageid not in barred]
+
+
+def _in_withheld_categories(client: ApiClient, pageids: Sequence[int]) -> set[int]:
+    """The pages among ``pageids`` that are directly in a withheld category now (as the
+    writer checks before a write); no request while no category is withheld."""
+    withheld = Withholding.objects.values_of(Withholding.Kind.CATEGORY)
+    if not withheld or not pageids:
+        return set()
+    categories = file_categories(client, pageids=list(pageids))
+    return {pageid for pageid, names in categories.items() if names & withheld}
 
 
 def _line_set(
@@ -233,15 +294,30 @@ def _lines_over_bound(lines: Sequence[ListedFile], taken: Sequence[FileInfo]) ->
             line.state = ListedFile.State.OVER_LIMIT
 
 
+def _bound_hit(project: Project, summary: CrawlSummary, *, bound: int) -> None:
+    """Record which bound left files out: the project's own, or its owner's."""
+    if _owner_room(project) <= 0:
+        summary.owner_limit_hit = settings.WIKIVISAGE_MAX_FILES_PER_USER
+    else:
+        summary.limit_hit = bound
+
+
+def _owner_room(project: Project) -> int:
+    """How many more files all the projects of ``project``'s owner may hold together."""
+    held = Project.objects.filter(owner_id=project.owner_id).files_held()
+    return int(settings.WIKIVISAGE_MAX_FILES_PER_USER) - held
+
+
 def _within_file_bound(
     project: Project, infos: Sequence[FileInfo], *, bound: int
 ) -> list[FileInfo]:
     """The files of a batch the project may take: those it holds already (a re-crawl
-    refreshes them), then new ones while it holds fewer than ``bound`` from its category."""
+    refreshes them), then new ones while it holds fewer than ``bound`` from its category
+    and its owner's projects fewer than ``WIKIVISAGE_MAX_FILES_PER_USER`` together."""
     links = ProjectImage.objects.filter(project=project, source=ProjectImage.Source.CATEGORY)
     pageids = [info.pageid for info in infos]
     held = set(links.filter(image__pageid__in=pageids).values_list("image__pageid", flat=True))
-    room = bound - links.count()
+    room = min(bound - links.count(), _owner_room(project))
     taken = []
     for info in infos:
         if info.pageid not in held:
@@ -260,6 +336,7 @@ def _stored_cursor(project: Project) -> CrawlCursor:
             return CrawlCursor.from_dict(project.crawl_cursor)
         except ValueError:
             logger.warning("project %s: unreadable crawl cursor, starting over", project.pk)
+    _pass_start(project)
     return start_crawl(project.category or "", max_depth=project.crawl_depth)
 
 
@@ -358,10 +435,11 @@ def _link(project: Project, images: Sequence[Image], *, source: str) -> None:
         ignore_conflicts=True,
     )
     if source == ProjectImage.Source.CATEGORY:
-        # A file first met through the bootstrap search is in scope once the crawl finds it.
-        ProjectImage.objects.filter(
-            project=project, image__in=images, source=ProjectImage.Source.BOOTSTRAP
-        ).update(source=ProjectImage.Source.CATEGORY)
+        # A file first met through the bootstrap search is in scope once the crawl finds it;
+        # every file met is met by this pass.
+        ProjectImage.objects.filter(project=project, image__in=images).exclude(
+            source=ProjectImage.Source.CATEGORY, crawl_seen=True
+        ).update(source=ProjectImage.Source.CATEGORY, crawl_seen=True)
 
 
 def _record_categories(images: Sequence[Image], category: str) -> None:
@@ -431,13 +509,20 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
     A file found only by the search is linked as ``bootstrap`` and stays outside the
     category's scope; a file in the category keeps its ``category`` link. The search adds
     at most ``WIKIVISAGE_MAX_BOOTSTRAP_FILES`` files; the project records the bound when it
-    found more. Withheld files are left out (``_file_infos``).
+    found more. Withheld files are left out (``_file_infos``), and so are files directly in
+    a withheld category, found now or linked by an earlier search.
     """
     cap = settings.WIKIVISAGE_MAX_BOOTSTRAP_FILES
     # One hit past the cap tells whether there were more.
     hits = list(search_depicting(client, qid=project.qid, limit=cap + 1))
     infos = _file_infos(client, [hit.pageid for hit in hits[:cap]])
+    links = ProjectImage.objects.filter(project=project, source=ProjectImage.Source.BOOTSTRAP)
+    held = list(links.values_list("image__pageid", flat=True))
+    barred = _in_withheld_categories(client, sorted({info.pageid for info in infos} | set(held)))
+    infos = [info for info in infos if info.pageid not in barred]
     with transaction.atomic():
+        if links.filter(image__pageid__in=barred).delete()[0]:
+            enqueue("write.unlinked_cancel", project.pk)  # as the crawl's sweep does
         images = images_upsert(infos=infos)
         _link(project, images, source=ProjectImage.Source.BOOTSTRAP)
         # The search index lags edits: re-read the statements before trusting a hit.

@@ -6,7 +6,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from faces.models import ProjectImage
-from projects.models import Withholding
+from projects.enqueue import enqueue_each
+from projects.models import Project, Withholding
 from projects.services import projects_withhold
 
 
@@ -24,3 +25,21 @@ def withholding_apply(*, withholding: Withholding, by: User) -> int:
         deleted, _by_model = ProjectImage.objects.filter(image__title=withholding.value).delete()
         return deleted
     return projects_withhold(withholding=withholding, by=by)
+
+
+def withholding_recrawl(*, withholding: Withholding) -> int:
+    """A withheld category: every active project is crawled again from the start, at once.
+
+    Which files are reached only through the category, only a crawl can tell (Commons is
+    never asked inside a web request): each fresh pass skips the category and unlinks what
+    it no longer meets (``pipeline._links_sweep``); a file also reached another way stays.
+    Lists and searches check the categories of their files again. Returns how many projects.
+    """
+    if withholding.kind != Withholding.Kind.CATEGORY:
+        return 0
+    projects = Project.objects.active()
+    ids = list(projects.values_list("pk", flat=True))
+    # A crawl under way restarts too: its pass may have met files through the category.
+    Project.objects.filter(pk__in=ids).update(crawl_cursor=None)
+    enqueue_each("crawl.project", ids)
+    return len(ids)

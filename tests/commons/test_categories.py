@@ -13,7 +13,7 @@ import PIL.Image
 import pytest
 from django.conf import settings
 
-from commons.categories import crawl, parse_members, start_crawl
+from commons.categories import crawl, file_categories, parse_members, start_crawl
 from commons.client import ResponseTooLarge, RetryPolicy, TransientError, commons_client
 from commons.files import (
     STANDARD_WIDTHS,
@@ -377,3 +377,18 @@ def test_category_info_counts_direct_members_and_tells_a_missing_category(client
     assert (info.exists, info.files, info.subcats) == (True, len(files), len(subcats))
     absent = category_info(client, category="No such category anywhere")
     assert not absent.exists and absent.files is None
+
+
+# --- the categories a file is in ----------------------------------------------------------
+
+
+def test_the_categories_of_files_are_read_fifty_pages_a_request(fake, client):
+    names = ["Root 1.jpg", "A 1.jpg", *(f"Member {n:04}.jpg" for n in range(60))]
+    pageids = [fake.world.file(name).pageid for name in names]
+    categories = file_categories(client, pageids=[*pageids, 999_999_999])
+    assert categories[pageids[0]] == {"Root"}
+    assert categories[pageids[1]] == {"Child A"}
+    assert all(categories[pageid] == {"Big"} for pageid in pageids[2:])
+    assert 999_999_999 not in categories  # missing: in no category
+    asked = [r for r in fake.api_requests(action="query") if r.params.get("prop") == "categories"]
+    assert len(asked) == 2

@@ -6,6 +6,7 @@ project short says so on the project page, in words a contributor understands.
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 
 import pytest
@@ -14,7 +15,8 @@ from django.urls import reverse
 from commons.client import ApiClient, RetryPolicy, commons_client
 from faces.models import ProjectImage
 from faces.services import pipeline
-from tests.factories import ProjectFactory
+from projects.models import Project
+from tests.factories import ImageFactory, ProjectFactory, ProjectImageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +162,46 @@ def test_a_crawl_resumed_batch_by_batch_stops_at_the_same_bound(fake, tree_proje
     assert len(linked(tree_project)) == 5
     tree_project.refresh_from_db()
     assert tree_project.crawl_limit_hit == 5
+
+
+# --- files per user ----------------------------------------------------------------------
+
+
+def test_the_crawl_stops_where_the_owner_s_projects_hold_the_most_one_user_may(
+    fake, tree_project, settings, client_of, owner
+):
+    settings.WIKIVISAGE_MAX_FILES_PER_USER = 7
+    earlier = ProjectFactory(owner=owner, qid="Q1", category="Other")
+    for image in ImageFactory.create_batch(4):
+        ProjectImageFactory(project=earlier, image=image)
+    summary = crawl(tree_project)
+    assert (summary.owner_limit_hit, summary.limit_hit) == (7, None)
+    assert len(linked(tree_project)) == 3  # 4 + 3: the owner's room, not the project's
+    tree_project.refresh_from_db()
+    assert (tree_project.owner_limit_hit, tree_project.crawl_limit_hit) == (7, None)
+    message = (
+        "The owner's projects hold 7 files together, the most one user may have: "
+        "WikiVisage took no more for this project."
+    )
+    page, status = limits_shown(client_of, owner, tree_project)
+    assert html.escape(message) in page and status == message
+    # Another user has room of their own: 7 files, whatever this one holds.
+    other = ProjectFactory(qid="Q76", category="Root", crawl_depth=10)
+    assert len(linked(other)) == 0 and crawl(other).owner_limit_hit == 7
+    assert len(linked(other)) == 7
+
+
+def test_a_user_whose_projects_are_full_cannot_start_another(client_of, owner, settings):
+    settings.WIKIVISAGE_MAX_FILES_PER_USER = 2
+    full = ProjectFactory(owner=owner, qid="Q1", category="Other")
+    for image in ImageFactory.create_batch(2):
+        ProjectImageFactory(project=full, image=image)
+    data = {"qid": "Q76", "scope": "files", "file_list": "A.jpg", "distance_threshold": 0.6}
+    response = client_of(owner).post(reverse("projects:new"), {**data, "min_answers": 3})
+    assert "Your projects hold 2 files together, the most one user may have" in (
+        response.content.decode()
+    )
+    assert not Project.objects.filter(qid="Q76").exists()
 
 
 # --- bootstrap hits ---------------------------------------------------------------------

@@ -267,6 +267,9 @@ WIKIVISAGE_LEARNER_MEMORY_MB = env.int("WIKIVISAGE_LEARNER_MEMORY_MB", default=5
 # search for files that already depict the person adds at most this many.
 WIKIVISAGE_MAX_FILES_PER_PROJECT = env.int("WIKIVISAGE_MAX_FILES_PER_PROJECT", default=20_000)
 WIKIVISAGE_MAX_BOOTSTRAP_FILES = env.int("WIKIVISAGE_MAX_BOOTSTRAP_FILES", default=2_000)
+# All the projects one user owns hold at most this many files together: a user may create
+# ten projects a minute, and each may crawl up to the per-project bound.
+WIKIVISAGE_MAX_FILES_PER_USER = env.int("WIKIVISAGE_MAX_FILES_PER_USER", default=100_000)
 # The least time between two thumbnail downloads of one worker process (0: no pause).
 COMMONS_DOWNLOAD_THROTTLE_SECONDS = env.float("COMMONS_DOWNLOAD_THROTTLE_SECONDS", default=0.0)
 # Who finds and encodes faces (faces/providers.py): "dlib" in the detect worker's own process,

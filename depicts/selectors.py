@@ -298,11 +298,13 @@ def _contradiction(label: Label, statement: str) -> Contradiction:
 def edit_statuses(
     *, project: Project, batch: uuid.UUID | None = None, limit: int = RECENT_EDITS
 ) -> list[EditStatus]:
-    """The edits that left the send page, newest first (one query)."""
+    """The edits that left the send page, and those the write policy refused at approval
+    (with their reason), newest first (one query)."""
     edits = project.depicts_edits.exclude(state__in=[State.APPROVED, State.PROPOSED])
     if batch is not None:
         edits = edits.filter(batch=batch)
-    edits = edits.exclude(batch__isnull=True).select_related("image", "sent_by")
+    # An edit refused at approval has no batch but its reason: shown too.
+    edits = edits.exclude(batch__isnull=True, error="").select_related("image", "sent_by")
     return [_status(edit) for edit in edits.order_by("-queued_at", "-pk")[:limit]]
 
 

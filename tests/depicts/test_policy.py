@@ -363,6 +363,16 @@ def test_an_approval_refused_in_the_grid_says_why_there_and_on_the_send_page(
     assert "the file is withheld: nothing is written to it" in page
 
 
+def test_the_admin_lists_each_refused_edit_with_its_reason(
+    client_of, commons, project, sender, moderator
+):
+    (edit,) = approve(commons, project, sender, [NAME])
+    withhold("person", PERSON)
+    queue_only(project, sender, [edit])
+    listing = client_of(moderator).get(reverse("admin:depicts_depictsedit_changelist"))
+    assert f"{PERSON} {policy.PERSON_WITHHELD}" in listing.content.decode()
+
+
 # --- the stand-in and the client ---------------------------------------------------------
 
 

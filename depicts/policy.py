@@ -58,6 +58,12 @@ DEACTIVATED = {
     "sender": "the user who sent it was deactivated",
     "undo": "the user who asked for the undo was deactivated",
 }
+_ACTOR_ROLE = {
+    Step.APPROVE: "approver",
+    Step.QUEUE: "sender",
+    Step.SEND: "sender",
+    Step.UNDO: "undo",
+}
 
 
 @dataclass(frozen=True)
@@ -96,13 +102,9 @@ def writes_allowed(*, project_id: int) -> bool:
 
 def _people(asked: _Asked) -> Refusal | None:
     """Who approved and who sends (or who asked for an undo) must still be active."""
-    roles: dict[int, str] = {}
-    if asked.step != Step.UNDO:
-        roles[asked.edit.approved_by_id] = "approver"
-    if asked.actor is not None and asked.step != Step.APPROVE:
-        roles[asked.actor.pk] = "undo" if asked.step == Step.UNDO else "sender"
-    elif asked.actor is not None:
-        roles[asked.actor.pk] = "approver"
+    roles = {} if asked.step == Step.UNDO else {asked.edit.approved_by_id: "approver"}
+    if asked.actor is not None:
+        roles[asked.actor.pk] = _ACTOR_ROLE[asked.step]
     gone = User.objects.filter(pk__in=list(roles), is_active=False).order_by("pk").first()
     if gone is None:
         return None

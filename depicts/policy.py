@@ -17,9 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
 
 from commons.identifiers import normalise_category
 from commons.types import FileState
@@ -66,13 +69,47 @@ _ACTOR_ROLE = {
 }
 
 
-@dataclass(frozen=True)
 class _Asked:
-    edit: DepictsEdit
-    step: Step
-    actor: User | None
-    file: FileState | None  # read on Commons right before the write; None before
-    person_qid: str  # the item the writer resolved (after redirects); "" before
+    """One question to the policy, with the rows its checks read: each read once, when a
+    check first needs it, and not before the question is asked."""
+
+    def __init__(
+        self, edit: DepictsEdit, step: Step, actor: User | None, file: FileState | None, qid: str
+    ) -> None:
+        self.edit, self.step, self.actor = edit, step, actor
+        self.file = file  # read on Commons right before the write; None before
+        self.person_qid = qid  # the item the writer resolved (after redirects); "" before
+
+    @cached_property
+    def project(self) -> dict[str, Any]:
+        found = Project.objects.filter(pk=self.edit.project_id).values("qid", "category").first()
+        return dict(found or {})
+
+    @cached_property
+    def image(self) -> dict[str, Any]:
+        old_enough = Image.objects.filter(old_enough_q(), pk=OuterRef("pk"))
+        image = Image.objects.filter(pk=self.edit.image_id).annotate(old_enough=Exists(old_enough))
+        return image.values("title", "sha1", "old_enough").first() or {}
+
+    @cached_property
+    def withheld(self) -> dict[str, list[str]]:
+        """The withholdings that name this edit's person, file or categories, by kind."""
+        edit, file = self.edit, self.file
+        qids = {edit.qid, edit.written_qid, self.person_qid, self.project.get("qid")}
+        titles = {self.image.get("title"), file.title if file else None}
+        categories = {self.project.get("category"), *(file.categories if file else ())}
+        kind = Withholding.Kind
+        named = (
+            Q(kind=kind.PERSON, value__in=qids - {None, ""})
+            | Q(kind=kind.FILE, value__in=titles - {None, ""})
+            | Q(kind=kind.CATEGORY, value__in=_categories(categories))
+        )
+        found: dict[str, list[str]] = {}
+        for held, value in (
+            Withholding.objects.filter(named).order_by("value").values_list("kind", "value")
+        ):
+            found.setdefault(held, []).append(value)
+        return found
 
 
 def write_refusal(
@@ -86,7 +123,7 @@ def write_refusal(
     """The first reason ``edit`` may not be written at ``step``, final reasons first; None
     when it may. ``actor``: who approves, queues, sends, or asks for the undo; ``file`` and
     ``person_qid``: what the writer found on Commons and Wikidata just before the write."""
-    asked = _Asked(edit=edit, step=step, actor=actor, file=file, person_qid=person_qid)
+    asked = _Asked(edit, step, actor, file, person_qid)
     checks = _UNDO_CHECKS if step == Step.UNDO else _CHECKS
     return next((refusal for check in checks if (refusal := check(asked)) is not None), None)
 
@@ -121,53 +158,40 @@ def _person_withheld(asked: _Asked) -> Refusal | None:
     """The person as approved, as the project names them, and as Wikidata resolved them."""
     if asked.edit.is_removal:
         return None  # taking a statement about them away is what withholding asks for
-    edit = asked.edit
-    qids = {edit.qid, edit.written_qid, asked.person_qid, _project_qid(edit.project_id)} - {""}
-    held = Withholding.objects.filter(kind=Withholding.Kind.PERSON, value__in=qids)
-    qid = held.order_by("value").values_list("value", flat=True).first()
-    if qid is None:
-        return None
-    return Refusal("person_withheld", f"{qid} {PERSON_WITHHELD}")
+    qids = asked.withheld.get(Withholding.Kind.PERSON)
+    return Refusal("person_withheld", f"{qids[0]} {PERSON_WITHHELD}") if qids else None
 
 
 def _file_withheld(asked: _Asked) -> Refusal | None:
-    if asked.edit.is_removal:
-        return None
-    titles = {_title(asked.edit.image_id), asked.file.title if asked.file else ""} - {""}
-    held = Withholding.objects.filter(kind=Withholding.Kind.FILE, value__in=titles)
-    if not held.exists():
+    """The file by its title here and its title on Commons now."""
+    if asked.edit.is_removal or not asked.withheld.get(Withholding.Kind.FILE):
         return None
     return Refusal("file_withheld", "the file is withheld: nothing is written to it")
 
 
 def _category_withheld(asked: _Asked) -> Refusal | None:
     """The project's category, and every category the file is in on Commons now."""
-    if asked.edit.is_removal:
+    names = asked.withheld.get(Withholding.Kind.CATEGORY)
+    if asked.edit.is_removal or not names:
         return None
-    names: set[str | None] = set(asked.file.categories) if asked.file else set()
-    names.add(
-        Project.objects.filter(pk=asked.edit.project_id).values_list("category", flat=True).first()
-    )
-    held = Withholding.objects.filter(kind=Withholding.Kind.CATEGORY, value__in=_categories(names))
-    name = held.order_by("value").values_list("value", flat=True).first()
-    if name is None:
-        return None
-    return Refusal("category_withheld", f"the file is in the withheld category {name}")
+    return Refusal("category_withheld", f"the file is in the withheld category {names[0]}")
 
 
 def _face_retired(asked: _Asked) -> Refusal | None:
     """The face was found on bytes the file no longer has: retired by a crawl that saw the
     re-upload, or the SHA1 Commons gives now is not the one the face was found on."""
-    edit = asked.edit
-    retired = Face.objects.retired().filter(pk=edit.face_id).exists()
-    known = Image.objects.filter(pk=edit.image_id).values_list("sha1", flat=True).first() or ""
-    reuploaded = bool(asked.file and asked.file.sha1 and known and asked.file.sha1 != known)
-    return Refusal("face_retired", FACE_RETIRED) if retired or reuploaded else None
+    retired = Face.objects.retired().filter(pk=asked.edit.face_id).exists()
+    known, now = asked.image.get("sha1"), asked.file.sha1 if asked.file else ""
+    return (
+        Refusal("face_retired", FACE_RETIRED)
+        if retired or (known and now and known != now)
+        else None
+    )
 
 
 def _new_upload(asked: _Asked) -> Refusal | None:
     """The file is still in the new-upload wait (``faces.models.new_upload_wait``)."""
-    if Image.objects.filter(old_enough_q(), pk=asked.edit.image_id).exists():
+    if asked.image.get("old_enough", True):
         return None
     hours = round(new_upload_wait().total_seconds() / 3600)
     reason = (
@@ -196,14 +220,6 @@ _CHECKS: tuple[Check, ...] = (
     _held,
 )
 _UNDO_CHECKS: tuple[Check, ...] = (_people, _held)
-
-
-def _project_qid(project_id: int) -> str:
-    return Project.objects.filter(pk=project_id).values_list("qid", flat=True).first() or ""
-
-
-def _title(image_id: int) -> str:
-    return Image.objects.filter(pk=image_id).values_list("title", flat=True).first() or ""
 
 
 def _categories(names: Iterable[str | None]) -> set[str]:

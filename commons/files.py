@@ -10,7 +10,7 @@ from typing import Any
 
 from commons.client import ApiClient, ApiResponse, Params
 from commons.identifiers import FileRef
-from commons.types import FILE_NAMESPACE, FileInfo, FileInfoBatch
+from commons.types import CATEGORY_NAMESPACE, FILE_NAMESPACE, FileInfo, FileInfoBatch, FileState
 
 # $wgThumbnailSteps of Wikimedia production; other widths render at a tenth of the rate
 # (renderfile-nonstandard) and are being phased out (T414805).
@@ -75,6 +75,45 @@ def _imageinfo_params(width: int, **pages: str) -> Params:
         "iiprop": "url|size|mime|sha1|timestamp|user",
         "iiurlwidth": width,
     }
+
+
+# --- one file right before a write ---------------------------------------------------------
+
+CATEGORIES_PER_REQUEST = 500  # cllimit's ceiling without apihighlimits
+
+
+def fetch_file_state(client: ApiClient, *, pageid: int) -> FileState:
+    """The file as it stands on Commons now: exists, SHA1, every category (``prop=categories``
+    with ``prop=imageinfo``; a file in many categories continues through ``clcontinue``)."""
+    params: Params = {
+        "action": "query",
+        "prop": "imageinfo|categories",
+        "pageids": str(pageid),
+        "iiprop": "sha1",
+        "cllimit": CATEGORIES_PER_REQUEST,
+    }
+    categories: set[str] = set()
+    pages = []
+    for response in client.iter_continued(params):
+        for page in query_pages(response):
+            pages.append(page)
+            categories.update(_category_names(page.get("categories") or []))
+    found: dict[str, Any] | None = next((page for page in pages if page.get("imageinfo")), None)
+    if found is None:
+        return FileState(pageid=pageid, exists=False)
+    return FileState(
+        pageid=pageid,
+        exists=True,
+        title=str(found.get("title", "")),
+        sha1=str(found["imageinfo"][0].get("sha1", "")),
+        categories=frozenset(categories),
+    )
+
+
+def _category_names(rows: Iterable[dict[str, Any]]) -> set[str]:
+    prefix = "Category:"
+    titles = (str(row.get("title", "")) for row in rows if row.get("ns") == CATEGORY_NAMESPACE)
+    return {title.removeprefix(prefix) for title in titles}
 
 
 # --- a list of files given by title or page id ---------------------------------------------

@@ -171,3 +171,16 @@ class PersonHit:
     qid: str
     label: str
     description: str
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What a writer asks of one file right before writing to it, as Commons has it now:
+    whether it still exists, its title, the SHA1 of its current upload, and every category
+    it is in (names without namespace, hidden ones too)."""
+
+    pageid: int
+    exists: bool
+    title: str = ""
+    sha1: str = ""
+    categories: frozenset[str] = frozenset()

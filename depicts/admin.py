@@ -48,6 +48,7 @@ class DepictsEditAdmin(admin.ModelAdmin):
         "qid",
         "action",
         "state",
+        "error",  # why it was refused, cancelled or failed
         "project",
         "approved_by",
         "sent_by",

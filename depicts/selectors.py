@@ -341,7 +341,8 @@ def _contradiction(label: Label, statement: str) -> Contradiction:
 def edit_statuses(
     *, project: Project, batch: uuid.UUID | None = None, limit: int = RECENT_EDITS
 ) -> list[EditStatus]:
-    """The edits that left the send page, newest first (one query)."""
+    """The edits that left the send page, and those the write policy refused at approval
+    (with their reason), newest first (one query)."""
     # An undone addition is approved again (``services.undone_back_to_approved``) yet stays
     # here, as reverted: the page shows what became of what was sent.
     edits = project.depicts_edits.exclude(state=State.PROPOSED).exclude(
@@ -349,7 +350,8 @@ def edit_statuses(
     )
     if batch is not None:
         edits = edits.filter(batch=batch)
-    edits = edits.exclude(batch__isnull=True).select_related("image", "sent_by")
+    # An edit refused at approval has no batch but its reason: shown too.
+    edits = edits.exclude(batch__isnull=True, error="").select_related("image", "sent_by")
     return [_status(edit) for edit in edits.order_by("-queued_at", "-pk")[:limit]]
 
 

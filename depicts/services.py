@@ -21,7 +21,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -40,7 +41,7 @@ from commons.client import (
     commons_client,
     wikidata_client,
 )
-from commons.files import STANDARD_WIDTHS, fetch_file_infos
+from commons.files import STANDARD_WIDTHS, fetch_file_infos, fetch_file_state
 from commons.mediainfo import (
     DEPICTS,
     Region,
@@ -56,6 +57,14 @@ from commons.types import Person, Statement
 from commons.wikidata import get_person
 from depicts import throttle
 from depicts.models import DepictsEdit, DepictsEditQuerySet, WriteSwitch
+from depicts.policy import (
+    FACE_RETIRED,
+    FILE_DELETED,
+    Refusal,
+    Step,
+    write_refusal,
+    writes_allowed,  # noqa: F401 (the services' name for it, as callers know it)
+)
 from faces.models import Face, Label, ProjectImage
 from faces.selectors import twin_groups
 from projects.enqueue import enqueue_each
@@ -108,14 +117,30 @@ def edits_approve(*, project: Project, faces: Sequence[Face], user: User) -> lis
 
     Idempotent: approving again returns the same edit; an edit still waiting takes the latest
     face and approver, and one already sent is left alone. A pending removal of the same
-    statement (proposed when a face of the file was rejected) is withdrawn.
+    statement (proposed when a face of the file was rejected) is withdrawn. An edit the write
+    policy refuses for good (``depicts.policy``) is cancelled at once with its reason.
     """
     edits: dict[int, DepictsEdit] = {}
     for face in faces:
         edit = _approve_face(project, face, user)
+        if edit.state == State.APPROVED:
+            _cancel_refused(edit, write_refusal(edit, step=Step.APPROVE, actor=user))
         edits[edit.pk] = edit
         _withdraw(project, image_id=face.image_id, action=REMOVE, face=None)
     return list(edits.values())
+
+
+def _cancel_refused(edit: DepictsEdit, refusal: Refusal | None, **fields: object) -> bool:
+    """Cancel a waiting edit the write policy refused for good, with the reason; a refusal
+    that only means "not now" leaves it waiting."""
+    if refusal is None or not refusal.final:
+        return False
+    changes = {"state": State.CANCELLED, "error": refusal.reason, "claimed_at": None, **fields}
+    moved = DepictsEdit.objects.filter(pk=edit.pk, state=edit.state).update(
+        updated_at=timezone.now(), **changes
+    )
+    edit.refresh_from_db()
+    return bool(moved)
 
 
 def face_region(face: Face) -> str:
@@ -286,17 +311,21 @@ def contradiction_settle(*, project: Project, face: Face, user: User, remove: bo
     )
     if not created:
         raise EditNotAllowed(f"the statement of face {face.pk} was decided meanwhile")
+    if edit.state == State.APPROVED:
+        _cancel_refused(edit, write_refusal(edit, step=Step.APPROVE, actor=user))
     return edit
 
 
 def removal_approve(*, edit: DepictsEdit, user: User) -> DepictsEdit:
-    """A person agrees that the statement should go: the removal joins the send page."""
+    """A person agrees that the statement should go: the removal joins the send page, unless
+    the write policy refuses it for good (then it is cancelled with its reason)."""
     moved = DepictsEdit.objects.filter(pk=edit.pk, state=State.PROPOSED).update(
         state=State.APPROVED, approved_by=user, approved_at=timezone.now()
     )
     if not moved:
         raise EditNotAllowed(f"edit {edit.pk} is not a proposed removal")
     edit.refresh_from_db()
+    _cancel_refused(edit, write_refusal(edit, step=Step.APPROVE, actor=user))
     return edit
 
 
@@ -310,18 +339,15 @@ def edit_withdraw(*, edit: DepictsEdit) -> None:
 
 
 REVERT_CANCELLED = "undo cancelled before it was sent; the statement stays on Commons"
-FACE_RETIRED = (
-    "the file was re-uploaded with other bytes after this face was approved: its face and "
-    "region belong to the old file; the new one is detected and asked about again"
-)
 UNSENT = (State.PROPOSED, State.APPROVED, State.QUEUED)
 
 
 def edits_of_retired_cancel(*, edits: QuerySet[DepictsEdit] | None = None) -> int:
     """Cancel the unsent edits whose face was retired (its file re-uploaded, ``Face.retire``).
 
-    Called where such an edit could still leave: when a batch is queued, by each send, and
-    by the periodic ``write.resume``. An edit already sent stays as it is on Commons.
+    Called by the periodic ``write.resume``, for the edits nobody approves, queues or sends
+    meanwhile (those steps ask the write policy, ``depicts.policy``). An edit already sent
+    stays as it is on Commons.
     """
     edits = edits if edits is not None else DepictsEdit.objects.all()
     retired = Face.objects.retired().values("pk")
@@ -386,21 +412,24 @@ def users_deactivate(*, users: QuerySet[User]) -> int:
 class QueuedBatch:
     batch: uuid.UUID
     count: int
+    refused: int = 0  # cancelled by the write policy, each with its reason
 
 
 def edits_queue(*, project: Project, user: User, edit_ids: Iterable[int]) -> QueuedBatch:
     """The user confirmed the preview: these approved edits go out under their own login.
 
     Raises NoWikimediaToken at once for a user who cannot sign edits, rather than failing
-    every task of the batch later.
+    every task of the batch later. An edit the write policy refuses for good is cancelled
+    with its reason, in the batch, so the send page shows why it did not leave.
     """
     user_auth(user)
     batch, now = uuid.uuid4(), timezone.now()
     with transaction.atomic():
-        edits_of_retired_cancel(edits=DepictsEdit.objects.filter(project=project))
-        count = DepictsEdit.objects.filter(
+        chosen = DepictsEdit.objects.filter(
             project=project, pk__in=list(edit_ids), state=State.APPROVED
-        ).update(
+        )
+        refused = _refuse_chosen(chosen, user=user, batch=batch, now=now)
+        count = chosen.update(
             state=State.QUEUED,
             sent_by=user,
             batch=batch,
@@ -410,9 +439,21 @@ def edits_queue(*, project: Project, user: User, edit_ids: Iterable[int]) -> Que
             attempts=0,
             error="",
         )
-        ids = list(DepictsEdit.objects.filter(batch=batch).values_list("pk", flat=True))
+        ids = list(
+            DepictsEdit.objects.filter(batch=batch, state=State.QUEUED).values_list("pk", flat=True)
+        )
         _enqueue("send", ids)
-    return QueuedBatch(batch=batch, count=count)
+    return QueuedBatch(batch=batch, count=count, refused=refused)
+
+
+def _refuse_chosen(
+    chosen: QuerySet[DepictsEdit], *, user: User, batch: uuid.UUID, now: datetime
+) -> int:
+    fields = {"sent_by": user, "batch": batch, "queued_at": now}
+    return sum(
+        _cancel_refused(edit, write_refusal(edit, step=Step.QUEUE, actor=user), **fields)
+        for edit in chosen.select_related("image")
+    )
 
 
 WRITE_TASKS = {"send": "write.edit", "revert": "write.revert"}
@@ -420,12 +461,6 @@ WRITE_TASKS = {"send": "write.edit", "revert": "write.revert"}
 
 def _enqueue(kind: str, edit_ids: Sequence[int]) -> None:
     enqueue_each(WRITE_TASKS[kind], edit_ids)
-
-
-def writes_allowed(*, project_id: int) -> bool:
-    """Neither the global switch, nor the project's owner, nor a moderator stops writes."""
-    project_on = Project.objects.writable().filter(pk=project_id).exists()
-    return project_on and WriteSwitch.writes_allowed()
 
 
 def claim_timeout() -> timedelta:
@@ -459,10 +494,11 @@ class _Run:
 
 
 class _Refused(Exception):
-    """A person behind the edit was deactivated meanwhile: it is never written."""
+    """The write policy refused the edit for good (``depicts.policy``): it is never written."""
 
-
-FILE_DELETED = "the file no longer exists on Commons"
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.reason)
+        self.refusal = refusal
 
 
 class _FileDeleted(Exception):
@@ -482,14 +518,16 @@ def edit_send(*, edit_id: int, sleep: Sleep = time.sleep) -> SendOutcome:
     """Send one queued edit to Commons, once, whatever fails.
 
     1. Writes stopped (global switch, or the project's)? Leave it queued: sending resumes
-       when they are switched on again.
+       when they are switched on again (the write policy's "not now").
     2. Claim it (queued → sending) with one conditional UPDATE: of two workers holding the
        same task, one sends and the other returns. An edit whose worker died holding it for
        longer than the claim timeout is taken over.
     3. Under the sender's own OAuth token: resolve the item on Wikidata, read the file, and
        write only what is missing (:func:`_add`, :func:`_remove`).
-    4. Right before the write, the switches again and the user's throttle slot; a slot far
-       off hands the edit back to the queue.
+    4. Right before the write, the write policy again (``depicts.policy``: people, holds,
+       withholding of the person as resolved, of the file and of every category it is in on
+       Commons now, the new-upload wait, a re-upload) and the user's throttle slot; a slot
+       far off hands the edit back to the queue.
     5. A transient failure puts it back in the queue with backoff (``failed`` after
        MAX_ATTEMPTS); a permanent one marks this edit failed with the reason, and the rest
        of the batch carries on.
@@ -497,7 +535,7 @@ def edit_send(*, edit_id: int, sleep: Sleep = time.sleep) -> SendOutcome:
     edit = _load(edit_id)
     if edit is None or edit.state not in (State.QUEUED, State.SENDING):
         return SendOutcome(edit.state) if edit else GONE
-    if not writes_allowed(project_id=edit.project_id):
+    if _not_now(edit, Step.SEND, edit.sent_by):
         return SendOutcome(edit.state)
     if not DepictsEdit.objects.claim(
         pk=edit.pk, state=State.QUEUED, to=State.SENDING, stale_after=claim_timeout()
@@ -532,6 +570,12 @@ def _load(edit_id: int) -> DepictsEdit | None:
     )
 
 
+def _not_now(edit: DepictsEdit, step: Step, actor: User | None) -> bool:
+    """A hold or a switch: the edit is not claimed at all (a final refusal is, to end it)."""
+    refusal = write_refusal(edit, step=step, actor=actor)
+    return refusal is not None and not refusal.final
+
+
 def _state_of(edit_id: int) -> str:
     return DepictsEdit.objects.filter(pk=edit_id).values_list("state", flat=True).first() or ""
 
@@ -551,7 +595,8 @@ def _run_claimed(
     try:
         return SendOutcome(step(run))
     except _Refused as refused:
-        return _give_up(edit, claimed, State.CANCELLED, str(refused))
+        state = State.FAILED if refused.refusal.failed else State.CANCELLED
+        return _give_up(edit, claimed, state, str(refused))
     except _FileDeleted:
         return _give_up(edit, claimed, State.FAILED, FILE_DELETED)
     except _NotNow as pause:
@@ -566,17 +611,19 @@ def _run_claimed(
         return _give_up(edit, claimed, State.FAILED, str(error))
 
 
-def _before_write(run: _Run) -> None:
-    """Checked right before a write, from the database and not from the rows the run read:
+def _before_write(
+    run: _Run, *, client: ApiClient | None = None, person: Person | None = None
+) -> None:
+    """Checked right before a write, from the database and Commons, not from what the run
+    read before:
 
-    1. A person behind the edit deactivated meanwhile: it is never written (_Refused).
-    2. A switch turned off (global, the owner's, a moderator's stop, pause or archive): the
-       edit goes back to the queue (_NotNow).
+    1. A send asks Commons for the file as it is now (exists, SHA1, every category).
+    2. The write policy (:func:`_enforce`): refused for good, the edit ends (_Refused);
+       a hold or a switch, it goes back to the queue (_NotNow).
     3. The user's throttle slot is waited for, or the edit handed back when it is far off.
     """
-    _still_active(run)
-    if not writes_allowed(project_id=run.edit.project_id):
-        raise _NotNow(None, "writes stopped")
+    file = fetch_file_state(client, pageid=run.edit.image.pageid) if client else None
+    _enforce(run, file=file, person_qid=person.qid if person else "")
     try:
         slot = throttle.reserve(user_id=run.actor.pk, max_wait=MAX_INLINE_WAIT)
     except throttle.ThrottleContention:
@@ -586,18 +633,14 @@ def _before_write(run: _Run) -> None:
     run.sleep(slot.wait)
 
 
-def _still_active(run: _Run) -> None:
-    """The sender and the approver of a send; the person who asked for an undo."""
-    if run.claimed == State.REVERTING:
-        people = {run.actor.pk: "the user who asked for the undo was deactivated"}
-    else:
-        people = {
-            run.edit.approved_by_id: "the user who approved it was deactivated",
-            run.actor.pk: "the user who sent it was deactivated",
-        }
-    gone = User.objects.filter(pk__in=list(people), is_active=False).order_by("pk").first()
-    if gone is not None:
-        raise _Refused(people[gone.pk])
+def _enforce(run: _Run, **facts: Any) -> None:
+    """The write policy (``depicts.policy.write_refusal``) for the claimed edit, now."""
+    step = Step.UNDO if run.claimed == State.REVERTING else Step.SEND
+    refusal = write_refusal(run.edit, step=step, actor=run.actor, **facts)
+    if refusal is not None and refusal.final:
+        raise _Refused(refusal)
+    if refusal is not None:
+        raise _NotNow(None, refusal.reason)
 
 
 def _give_up(edit: DepictsEdit, claimed: str, state: str, reason: str) -> SendOutcome:
@@ -644,8 +687,7 @@ def _finish(edit: DepictsEdit, claimed: str, state: str, **changes: object) -> b
 
 
 def _send_claimed(run: _Run) -> str:
-    if Face.objects.retired().filter(pk=run.edit.face_id).exists():
-        raise _Refused(FACE_RETIRED)
+    _enforce(run)  # before anything is asked of Wikimedia; again right before the write
     person = _resolve(run.edit.qid, run.sleep)
     auth = user_auth(run.actor)
     with commons_client(auth=auth, retry=WRITE_RETRY, sleep=run.sleep) as client:
@@ -675,7 +717,7 @@ def _add(client: ApiClient, run: _Run, person: Person) -> str:
     if any(statement.qid in (person.qid, edit.qid) for statement in depicts):
         _finish(edit, State.SENDING, State.ALREADY_PRESENT, **written)
         return State.ALREADY_PRESENT
-    _before_write(run)
+    _before_write(run, client=client, person=person)
     result = set_depicts_claim(
         client,
         pageid=edit.image.pageid,
@@ -696,7 +738,7 @@ def _remove(client: ApiClient, run: _Run, person: Person) -> str:
         _finish(edit, State.SENDING, State.ALREADY_PRESENT, written_qid=person.qid)
         _no_longer_depicted(edit)
         return State.ALREADY_PRESENT
-    _before_write(run)
+    _before_write(run, client=client, person=person)
     removed = remove_claims(
         client,
         pageid=edit.image.pageid,
@@ -801,9 +843,9 @@ def batch_revert(*, project: Project, batch: uuid.UUID, user: User) -> int:
     if not user.is_staff and batch_edits.exclude(sent_by=user).exists():
         raise EditNotAllowed(f"only who sent batch {batch} (or a moderator) can undo it")
     user_auth(user)
-    edits = batch_edits.filter(action=ADD, state=State.SENT)
+    edits = batch_edits.filter(action=ADD, state=State.SENT).select_related("image")
     with transaction.atomic():
-        ids = list(edits.values_list("pk", flat=True))
+        ids = [edit.pk for edit in edits if not _undo_refused(edit, user)]
         count = DepictsEdit.objects.filter(pk__in=ids, state=State.SENT).update(
             state=State.REVERT_QUEUED,
             reverted_by=user,
@@ -816,16 +858,28 @@ def batch_revert(*, project: Project, batch: uuid.UUID, user: User) -> int:
     return count
 
 
+def _undo_refused(edit: DepictsEdit, user: User) -> bool:
+    """The write policy refuses this undo for good: the statement stays, with the reason."""
+    refusal = write_refusal(edit, step=Step.UNDO, actor=user)
+    if refusal is None or not refusal.final:
+        return False
+    DepictsEdit.objects.filter(pk=edit.pk, state=State.SENT).update(
+        error=refusal.reason, updated_at=timezone.now()
+    )
+    return True
+
+
 def edit_revert(*, edit_id: int, sleep: Sleep = time.sleep) -> SendOutcome:
     """Remove one statement WikiVisage wrote, by its stored id, if it is unchanged.
 
-    The same gates as :func:`edit_send`: the switches, a claim (revert_queued → reverting),
-    the throttle of the user who asked for the revert.
+    The same gates as :func:`edit_send`: the write policy (holds and who asked; an undo
+    takes a statement away, so withholding does not stop it), a claim (revert_queued →
+    reverting), the throttle of the user who asked for the revert.
     """
     edit = _load(edit_id)
     if edit is None or edit.state not in (State.REVERT_QUEUED, State.REVERTING):
         return SendOutcome(edit.state) if edit else GONE
-    if not writes_allowed(project_id=edit.project_id):
+    if _not_now(edit, Step.UNDO, edit.reverted_by):
         return SendOutcome(edit.state)
     if not DepictsEdit.objects.claim(
         pk=edit.pk, state=State.REVERT_QUEUED, to=State.REVERTING, stale_after=claim_timeout()

@@ -93,6 +93,13 @@ def send_confirm(request: HttpRequest, project_pk: int) -> HttpResponse:
         queued.count,
     ) % {"count": queued.count}
     messages.success(request, text)
+    if queued.refused:
+        refused = ngettext(
+            "%(count)d edit cannot be written: its reason is in the list below.",
+            "%(count)d edits cannot be written: their reasons are in the list below.",
+            queued.refused,
+        ) % {"count": queued.refused}
+        messages.warning(request, refused)
     return redirect(f"{_send_url(project)}?batch={queued.batch}")
 
 
@@ -272,16 +279,30 @@ def suggestions_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         # An approval is a "yes" for the learner, as a rejection is a "no".
         review.faces_confirm(project=project, faces=faces, user=request.user)
         edits = services.edits_approve(project=project, faces=faces, user=request.user)
+        approved = [edit for edit in edits if edit.state != DepictsEdit.State.CANCELLED]
         messages.success(
             request,
             ngettext(
                 "%(n)d photo approved. Nothing is sent until you confirm it on the send page.",
                 "%(n)d photos approved. Nothing is sent until you confirm them on the send page.",
-                len(edits),
+                len(approved),
             )
-            % {"n": len(edits)},
+            % {"n": len(approved)},
+        )
+        _tell_refused(
+            request, [edit for edit in edits if edit.state == DepictsEdit.State.CANCELLED]
         )
     return _back_to_grid(request, project)
+
+
+def _tell_refused(request: HttpRequest, refused: Sequence[DepictsEdit]) -> None:
+    """Approvals the write policy refused: each file with its reason (also on the send page)."""
+    for edit in refused:
+        text = _("%(file)s cannot be written: %(reason)s") % {
+            "file": edit.image.title,
+            "reason": edit.error,
+        }
+        messages.warning(request, text)
 
 
 @login_required

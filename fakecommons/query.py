@@ -1,4 +1,4 @@
-"""``action=query``: categorymembers, search, imageinfo, categoryinfo, categories, tokens,
+"""``action=query``: categorymembers, search, imageinfo, categories, categoryinfo, tokens,
 userinfo, and generators.
 
 Continuation follows ApiContinuationManager (API:Continue): a list module that has more adds
@@ -544,7 +544,7 @@ def _run_props(ctx: ApiContext, pages: PageSet, cont: Continuation) -> None:
         elif name == "categoryinfo":
             categoryinfo(ctx, pages)
         elif name == "categories":
-            page_categories(ctx, pages)
+            categories(ctx, pages, cont)
         elif name != "info":
             ctx.warn("query", f'Unrecognized value for parameter "prop": {name}')
 
@@ -625,6 +625,50 @@ def _thumb(ctx: ApiContext, page: FilePage, width: int) -> dict[str, Any]:
     return {"thumburl": shown.url, "thumbwidth": shown.width, "thumbheight": shown.height}
 
 
+# --- prop=categories -----------------------------------------------------------------------
+
+
+def categories(ctx: ApiContext, pages: PageSet, cont: Continuation) -> None:
+    """The categories of the set's files (ApiQueryCategories): by page id, then category;
+    ``cllimit`` rows per answer (10 by default), the rest through ``clcontinue``
+    (``<pageid>|<category dbkey>``). ``clprop=hidden`` flags hidden categories."""
+    limit = _limit(ctx, "cllimit", 10, "categories")
+    hidden = "hidden" in ctx.params.multi("clprop")
+    start = _cl_start(ctx.params.get("clcontinue"))
+    rows = [
+        (ref.pageid, category, out)
+        for ref, out in sorted(pages, key=lambda pair: pair[0].pageid or 0)
+        if ref.file is not None and ref.pageid is not None
+        for category in ctx.world.categories_of(ref.file.name)
+    ]
+    rows = [row for row in rows if (row[0], _dbkey(row[1].name)) >= start]
+    for count, (pageid, category, out) in enumerate(rows):
+        if count == limit:
+            cont.prop["clcontinue"] = f"{pageid}|{_dbkey(category.name)}"
+            return
+        row: dict[str, Any] = {"ns": CATEGORY_NS, "title": category.title}
+        if hidden and category.hidden:
+            row["hidden"] = ctx.fmt.flag()
+        out.setdefault("categories", []).append(row)
+
+
+def _cl_start(token: str | None) -> tuple[int, str]:
+    if token is None:
+        return (0, "")
+    pageid, bar, dbkey = token.partition("|")
+    if not bar or not pageid.isdigit():
+        raise ApiError(
+            "badcontinue",
+            "Invalid continue param. You should pass the original value returned by the "
+            "previous query.",
+        )
+    return (int(pageid), dbkey)
+
+
+def _dbkey(name: str) -> str:
+    return name.replace(" ", "_")
+
+
 # --- prop=categoryinfo ---------------------------------------------------------------------
 
 
@@ -659,25 +703,6 @@ def _category_counts(ctx: ApiContext, category: Category) -> dict[str, Any]:
 
 
 # --- prop=categories -----------------------------------------------------------------------
-
-
-def page_categories(ctx: ApiContext, pages: PageSet) -> None:
-    """The categories each found page is in, hidden ones too, by title (ApiQueryCategories
-    without ``clshow``). The worlds are small: every answer fits, no ``clcontinue``."""
-    ctx.params.accept("cllimit", "clshow", "clprop", "clcontinue", "clcategories")
-    if ctx.site != "commons":
-        return
-    for ref, out in pages:
-        if ref.pageid is None or ref.ns not in (FILE_NS, CATEGORY_NS):
-            continue
-        name = _strip_prefix(ref.title)
-        holding = [
-            category.title
-            for category in ctx.world.categories.values()
-            if name in (category.files if ref.ns == FILE_NS else category.subcats)
-        ]
-        if holding:
-            out["categories"] = [{"ns": CATEGORY_NS, "title": title} for title in sorted(holding)]
 
 
 # --- meta modules ---------------------------------------------------------------------------

@@ -284,6 +284,28 @@ class World:
         rows += [self._subcat_member(name) for name in category.subcats]
         return sorted(rows, key=lambda member: member.order)
 
+    def categories_of(self, name: str) -> list[Category]:
+        """The categories a file is in (its ``categorylinks``), by name as MediaWiki sorts them."""
+        name = normal_name(name)
+        found = [category for category in self.categories.values() if name in category.files]
+        return sorted(found, key=lambda category: category.name.replace(" ", "_"))
+
+    def categorise(self, name: str, category_name: str, *, hidden: bool = False) -> None:
+        """Someone adds the file to a category (created with a page if it does not exist)."""
+        name, category_name = normal_name(name), normal_name(category_name)
+        with self.lock:
+            category = self.categories.get(category_name) or Category(
+                name=category_name,
+                pageid=_PAGEID_FLOOR + title_hash(f"Category:{category_name}") % _PAGEID_SPAN,
+                files=(),
+                subcats=(),
+                hidden=hidden,
+            )
+            category = dataclasses.replace(category, files=(*category.files, name))
+            self.categories[category_name] = category
+            if category.pageid is not None:
+                self.categories_by_pageid[category.pageid] = category
+
     def _file_member(self, name: str) -> Member:
         page = self.files[name]
         return Member(page.pageid, FILE_NS, page.title, "file", name.upper())

@@ -11,10 +11,13 @@ Transient ones are retried in-process with exponential backoff, jitter and a cap
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import logging
+import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -219,6 +222,84 @@ class DownloadThrottle:
 # Per worker process (settings.COMMONS_DOWNLOAD_THROTTLE_SECONDS): tasks make a client each.
 DOWNLOAD_THROTTLE = DownloadThrottle()
 
+READ_CHUNK = 65536
+
+
+class ReadDeadline:
+    """A total time limit on reading one streamed answer, however slowly its bytes come.
+
+    requests' timeout bounds each socket read only: a server sending a byte every few seconds
+    would hold the worker for ever, and a read waits for a whole chunk. At the deadline a
+    timer shuts the connection's socket down, so a read blocked on it returns at once, and
+    ``passed`` tells the reader that the time ran out (a cut may look like the body's end).
+    """
+
+    def __init__(self, response: requests.Response, deadline: float) -> None:
+        self._socket = _socket_of(response)
+        self._lock = threading.Lock()
+        self._over = False
+        self.passed = False
+        self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), self._cut)
+        self._timer.daemon = True
+
+    def __enter__(self) -> ReadDeadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:  # after this, ``passed`` no longer changes
+            self._over = True
+        self._timer.cancel()
+        if self._socket is not None:
+            self._socket.close()
+
+    def _cut(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            self.passed = True
+            if self._socket is not None:
+                with contextlib.suppress(OSError):
+                    self._socket.shutdown(socket.SHUT_RDWR)
+
+
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    """A duplicate of the answer's socket: shutting it down cuts the connection under the
+    reading thread (TCP, below any TLS), and it stays valid (never another socket reusing a
+    closed descriptor) until closed. None if the answer has no socket (read already)."""
+    try:
+        return socket.socket(fileno=os.dup(response.raw.fileno()))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def read_capped(
+    response: requests.Response, *, max_bytes: int, deadline: float, what: str
+) -> bytes:
+    """The body of a streamed ``response``: ResponseTooLarge past ``max_bytes`` (declared or
+    received), TransientError ``timeout`` unless read whole by ``deadline`` (a
+    ``time.monotonic()`` value). A network failure meanwhile is requests' own error."""
+    declared = int(response.headers.get("Content-Length") or 0)
+    if declared > max_bytes:
+        raise ResponseTooLarge("too-large", f"{declared} bytes at {what}")
+    chunks: list[bytes] = []
+    failure: requests.RequestException | None = None
+    with ReadDeadline(response, deadline) as watch:
+        try:
+            received = 0
+            for chunk in response.iter_content(chunk_size=READ_CHUNK):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise ResponseTooLarge("too-large", f"more than {max_bytes} bytes at {what}")
+                chunks.append(chunk)
+        except requests.RequestException as error:
+            failure = error
+    if watch.passed:
+        raise TransientError("timeout", f"{what} was not received in time")
+    if failure is not None:
+        raise failure
+    return b"".join(chunks)
+
 
 class ApiClient:
     """A MediaWiki Action API client bound to one ``api.php`` and, optionally, one user.
@@ -312,9 +393,11 @@ class ApiClient:
 
     # --- files --------------------------------------------------------------------------
 
-    def download(self, url: str, *, max_bytes: int, total_timeout: float = 120.0) -> bytes:
-        """The bytes at ``url`` (a thumbnail on the upload server), at most ``max_bytes``."""
-        return self._with_retries(lambda: self._download_once(url, max_bytes, total_timeout))
+    def download(self, url: str, *, max_bytes: int, total_timeout: float | None = None) -> bytes:
+        """The bytes at ``url`` (a thumbnail on the upload server), at most ``max_bytes``, each
+        attempt within ``total_timeout`` seconds in all (``COMMONS_DOWNLOAD_TIMEOUT``)."""
+        seconds = total_timeout or settings.COMMONS_DOWNLOAD_TIMEOUT
+        return self._with_retries(lambda: self._download_once(url, max_bytes, seconds))
 
     # --- one round trip -----------------------------------------------------------------
 
@@ -356,6 +439,7 @@ class ApiClient:
         writing: bool = False,
         stream: bool = False,
         follow_redirects: bool = True,
+        timeout: float | None = None,
     ) -> requests.Response:
         # Writes carry every parameter in the body: MediaWiki refuses a token in the URL.
         query, body = (None, params) if method == "POST" else (params, None)
@@ -365,7 +449,7 @@ class ApiClient:
                 url,
                 params=query,
                 data=body,
-                timeout=self.timeout,
+                timeout=timeout or self.timeout,
                 stream=stream,
                 allow_redirects=follow_redirects,
             )
@@ -392,29 +476,36 @@ class ApiClient:
         return payload
 
     def _download_once(self, url: str, max_bytes: int, total_timeout: float) -> bytes:
-        response = self._fetch_from_upload_host(url)
+        deadline = time.monotonic() + total_timeout
+        response = self._fetch_from_upload_host(url, deadline)
         with response:
             status_error = error_from_status(
                 response.status_code, parse_retry_after(response.headers.get("Retry-After"))
             )
             if status_error is not None:
                 raise status_error
-            declared = int(response.headers.get("Content-Length") or 0)
-            if declared > max_bytes:
-                raise ResponseTooLarge("too-large", f"{declared} bytes at {url}")
-            return self._read_capped(response, url, max_bytes, time.monotonic() + total_timeout)
+            try:
+                return read_capped(response, max_bytes=max_bytes, deadline=deadline, what=url)
+            except requests.RequestException as error:
+                raise self._network_error(error, writing=False) from None
 
-    def _fetch_from_upload_host(self, url: str) -> requests.Response:
+    def _fetch_from_upload_host(self, url: str, deadline: float) -> requests.Response:
         """GET ``url``, following redirects only while they stay on an upload host.
 
         A file's bytes come from Wikimedia's upload server (or, for a configured API
         elsewhere, that API's own host): a URL or a redirect pointing anywhere else is refused
         before any request is made there. Waits for the process's download throttle first.
+        Each hop waits for its answer no later than ``deadline``.
         """
         DOWNLOAD_THROTTLE.wait(settings.COMMONS_DOWNLOAD_THROTTLE_SECONDS, self._sleep)
         for _hop in range(MAX_REDIRECTS + 1):
             self._check_upload_host(url)
-            response = self._send("GET", url, {}, stream=True, follow_redirects=False)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TransientError("timeout", f"download of {url} took too long")
+            response = self._send(
+                "GET", url, {}, stream=True, follow_redirects=False, timeout=min(self.timeout, left)
+            )
             if not response.is_redirect:
                 return response
             response.close()
@@ -426,25 +517,6 @@ class ApiClient:
         allowed = {urlsplit(self.api_url).netloc, UPLOAD_HOST}
         if parts.scheme not in ("http", "https") or parts.netloc not in allowed:
             raise PermanentError("foreign-host", f"not an upload host: {parts.netloc or url}")
-
-    def _read_capped(
-        self, response: requests.Response, url: str, max_bytes: int, deadline: float
-    ) -> bytes:
-        # The read timeout bounds each socket read only; a server dribbling bytes would
-        # otherwise hold the worker forever.
-        chunks: list[bytes] = []
-        received = 0
-        try:
-            for chunk in response.iter_content(chunk_size=65536):
-                received += len(chunk)
-                if received > max_bytes:
-                    raise ResponseTooLarge("too-large", f"more than {max_bytes} bytes at {url}")
-                if time.monotonic() > deadline:
-                    raise TransientError("timeout", f"download of {url} took too long")
-                chunks.append(chunk)
-        except requests.RequestException as error:
-            raise self._network_error(error, writing=False) from None
-        return b"".join(chunks)
 
 
 def commons_client(

@@ -185,7 +185,7 @@ class ModelServiceClient:
     def _json(self, body: bytes) -> Any:
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             raise self._unavailable("bad-answer", "the answer is not JSON") from None
 
     def _read(self, reader: Callable[[Any], Any], answer: Any) -> Any:
@@ -223,7 +223,7 @@ class _Retryable(Exception):
 def _error_text(body: bytes) -> str:
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
     error = payload.get("error") if isinstance(payload, dict) else None
     return str(error)[:500] if error else body[:200].decode("utf-8", "replace")

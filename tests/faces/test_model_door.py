@@ -284,3 +284,17 @@ def test_a_redirect_is_never_followed_and_the_photo_is_posted_once(service) -> N
     assert elsewhere in str(raised.value)
     assert seen == ["POST /v2/models/faces/infer"]
     assert seen_there == []
+
+
+def test_an_answer_nested_too_deep_for_json_is_a_bad_answer_not_a_crash(service) -> None:
+    def nested(handler: BaseHTTPRequestHandler) -> None:
+        data = b"[" * 200_000
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    url, _ = service(nested)
+    with pytest.raises(ModelServiceUnavailable) as raised:
+        http_provider(url).analyse(photo(), config=DETECTION)
+    assert raised.value.code == "model-service-bad-answer"

@@ -33,11 +33,13 @@ from typing import Any
 import requests
 
 from commons.client import (
+    Deadline,
     PermanentError,
     ResponseTooLarge,
     RetryPolicy,
     TransientError,
     read_capped,
+    watched_session,
 )
 from faces import inference
 from faces.detection import DetectionConfig, FaceBox
@@ -86,7 +88,7 @@ class ModelServiceClient:
         self.max_answer_bytes = max_answer_bytes
         self._sleep = sleep
         self._rng = random.Random()
-        self._session = requests.Session()
+        self._session = watched_session()
         self._session.headers["User-Agent"] = user_agent
         # Counted as it comes: never a small compressed answer that unpacks into a large one.
         self._session.headers["Accept-Encoding"] = "identity"
@@ -96,10 +98,14 @@ class ModelServiceClient:
 
     def ready(self) -> bool:
         """Whether the service says it is ready (GET /v2/health/ready); never raises."""
+        url = self._at("health/ready")
         try:
-            with self._session.get(
-                self._at("health/ready"), timeout=self.timeout, stream=True, allow_redirects=False
-            ) as response:
+            with (
+                Deadline(self.timeout),
+                self._session.get(
+                    url, timeout=self.timeout, stream=True, allow_redirects=False
+                ) as response,
+            ):
                 return response.status_code == 200  # its body is never read
         except requests.RequestException:
             return False
@@ -133,8 +139,10 @@ class ModelServiceClient:
                 attempt += 1
 
     def _once(self, method: str, url: str, body: dict[str, Any] | None) -> Any:
-        deadline = time.monotonic() + self.timeout
-        with self._send(method, url, body) as response:
+        with (
+            Deadline(self.timeout) as deadline,
+            self._send(method, url, body, deadline) as response,
+        ):
             status = response.status_code
             if 300 <= status < 400:
                 where = response.headers.get("Location", "nowhere")[:200]
@@ -149,21 +157,24 @@ class ModelServiceClient:
             raise _Retryable(unavailable)
         raise unavailable
 
-    def _send(self, method: str, url: str, body: dict[str, Any] | None) -> requests.Response:
+    def _send(
+        self, method: str, url: str, body: dict[str, Any] | None, deadline: Deadline
+    ) -> requests.Response:
         """The answer's status and headers; its body is read by :meth:`_body`. No redirect is
         followed: the photo is posted to the configured address only."""
         try:
             return self._session.request(
                 method, url, json=body, timeout=self.timeout, stream=True, allow_redirects=False
             )
-        except requests.Timeout as error:
-            if isinstance(error, requests.ConnectTimeout):
-                raise _Retryable(self._unavailable("down", error)) from None
-            raise self._timeout() from None
         except requests.RequestException as error:
+            if deadline.passed or (
+                isinstance(error, requests.Timeout)
+                and not isinstance(error, requests.ConnectTimeout)
+            ):
+                raise self._timeout() from None
             raise _Retryable(self._unavailable("down", error)) from None
 
-    def _body(self, response: requests.Response, deadline: float, limit: int) -> bytes:
+    def _body(self, response: requests.Response, deadline: Deadline, limit: int) -> bytes:
         what = f"the answer of {self.url}"
         try:
             return read_capped(response, max_bytes=limit, deadline=deadline, what=what)
@@ -176,7 +187,7 @@ class ModelServiceClient:
         except requests.RequestException as error:
             raise _Retryable(self._unavailable("down", error)) from None
 
-    def _error_message(self, response: requests.Response, deadline: float) -> str:
+    def _error_message(self, response: requests.Response, deadline: Deadline) -> str:
         try:
             return _error_text(self._body(response, deadline, MAX_ERROR_BYTES))
         except AnswerRefused:

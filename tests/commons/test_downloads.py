@@ -4,6 +4,7 @@ request goes there. A download takes at most its total deadline, however slowly 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -81,11 +82,18 @@ def test_only_http_urls_are_fetched(url):
 
 
 class Dripping(BaseHTTPRequestHandler):
-    """/drip sends a declared body a byte every 0.1 s (8 s in all); /slow/<n> sends 10 bytes
-    at once after n tenths of a second."""
+    """/drip sends a declared body a byte every 0.1 s (8 s in all), /drip-headers its status
+    line and headers so; /slow/<n> sends the body at once after n tenths of a second."""
 
     def do_GET(self) -> None:
         size = 80
+        if self.path == "/drip-headers":
+            with contextlib.suppress(OSError):
+                for byte in b"HTTP/1.0 200 OK\r\nX-Slow: " + b"a" * 80:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            return
         self.send_response(200)
         self.send_header("Content-Length", str(size))
         self.end_headers()
@@ -113,12 +121,15 @@ def dripping() -> Iterator[str]:
     httpd.server_close()
 
 
-def test_the_total_deadline_holds_against_a_server_sending_a_byte_at_a_time(dripping, settings):
+@pytest.mark.parametrize("path", ["/drip", "/drip-headers"])
+def test_the_total_deadline_holds_against_a_server_sending_a_byte_at_a_time(
+    dripping, settings, path
+):
     settings.COMMONS_DOWNLOAD_TIMEOUT = 1.0
     with client_of(dripping) as client:
         started = time.monotonic()
         with pytest.raises(TransientError) as raised:
-            client.download(f"{dripping}/drip", max_bytes=1000)
+            client.download(f"{dripping}{path}", max_bytes=1000)
         took = time.monotonic() - started
     assert raised.value.code == "timeout"
     assert 0.9 < took < 2.0  # each read came well within the per-read timeout; 8 s in all

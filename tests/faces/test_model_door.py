@@ -218,12 +218,22 @@ def endless(handler: BaseHTTPRequestHandler) -> None:
 
 
 def trickle(handler: BaseHTTPRequestHandler) -> None:
-    """A sound answer, a byte every 0.1 s: 8 s for 80 bytes, each well within a read's timeout."""
+    """An answer's body, a byte every 0.1 s: 8 s for 80 bytes, each well within a read's
+    timeout."""
     handler.send_response(200)
     handler.send_header("Content-Length", "80")
     handler.end_headers()
-    for _ in range(80):
-        handler.wfile.write(b" ")
+    drip(handler, b" " * 80)
+
+
+def trickled_headers(handler: BaseHTTPRequestHandler) -> None:
+    """The status line and headers themselves, a byte every 0.1 s."""
+    drip(handler, b"HTTP/1.0 200 OK\r\nX-Slow: " + b"a" * 70 + b"\r\n\r\n")
+
+
+def drip(handler: BaseHTTPRequestHandler, data: bytes) -> None:
+    for byte in data:
+        handler.wfile.write(bytes([byte]))
         handler.wfile.flush()
         time.sleep(0.1)
 
@@ -252,8 +262,9 @@ def test_an_answer_declared_too_large_is_refused_before_it_is_read(service) -> N
         http_provider(url).analyse(photo(), config=DETECTION)
 
 
-def test_an_answer_trickled_past_the_timeout_is_a_timeout(service) -> None:
-    url, _ = service(trickle)
+@pytest.mark.parametrize("behave", [trickle, trickled_headers], ids=["body", "headers"])
+def test_an_answer_trickled_past_the_timeout_is_a_timeout(service, behave) -> None:
+    url, _ = service(behave)
     started = time.monotonic()
     with pytest.raises(ModelServiceUnavailable) as raised:
         http_provider(url, timeout=1.0).analyse(photo(), config=DETECTION)

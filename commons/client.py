@@ -338,13 +338,22 @@ def watched_session() -> requests.Session:
     return session
 
 
+def _declared_length(response: requests.Response) -> int:
+    """The Content-Length a server declares; 0 if it declares none or nonsense (http.client
+    then reads to the connection's end, still within the cap)."""
+    try:
+        return int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        return 0
+
+
 def read_capped(
     response: requests.Response, *, max_bytes: int, deadline: Deadline, what: str
 ) -> bytes:
     """The body of a streamed ``response`` of a :func:`watched_session`, made within
     ``deadline``: ResponseTooLarge past ``max_bytes`` (declared or received), TransientError
     ``timeout`` unless read whole in time. A network failure meanwhile is requests' own."""
-    declared = int(response.headers.get("Content-Length") or 0)
+    declared = _declared_length(response)
     if declared > max_bytes:
         raise ResponseTooLarge("too-large", f"{declared} bytes at {what}")
     chunks: list[bytes] = []

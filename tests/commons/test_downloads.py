@@ -25,9 +25,10 @@ class Redirecting(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.hits.append(self.path)
-        if self.path == "/file.jpg":
+        if self.path in ("/file.jpg", "/nonsense-length"):
+            length = "lots" if self.path == "/nonsense-length" else str(len(JPEG))
             self.send_response(200)
-            self.send_header("Content-Length", str(len(JPEG)))
+            self.send_header("Content-Length", length)
             self.end_headers()
             self.wfile.write(JPEG)
             return
@@ -58,6 +59,11 @@ def test_a_redirect_on_the_upload_host_is_followed(server):
     with client_of(server) as client:
         assert client.download(f"{server}/same", max_bytes=1000) == JPEG
     assert Redirecting.hits == ["/same", "/file.jpg"]
+
+
+def test_a_nonsense_content_length_is_no_crash(server):
+    with client_of(server) as client:
+        assert client.download(f"{server}/nonsense-length", max_bytes=1000) == JPEG
 
 
 def test_a_file_url_on_another_host_is_refused_before_any_request(server):

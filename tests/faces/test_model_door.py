@@ -192,7 +192,7 @@ def test_the_sweep_leaves_faces_alone_when_the_service_names_a_version_too_long(
     assert Image.objects.get(pk=face.image_id).state == Image.State.DONE
 
 
-def test_a_refused_answer_is_permanent_with_either_provider() -> None:
+def test_a_refused_answer_is_permanent_and_a_sound_one_passes_unchanged() -> None:
     assert issubclass(AnswerRefused, PermanentError)
     sound = inference.read_detections(one_face())
     assert inference.checked_detections(sound) is sound

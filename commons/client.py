@@ -11,10 +11,14 @@ Transient ones are retried in-process with exponential backoff, jitter and a cap
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import email.utils
 import functools
 import logging
+import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -24,7 +28,9 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from urllib3.exceptions import NewConnectionError
 
@@ -219,6 +225,156 @@ class DownloadThrottle:
 # Per worker process (settings.COMMONS_DOWNLOAD_THROTTLE_SECONDS): tasks make a client each.
 DOWNLOAD_THROTTLE = DownloadThrottle()
 
+READ_CHUNK = 65536
+
+
+class Deadline:
+    """A total time limit on one request, however slowly its answer comes.
+
+    requests' timeout bounds each socket read only: a server sending a byte every few seconds,
+    in its headers or its body, would hold the worker for ever. While a deadline is entered,
+    every connection of a :func:`watched_session` shows it the socket it waits on; when the
+    time runs out a timer shuts that socket down, so a read blocked on it returns at once, and
+    ``passed`` tells the reader the time ran out (a cut may look like the answer's end).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.passed = False
+        self._lock = threading.Lock()
+        self._over = False
+        self._socket: socket.socket | None = None
+        self._timer = threading.Timer(max(seconds, 0.0), self._cut)
+        self._timer.daemon = True
+        self._token: contextvars.Token[Deadline | None] | None = None
+
+    def __enter__(self) -> Deadline:
+        self._token = _DEADLINE.set(self)
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+        if self._token is not None:
+            _DEADLINE.reset(self._token)
+        with self._lock:
+            self._drop()
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def stop(self) -> None:
+        """Watch no longer: from here on ``passed`` does not change."""
+        with self._lock:
+            self._over = True
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        """Cut ``sock`` at the deadline (a duplicate: never another socket that reuses a closed
+        descriptor), or at once if the time ran out already."""
+        with self._lock:
+            self._drop()
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                self._socket = socket.socket(fileno=os.dup(sock.fileno()))  # type: ignore[union-attr]
+            if self.passed:
+                self._shutdown()
+
+    def _cut(self) -> None:
+        with self._lock:
+            if not self._over:
+                self.passed = True
+                self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
+
+    def _drop(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+
+_DEADLINE: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "deadline", default=None
+)
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def getresponse(self) -> urllib3.response.HTTPResponse:  # type: ignore[override]
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            deadline.watch(self.sock)  # the status line and headers come within it
+        return super().getresponse()
+
+
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
+def watched_session() -> requests.Session:
+    """A session whose requests keep to the :class:`Deadline` they are made within."""
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _WatchedAdapter())
+    return session
+
+
+def _declared_length(response: requests.Response) -> int:
+    """The Content-Length a server declares; 0 if it declares none or nonsense (http.client
+    then reads to the connection's end, still within the cap)."""
+    try:
+        return int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        return 0
+
+
+def read_capped(
+    response: requests.Response, *, max_bytes: int, deadline: Deadline, what: str
+) -> bytes:
+    """The body of a streamed ``response`` of a :func:`watched_session`, made within
+    ``deadline``: ResponseTooLarge past ``max_bytes`` (declared or received), TransientError
+    ``timeout`` unless read whole in time. A network failure meanwhile is requests' own."""
+    declared = _declared_length(response)
+    if declared > max_bytes:
+        raise ResponseTooLarge("too-large", f"{declared} bytes at {what}")
+    chunks: list[bytes] = []
+    failure: requests.RequestException | None = None
+    try:
+        received = 0
+        for chunk in response.iter_content(chunk_size=READ_CHUNK):
+            received += len(chunk)
+            if received > max_bytes:
+                raise ResponseTooLarge("too-large", f"more than {max_bytes} bytes at {what}")
+            chunks.append(chunk)
+    except requests.RequestException as error:
+        failure = error
+    finally:
+        deadline.stop()
+    if deadline.passed:
+        raise TransientError("timeout", f"{what} was not received in time")
+    if failure is not None:
+        raise failure
+    return b"".join(chunks)
+
 
 class ApiClient:
     """A MediaWiki Action API client bound to one ``api.php`` and, optionally, one user.
@@ -244,7 +400,7 @@ class ApiClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._csrf_token: str | None = None
-        self.session = requests.Session()
+        self.session = watched_session()
         self.session.auth = auth
         self.session.headers["User-Agent"] = user_agent or settings.WIKIVISAGE_USER_AGENT
         # API:Etiquette asks for compressed responses.
@@ -312,9 +468,11 @@ class ApiClient:
 
     # --- files --------------------------------------------------------------------------
 
-    def download(self, url: str, *, max_bytes: int, total_timeout: float = 120.0) -> bytes:
-        """The bytes at ``url`` (a thumbnail on the upload server), at most ``max_bytes``."""
-        return self._with_retries(lambda: self._download_once(url, max_bytes, total_timeout))
+    def download(self, url: str, *, max_bytes: int, total_timeout: float | None = None) -> bytes:
+        """The bytes at ``url`` (a thumbnail on the upload server), at most ``max_bytes``, each
+        attempt within ``total_timeout`` seconds in all (``COMMONS_DOWNLOAD_TIMEOUT``)."""
+        seconds = total_timeout or settings.COMMONS_DOWNLOAD_TIMEOUT
+        return self._with_retries(lambda: self._download_once(url, max_bytes, seconds))
 
     # --- one round trip -----------------------------------------------------------------
 
@@ -356,6 +514,7 @@ class ApiClient:
         writing: bool = False,
         stream: bool = False,
         follow_redirects: bool = True,
+        timeout: float | None = None,
     ) -> requests.Response:
         # Writes carry every parameter in the body: MediaWiki refuses a token in the URL.
         query, body = (None, params) if method == "POST" else (params, None)
@@ -365,7 +524,7 @@ class ApiClient:
                 url,
                 params=query,
                 data=body,
-                timeout=self.timeout,
+                timeout=timeout or self.timeout,
                 stream=stream,
                 allow_redirects=follow_redirects,
             )
@@ -392,29 +551,43 @@ class ApiClient:
         return payload
 
     def _download_once(self, url: str, max_bytes: int, total_timeout: float) -> bytes:
-        response = self._fetch_from_upload_host(url)
-        with response:
-            status_error = error_from_status(
-                response.status_code, parse_retry_after(response.headers.get("Retry-After"))
-            )
-            if status_error is not None:
-                raise status_error
-            declared = int(response.headers.get("Content-Length") or 0)
-            if declared > max_bytes:
-                raise ResponseTooLarge("too-large", f"{declared} bytes at {url}")
-            return self._read_capped(response, url, max_bytes, time.monotonic() + total_timeout)
+        with Deadline(total_timeout) as deadline:
+            response = self._fetch_from_upload_host(url, deadline)
+            with response:
+                status_error = error_from_status(
+                    response.status_code, parse_retry_after(response.headers.get("Retry-After"))
+                )
+                if status_error is not None:
+                    raise status_error
+                try:
+                    return read_capped(response, max_bytes=max_bytes, deadline=deadline, what=url)
+                except requests.RequestException as error:
+                    raise self._network_error(error, writing=False) from None
 
-    def _fetch_from_upload_host(self, url: str) -> requests.Response:
+    def _fetch_from_upload_host(self, url: str, deadline: Deadline) -> requests.Response:
         """GET ``url``, following redirects only while they stay on an upload host.
 
         A file's bytes come from Wikimedia's upload server (or, for a configured API
         elsewhere, that API's own host): a URL or a redirect pointing anywhere else is refused
         before any request is made there. Waits for the process's download throttle first.
+        Every hop's answer comes within ``deadline``.
         """
         DOWNLOAD_THROTTLE.wait(settings.COMMONS_DOWNLOAD_THROTTLE_SECONDS, self._sleep)
         for _hop in range(MAX_REDIRECTS + 1):
             self._check_upload_host(url)
-            response = self._send("GET", url, {}, stream=True, follow_redirects=False)
+            try:
+                response = self._send(
+                    "GET",
+                    url,
+                    {},
+                    stream=True,
+                    follow_redirects=False,
+                    timeout=max(min(self.timeout, deadline.left()), 0.001),
+                )
+            except TransientError:
+                if deadline.passed:
+                    raise TransientError("timeout", f"download of {url} took too long") from None
+                raise
             if not response.is_redirect:
                 return response
             response.close()
@@ -426,25 +599,6 @@ class ApiClient:
         allowed = {urlsplit(self.api_url).netloc, UPLOAD_HOST}
         if parts.scheme not in ("http", "https") or parts.netloc not in allowed:
             raise PermanentError("foreign-host", f"not an upload host: {parts.netloc or url}")
-
-    def _read_capped(
-        self, response: requests.Response, url: str, max_bytes: int, deadline: float
-    ) -> bytes:
-        # The read timeout bounds each socket read only; a server dribbling bytes would
-        # otherwise hold the worker forever.
-        chunks: list[bytes] = []
-        received = 0
-        try:
-            for chunk in response.iter_content(chunk_size=65536):
-                received += len(chunk)
-                if received > max_bytes:
-                    raise ResponseTooLarge("too-large", f"more than {max_bytes} bytes at {url}")
-                if time.monotonic() > deadline:
-                    raise TransientError("timeout", f"download of {url} took too long")
-                chunks.append(chunk)
-        except requests.RequestException as error:
-            raise self._network_error(error, writing=False) from None
-        return b"".join(chunks)
 
 
 def commons_client(

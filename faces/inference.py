@@ -16,12 +16,17 @@ Shared by the client (``faces.modelclient``) and the reference server
 The answer's ``model_version`` names the model that computed the encodings (``Face.encoder``).
 Floats travel as JSON numbers: a float32 widened to a double prints exactly and reads back to
 the same float32, so encodings cross the wire bit for bit.
+
+Reading an answer checks its form (:class:`ProtocolError`); what its values may be is checked
+by :func:`checked_detections` and :func:`checked_encodings` (:class:`InvalidValue`), which
+every provider's result passes (``faces.providers``), the model service's and dlib's alike.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,16 +34,25 @@ from typing import Any
 import numpy as np
 
 from faces.detection import DetectedFace, DetectionConfig, FaceBox
+from faces.learning import MAX_ENCODING_VALUE, usable_encodings
 
 ENCODING_SIZE = 128
 # Wider than any Commons thumbnail (1920) is no detection setting the pipeline uses.
 MAX_THUMB_WIDTH = 4096
 MAX_UPSAMPLE = 2
 MAX_BOXES = 1000
+# Face.encoder's column (faces.models): a longer version could not be stored.
+MAX_VERSION_LENGTH = 64
+# A box may pass the image's edge by this much: its right edge, left + width, is computed.
+EDGE_SLACK = 1e-9
 
 
 class ProtocolError(ValueError):
     """A message does not follow this model's protocol (the server answers 400)."""
+
+
+class InvalidValue(ProtocolError):
+    """An answer holds values the pipeline cannot store or learn from: refused for good."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +255,72 @@ def read_version(body: Any) -> str:
     return versions[-1]
 
 
+# --- what an answer's values may be ---------------------------------------------------------
+
+
+def checked_detections(detections: Detections) -> Detections:
+    """``detections`` if every value can be stored and learnt from, else InvalidValue: a
+    version that fits its column, at most ``MAX_BOXES`` faces (indexes stay below the retired
+    faces'), each box inside the image, each encoding usable as float32."""
+    checked_version(detections.model_version)
+    if len(detections.faces) > MAX_BOXES:
+        raise InvalidValue(f"{len(detections.faces)} faces in one picture (at most {MAX_BOXES})")
+    for index, face in enumerate(detections.faces):
+        _check_box(face.box, index)
+        _check_encoding(face.encoding, index)
+    return detections
+
+
+def checked_encodings(encodings: Encodings, *, expected: int) -> Encodings:
+    """``encodings`` if there is one per box asked, each usable as float32, else InvalidValue."""
+    checked_version(encodings.model_version)
+    if len(encodings.vectors) != expected:
+        raise InvalidValue(f"expected {expected} encodings, got {len(encodings.vectors)}")
+    for index, vector in enumerate(encodings.vectors):
+        if vector is not None:
+            _check_encoding(vector, index)
+    return encodings
+
+
+def checked_version(version: str) -> str:
+    """A model version is 1 to ``MAX_VERSION_LENGTH`` printable characters (``Face.encoder``)."""
+    if not version.strip() or len(version) > MAX_VERSION_LENGTH:
+        raise InvalidValue(
+            f"the model version {version[:80]!r} is not 1 to {MAX_VERSION_LENGTH} characters"
+        )
+    if not version.isprintable():
+        raise InvalidValue(f"the model version {version!r} holds control characters")
+    return version
+
+
+def _check_box(box: FaceBox, index: int) -> None:
+    left, top, width, height = box.left, box.top, box.width, box.height
+    if not all(math.isfinite(value) for value in (left, top, width, height)) or not (
+        0 <= left <= 1
+        and 0 <= top <= 1
+        and 0 < width <= 1
+        and 0 < height <= 1
+        and left + width <= 1 + EDGE_SLACK
+        and top + height <= 1 + EDGE_SLACK
+    ):
+        raise InvalidValue(
+            f"face {index}: the box ({left:g}, {top:g}, {width:g}, {height:g}) is not inside "
+            "the image with a positive size"
+        )
+
+
+def _check_encoding(vector: np.ndarray, index: int) -> None:
+    # As it is stored (Face.pack): 1e39 is finite as a double and infinite as a float32.
+    values = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+    if values.shape != (1, ENCODING_SIZE):
+        raise InvalidValue(f"face {index}: an encoding of {values.size} numbers, not 128")
+    if not usable_encodings(values)[0]:
+        raise InvalidValue(
+            f"face {index}: an encoding value is not finite as float32 or beyond "
+            f"±{MAX_ENCODING_VALUE:g}"
+        )
+
+
 def _tensor(name: str, datatype: str, shape: list[int], rows: list[Any]) -> dict[str, Any]:
     return {"name": name, "datatype": datatype, "shape": shape, "data": rows}
 
@@ -275,15 +355,19 @@ def _numbers(tensor: Any, name: str, *, columns: int | None = None) -> np.ndarra
         values = np.asarray(tensor["data"], dtype=np.float64)
     except (TypeError, ValueError):
         raise ProtocolError(f"the tensor '{name}' holds something other than numbers") from None
+    if not np.all(np.isfinite(values)):  # NaN or Infinity: Python's json reads them
+        raise InvalidValue(f"the tensor '{name}' holds numbers that are not finite")
     if columns is None:
         return values.reshape(-1)
-    if values.size % columns or not np.all(np.isfinite(values)):
-        raise ProtocolError(f"the tensor '{name}' is not rows of {columns} finite numbers")
+    if values.size % columns:
+        raise ProtocolError(f"the tensor '{name}' is not rows of {columns} numbers")
     return values.reshape(-1, columns)
 
 
 def _encodings(tensor: Any) -> np.ndarray:
-    return _numbers(tensor, "encodings", columns=ENCODING_SIZE).astype(np.float32)
+    values = _numbers(tensor, "encodings", columns=ENCODING_SIZE)
+    with np.errstate(over="ignore"):  # a value past float32 becomes inf, refused at the door
+        return values.astype(np.float32)
 
 
 def _frozen(row: np.ndarray) -> np.ndarray:

@@ -51,6 +51,11 @@ CORE_DISTANCE = 0.5
 """Looking for a cluster nobody answered about, a face this close to an answered one (or to
 a known other) counts as explained already."""
 
+MAX_ENCODING_VALUE = 1000.0
+"""The largest magnitude of an encoding's value the learner computes with. dlib's values lie
+within ±1 (and any face model's far inside this); squared float32 distances overflow near
+1e19. A value beyond, or not finite, is a broken row, not a face (``usable_encodings``)."""
+
 CHUNK_ROWS = 16384
 """Most rows per block of the distance products; bounds memory to rows * references floats."""
 
@@ -215,6 +220,12 @@ class Suggestions:
 
 
 # Distances ------------------------------------------------------------------------------
+
+
+def usable_encodings(encodings: np.ndarray) -> np.ndarray:
+    """Which rows of (n, 128) encodings are finite and within ``MAX_ENCODING_VALUE``: one
+    infinite value would turn every distance to it, and so the whole fit, into NaN."""
+    return np.all(np.abs(encodings) <= MAX_ENCODING_VALUE, axis=1)
 
 
 def as_encodings(values: np.ndarray) -> np.ndarray:

@@ -7,15 +7,23 @@ a timeout and the tool's User-Agent on every request, answers turned into typed 
 
 Failures are classified as the Commons client classifies its own, so the pipeline and the
 tasks treat them alike (STYLE.md rule 6): a service that cannot answer now (refused connection,
-timeout, 5xx, 429, unknown model, malformed answer) is :class:`ModelServiceUnavailable`, a
-transient error: the image is handed back, pending, and the task retried later. A service that
-refuses this input (400, 413) is :class:`ModelServiceRejected`, permanent for that image.
+timeout, 5xx, 429, unknown model, malformed answer, a redirect) is
+:class:`ModelServiceUnavailable`, a transient error: the image is handed back, pending, and the
+task retried later. A service that refuses this input (400, 413) is
+:class:`ModelServiceRejected`, and an answer refused here (larger than ``MAX_ANSWER_BYTES``, or
+values that are not finite) is :class:`AnswerRefused`: both permanent for that image.
 Connection errors and 5xx answers are retried a few times here first, with a short backoff; a
 timeout is not (a slow service is not helped by more requests).
+
+The service is not trusted: ``timeout`` bounds each request in all, however slowly the answer
+comes (``commons.client.read_capped``); the answer is read as it comes, at most
+``MAX_ANSWER_BYTES``; a redirect is never followed (the photo is posted to the configured
+address only).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -24,13 +32,25 @@ from typing import Any
 
 import requests
 
-from commons.client import PermanentError, RetryPolicy, TransientError
+from commons.client import (
+    Deadline,
+    PermanentError,
+    ResponseTooLarge,
+    RetryPolicy,
+    TransientError,
+    read_capped,
+    watched_session,
+)
 from faces import inference
 from faces.detection import DetectionConfig, FaceBox
 
 logger = logging.getLogger(__name__)
 
 REJECTING_STATUSES = frozenset({400, 413, 415, 422})
+# A detect answer of inference.MAX_BOXES faces is about 3.5 MB of JSON.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+# An error answer is read for its message only.
+MAX_ERROR_BYTES = 64 * 1024
 
 
 class ModelServiceUnavailable(TransientError):
@@ -39,6 +59,12 @@ class ModelServiceUnavailable(TransientError):
 
 class ModelServiceRejected(PermanentError):
     """The model service refused this input: sending it again cannot help."""
+
+
+class AnswerRefused(PermanentError):
+    """An answer refused at the door: too large, or holding values the pipeline cannot store
+    or learn from (``inference.InvalidValue``; ``faces.providers`` checks every provider's).
+    Permanent for that image, which is marked as an error with the reason."""
 
 
 class ModelServiceClient:
@@ -53,23 +79,34 @@ class ModelServiceClient:
         retry: RetryPolicy,
         user_agent: str,
         sleep: Callable[[float], None] = time.sleep,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self.url = url.rstrip("/")
         self.model_name = model_name
         self.timeout = timeout
         self.retry = retry
+        self.max_answer_bytes = max_answer_bytes
         self._sleep = sleep
         self._rng = random.Random()
-        self._session = requests.Session()
+        self._session = watched_session()
         self._session.headers["User-Agent"] = user_agent
+        # Counted as it comes: never a small compressed answer that unpacks into a large one.
+        self._session.headers["Accept-Encoding"] = "identity"
 
     def close(self) -> None:
         self._session.close()
 
     def ready(self) -> bool:
         """Whether the service says it is ready (GET /v2/health/ready); never raises."""
+        url = self._at("health/ready")
         try:
-            return self._session.get(self._at("health/ready"), timeout=self.timeout).ok
+            with (
+                Deadline(self.timeout),
+                self._session.get(
+                    url, timeout=self.timeout, stream=True, allow_redirects=False
+                ) as response,
+            ):
+                return response.status_code == 200  # its body is never read
         except requests.RequestException:
             return False
 
@@ -102,18 +139,17 @@ class ModelServiceClient:
                 attempt += 1
 
     def _once(self, method: str, url: str, body: dict[str, Any] | None) -> Any:
-        try:
-            response = self._session.request(method, url, json=body, timeout=self.timeout)
-        except requests.Timeout as error:
-            if isinstance(error, requests.ConnectTimeout):
-                raise _Retryable(self._unavailable("down", error)) from None
-            raise self._unavailable("timeout", f"no answer within {self.timeout:g} s") from None
-        except requests.RequestException as error:
-            raise _Retryable(self._unavailable("down", error)) from None
-        status = response.status_code
-        if status == 200:
-            return self._json(response)
-        message = _error_text(response)
+        with (
+            Deadline(self.timeout) as deadline,
+            self._send(method, url, body, deadline) as response,
+        ):
+            status = response.status_code
+            if 300 <= status < 400:
+                where = response.headers.get("Location", "nowhere")[:200]
+                raise self._unavailable("redirect", f"it redirects ({status}) to {where}")
+            if status == 200:
+                return self._json(self._body(response, deadline, self.max_answer_bytes))
+            message = self._error_message(response, deadline)
         if status in REJECTING_STATUSES:
             raise ModelServiceRejected(f"model-service-http-{status}", message)
         unavailable = self._unavailable(f"http-{status}", message)
@@ -121,17 +157,58 @@ class ModelServiceClient:
             raise _Retryable(unavailable)
         raise unavailable
 
-    def _json(self, response: requests.Response) -> Any:
+    def _send(
+        self, method: str, url: str, body: dict[str, Any] | None, deadline: Deadline
+    ) -> requests.Response:
+        """The answer's status and headers; its body is read by :meth:`_body`. No redirect is
+        followed: the photo is posted to the configured address only."""
         try:
-            return response.json()
-        except ValueError:
+            return self._session.request(
+                method, url, json=body, timeout=self.timeout, stream=True, allow_redirects=False
+            )
+        except requests.RequestException as error:
+            if deadline.passed or (
+                isinstance(error, requests.Timeout)
+                and not isinstance(error, requests.ConnectTimeout)
+            ):
+                raise self._timeout() from None
+            raise _Retryable(self._unavailable("down", error)) from None
+
+    def _body(self, response: requests.Response, deadline: Deadline, limit: int) -> bytes:
+        what = f"the answer of {self.url}"
+        try:
+            return read_capped(response, max_bytes=limit, deadline=deadline, what=what)
+        except ResponseTooLarge:
+            raise AnswerRefused(
+                "model-service-too-large", f"{what} is larger than {limit} bytes"
+            ) from None
+        except TransientError:  # the deadline passed
+            raise self._timeout() from None
+        except requests.RequestException as error:
+            raise _Retryable(self._unavailable("down", error)) from None
+
+    def _error_message(self, response: requests.Response, deadline: Deadline) -> str:
+        try:
+            return _error_text(self._body(response, deadline, MAX_ERROR_BYTES))
+        except AnswerRefused:
+            return f"an error page of more than {MAX_ERROR_BYTES} bytes"
+
+    def _json(self, body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             raise self._unavailable("bad-answer", "the answer is not JSON") from None
 
     def _read(self, reader: Callable[[Any], Any], answer: Any) -> Any:
         try:
             return reader(answer)
+        except inference.InvalidValue as error:
+            raise AnswerRefused("answer-refused", f"the model service's answer: {error}") from None
         except inference.ProtocolError as error:
             raise self._unavailable("bad-answer", str(error)) from None
+
+    def _timeout(self) -> ModelServiceUnavailable:
+        return self._unavailable("timeout", f"no whole answer within {self.timeout:g} s")
 
     def _unavailable(self, code: str, detail: object) -> ModelServiceUnavailable:
         return ModelServiceUnavailable(
@@ -154,10 +231,10 @@ class _Retryable(Exception):
         self.error = error
 
 
-def _error_text(response: requests.Response) -> str:
+def _error_text(body: bytes) -> str:
     try:
-        payload = response.json()
-    except ValueError:
-        return response.text[:200]
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        payload = None
     error = payload.get("error") if isinstance(payload, dict) else None
-    return str(error)[:500] if error else response.text[:200]
+    return str(error)[:500] if error else body[:200].decode("utf-8", "replace")

@@ -8,28 +8,35 @@ The pipeline asks :func:`detector` for the configured provider (``WIKIVISAGE_DET
 
 Every answer names the model that computed its encodings (``model_version``); each face stores
 it (``Face.encoder``) and the learner never compares encodings of two models.
+
+The pipeline asks through :func:`analysed`, :func:`encoded` and :func:`current_model`, the one
+door every provider's result passes: a result whose values the pipeline could not store or
+learn from (``inference.checked_detections``) is refused there (:class:`AnswerRefused`,
+permanent for that image), whichever provider gave it.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from commons.client import RetryPolicy
+from faces import inference
 from faces.detection import ENCODER, DetectionConfig, FaceBox, analyse_file, encode_boxes
 from faces.imaging import decode_image
 from faces.inference import Detections, Encodings
-from faces.modelclient import ModelServiceClient
+from faces.modelclient import AnswerRefused, ModelServiceClient
 
 # Connection errors and 5xx answers of the model service are tried again after about 0.5 s,
 # then 1 s...: a restarting service gets a moment; a down one fails the task, which the queue
 # retries later (the image waits, pending).
 RETRY_BASE_DELAY = 0.5
 RETRY_MAX_DELAY = 4.0
+T = TypeVar("T")
 
 
 class DetectorProvider(Protocol):
@@ -94,6 +101,30 @@ class HttpProvider:
         if not boxes:
             return Encodings(vectors=[], model_version=self.client.model_version())
         return self.client.encode(image, boxes=boxes)
+
+
+def analysed(image: bytes, *, config: DetectionConfig) -> Detections:
+    """The faces the configured provider finds in ``image``, checked at the door."""
+    return _checked(lambda: inference.checked_detections(detector().analyse(image, config=config)))
+
+
+def encoded(image: bytes, boxes: Sequence[FaceBox]) -> Encodings:
+    """The configured provider's encodings of ``boxes`` of ``image``, checked at the door."""
+    return _checked(
+        lambda: inference.checked_encodings(detector().encode(image, boxes), expected=len(boxes))
+    )
+
+
+def current_model() -> str:
+    """The model the configured provider serves now, checked at the door."""
+    return _checked(lambda: inference.checked_version(detector().model_version()))
+
+
+def _checked(result: Callable[[], T]) -> T:
+    try:
+        return result()
+    except inference.InvalidValue as error:
+        raise AnswerRefused("answer-refused", f"the detector's answer: {error}") from None
 
 
 PROVIDERS = ("dlib", "http")

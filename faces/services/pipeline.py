@@ -14,12 +14,13 @@ from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from commons.categories import crawl, file_categories, start_crawl
-from commons.client import ApiClient, PermanentError, TransientError
+from commons.client import ApiClient, CommonsError, PermanentError, TransientError
 from commons.files import Lookup, fetch_file_infos, resolve_files
 from commons.identifiers import FileRef, file_reference, normalise_category
 from commons.mediainfo import fetch_depicts
 from commons.search import search_depicting
 from commons.types import CrawlCursor, FileInfo
+from faces import providers
 from faces.detection import DETECTION, DetectedFace, DetectionConfig, FaceBox
 from faces.imaging import BadImageError
 from faces.inference import Detections
@@ -34,7 +35,6 @@ from faces.models import (
     new_upload_wait,
     old_enough_q,
 )
-from faces.providers import detector
 from faces.services.review import twin_answers_share
 from projects.enqueue import enqueue
 from projects.models import ListedFile, Notification, Project, Withholding
@@ -725,7 +725,7 @@ def _copies(twin: Image) -> list[Face]:
 
 
 def _detect(image: Image, client: ApiClient, config: DetectionConfig) -> Detections:
-    return detector().analyse(_thumbnail(image, client), config=config)
+    return providers.analysed(_thumbnail(image, client), config=config)
 
 
 def _thumbnail(image: Image, client: ApiClient) -> bytes:
@@ -925,8 +925,8 @@ def images_reencode(*, limit: int = 1000) -> list[int]:
        :func:`_reencode_claimed`, not a new detection.
     """
     try:
-        model = detector().model_version()
-    except TransientError as error:
+        model = providers.current_model()
+    except CommonsError as error:  # down now, or a version refused at the door
         logger.warning("faces of another model not looked for: %s", error)
         return []
     stale = Face.objects.current().filter(encoding__isnull=False).exclude(encoder=model)
@@ -954,7 +954,7 @@ def _reencode_claimed(image: Image, client: ApiClient) -> DetectOutcome:
     faces = list(image.faces.current().order_by("index"))
     boxes = [FaceBox(face.left, face.top, face.width, face.height) for face in faces]
     try:
-        encoded = detector().encode(_thumbnail(image, client), boxes)
+        encoded = providers.encoded(_thumbnail(image, client), boxes)
     except (BadImageError, PermanentError) as error:
         return _fail(image, error)
     except TransientError:
@@ -987,7 +987,7 @@ def face_encode(*, face_id: int, client: ApiClient) -> bool:
         return False
     box = FaceBox(face.left, face.top, face.width, face.height)
     try:
-        encoded = detector().encode(_thumbnail(face.image, client), [box])
+        encoded = providers.encoded(_thumbnail(face.image, client), [box])
     except (BadImageError, PermanentError) as error:
         logger.info("face %s: cannot encode the drawn box: %s", face_id, error)
         return False

@@ -8,6 +8,7 @@ person, ``verdict`` is yes for a suggestion, ``priority`` orders the review ques
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -25,6 +26,8 @@ from faces.services import learner_memory
 from projects.models import Notification, Project
 from projects.notifications import notify
 from projects.services import request_rescore as request_rescore  # the services' own door
+
+logger = logging.getLogger(__name__)
 
 # P180 statements naming only other people make a face likely somebody else, not surely.
 OTHERS_DEPICTED_WEIGHT = 0.3
@@ -152,16 +155,32 @@ def _faces_read(project: Project, key: learner_memory.FacesKey) -> learner_memor
     face_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     image_ids = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
     encodings = np.frombuffer(b"".join(bytes(row[2]) for row in rows), dtype=np.float32)
+    encodings = encodings.reshape(len(rows), 128)
+    usable = _usable(project, face_ids, encodings)
     return learner_memory.remember_faces(
         project,
         key,
-        face_ids,
-        image_ids,
-        encodings.reshape(len(rows), 128),
+        face_ids[usable],
+        image_ids[usable],
+        encodings[usable],
         unencoded,
         model=model,
         mixed=len(rows) < len(encoded),
     )
+
+
+def _usable(project: Project, face_ids: np.ndarray, encodings: np.ndarray) -> np.ndarray:
+    """The faces whose stored encoding the learner can compute with. A broken row (written
+    before the model door refused such values, or by hand) is left out and logged, so that
+    one face never stops its project's learner."""
+    usable = learning.usable_encodings(encodings)
+    for face_id in face_ids[~usable].tolist():
+        logger.warning(
+            "project %s: face %s left out: its encoding is not finite or out of range",
+            project.pk,
+            face_id,
+        )
+    return usable
 
 
 def project_model(encoders: Iterable[str]) -> str | None:

@@ -292,3 +292,30 @@ def test_a_rescoring_rewrites_only_the_labels_that_changed(bush_project):
         )
     )
     assert after != written and set(after) == set(written)
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan, 1e30])
+def test_a_stored_encoding_not_finite_or_out_of_range_is_skipped_and_the_rest_scored(
+    bush_project, caplog, bad
+):
+    # A row written before the door checked encodings (or by hand): one such face must never
+    # stop the project's learner.
+    project, faces = bush_project
+    answer(project, faces["george_w_bush/01.jpg"], Label.Verdict.YES)
+    answer(project, faces["colin_powell/01.jpg"], Label.Verdict.NO)
+    broken = np.zeros(128, dtype=np.float32)
+    broken[7] = bad
+    image = ImageFactory(title="File:Broken.jpg")
+    ProjectImageFactory(project=project, image=image)
+    bad_face = FaceFactory(image=image, index=0, encoding=broken.tobytes())
+
+    summary = scoring.project_rescore(project_id=project.pk)
+    assert scoring.project_rescore(project_id=project.pk) is not None  # and again
+
+    labels = model_labels(project)
+    assert bad_face.pk not in labels
+    assert set(labels) == {face.pk for face in faces.values()}
+    assert all(np.isfinite(label.score) for label in labels.values())
+    assert summary is not None
+    assert f"face {bad_face.pk}" in caplog.text
+    assert bad_face.pk not in scoring.project_faces(project).face_ids.tolist()

@@ -272,11 +272,13 @@ WIKIVISAGE_MAX_BOOTSTRAP_FILES = env.int("WIKIVISAGE_MAX_BOOTSTRAP_FILES", defau
 WIKIVISAGE_MAX_FILES_PER_USER = env.int("WIKIVISAGE_MAX_FILES_PER_USER", default=100_000)
 # The least time between two thumbnail downloads of one worker process (0: no pause).
 COMMONS_DOWNLOAD_THROTTLE_SECONDS = env.float("COMMONS_DOWNLOAD_THROTTLE_SECONDS", default=0.0)
+# The most time one thumbnail download may take in all (seconds), however slowly bytes come.
+COMMONS_DOWNLOAD_TIMEOUT = env.float("COMMONS_DOWNLOAD_TIMEOUT", default=120.0)
 # Who finds and encodes faces (faces/providers.py): "dlib" in the detect worker's own process,
 # or "http", a model service speaking the Open Inference Protocol (KServe V2) at
-# WIKIVISAGE_DETECTOR_URL, e.g. `python -m faces.modelserver --port 8600`. A request waits at
-# most the timeout (seconds); connection errors and 5xx are tried again RETRIES times, then the
-# image waits, pending, and the task is retried later.
+# WIKIVISAGE_DETECTOR_URL, e.g. `python -m faces.modelserver --port 8600`. A request takes at
+# most the timeout (seconds) in all, however slowly the answer comes; connection errors and 5xx
+# are tried again RETRIES times, then the image waits, pending, and the task is retried later.
 WIKIVISAGE_DETECTOR = env.str("WIKIVISAGE_DETECTOR", default="dlib")
 WIKIVISAGE_DETECTOR_URL = env.str("WIKIVISAGE_DETECTOR_URL", default="")
 WIKIVISAGE_DETECTOR_MODEL = env.str("WIKIVISAGE_DETECTOR_MODEL", default="faces")

@@ -3,8 +3,11 @@
 Approving a face (:func:`depicts.services.edits_approve`), queueing the send page's choice
 (``edits_queue``), the writer right before ``wbsetclaim`` (after the Wikidata item is
 resolved and the file read) and an undo (``batch_revert``, ``edit_revert``) all ask
-:func:`write_refusal`. Every fact is read from the database when asked, never from the rows
-the caller loaded earlier, so a withholding, a hold or a deactivation saved meanwhile counts.
+:func:`write_refusal`; the web's steps ask about their whole batch at once
+(:func:`write_refusals`, the same checks, each fact read once for every edit of the batch, so
+a grid page of 40 faces costs the policy's queries of one). Every fact is read from the
+database when asked, never from the rows the caller loaded earlier, so a withholding, a hold
+or a deactivation saved meanwhile counts.
 
 A refusal is *final* (the edit is cancelled with its reason, or fails for a deleted file, as
 before) or *not now* (a hold or a switch: the edit waits in its state and leaves when writes
@@ -14,7 +17,7 @@ never stop them; holds and the asker's deactivation do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -69,9 +72,65 @@ _ACTOR_ROLE = {
 }
 
 
+class _Batch:
+    """The rows one question about a batch of edits reads: each read once for the whole batch,
+    when a check of any edit first needs it, and not before the question is asked; so asking
+    about 48 edits costs the queries of asking about one."""
+
+    def __init__(self, asked: Sequence[_Asked], actor: User | None) -> None:
+        self.asked, self.actor = asked, actor
+
+    @cached_property
+    def projects(self) -> dict[int, dict[str, Any]]:
+        found = Project.objects.filter(pk__in={a.edit.project_id for a in self.asked})
+        rows = found.values("pk", "qid", "category")
+        return {row["pk"]: {"qid": row["qid"], "category": row["category"]} for row in rows}
+
+    @cached_property
+    def images(self) -> dict[int, dict[str, Any]]:
+        old_enough = Image.objects.filter(old_enough_q(), pk=OuterRef("pk"))
+        images = Image.objects.filter(pk__in={a.edit.image_id for a in self.asked})
+        rows = images.annotate(old_enough=Exists(old_enough)).values(
+            "pk", "title", "sha1", "old_enough"
+        )
+        return {row["pk"]: dict(row) for row in rows}
+
+    @cached_property
+    def withholdings(self) -> list[tuple[str, str]]:
+        """The withholdings that name any edit's person, file or categories, by value."""
+        kind, named = Withholding.Kind, [a.named for a in self.asked]
+        wanted = (
+            Q(kind=kind.PERSON, value__in=set().union(*(n[kind.PERSON] for n in named)))
+            | Q(kind=kind.FILE, value__in=set().union(*(n[kind.FILE] for n in named)))
+            | Q(kind=kind.CATEGORY, value__in=set().union(*(n[kind.CATEGORY] for n in named)))
+        )
+        return list(
+            Withholding.objects.filter(wanted).order_by("value").values_list("kind", "value")
+        )
+
+    @cached_property
+    def inactive(self) -> list[int]:
+        """Who of the approvers and the asker was deactivated, by id."""
+        ids = {a.edit.approved_by_id for a in self.asked} | {getattr(self.actor, "pk", None)}
+        gone = User.objects.filter(pk__in=ids - {None}, is_active=False).order_by("pk")
+        return list(gone.values_list("pk", flat=True))
+
+    @cached_property
+    def retired(self) -> set[int]:
+        ids = {a.edit.face_id for a in self.asked} - {None}
+        return set(Face.objects.retired().filter(pk__in=ids).values_list("pk", flat=True))
+
+    @cached_property
+    def writable(self) -> set[int]:
+        """The batch's projects whose edits may leave now (:func:`writes_allowed`)."""
+        if not WriteSwitch.writes_allowed():
+            return set()
+        ids = {a.edit.project_id for a in self.asked}
+        return set(Project.objects.writable().filter(pk__in=ids).values_list("pk", flat=True))
+
+
 class _Asked:
-    """One question to the policy, with the rows its checks read: each read once, when a
-    check first needs it, and not before the question is asked."""
+    """One edit of a question to the policy; what its checks read comes from its batch."""
 
     def __init__(
         self, edit: DepictsEdit, step: Step, actor: User | None, file: FileState | None, qid: str
@@ -79,37 +138,46 @@ class _Asked:
         self.edit, self.step, self.actor = edit, step, actor
         self.file = file  # read on Commons right before the write; None before
         self.person_qid = qid  # the item the writer resolved (after redirects); "" before
+        self.batch: _Batch
 
-    @cached_property
+    @property
     def project(self) -> dict[str, Any]:
-        found = Project.objects.filter(pk=self.edit.project_id).values("qid", "category").first()
-        return dict(found or {})
+        return self.batch.projects.get(self.edit.project_id, {})
 
-    @cached_property
+    @property
     def image(self) -> dict[str, Any]:
-        old_enough = Image.objects.filter(old_enough_q(), pk=OuterRef("pk"))
-        image = Image.objects.filter(pk=self.edit.image_id).annotate(old_enough=Exists(old_enough))
-        return image.values("title", "sha1", "old_enough").first() or {}
+        return self.batch.images.get(self.edit.image_id, {})
 
     @cached_property
-    def withheld(self) -> dict[str, list[str]]:
-        """The withholdings that name this edit's person, file or categories, by kind."""
+    def named(self) -> dict[str, set[str]]:
+        """The values a withholding of this edit's person, file or categories would hold."""
         edit, file = self.edit, self.file
         qids = {edit.qid, edit.written_qid, self.person_qid, self.project.get("qid")}
         titles = {self.image.get("title"), file.title if file else None}
         categories = {self.project.get("category"), *(file.categories if file else ())}
         kind = Withholding.Kind
-        named = (
-            Q(kind=kind.PERSON, value__in=qids - {None, ""})
-            | Q(kind=kind.FILE, value__in=titles - {None, ""})
-            | Q(kind=kind.CATEGORY, value__in=_categories(categories))
-        )
+        return {
+            kind.PERSON: {str(qid) for qid in qids if qid},
+            kind.FILE: {str(title) for title in titles if title},
+            kind.CATEGORY: _categories(categories),
+        }
+
+    @cached_property
+    def withheld(self) -> dict[str, list[str]]:
+        """The withholdings that name this edit's person, file or categories, by kind."""
         found: dict[str, list[str]] = {}
-        for held, value in (
-            Withholding.objects.filter(named).order_by("value").values_list("kind", "value")
-        ):
-            found.setdefault(held, []).append(value)
+        for held, value in self.batch.withholdings:
+            if value in self.named[held]:
+                found.setdefault(held, []).append(value)
         return found
+
+
+def write_refusals(
+    edits: Sequence[DepictsEdit], *, step: Step, actor: User | None = None
+) -> list[Refusal | None]:
+    """:func:`write_refusal` for each of ``edits`` (in their order), asked of the database in
+    as many queries as for one edit: the web's steps (approve, queue) ask it per batch."""
+    return _ask([_Asked(edit, step, actor, None, "") for edit in edits], actor)
 
 
 def write_refusal(
@@ -123,8 +191,18 @@ def write_refusal(
     """The first reason ``edit`` may not be written at ``step``, final reasons first; None
     when it may. ``actor``: who approves, queues, sends, or asks for the undo; ``file`` and
     ``person_qid``: what the writer found on Commons and Wikidata just before the write."""
-    asked = _Asked(edit, step, actor, file, person_qid)
-    checks = _UNDO_CHECKS if step == Step.UNDO else _CHECKS
+    return _ask([_Asked(edit, step, actor, file, person_qid)], actor)[0]
+
+
+def _ask(asked: Sequence[_Asked], actor: User | None) -> list[Refusal | None]:
+    batch = _Batch(asked, actor)
+    for one in asked:
+        one.batch = batch
+    return [_first_refusal(one) for one in asked]
+
+
+def _first_refusal(asked: _Asked) -> Refusal | None:
+    checks = _UNDO_CHECKS if asked.step == Step.UNDO else _CHECKS
     return next((refusal for check in checks if (refusal := check(asked)) is not None), None)
 
 
@@ -142,10 +220,10 @@ def _people(asked: _Asked) -> Refusal | None:
     roles = {} if asked.step == Step.UNDO else {asked.edit.approved_by_id: "approver"}
     if asked.actor is not None:
         roles[asked.actor.pk] = _ACTOR_ROLE[asked.step]
-    gone = User.objects.filter(pk__in=list(roles), is_active=False).order_by("pk").first()
+    gone = next((pk for pk in asked.batch.inactive if pk in roles), None)
     if gone is None:
         return None
-    return Refusal("deactivated", DEACTIVATED[roles[gone.pk]])
+    return Refusal("deactivated", DEACTIVATED[roles[gone]])
 
 
 def _file_exists(asked: _Asked) -> Refusal | None:
@@ -180,7 +258,7 @@ def _category_withheld(asked: _Asked) -> Refusal | None:
 def _face_retired(asked: _Asked) -> Refusal | None:
     """The face was found on bytes the file no longer has: retired by a crawl that saw the
     re-upload, or the SHA1 Commons gives now is not the one the face was found on."""
-    retired = Face.objects.retired().filter(pk=asked.edit.face_id).exists()
+    retired = asked.edit.face_id in asked.batch.retired
     known, now = asked.image.get("sha1"), asked.file.sha1 if asked.file else ""
     return (
         Refusal("face_retired", FACE_RETIRED)
@@ -203,7 +281,7 @@ def _new_upload(asked: _Asked) -> Refusal | None:
 
 def _held(asked: _Asked) -> Refusal | None:
     """A switch or a hold (the global switch, the owner's, a moderator's): not now."""
-    if writes_allowed(project_id=asked.edit.project_id):
+    if asked.edit.project_id in asked.batch.writable:
         return None
     return Refusal("writes_stopped", WRITES_STOPPED, final=False)
 

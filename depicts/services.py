@@ -63,6 +63,7 @@ from depicts.policy import (
     Refusal,
     Step,
     write_refusal,
+    write_refusals,
     writes_allowed,  # noqa: F401 (the services' name for it, as callers know it)
 )
 from faces.models import Face, Label, ProjectImage
@@ -120,14 +121,17 @@ def edits_approve(*, project: Project, faces: Sequence[Face], user: User) -> lis
     statement (proposed when a face of the file was rejected) is withdrawn. An edit the write
     policy refuses for good (``depicts.policy``) is cancelled at once with its reason.
     """
-    edits: dict[int, DepictsEdit] = {}
-    for face in faces:
-        edit = _approve_face(project, face, user)
-        if edit.state == State.APPROVED:
-            _cancel_refused(edit, write_refusal(edit, step=Step.APPROVE, actor=user))
-        edits[edit.pk] = edit
-        _withdraw(project, image_id=face.image_id, action=REMOVE, face=None)
-    return list(edits.values())
+    # The last face given for a file is its edit's face, as approving one after the other did.
+    latest = {face.image_id: face for face in faces}
+    edits = _approve_faces(project, list(latest.values()), user)
+    _withdraw(project, image_ids=list(latest), action=REMOVE, face=None)
+    approved = [edit for edit in edits if edit.state == State.APPROVED]
+    # Asked once for them all: the policy's queries do not grow with the grid's page.
+    for edit, refusal in zip(
+        approved, write_refusals(approved, step=Step.APPROVE, actor=user), strict=True
+    ):
+        _cancel_refused(edit, refusal)
+    return edits
 
 
 def _cancel_refused(edit: DepictsEdit, refusal: Refusal | None, **fields: object) -> bool:
@@ -148,27 +152,49 @@ def face_region(face: Face) -> str:
     return pct_region((face.left, face.top, face.width, face.height))
 
 
-def _approve_face(project: Project, face: Face, user: User) -> DepictsEdit:
-    region = face_region(face) if project.write_face_region else ""
-    edit, created = DepictsEdit.objects.get_or_create(
+def _approve_faces(project: Project, faces: Sequence[Face], user: User) -> list[DepictsEdit]:
+    """The addition of each face's file (one face per file), in the faces' order: the files
+    without one get theirs in one INSERT; the others are approved again one by one."""
+    additions = DepictsEdit.objects.filter(project=project, qid=project.qid, action=ADD)
+    ids = [face.image_id for face in faces]
+    found = {edit.image_id: edit for edit in additions.filter(image_id__in=ids)}
+    new = {f.image_id: _new_addition(project, f, user) for f in faces if f.image_id not in found}
+    # A file approved meanwhile by someone else keeps its row (the unique constraint).
+    DepictsEdit.objects.bulk_create(new.values(), ignore_conflicts=True)
+    created = set()
+    for edit in additions.filter(image_id__in=list(new)):
+        found[edit.image_id] = edit
+        if edit.statement_id == new[edit.image_id].statement_id:
+            created.add(edit.image_id)
+    for face in faces:
+        if face.image_id not in created:
+            _approve_again(project, found[face.image_id], face, user)
+    return [found[image_id] for image_id in ids]
+
+
+def _new_addition(project: Project, face: Face, user: User) -> DepictsEdit:
+    return DepictsEdit(
         project=project,
-        image=face.image,
+        image_id=face.image_id,
         qid=project.qid,
         action=ADD,
-        defaults={
-            "face": face,
-            "region": region,
-            "approved_by": user,
-            "statement_id": new_statement_id(face.image.pageid),
-        },
+        face=face,
+        region=face_region(face) if project.write_face_region else "",
+        approved_by=user,
+        statement_id=new_statement_id(face.image.pageid),
     )
-    if not created and edit.state in (State.APPROVED, State.CANCELLED, State.FAILED):
+
+
+def _approve_again(project: Project, edit: DepictsEdit, face: Face, user: User) -> None:
+    """An addition that was there already takes the latest face and approver, unless it is
+    on its way or sent."""
+    region = face_region(face) if project.write_face_region else ""
+    if edit.state in (State.APPROVED, State.CANCELLED, State.FAILED):
         _reapprove(edit, face=face, region=region, user=user)
-    elif not created and edit.state == State.REVERTED:
+    elif edit.state == State.REVERTED:
         # The reverted statement id is gone from Commons; a new statement gets a new id.
         edit.statement_id = new_statement_id(face.image.pageid)
         _reapprove(edit, face=face, region=region, user=user)
-    return edit
 
 
 REAPPROVED_FIELDS = [
@@ -200,7 +226,7 @@ def edits_reject(*, project: Project, faces: Sequence[Face], user: User) -> list
     """
     proposals: dict[int, DepictsEdit] = {}
     for face in [*faces, *_twins(project, faces)]:
-        _withdraw(project, image_id=face.image_id, action=ADD, face=face)
+        _withdraw(project, image_ids=[face.image_id], action=ADD, face=face)
         if Face.objects.filter(statement_on_commons(project), pk=face.pk).exists():
             edit = _propose_removal(project, face, user)
             proposals[edit.pk] = edit
@@ -216,11 +242,11 @@ def _twins(project: Project, faces: Sequence[Face]) -> list[Face]:
     return list(Face.objects.filter(pk__in=ids).select_related("image")) if ids else []
 
 
-def _withdraw(project: Project, *, image_id: int, action: str, face: Face | None) -> int:
+def _withdraw(project: Project, *, image_ids: Sequence[int], action: str, face: Face | None) -> int:
     # A queued edit not yet claimed is still ours to cancel; a claimed one is on its way.
     edits = DepictsEdit.objects.filter(
         project=project,
-        image_id=image_id,
+        image_id__in=list(image_ids),
         qid=project.qid,
         action=action,
         state__in=[State.PROPOSED, State.APPROVED, State.QUEUED],
@@ -450,9 +476,11 @@ def _refuse_chosen(
     chosen: QuerySet[DepictsEdit], *, user: User, batch: uuid.UUID, now: datetime
 ) -> int:
     fields = {"sent_by": user, "batch": batch, "queued_at": now}
+    edits = list(chosen)
+    refusals = write_refusals(edits, step=Step.QUEUE, actor=user)  # one question for all
     return sum(
-        _cancel_refused(edit, write_refusal(edit, step=Step.QUEUE, actor=user), **fields)
-        for edit in chosen.select_related("image")
+        _cancel_refused(edit, refusal, **fields)
+        for edit, refusal in zip(edits, refusals, strict=True)
     )
 
 

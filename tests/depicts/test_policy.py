@@ -188,7 +188,9 @@ REFUSED = {"approve": State.CANCELLED, "queue": State.CANCELLED, "send": State.C
            "undo": State.SENT}  # fmt: skip
 HELD = {"approve": State.APPROVED, "queue": State.QUEUED, "send": State.QUEUED,
         "undo": State.REVERT_QUEUED}  # fmt: skip
-THROUGH = {"approve": State.APPROVED, "queue": State.QUEUED, "undo": State.REVERTED}
+# An undo that goes through takes the statement off Commons and leaves the edit approved again,
+# unsent (``services.undone_back_to_approved``).
+THROUGH = {"approve": State.APPROVED, "queue": State.QUEUED, "undo": State.APPROVED}
 
 
 @pytest.fixture

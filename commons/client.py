@@ -543,8 +543,9 @@ class ApiClient:
     def _json(self, response: requests.Response) -> ApiResponse:
         try:
             payload = response.json()
-        except (ValueError, requests.RequestException):
+        except (ValueError, RecursionError, requests.RequestException):
             # A cut connection or a proxy's HTML page: the next attempt may well get JSON.
+            # (RecursionError: arrays nested thousands deep.)
             raise TransientError("invalid-response", f"no JSON from {self.api_url}") from None
         if not isinstance(payload, dict):
             raise TransientError("invalid-response", f"unexpected JSON from {self.api_url}")

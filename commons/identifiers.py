@@ -7,6 +7,7 @@ checked here first.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -77,10 +78,19 @@ MAX_TITLE_BYTES = 255  # page_title is varbinary(255), the namespace prefix asid
 COMMONS_HOSTS = frozenset({"commons.wikimedia.org", "commons.m.wikimedia.org"})
 
 
+# The direction marks MediaWiki strips from every title (MediaWikiTitleCodec): they slip in
+# when a title is copied from a page, and left in, a withholding would match nothing.
+_BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e]")
+# Blanks MediaWiki turns into spaces that Python's str.split() does not split on.
+_OTHER_BLANKS = re.compile("[\u180e]")
+
+
 def normalise_title_text(value: str) -> str:
-    """A title as MediaWiki stores it: spaces for underscores, runs of blanks collapsed,
-    trimmed, first letter in capitals (``$wgCapitalLinks`` is on at Commons)."""
-    text = " ".join(value.replace("_", " ").split())
+    """A title as MediaWiki stores it: in NFC, without direction marks, spaces for
+    underscores, runs of blanks collapsed, trimmed, first letter in capitals
+    (``$wgCapitalLinks`` is on at Commons)."""
+    text = _BIDI_MARKS.sub("", unicodedata.normalize("NFC", value))
+    text = " ".join(_OTHER_BLANKS.sub(" ", text).replace("_", " ").split())
     if not text:
         return ""
     first = text[0].upper()

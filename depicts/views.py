@@ -170,9 +170,10 @@ def edit_withdraw(request: HttpRequest, project_pk: int, edit_pk: int) -> HttpRe
 @require_http_methods(["GET", "HEAD", "POST"])
 @rate_limited("send", per_minute=10, methods=("POST",))
 def batch_revert(request: HttpRequest, project_pk: int, batch: uuid.UUID) -> HttpResponse:
-    """GET asks for confirmation, with the count; only the POST of that page undoes."""
+    """GET (and HEAD) asks for confirmation, with the count; only the POST of that page
+    undoes: HEAD is safe, sent without a CSRF token by link checkers and prefetchers."""
     project = project_for(request, project_pk)
-    if request.method == "GET":
+    if request.method != "POST":
         return _revert_confirm(request, project, batch)
     try:
         count = services.batch_revert(project=project, batch=batch, user=_user(request))

@@ -36,7 +36,7 @@ from projects.views import AuthenticatedRequest
 def _body(request: HttpRequest) -> dict[str, Any]:
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -45,7 +45,9 @@ import copy
 import dataclasses
 import hashlib
 import json
+import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -73,9 +75,11 @@ def normal_name(name: str) -> str:
     of blanks one, trimmed, first letter in capitals (``$wgCapitalLinks``, on at Commons).
 
     Every lookup by name goes through it, and the world's own names are stored in this form,
-    so ``Obama_1.jpg``, ``obama 1.jpg`` and ``Obama 1.jpg`` are one file everywhere.
+    so ``Obama_1.jpg``, ``obama 1.jpg`` and ``Obama 1.jpg`` are one file everywhere. As
+    MediaWiki's title codec, it composes accents (NFC) and strips direction marks.
     """
-    text = " ".join(name.replace("_", " ").split())
+    text = re.sub("[\u200e\u200f\u202a-\u202e]", "", unicodedata.normalize("NFC", name))
+    text = " ".join(text.replace("\u180e", " ").replace("_", " ").split())
     if not text:
         return ""
     first = text[0].upper()

@@ -392,7 +392,7 @@ def _posted_list(request: HttpRequest) -> tuple[str, str, str] | None:
     if request.content_type == "application/json":
         try:
             body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             return None
     else:
         body = request.POST.dict()

@@ -127,6 +127,25 @@ def test_a_value_is_stored_as_crawls_and_checks_compare_it(kind, given, stored):
 
 
 @pytest.mark.parametrize(
+    ("kind", "given", "stored"),
+    [
+        # Copied from a page in a right-to-left language, a title carries direction marks
+        # MediaWiki strips; typed on some systems, an accent comes decomposed (NFD).
+        ("file", "File:Obama 1\u200f.jpg", "File:Obama 1.jpg"),
+        ("file", "\u200eFile:Obama 1.jpg", "File:Obama 1.jpg"),
+        ("file", "File:\u202eObama 1.jpg\u202c", "File:Obama 1.jpg"),
+        ("file", "File:E\u0301lan.png", "File:\u00c9lan.png"),
+        ("category", "Category:\u200fBarack Obama", "Barack Obama"),
+        ("category", "Cafe\u0301s", "Caf\u00e9s"),
+    ],
+)
+def test_a_value_with_direction_marks_or_decomposed_accents_matches_the_title_on_commons(
+    kind, given, stored
+):
+    assert withhold(kind, given).value == stored
+
+
+@pytest.mark.parametrize(
     ("kind", "value", "says"),
     [
         ("person", "Barack Obama", "is not a Wikidata item id"),

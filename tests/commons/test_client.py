@@ -10,6 +10,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from requests_oauthlib import OAuth1
 
@@ -310,6 +311,17 @@ def test_a_timeout_alone_is_a_transient_error(fake):
     with client, pytest.raises(TransientError) as caught:
         client.get(LISTING)
     assert caught.value.code == "timeout"
+
+
+def test_an_answer_nested_beyond_the_recursion_limit_is_a_transient_error_not_a_crash():
+    """A proxy's or a broken server's JSON nested deeper than Python's recursion limit:
+    json raises RecursionError, not ValueError; it is a bad answer like any other."""
+    answer = requests.Response()
+    answer.status_code, answer._content = 200, b"[" * 100_000
+    client = ApiClient(api_url=settings.COMMONS_API_URL, retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(TransientError) as caught:
+        client._json(answer)
+    assert caught.value.code == "invalid-response"
 
 
 def test_a_write_whose_answer_is_lost_is_not_resent_blindly(fake, writer):

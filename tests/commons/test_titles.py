@@ -95,7 +95,10 @@ def test_category_names_share_the_normalisation(given):
     assert normalise_category(given) == "Barack Obama"
 
 
-@pytest.mark.parametrize("given", ["Obama_1.jpg", "obama 1.jpg", " Obama__1.jpg ", "Obama 1.jpg"])
+@pytest.mark.parametrize(
+    "given",
+    ["Obama_1.jpg", "obama 1.jpg", " Obama__1.jpg ", "Obama 1.jpg", "\u200fObama 1\u202c.jpg"],
+)
 def test_the_stand_in_normalises_names_as_the_app_does(given):
     assert "File:" + normal_name(given) == normalise_file_title(given) == "File:Obama 1.jpg"
 

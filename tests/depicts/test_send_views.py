@@ -257,6 +257,22 @@ def test_undo_asks_first_with_the_count_and_only_the_sender(
     assert client_of(member).get(url("revert", project, queued.batch)).status_code == 403
 
 
+def test_a_head_request_on_the_undo_address_undoes_nothing(
+    client_of, commons, project, sender, queued, django_capture_on_commit_callbacks
+):
+    """HEAD is a safe method (no CSRF token asked, sent by link checkers and prefetchers):
+    it is answered as the confirmation page, never as the POST that undoes."""
+    edits = approve(commons, project, sender, FRESH[:2])
+    batch = services.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in edits])
+    DepictsEdit.objects.update(state=State.SENT)
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_of(sender).head(url("revert", project, batch.batch))
+    assert response.status_code == 200
+    assert set(DepictsEdit.objects.values_list("state", flat=True)) == {State.SENT}
+    assert queued == []
+
+
 # --- moderation in the admin ----------------------------------------------------------------
 
 

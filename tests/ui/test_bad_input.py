@@ -77,6 +77,19 @@ def test_review_endpoints_refuse_bodies_that_are_not_an_object(client, project, 
         assert 400 <= response.status_code < 500, (url, body[:20], response.status_code)
 
 
+# Arrays or objects nested deeper than Python's recursion limit: json.loads raises
+# RecursionError, not ValueError (a few hundred kilobytes, well under the upload limit).
+DEEP_BODIES = ["[" * 100_000, '{"a":' * 100_000]
+
+
+@pytest.mark.parametrize("body", DEEP_BODIES)
+def test_json_nested_beyond_the_recursion_limit_is_refused_with_a_4xx(client, project, body):
+    doors = [url for url, _fields in review_posts(project)]
+    for url in [*doors, reverse("projects:file-list-check")]:
+        response = client.post(url, body, content_type="application/json")
+        assert 400 <= response.status_code < 500, (url, response.status_code)
+
+
 @pytest.mark.parametrize("value", GARBAGE_VALUES)
 def test_pages_and_forms_answer_bad_query_and_form_values_without_a_500(client, project, value):
     pk = project.pk

@@ -22,7 +22,8 @@
    or doubled (two answers on one face of a project); faces served to two contributors at
    once; re-scoring lag (an answer's 200 until the learner's summary counts it); the
    database's peak connections of this app (its processlist, sampled) and the server's
-   Max_used_connections; the peak RSS of the web and worker processes.
+   Max_used_connections; the peak RSS of the web and worker processes, and the CPU time each
+   of them took (the learner's share is the workers').
 """
 
 from __future__ import annotations
@@ -55,7 +56,13 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.pipeline import _children, _mariadb, _redis_forget  # noqa: E402
+from benchmarks.pipeline import (  # noqa: E402
+    CLOCK_TICKS,
+    _children,
+    _cpu_ticks,
+    _mariadb,
+    _redis_forget,
+)
 
 VENV_BIN = Path(sys.executable).parent
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}  # as tests/journey: behind Toolforge's TLS proxy
@@ -76,10 +83,18 @@ class App:
     database: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def pids(self) -> list[int]:
-        """Every process of the app: each master and its pool (gunicorn's, Celery's)."""
-        masters = [p.pid for p in self.processes.values() if p.poll() is None]
+    def pids(self, *names: str) -> list[int]:
+        """The processes of ``names`` (all by default): each master and its pool."""
+        chosen = [self.processes[name] for name in names] if names else self.processes.values()
+        masters = [p.pid for p in chosen if p.poll() is None]
         return masters + [child for pid in masters for child in _children(pid)]
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of the web server and of the Celery workers."""
+        return {
+            "web": sum(map(_cpu_ticks, self.pids("web"))) / CLOCK_TICKS,
+            "workers": sum(map(_cpu_ticks, self.pids("worker", "writer"))) / CLOCK_TICKS,
+        }
 
 
 def app_env(folder: Path, database_url: str, redis: str, prefix: str, port: int) -> dict[str, str]:
@@ -339,6 +354,7 @@ def round_of(app: App, k: int, seconds: float, project_ids: list[int]) -> dict[s
     record, samples, stop = Record(), Samples(), threading.Event()
     sampler = threading.Thread(target=sample, args=(app, project_ids, samples, stop))
     sampler.start()
+    cpu_before = app.cpu_seconds()
     until = time.monotonic() + seconds
     threads = [
         threading.Thread(
@@ -355,7 +371,8 @@ def round_of(app: App, k: int, seconds: float, project_ids: list[int]) -> dict[s
     time.sleep(10)  # the learner's last runs
     stop.set()
     sampler.join()
-    return {"k": k, **results(app, record, samples)}
+    cpu = {name: spent - cpu_before[name] for name, spent in app.cpu_seconds().items()}
+    return {"k": k, "cpu_seconds": cpu, **results(app, record, samples)}
 
 
 def results(app: App, record: Record, samples: Samples) -> dict[str, Any]:
@@ -449,7 +466,8 @@ def report(result: dict[str, Any]) -> str:
         f"p99 {lag['p99']:.2f} s",
         f"  database connections (this app) peak {result['connections_peak']}; "
         f"server Max_used_connections {result['server_max_used_connections']}",
-        f"  web + worker RSS peak {result['rss_mb_peak']:.0f} MB",
+        f"  web + worker RSS peak {result['rss_mb_peak']:.0f} MB; CPU web "
+        f"{result['cpu_seconds']['web']:.1f} s, workers {result['cpu_seconds']['workers']:.1f} s",
     ]
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from faces.models import Answer, Label
+from faces.services import learner_memory, review, scoring
 from projects.models import Project
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.ui.conftest import photos_of
@@ -65,3 +66,41 @@ def test_reviewers_answering_at_once_all_have_their_answers_stored(settings):
     human = Label.objects.filter(project=project, source=Label.Source.HUMAN)
     assert human.count() == REVIEWERS * ROUNDS
     assert Project.objects.get(pk=project.pk).rescore_pending
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_does_not_wait_for_the_learners_whole_write(monkeypatch):
+    """The learner's run writes the project's model labels; an answer given meanwhile goes
+    through between two of its statements, not after the whole run's writes."""
+    project = ProjectFactory()
+    faces = photos_of(project, 4)
+    user = MembershipFactory(project=project, user=UserFactory()).user
+    scoring.project_rescore(project_id=project.pk)  # the model labels the next run rewrites
+    Label.objects.filter(project=project, source=Label.Source.MODEL).update(score=None)
+    learner_memory.forget()  # so the run reads them back, and writes every one again
+    finished = threading.Event()
+
+    def answer() -> None:
+        try:
+            review.answer_record(
+                project=project, face=faces[0], user=user, verdict="yes", request_id=uuid.uuid4()
+            )
+            finished.set()
+        finally:
+            connection.close()
+
+    upsert = Label.objects.model_upsert
+    answering = threading.Thread(target=answer)
+
+    in_time = []
+
+    def upsert_then_answer(*args, **kwargs) -> None:
+        upsert(*args, **kwargs)
+        answering.start()
+        in_time.append(finished.wait(timeout=5))  # the run goes on after, whatever happened
+
+    monkeypatch.setattr(Label.objects, "model_upsert", upsert_then_answer)
+    scoring.project_rescore(project_id=project.pk)
+    answering.join()
+    assert in_time == [True]
+    assert Answer.objects.filter(project=project, face=faces[0]).count() == 1

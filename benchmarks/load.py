@@ -354,7 +354,7 @@ def round_of(app: App, k: int, seconds: float, project_ids: list[int]) -> dict[s
     record, samples, stop = Record(), Samples(), threading.Event()
     sampler = threading.Thread(target=sample, args=(app, project_ids, samples, stop))
     sampler.start()
-    cpu_before = app.cpu_seconds()
+    cpu_before, locks_before = app.cpu_seconds(), row_lock_waits()
     until = time.monotonic() + seconds
     threads = [
         threading.Thread(
@@ -372,7 +372,19 @@ def round_of(app: App, k: int, seconds: float, project_ids: list[int]) -> dict[s
     stop.set()
     sampler.join()
     cpu = {name: spent - cpu_before[name] for name, spent in app.cpu_seconds().items()}
-    return {"k": k, "cpu_seconds": cpu, **results(app, record, samples)}
+    locks = [after - before for before, after in zip(locks_before, row_lock_waits(), strict=True)]
+    return {"k": k, "cpu_seconds": cpu, "row_lock_waits": locks, **results(app, record, samples)}
+
+
+def row_lock_waits() -> tuple[int, int]:
+    """The server's row lock waits so far, and the milliseconds spent in them (every
+    database of the server: other users' share is in it)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Innodb_row_lock_%'")
+        status = dict(cursor.fetchall())
+    return int(status["Innodb_row_lock_waits"]), int(status["Innodb_row_lock_time"])
 
 
 def results(app: App, record: Record, samples: Samples) -> dict[str, Any]:
@@ -465,7 +477,8 @@ def report(result: dict[str, Any]) -> str:
         f"  re-scoring lag n={lag['n']} p50 {lag['p50']:.2f} s p95 {lag['p95']:.2f} s "
         f"p99 {lag['p99']:.2f} s",
         f"  database connections (this app) peak {result['connections_peak']}; "
-        f"server Max_used_connections {result['server_max_used_connections']}",
+        f"server Max_used_connections {result['server_max_used_connections']}; row lock "
+        f"waits {result['row_lock_waits'][0]} ({result['row_lock_waits'][1]} ms)",
         f"  web + worker RSS peak {result['rss_mb_peak']:.0f} MB; CPU web "
         f"{result['cpu_seconds']['web']:.1f} s, workers {result['cpu_seconds']['workers']:.1f} s",
     ]

@@ -71,6 +71,7 @@ from faces.selectors import twin_groups
 from projects.enqueue import enqueue_each
 from projects.models import Notification, Project
 from projects.notifications import notify
+from projects.transactions import retried
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class EditNotAllowed(Exception):
 # --- approval (called by the review grid) -------------------------------------------------
 
 
+@retried
 @transaction.atomic
 def edits_approve(*, project: Project, faces: Sequence[Face], user: User) -> list[DepictsEdit]:
     """One addition per file for the approved faces, ready for the send page.
@@ -215,6 +217,7 @@ def _reapprove(edit: DepictsEdit, *, face: Face, region: str, user: User) -> Non
         edit.refresh_from_db()
 
 
+@retried
 @transaction.atomic
 def edits_reject(*, project: Project, faces: Sequence[Face], user: User) -> list[DepictsEdit]:
     """Rejected faces are never written: their unsent additions are cancelled, and those of
@@ -441,6 +444,7 @@ class QueuedBatch:
     refused: int = 0  # cancelled by the write policy, each with its reason
 
 
+@retried
 def edits_queue(*, project: Project, user: User, edit_ids: Iterable[int]) -> QueuedBatch:
     """The user confirmed the preview: these approved edits go out under their own login.
 

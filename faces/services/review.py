@@ -32,6 +32,7 @@ from faces.models import (
 )
 from projects.enqueue import enqueue
 from projects.models import Project
+from projects.transactions import retried
 
 # Long enough to look twice at a hard face; short enough that a closed tab frees its faces.
 LEASE_SECONDS = 600
@@ -173,6 +174,7 @@ class UndoOutcome:
 # --- answers ----------------------------------------------------------------------------
 
 
+@retried
 def answer_record(
     *,
     project: Project,
@@ -251,6 +253,7 @@ def _refuse_if_answered(project: Project, face: Face, user: AbstractBaseUser) ->
     raise _already_answered(label)
 
 
+@retried
 def answer_pick(
     *,
     project: Project,
@@ -401,6 +404,7 @@ def _check_old_enough(image: Image) -> None:
         raise NewUploadWaits
 
 
+@retried
 def faces_reject(*, project: Project, faces: Sequence[Face], user: AbstractBaseUser) -> int:
     """ "Not the person", said from the suggestion grid about several faces at once.
 
@@ -411,6 +415,7 @@ def faces_reject(*, project: Project, faces: Sequence[Face], user: AbstractBaseU
     return _faces_decide(project, faces, user, Label.Verdict.NO)
 
 
+@retried
 def faces_confirm(*, project: Project, faces: Sequence[Face], user: AbstractBaseUser) -> int:
     """ "This is the person", said by approving faces in the suggestion grid.
 
@@ -470,6 +475,7 @@ def _faces_decide(
 # --- undo -------------------------------------------------------------------------------
 
 
+@retried
 def answer_undo(*, project: Project, user: AbstractBaseUser) -> UndoOutcome | None:
     """Take back the reviewer's latest step that is not undone yet; None if there is none.
 
@@ -603,6 +609,7 @@ def _group_label_set(project: Project, group: Sequence[int]) -> None:
 # --- leases -----------------------------------------------------------------------------
 
 
+@retried
 def lease_take(*, project: Project, face: Face, user: AbstractBaseUser) -> bool:
     """Hold ``face`` for ``user`` for a while; False if another reviewer holds it now.
 
@@ -634,6 +641,7 @@ def _lease_insert(project: Project, face: Face, user: AbstractBaseUser, expires:
     return True
 
 
+@retried
 def face_serve(
     *, project: Project, user: AbstractBaseUser, exclude: Sequence[int] = ()
 ) -> Face | None:
@@ -659,6 +667,7 @@ def face_serve(
 # --- drawn and corrected faces ----------------------------------------------------------
 
 
+@retried
 def face_draw(*, project: Project, image: Image, user: AbstractBaseUser, box: FaceBox) -> Face:
     """A face the detector missed, drawn by a reviewer; a ``detect`` worker encodes it.
 
@@ -676,6 +685,7 @@ def face_draw(*, project: Project, image: Image, user: AbstractBaseUser, box: Fa
     return face
 
 
+@retried
 def face_correct(*, project: Project, face: Face, user: AbstractBaseUser, box: FaceBox) -> Face:
     """Replace a face's box with a better one drawn by a reviewer.
 

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -32,7 +31,8 @@ logger = logging.getLogger(__name__)
 # P180 statements naming only other people make a face likely somebody else, not surely.
 OTHERS_DEPICTED_WEIGHT = 0.3
 HISTOGRAM_BINS = 20
-WRITE_BATCH = 2000
+# Rows per statement of the learner's writes: each holds its rows' locks while it runs.
+WRITE_BATCH = 500
 # Model labels that keep a review priority: the faces asked soonest (see _write_labels).
 PRIORITY_KEPT = 500
 # A stored score is rewritten when the learner's moves it by more than this.
@@ -311,20 +311,23 @@ def _write_labels(
             strict=True,
         )
     ]
-    with transaction.atomic():
-        Label.objects.model_upsert(project.pk, rows, batch_size=WRITE_BATCH)
-        # A face answered while this run was computing is no longer a question.
-        answered = Label.objects.filter(project=project, source=Label.Source.HUMAN)
+    # Each batch commits on its own, not all in one transaction: MariaDB's upsert holds
+    # next-key locks on the model labels it writes, and a reviewer's answer inserts its human
+    # label into those gaps; held for the whole run, every answer on the project waited for
+    # it (a second under load). A run cut short leaves scores the next run rewrites.
+    Label.objects.model_upsert(project.pk, rows, batch_size=WRITE_BATCH)
+    # A face answered while this run was computing is no longer a question.
+    answered = Label.objects.filter(project=project, source=Label.Source.HUMAN)
+    Label.objects.filter(
+        project=project, source=Label.Source.MODEL, face_id__in=answered.values("face_id")
+    ).exclude(priority=None).update(priority=None)
+    # Faces gone since the last run (superseded boxes) keep no stale model label.
+    for start in range(0, len(gone), WRITE_BATCH):
         Label.objects.filter(
-            project=project, source=Label.Source.MODEL, face_id__in=answered.values("face_id")
-        ).exclude(priority=None).update(priority=None)
-        # Faces gone since the last run (superseded boxes) keep no stale model label.
-        for start in range(0, len(gone), WRITE_BATCH):
-            Label.objects.filter(
-                project=project,
-                source=Label.Source.MODEL,
-                face_id__in=gone[start : start + WRITE_BATCH],
-            ).delete()
+            project=project,
+            source=Label.Source.MODEL,
+            face_id__in=gone[start : start + WRITE_BATCH],
+        ).delete()
     return written
 
 

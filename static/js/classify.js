@@ -84,6 +84,9 @@ async function drain() {
       });
       // Too many requests this minute: the item stays first in the outbox and goes again later.
       if (status === 429) { warn(data.message || text.msgError); await sleep(60000); continue; }
+      // The server failed for a moment (a 5xx): the item stays first and goes again as it
+      // was, with its request id, so an answer stored meanwhile is stored once.
+      if (status >= 500) throw new Offline(`HTTP ${status}`);
       state.outbox.shift();
       saveOutbox();
       ok ? received(item, data) : refused(data);

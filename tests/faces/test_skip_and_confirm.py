@@ -47,8 +47,10 @@ def learner_verdicts(project) -> list[int]:
     return [int(v) for v in scoring.project_faces(project).evidence.verdicts]
 
 
-def rescore_requested(project) -> bool:
-    # The flag, not the queue: the task is sent at commit, which a test never reaches.
+def rescore_requested(project, callbacks) -> bool:
+    # The flag, set when the answer commits (the callbacks, run here), not the queue.
+    for callback in callbacks:
+        callback()
     project.refresh_from_db()
     return project.rescore_pending
 
@@ -63,10 +65,13 @@ def test_a_skip_is_an_answer_and_sets_no_label(owner, project, faces):
     assert human_labels(project) == {}
 
 
-def test_the_learner_never_hears_of_a_skip(owner, project, faces):
-    say(project, faces[0], owner, "skip")
+def test_the_learner_never_hears_of_a_skip(
+    owner, project, faces, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        say(project, faces[0], owner, "skip")
     assert learner_verdicts(project) == [learning.Verdict.NONE] * 3
-    assert not rescore_requested(project)
+    assert not rescore_requested(project, callbacks)
 
 
 def test_a_skip_keeps_the_face_in_the_review_order_and_frees_it(owner, member, project, faces):
@@ -169,13 +174,16 @@ def test_a_refused_skip_moves_the_page_on(client_of, owner, project, faces):
 # --- undo --------------------------------------------------------------------------------
 
 
-def test_undoing_a_skip_makes_the_face_askable_at_once(owner, project, faces):
+def test_undoing_a_skip_makes_the_face_askable_at_once(
+    owner, project, faces, django_capture_on_commit_callbacks
+):
     score(project, faces, [0.5, 0.3, 0.1])
-    say(project, faces[0], owner, "skip")
-    outcome = review.answer_undo(project=project, user=owner)
+    with django_capture_on_commit_callbacks() as callbacks:
+        say(project, faces[0], owner, "skip")
+        outcome = review.answer_undo(project=project, user=owner)
     assert outcome is not None and outcome.faces == [faces[0]]
     assert selectors.next_face(project=project, user=owner) == faces[0]
-    assert not rescore_requested(project)
+    assert not rescore_requested(project, callbacks)
 
 
 def test_undoing_my_skip_leaves_another_reviewers_answer(owner, member, project, faces):
@@ -233,13 +241,16 @@ def confirm(project, faces, user) -> int:
     return review.faces_confirm(project=project, faces=faces, user=user)
 
 
-def test_confirmed_faces_are_yes_for_the_learner(owner, project, faces):
+def test_confirmed_faces_are_yes_for_the_learner(
+    owner, project, faces, django_capture_on_commit_callbacks
+):
     score(project, faces, [0.9, 0.8, 0.2])
-    assert confirm(project, faces[:2], owner) == 2
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert confirm(project, faces[:2], owner) == 2
     assert human_labels(project) == {faces[0].pk: ("yes", owner.pk), faces[1].pk: ("yes", owner.pk)}
     assert learner_verdicts(project)[:2] == [learning.Verdict.YES] * 2
     assert set(Answer.objects.values_list("verdict", flat=True)) == {"yes"}
-    assert rescore_requested(project)
+    assert rescore_requested(project, callbacks)
 
 
 def test_confirmed_faces_leave_the_review_order(owner, project, faces):

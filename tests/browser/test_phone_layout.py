@@ -1,0 +1,58 @@
+"""A newcomer on a phone-sized viewport (390 x 844): every button in view without scrolling
+sideways."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.browser.conftest import log_in, shot
+from tests.browser.test_undo_batch import approved_project, commons, send_the_approved
+from tests.depicts import writing
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+__all__ = ["commons"]  # the three-photo world of the undo test, used here as a fixture
+
+PHONE = {"width": 390, "height": 844}
+
+
+def sideways_overflow(page) -> int:
+    """How far the page reaches past the viewport's right edge (0: no sideways scroll)."""
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+def test_a_sent_batch_is_undone_on_a_phone_without_scrolling_sideways(page, commons, queued):
+    alice = UserFactory(username="alice")
+    writing.log_in(commons, alice)
+    project = approved_project(alice)
+    log_in(page, "alice")
+    page.goto(reverse("depicts:send", args=[project.pk]))
+    send_the_approved(page, queued)
+    page.set_viewport_size(PHONE)
+    page.goto(reverse("depicts:send", args=[project.pk]))
+    shot(page, "phone-send-batches")
+    assert sideways_overflow(page) == 0
+    undo = page.locator("#batches a:has-text('Undo this batch')")
+    box = undo.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    # Each figure keeps its name once the table's header row is out of sight.
+    written = page.locator("#batches td[data-label=Written]")
+    assert written.inner_text() == "3"
+    assert "Written" in written.evaluate("(td) => getComputedStyle(td, '::before').content")
+    undo.click()
+    page.wait_for_selector("#undo-count")
+
+
+def test_the_health_page_scrolls_its_queue_table_not_the_page_on_a_phone(page):
+    UserFactory(username="alice", is_staff=True)  # staff see one more column
+    log_in(page, "alice")
+    page.set_viewport_size(PHONE)
+    page.goto(reverse("health"))
+    page.wait_for_selector("#queues")
+    assert sideways_overflow(page) == 0
+    overflow = page.locator("#queues").evaluate("(table) => getComputedStyle(table).overflowX")
+    assert overflow == "auto"

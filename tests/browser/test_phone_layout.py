@@ -1,5 +1,5 @@
 """A newcomer on a phone-sized viewport (390 x 844): every button in view without scrolling
-sideways."""
+sideways, and a button that cannot be used looks it."""
 
 from __future__ import annotations
 
@@ -45,6 +45,20 @@ def test_a_sent_batch_is_undone_on_a_phone_without_scrolling_sideways(page, comm
     assert "Written" in written.evaluate("(td) => getComputedStyle(td, '::before').content")
     undo.click()
     page.wait_for_selector("#undo-count")
+
+
+def test_the_send_button_looks_unusable_until_a_wikimedia_account_is_linked(page, commons):
+    alice = UserFactory(username="alice")
+    project = approved_project(alice)
+    log_in(page, "alice")
+    page.goto(reverse("depicts:send", args=[project.pk]))
+    send = page.locator("button:has-text('Send the selected edits to Commons')")
+    assert send.is_disabled()
+    linked = page.locator("#wikimedia-account button[type=submit]")
+    assert linked.is_enabled()
+    looks = "(b) => { const s = getComputedStyle(b); return [s.opacity, s.cursor]; }"
+    assert send.evaluate(looks) != linked.evaluate(looks)
+    assert send.evaluate(looks)[1] == "not-allowed"
 
 
 def test_the_health_page_scrolls_its_queue_table_not_the_page_on_a_phone(page):

@@ -154,3 +154,18 @@ def test_a_box_is_drawn_and_corrected_by_keyboard_and_esc_clears_every_hint(
     assert wait_for(lambda: Face.objects.get(pk=drawn.pk).superseded_by_id is not None, timeout=10)
     corrected = Face.objects.get(pk=drawn.pk).superseded_by
     assert (corrected.left, corrected.top) == pytest.approx((0.42, 0.45), abs=0.001)
+
+
+def test_a_group_photo_takes_the_whole_width_of_a_phone(page, crowd_commons):
+    project, _ = crowd_project(UserFactory(username="alice"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_classify(page, project)
+    assert page.get_attribute("#stage", "data-faces") == "24"
+    stage = page.locator("#stage").bounding_box()
+    photo = page.locator("#photo-img").bounding_box()
+    assert stage is not None and photo is not None
+    # Side by side with the crop it had half a phone: 24 faces of 12 px each, none to tell apart.
+    assert photo["width"] >= 0.95 * stage["width"]
+    face = page.locator("#boxes .box").first.bounding_box()
+    assert face is not None and face["width"] >= 20
+    shot(page, "crowd-24-phone", full_page=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from faces.services import scoring
 from tests.browser.conftest import log_in, shot
 from tests.browser.test_undo_batch import approved_project, commons, send_the_approved
 from tests.depicts import writing
@@ -70,3 +71,18 @@ def test_the_health_page_scrolls_its_queue_table_not_the_page_on_a_phone(page):
     assert sideways_overflow(page) == 0
     overflow = page.locator("#queues").evaluate("(table) => getComputedStyle(table).overflowX")
     assert overflow == "auto"
+
+
+def test_the_learners_chart_is_readable_on_a_phone(page, commons):
+    alice = UserFactory(username="alice")
+    project = approved_project(alice)
+    scoring.project_rescore(project_id=project.pk)
+    log_in(page, "alice")
+    page.set_viewport_size(PHONE)
+    page.goto(reverse("projects:detail", args=[project.pk]))
+    tick = page.locator(".chart svg text.tick").first
+    box = tick.bounding_box()
+    # The chart is drawn 600 units wide: shrunk to a phone, 11-unit text was 6 px high.
+    assert box is not None and box["height"] >= 9
+    assert sideways_overflow(page) == 0
+    shot(page, "phone-project-chart")

@@ -86,3 +86,18 @@ def test_the_learners_chart_is_readable_on_a_phone(page, commons):
     assert box is not None and box["height"] >= 9
     assert sideways_overflow(page) == 0
     shot(page, "phone-project-chart")
+
+
+def test_the_dashboards_photo_count_stays_on_one_line_on_a_phone(page, commons):
+    approved_project(UserFactory(username="alice"))
+    log_in(page, "alice")
+    page.set_viewport_size(PHONE)
+    page.goto(reverse("projects:dashboard"))
+    count = page.locator("table.projects td:has(progress) small")
+    assert count.inner_text() == "3 / 3"
+    # A big project's count, as the newcomer's 416-photo project showed it.
+    count.evaluate("(small) => { small.textContent = '154 / 416'; }")
+    line = count.evaluate("(small) => parseFloat(getComputedStyle(small).lineHeight)")
+    box = count.bounding_box()
+    # It was cut after the slash, "416" alone on the next line.
+    assert box is not None and box["height"] < 1.5 * line

@@ -306,6 +306,7 @@ function startMode(mode) {
   elements.photo.classList.add("drawing-mode");
   elements.drawing.hidden = false;
   placeBox(elements.drawing, state.box);
+  drawingButtons(true);
   say(mode === "draw" ? text.msgDraw : text.msgCorrect);
 }
 
@@ -314,6 +315,15 @@ function endMode() {
   state.box = null;
   elements.photo.classList.remove("drawing-mode");
   elements.drawing.hidden = true;
+  drawingButtons(false);
+}
+
+/** While a box is drawn the answers wait (and look it), and a button cancels the box. */
+function drawingButtons(drawing) {
+  elements.bar.querySelectorAll("button").forEach((button) => {
+    if (button.dataset.action === "cancel") button.hidden = !drawing;
+    else button.disabled = drawing;
+  });
 }
 
 /** Esc: no box is drawn and no hint stays on screen. */
@@ -450,6 +460,7 @@ root.addEventListener("click", (event) => {
   else if (button.dataset.action === "undo") undo();
   else if (button.dataset.action === "draw") startMode("draw");
   else if (button.dataset.action === "correct") startMode("correct");
+  else if (button.dataset.action === "cancel") cancel();
   button.blur();
 });
 

@@ -154,3 +154,55 @@ def test_a_box_is_drawn_and_corrected_by_keyboard_and_esc_clears_every_hint(
     assert wait_for(lambda: Face.objects.get(pk=drawn.pk).superseded_by_id is not None, timeout=10)
     corrected = Face.objects.get(pk=drawn.pk).superseded_by
     assert (corrected.left, corrected.top) == pytest.approx((0.42, 0.45), abs=0.001)
+
+
+def test_a_group_photo_takes_the_whole_width_of_a_phone(page, crowd_commons):
+    project, _ = crowd_project(UserFactory(username="alice"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_classify(page, project)
+    assert page.get_attribute("#stage", "data-faces") == "24"
+    stage = page.locator("#stage").bounding_box()
+    photo = page.locator("#photo-img").bounding_box()
+    assert stage is not None and photo is not None
+    # Side by side with the crop it had half a phone: 24 faces of 12 px each, none to tell apart.
+    assert photo["width"] >= 0.95 * stage["width"]
+    face = page.locator("#boxes .box").first.bounding_box()
+    assert face is not None and face["width"] >= 20
+    shot(page, "crowd-24-phone", full_page=False)
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A touch screen the size of a phone: no keyboard, so no Esc and no Enter."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="en-GB",
+    )
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_a_box_begun_on_a_touch_screen_is_cancelled_with_a_button(phone, crowd_commons):
+    project, faces = crowd_project(UserFactory(username="alice"))
+    open_classify(phone, project)
+    cancel = phone.locator("#answer-bar [data-action=cancel]")
+    yes = phone.locator("#answer-bar [data-verdict=yes]")
+    assert cancel.is_hidden()
+
+    phone.tap("#answer-bar [data-action=draw]")
+    assert phone.is_visible("#drawing")
+    # The answers wait while the box is drawn, and look it: a tap on Yes is not lost silently.
+    assert yes.is_disabled()
+    shot(phone, "crowd-phone-drawing", full_page=False)
+
+    cancel.tap()
+    assert phone.is_hidden("#drawing")
+    assert phone.inner_text("#status") == ""
+    assert cancel.is_hidden() and yes.is_enabled()
+    assert Face.objects.filter(image=faces[0].image).count() == len(faces)  # nothing drawn
+    phone.tap("#answer-bar [data-verdict=yes]")
+    assert wait_for(lambda: human(project).get(faces[0].pk) == "yes", timeout=10)

@@ -46,3 +46,21 @@ def test_the_click_that_leaves_the_qid_field_creates_the_project(page, commons, 
     page.click("#new-project-submit")  # straight from the field: this click leaves it
     page.wait_for_url(re.compile(r"/projects/\d+/$"))
     assert Project.objects.get().qid == "Q76"
+
+
+def test_leaving_the_category_field_on_a_phone_moves_nothing_below_it(page, commons):
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_the_form(page)
+    page.fill("#id_category", "Barack Obama")
+
+    def submit_top() -> float:  # in the page, whatever the scroll
+        return page.evaluate(
+            "document.getElementById('new-project-submit').getBoundingClientRect().top + scrollY"
+        )
+
+    before = submit_top()
+    page.locator("#id_category").blur()  # the tap on "Check and create" that leaves the field
+    assert "Counting the files" in page.inner_text("#category-estimate")
+    assert submit_top() == before
+    page.wait_for_selector("#category-estimate >> text=hold")
+    assert submit_top() == before

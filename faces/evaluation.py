@@ -383,6 +383,12 @@ class Snapshot:
     suggested: int  # suggestions whose truth is known
     suggested_right: int
     estimated_precision: float | None
+    estimated_recall: float | None = None
+
+    @property
+    def suggestion_precision(self) -> float | None:
+        """The real share of the judged suggestions that are right (None: none shown)."""
+        return self.suggested_right / self.suggested if self.suggested else None
 
     @property
     def on_target(self) -> bool:
@@ -397,6 +403,7 @@ def measure(
     claimed: np.ndarray,
     suggested: np.ndarray,
     estimated_precision: float | None,
+    estimated_recall: float | None = None,
 ) -> Snapshot:
     """``claimed`` marks what Commons would say after the grid is approved (a mask);
     ``suggested`` lists the learner's own proposals. Nothing claimed has precision 1."""
@@ -412,6 +419,7 @@ def measure(
         suggested=int(judged.size),
         suggested_right=int((scenario.truth[judged] == PERSON).sum()),
         estimated_precision=estimated_precision if suggested.size else None,
+        estimated_recall=estimated_recall,
     )
 
 
@@ -491,6 +499,7 @@ def simulate(
                 claimed=claimed,
                 suggested=suggestions.faces,
                 estimated_precision=suggestions.estimate.precision,
+                estimated_recall=suggestions.estimate.recall,
             )
         )
         if run.done(at_least=at_least, at_most=at_most):

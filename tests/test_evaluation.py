@@ -139,6 +139,10 @@ def test_the_app_and_the_simulation_agree(start):
                 assert app_moment.estimated_precision == pytest.approx(
                     memory_moment.estimated_precision, abs=1e-4
                 )
+                # Seen to differ in the third decimal (0.9944 against 0.9958), not yet traced.
+                assert app_moment.estimated_recall == pytest.approx(
+                    memory_moment.estimated_recall, abs=0.005
+                )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -266,20 +266,76 @@ def build_scenario(
 ) -> Scenario:
     """The truth of every face for one identity.
 
-    An image of the person shows one main face: the largest face is the person, any other
-    face on it is not. Group photos are not named face by face, so their faces are UNKNOWN
-    unless ``group_photos`` is "no".
+    An image of the person shows the person once (:func:`person_faces`); any other face on
+    it is not the person. Group photos are not named face by face, so their faces are
+    UNKNOWN unless ``group_photos`` is "no".
     """
     identity_of = {row["file"]: row["identity"] for row in rows}
     files = table.files
     _, image_index = np.unique(files, return_inverse=True)
-    largest = np.zeros(files.size, dtype=bool)
-    largest[learning.best_of_each_image(np.arange(files.size), table.areas, image_index)] = True
+    person = person_faces(rows, table, image_index)
     owner = np.array([identity_of.get(str(name), "") for name in files])
-    truth = np.where((owner == identity) & largest, PERSON, OTHER)
+    truth = np.where((owner == identity) & person, PERSON, OTHER)
     if group_photos == "unknown":
         truth[owner == GROUP_PHOTOS] = UNKNOWN
     return Scenario(identity, table, image_index, truth.astype(np.int8))
+
+
+MIN_PERSON_OVERLAP = 0.3
+"""The least intersection over union between a manifest's ``person_box`` and a detected
+face for that face to be the person's; below it the detector missed the person."""
+
+
+def person_faces(
+    rows: list[dict[str, str]], table: FaceTable, image_index: np.ndarray
+) -> np.ndarray:
+    """The face of each image that shows its named person (a mask), never guessed by size.
+
+    Where the manifest gives the person's box (``person_box``, pixels top;right;bottom;left,
+    as ``largest_face_box``), the detected face that overlaps it most, if enough. Otherwise
+    the face nearest the photo's centre: the manifest's photos are portraits centred on the
+    person (as every LFW photo is), while a bystander in front may well be larger.
+    """
+    boxes = {row["file"]: _person_box(row) for row in rows}
+    given = [boxes.get(str(name)) for name in table.files]
+    left, top, width, height = table.boxes.T
+    off_centre = np.hypot(left + width / 2 - 0.5, top + height / 2 - 0.5)
+    overlap = np.array(
+        [
+            _overlap(box, face) if box is not None else 0.0
+            for box, face in zip(given, table.boxes, strict=True)
+        ]
+    )
+    has_box = np.array([box is not None for box in given], dtype=bool)
+    closeness = np.where(has_box, overlap, -off_centre)
+    person = np.zeros(table.files.size, dtype=bool)
+    person[learning.best_of_each_image(np.arange(table.files.size), closeness, image_index)] = True
+    return person & ~(has_box & (overlap < MIN_PERSON_OVERLAP))
+
+
+def _person_box(row: dict[str, str]) -> tuple[float, float, float, float] | None:
+    """The row's ``person_box`` as (left, top, width, height) fractions of its image."""
+    given = (row.get("person_box") or "").strip()
+    if not given:
+        return None
+    try:
+        top, right, bottom, left = (float(value) for value in given.split(";"))
+        width, height = float(row["width"]), float(row["height"])
+    except (KeyError, ValueError) as error:
+        raise EvaluationError(
+            f"{row['file']}: person_box needs top;right;bottom;left pixels and the image's "
+            f"width and height ({error})"
+        ) from error
+    return (left / width, top / height, (right - left) / width, (bottom - top) / height)
+
+
+def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (left, top, width, height) boxes."""
+    across = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    down = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    shared = across * down
+    union = a[2] * a[3] + b[2] * b[3] - shared
+    return shared / union if union > 0 else 0.0
 
 
 # The reviewer ----------------------------------------------------------------------------
@@ -327,6 +383,12 @@ class Snapshot:
     suggested: int  # suggestions whose truth is known
     suggested_right: int
     estimated_precision: float | None
+    estimated_recall: float | None = None
+
+    @property
+    def suggestion_precision(self) -> float | None:
+        """The real share of the judged suggestions that are right (None: none shown)."""
+        return self.suggested_right / self.suggested if self.suggested else None
 
     @property
     def on_target(self) -> bool:
@@ -341,6 +403,7 @@ def measure(
     claimed: np.ndarray,
     suggested: np.ndarray,
     estimated_precision: float | None,
+    estimated_recall: float | None = None,
 ) -> Snapshot:
     """``claimed`` marks what Commons would say after the grid is approved (a mask);
     ``suggested`` lists the learner's own proposals. Nothing claimed has precision 1."""
@@ -356,6 +419,7 @@ def measure(
         suggested=int(judged.size),
         suggested_right=int((scenario.truth[judged] == PERSON).sum()),
         estimated_precision=estimated_precision if suggested.size else None,
+        estimated_recall=estimated_recall,
     )
 
 
@@ -435,6 +499,7 @@ def simulate(
                 claimed=claimed,
                 suggested=suggestions.faces,
                 estimated_precision=suggestions.estimate.precision,
+                estimated_recall=suggestions.estimate.recall,
             )
         )
         if run.done(at_least=at_least, at_most=at_most):

@@ -139,6 +139,10 @@ def test_the_app_and_the_simulation_agree(start):
                 assert app_moment.estimated_precision == pytest.approx(
                     memory_moment.estimated_precision, abs=1e-4
                 )
+                # Seen to differ in the third decimal (0.9944 against 0.9958), not yet traced.
+                assert app_moment.estimated_recall == pytest.approx(
+                    memory_moment.estimated_recall, abs=0.005
+                )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -171,3 +175,40 @@ def test_evaluate_learning_detects_faces_once_and_caches_them_beside_the_csv(tmp
 
     monkeypatch.setattr(evaluation, "detect_manifest", no_detection)
     assert run_command(*args) == first
+
+
+def bystander_table() -> evaluation.FaceTable:
+    """One 200x200 photo: the person small and centred, a larger bystander in front, left."""
+    boxes = np.array([[0.40, 0.40, 0.20, 0.20], [0.00, 0.50, 0.40, 0.40]])  # left, top, w, h
+    return evaluation.FaceTable(
+        files=np.array(["p/01.jpg", "p/01.jpg"]),
+        boxes=boxes,
+        encodings=np.zeros((2, 128), dtype=np.float32),
+    )
+
+
+def test_the_person_of_a_centred_portrait_is_the_centred_face_not_a_larger_bystander():
+    rows = [{"file": "p/01.jpg", "identity": "p", "width": "200", "height": "200"}]
+    scenario = evaluation.build_scenario(rows, bystander_table(), "p", group_photos="unknown")
+    assert scenario.truth.tolist() == [evaluation.PERSON, evaluation.OTHER]
+
+
+def test_a_manifest_person_box_names_the_face_that_overlaps_it():
+    # A third face, small, top right: neither the largest nor the centred one.
+    table = bystander_table()
+    table = evaluation.FaceTable(
+        files=np.append(table.files, "p/01.jpg"),
+        boxes=np.vstack([table.boxes, [0.75, 0.05, 0.15, 0.15]]),
+        encodings=np.zeros((3, 128), dtype=np.float32),
+    )
+    row = {"file": "p/01.jpg", "identity": "p", "width": "200", "height": "200"}
+    rows = [{**row, "person_box": "12;178;40;148"}]  # top;right;bottom;left pixels
+    scenario = evaluation.build_scenario(rows, table, "p", group_photos="unknown")
+    assert scenario.truth.tolist() == [evaluation.OTHER, evaluation.OTHER, evaluation.PERSON]
+
+
+def test_a_person_box_that_overlaps_no_detected_face_names_none():
+    row = {"file": "p/01.jpg", "identity": "p", "width": "200", "height": "200"}
+    rows = [{**row, "person_box": "0;200;30;170"}]
+    scenario = evaluation.build_scenario(rows, bystander_table(), "p", group_photos="unknown")
+    assert scenario.targets == 0

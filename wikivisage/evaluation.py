@@ -258,6 +258,7 @@ def _snapshot(
         claimed=claimed,
         suggested=proposed,
         estimated_precision=summary.precision if summary else None,
+        estimated_recall=summary.recall if summary else None,
     )
 
 

@@ -1,0 +1,146 @@
+"""How honest the learner's estimates are: estimated against true precision and recall.
+
+    .venv/bin/python benchmarks/estimates.py [--seeds 3] [--threshold 0.4,0.5,0.6,0.7,0.8]
+        [--start portrait] [--every]
+
+On the shared photos (their reference encodings, so nothing is detected), every identity
+with 4 or more photos is the person in turn; a truthful reviewer answers what the learner
+asks (``faces.evaluation.simulate``, which a test pins to the app's own path). After every
+answer from the first card on, the learner's estimated precision of its suggestions and
+estimated recall of "confirmed + suggested" are set against the truth. Prints, per
+distance threshold, the mean and worst gap of each and where the worst one was; with
+``--every``, one line per answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+FACES = Path(os.environ.get("FACES_DATA_DIR", "/work/shared/data/faces"))
+
+
+@dataclass(frozen=True)
+class Moment:
+    identity: str
+    seed: int
+    answers: int
+    estimated_precision: float | None
+    true_precision: float | None
+    estimated_recall: float | None
+    true_recall: float
+
+    @property
+    def precision_gap(self) -> float | None:
+        if self.estimated_precision is None or self.true_precision is None:
+            return None
+        return abs(self.estimated_precision - self.true_precision)
+
+    @property
+    def recall_gap(self) -> float | None:
+        if self.estimated_recall is None:
+            return None
+        return abs(self.estimated_recall - self.true_recall)
+
+
+def moments(
+    *, threshold: float, seeds: int, start: str, at_most: int, target: str, min_images: int
+) -> Iterator[Moment]:
+    """Every moment from the first card on, of every identity and seed at one threshold."""
+    from faces import evaluation
+
+    rows = evaluation.read_manifest(FACES / "manifest.csv")
+    table = evaluation.load_precomputed(FACES / "reference_encodings.npz", rows)
+    project = evaluation.ProjectSettings(distance_threshold=threshold, min_answers=3)
+    for identity in evaluation.targets(rows, target, min_images):
+        scenario = evaluation.build_scenario(rows, table, identity, group_photos="unknown")
+        for seed in range(seeds):
+            run = evaluation.simulate(
+                scenario,
+                start=evaluation.Start(start),
+                seed=seed,
+                project=project,
+                at_least=at_most,
+                at_most=at_most,
+            )
+            shown = [s for s in run.snapshots if run.first_suggestion is not None]
+            for snapshot in shown[run.first_suggestion :]:
+                yield Moment(
+                    identity=identity,
+                    seed=seed,
+                    answers=snapshot.answers,
+                    estimated_precision=snapshot.estimated_precision,
+                    true_precision=snapshot.suggestion_precision,
+                    estimated_recall=snapshot.estimated_recall,
+                    true_recall=snapshot.recall,
+                )
+
+
+def _figure(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
+def report(threshold: float, found: list[Moment]) -> dict[str, object]:
+    """The mean and worst gap of each estimate, and where the worst one was."""
+    result: dict[str, object] = {"threshold": threshold, "moments": len(found)}
+    for name in ("precision", "recall"):
+        gaps = [(getattr(m, f"{name}_gap"), m) for m in found]
+        gaps = [(gap, m) for gap, m in gaps if gap is not None]
+        if not gaps:
+            continue
+        worst, where = max(gaps, key=lambda item: item[0])
+        result[name] = {
+            "mean_gap": round(sum(gap for gap, _ in gaps) / len(gaps), 4),
+            "worst_gap": round(worst, 4),
+            "within_0.05": round(sum(gap <= 0.05 for gap, _ in gaps) / len(gaps), 4),
+            "worst_at": f"{where.identity} seed {where.seed} after {where.answers} answers",
+        }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--threshold", default="0.4,0.5,0.6,0.7,0.8")
+    parser.add_argument("--start", default="portrait", choices=("portrait", "statement"))
+    parser.add_argument("--answers", type=int, default=20, help="answers per run")
+    parser.add_argument("--target", default="all", help="identities, comma-separated, or all")
+    parser.add_argument("--min-images", type=int, default=4, help="for --target all")
+    parser.add_argument("--every", action="store_true", help="one line per answer")
+    options = parser.parse_args()
+    worst = {"precision": 0.0, "recall": 0.0}
+    for threshold in (float(value) for value in options.threshold.split(",")):
+        found = list(
+            moments(
+                threshold=threshold,
+                seeds=options.seeds,
+                start=options.start,
+                at_most=options.answers,
+                target=options.target,
+                min_images=options.min_images,
+            )
+        )
+        for m in found if options.every else ():
+            print(
+                f"{threshold:.1f} {m.identity:<24} seed {m.seed} answers {m.answers:>3}  "
+                f"precision est {_figure(m.estimated_precision)} true "
+                f"{_figure(m.true_precision)}  recall est {_figure(m.estimated_recall)} "
+                f"true {_figure(m.true_recall)}"
+            )
+        figures = report(threshold, found)
+        print(figures)
+        for name in worst:
+            entry = figures.get(name)
+            if isinstance(entry, dict):
+                worst[name] = max(worst[name], float(entry["worst_gap"]))
+    print(f"worst gap: precision {worst['precision']:.3f}, recall {worst['recall']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -793,11 +793,12 @@ def _checked(box: FaceBox) -> FaceBox:
 
 
 def face_in_project(*, project: Project, face: Face) -> bool:
-    """A current face of the project's photos that the project is asked about."""
+    """A current face of the project's photos that the project is asked about (one query)."""
     return (
         face.superseded_by_id is None
-        and Face.objects.filter(seen_in_q(project), pk=face.pk).exists()
-        and face.image.project_links.filter(project=project).exists()
+        and Face.objects.filter(seen_in_q(project), pk=face.pk)
+        .filter(image__project_links__project=project)
+        .exists()
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -631,8 +632,12 @@ def lease_take(*, project: Project, face: Face, user: AbstractBaseUser) -> bool:
 
 
 def _lease_insert(project: Project, face: Face, user: AbstractBaseUser, expires: datetime) -> bool:
+    # Inside a transaction (drawing a face) a savepoint keeps it usable after a lost race.
+    # Outside one (every face served) the INSERT commits on its own: a transaction around
+    # it only added its BEGIN and COMMIT to every question.
+    guard = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             ReviewLease.objects.create(
                 project=project, face=face, user_id=user.pk, expires_at=expires
             )

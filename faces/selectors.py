@@ -330,14 +330,23 @@ def twin_groups(*, project: Project, face_ids: Sequence[int]) -> list[list[int]]
     """The same face in identical files of the project: for each of ``face_ids`` that has
     any, its id and those of the project's current faces in *other* files with its file's
     SHA1 and its exact box. Identical bytes are detected once and every copy gets the same
-    boxes (``pipeline._copies``). One query."""
+    boxes (``pipeline._copies``).
+
+    The files sharing a SHA1 with those of ``face_ids`` are read first, through the SHA1
+    index; almost always there is only the file itself, and that one query is all. Their
+    faces are then read by file. (As one query, with the SHA1s a subquery, the planner
+    walked every current face of the project: an answer grew with the project.)"""
     if not face_ids:
         return []
-    sha1s = Image.objects.filter(faces__pk__in=list(face_ids)).exclude(sha1="").values("sha1")
+    given = Image.objects.filter(faces__pk__in=list(face_ids)).exclude(sha1="").values("sha1")
+    # Not narrowed to the project here: joined to its files, the planner walks them all.
+    image_ids = set(Image.objects.filter(sha1__in=given).values_list("pk", flat=True))
+    if len(image_ids) < 2:
+        return []
     rows = (
         Face.objects.current()
         .of_project(project)
-        .filter(image__sha1__in=sha1s)
+        .filter(image_id__in=sorted(image_ids))
         .values_list("pk", "image_id", "image__sha1", "left", "top", "width", "height")
     )
     by_box: dict[tuple[object, ...], list[tuple[int, int]]] = {}

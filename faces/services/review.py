@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -631,8 +632,12 @@ def lease_take(*, project: Project, face: Face, user: AbstractBaseUser) -> bool:
 
 
 def _lease_insert(project: Project, face: Face, user: AbstractBaseUser, expires: datetime) -> bool:
+    # Inside a transaction (drawing a face) a savepoint keeps it usable after a lost race.
+    # Outside one (every face served) the INSERT commits on its own: a transaction around
+    # it only added its BEGIN and COMMIT to every question.
+    guard = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             ReviewLease.objects.create(
                 project=project, face=face, user_id=user.pk, expires_at=expires
             )
@@ -793,11 +798,12 @@ def _checked(box: FaceBox) -> FaceBox:
 
 
 def face_in_project(*, project: Project, face: Face) -> bool:
-    """A current face of the project's photos that the project is asked about."""
+    """A current face of the project's photos that the project is asked about (one query)."""
     return (
         face.superseded_by_id is None
-        and Face.objects.filter(seen_in_q(project), pk=face.pk).exists()
-        and face.image.project_links.filter(project=project).exists()
+        and Face.objects.filter(seen_in_q(project), pk=face.pk)
+        .filter(image__project_links__project=project)
+        .exists()
     )
 
 

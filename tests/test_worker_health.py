@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, signals
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -117,6 +117,16 @@ def test_a_worker_answers_the_heartbeats_of_its_queues_only(
     assert body["queues"]["detect"]["backlog"] == 1  # its heartbeat, never taken
     assert body["queues"]["write"]["failures"] == 1
     assert body["queues"]["default"]["worker"] == rows["default"].worker
+
+
+@pytest.mark.worker
+def test_beat_sends_every_queue_a_heartbeat_as_it_starts(client, transactional_db):
+    """Not one interval later: right after ``make run``, /health is healthy within seconds."""
+    with celery_worker() as worker:
+        signals.beat_init.send(sender=None)  # what beat sends as it starts
+        answered = QueueHealth.objects.filter(answered_at__isnull=False)
+        assert wait_for(lambda: answered.count() == len(QUEUES)), "".join(worker.output[-30:])
+    assert client.get(reverse("health-json")).status_code == 200
 
 
 # --- the backlog, asked of each broker ------------------------------------------------------

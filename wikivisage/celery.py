@@ -89,8 +89,12 @@ def first_heartbeats(**kwargs: Any) -> None:
     The schedule's first heartbeat leaves one interval after beat starts: until then /health
     showed every queue "stale", answered "never", for over a minute after ``make run``.
     """
+    from projects.models import QueueHealth
+
     for queue in QUEUES:
         app.send_task(f"{queue}.queue_heartbeat", args=[queue])
+    # Until a worker answers, /health says "starting", not "stale" (for the stale limit).
+    QueueHealth.objects.beat_started(QUEUES)
 
 
 @signals.task_failure.connect

@@ -274,6 +274,18 @@ class BatchSummary:
     undone: int  # taken back from Commons by an undo
     can_revert: bool
 
+    def as_json(self) -> dict[str, Any]:
+        """The counts the send page's poll writes into the batch's row as edits move."""
+        return {
+            "batch": str(self.batch),
+            "total": self.total,
+            "sent": self.sent,
+            "waiting": self.waiting,
+            "failed": self.failed,
+            "undone": self.undone,
+            "can_revert": self.can_revert,
+        }
+
 
 @dataclass(frozen=True)
 class SendPage:
@@ -302,7 +314,7 @@ def send_page(*, project: Project, user: User, language: str) -> SendPage:
         proposed=[p for p, e in zip(previews, waiting, strict=True) if e.state == State.PROPOSED],
         contradicted=contradictions(project=project, person=person),
         statuses=edit_statuses(project=project),
-        batches=_batches(project, user),
+        batches=batch_summaries(project=project, user=user),
         writes_stopped=not (project.writes_on and WriteSwitch.writes_allowed()),
         wikimedia_account=wikimedia_username(user),
         estimate=learner_estimate(project),
@@ -424,7 +436,8 @@ def batch_to_undo(*, project: Project, batch: uuid.UUID, user: User) -> int | No
     return edits.filter(action=DepictsEdit.Action.ADD, state=State.SENT).count()
 
 
-def _batches(project: Project, user: User) -> list[BatchSummary]:
+def batch_summaries(*, project: Project, user: User) -> list[BatchSummary]:
+    """The recent batches with their counts, newest first (one query)."""
     rows = (
         project.depicts_edits.filter(batch__isnull=False)
         .values("batch", "sent_by", "sent_by__username")

@@ -116,6 +116,11 @@ def edit_states(request: HttpRequest, project_pk: int) -> JsonResponse | HttpRes
         {
             "edits": [status.as_json() for status in statuses],
             "waiting": any(status.waiting for status in statuses),
+            # The batches' counts move with their edits: the page's batch rows follow them.
+            "batches": [
+                summary.as_json()
+                for summary in selectors.batch_summaries(project=project, user=_user(request))
+            ],
         }
     )
 

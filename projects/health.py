@@ -99,6 +99,7 @@ class QueueStatus:
     failures_since: datetime | None
     last_failure: str
     stale: bool  # no heartbeat answered within WIKIVISAGE_HEARTBEAT_STALE_SECONDS
+    starting: bool = False  # stale, but beat started less than the stale limit ago
 
     @property
     def waited(self) -> int | None:
@@ -121,6 +122,7 @@ class QueueStatus:
             "failures": self.failures,
             "failures_since": self.failures_since.isoformat() if self.failures_since else None,
             "stale": self.stale,
+            "starting": self.starting,
             "stalled": self.stalled,
         }
         if internals:
@@ -141,6 +143,7 @@ def _status(queue: str, row: QueueHealth | None, backlog: int | None, now: datet
     row = row or QueueHealth(queue=queue)
     window = timedelta(seconds=settings.WIKIVISAGE_FAILURE_WINDOW_SECONDS)
     counting = row.failures_since is not None and row.failures_since >= now - window
+    stale = heartbeat_stale(row.answered_at, now=now)
     return QueueStatus(
         queue=queue,
         answered_at=row.answered_at,
@@ -150,8 +153,18 @@ def _status(queue: str, row: QueueHealth | None, backlog: int | None, now: datet
         failures=row.failures if counting else 0,
         failures_since=row.failures_since if counting else None,
         last_failure=row.last_failure,
-        stale=heartbeat_stale(row.answered_at, now=now),
+        stale=stale,
+        starting=stale and _just_started(row, now),
     )
+
+
+def _just_started(row: QueueHealth, now: datetime) -> bool:
+    """Beat started less than the stale limit ago and no worker answered since: a fresh start
+    (``make run``) waiting for its first answer, not a queue without workers."""
+    started = row.beat_started_at
+    if started is None or (row.answered_at is not None and row.answered_at >= started):
+        return False
+    return now - started <= timedelta(seconds=stale_seconds())
 
 
 def write_queue_stalled() -> QueueStatus | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -625,6 +626,12 @@ class QueueHealthQuerySet(models.QuerySet):
         if not rows.filter(failures_since__gte=since).update(failures=F("failures") + 1, **last):
             rows.update(failures=1, failures_since=now, **last)
 
+    def beat_started(self, queues: Iterable[str]) -> None:
+        """Beat started and sent each of ``queues`` its first heartbeat: until a worker answers,
+        the queue is starting, not stale (for the stale limit at most)."""
+        for queue in queues:
+            self.row(queue).update(beat_started_at=timezone.now())
+
     def stall_seen(self, queue: str) -> datetime:
         """When a watch first saw the stall of ``queue`` that goes on now."""
         rows = self.row(queue)
@@ -663,6 +670,7 @@ class QueueHealth(models.Model):
     failures_since = models.DateTimeField(_("failures counted since"), null=True, blank=True)
     last_failure = models.CharField(_("last failure"), max_length=255, blank=True, default="")
     last_failure_at = models.DateTimeField(_("last failure at"), null=True, blank=True)
+    beat_started_at = models.DateTimeField(_("beat started"), null=True, blank=True)
     stall_seen_at = models.DateTimeField(_("stall seen since"), null=True, blank=True)
     stall_reported_at = models.DateTimeField(
         _("stall reported to moderators"), null=True, blank=True

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, signals
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -117,6 +117,44 @@ def test_a_worker_answers_the_heartbeats_of_its_queues_only(
     assert body["queues"]["detect"]["backlog"] == 1  # its heartbeat, never taken
     assert body["queues"]["write"]["failures"] == 1
     assert body["queues"]["default"]["worker"] == rows["default"].worker
+
+
+@pytest.mark.worker
+def test_beat_sends_every_queue_a_heartbeat_as_it_starts(client, transactional_db):
+    """Not one interval later: right after ``make run``, /health is healthy within seconds."""
+    with celery_worker() as worker:
+        signals.beat_init.send(sender=None)  # what beat sends as it starts
+        answered = QueueHealth.objects.filter(answered_at__isnull=False)
+        assert wait_for(lambda: answered.count() == len(QUEUES)), "".join(worker.output[-30:])
+    assert not QueueHealth.objects.filter(beat_started_at__isnull=True).exists()
+    assert client.get(reverse("health-json")).status_code == 200
+
+
+def test_a_queue_waiting_for_its_first_heartbeat_after_beat_started_is_starting_not_stale(
+    client, db, settings
+):
+    settings.WIKIVISAGE_HEARTBEAT_STALE_SECONDS = 300
+    QueueHealth.objects.beat_started(QUEUES)  # what beat does as it starts
+    page = client.get(reverse("health")).content.decode()
+    assert page.count('data-starting="true"') == len(QUEUES)
+    assert page.count("starting — waiting for the first heartbeat") == len(QUEUES)
+    assert "<strong>stale</strong>" not in page
+    assert client.get(reverse("health-json")).json()["queues"]["write"]["starting"] is True
+
+    # Still no answer once the stale limit has passed since beat started: stale after all.
+    started = timezone.now() - timedelta(seconds=301)
+    QueueHealth.objects.update(beat_started_at=started)
+    page = client.get(reverse("health")).content.decode()
+    assert page.count("<strong>stale</strong>") == len(QUEUES)
+    assert 'data-starting="true"' not in page
+
+
+def test_a_queue_answered_since_beat_started_is_ok_not_starting(client, db):
+    QueueHealth.objects.beat_started(QUEUES)
+    all_answered()
+    body = client.get(reverse("health-json")).json()
+    assert body["healthy"] is True
+    assert not any(queue["starting"] for queue in body["queues"].values())
 
 
 # --- the backlog, asked of each broker ------------------------------------------------------

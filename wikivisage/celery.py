@@ -82,6 +82,21 @@ def stamp_heartbeat(sender: str | None = None, headers: dict | None = None, **kw
         headers[HEARTBEAT_SENT_AT] = time.time()
 
 
+@signals.beat_init.connect
+def first_heartbeats(**kwargs: Any) -> None:
+    """Beat starting (alone, or inside a worker with ``-B``): a heartbeat to every queue now.
+
+    The schedule's first heartbeat leaves one interval after beat starts: until then /health
+    showed every queue "stale", answered "never", for over a minute after ``make run``.
+    """
+    from projects.models import QueueHealth
+
+    for queue in QUEUES:
+        app.send_task(f"{queue}.queue_heartbeat", args=[queue])
+    # Until a worker answers, /health says "starting", not "stale" (for the stale limit).
+    QueueHealth.objects.beat_started(QUEUES)
+
+
 @signals.task_failure.connect
 def count_failure(
     sender: Any = None, exception: BaseException | None = None, **kwargs: Any

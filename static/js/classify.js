@@ -204,6 +204,10 @@ function drawBoxes(q) {
     if (face.id === q.face.id) box.classList.add("current");
     if (face.verdict) box.classList.add(`verdict-${face.verdict}`);
     placeBox(box, face);
+    // A tap or click on a face does what its digit (or Enter on it) does: this face is the
+    // person, the others are not. While a box is drawn the faces let the pointer through
+    // (CSS). The listener is on the box itself: a phone's tap lands on what listens.
+    box.addEventListener("click", () => pick(face.number));
     if (q.faces.length > 1) {
       const number = document.createElement("span");
       number.className = "number";
@@ -283,7 +287,9 @@ function moveFocus(step) {
 
 elements.boxes.addEventListener("focusin", (event) => {
   const box = event.target.closest(".box");
-  if (box && state.current) elements.caption.textContent = `${box.getAttribute("aria-label")}: ${text.msgFocused}`;
+  // From the keyboard only: a caption that grows under a finger's tap moves the photo, and
+  // the tap's click lands beside the face it was meant for.
+  if (box && state.current && box.matches(":focus-visible")) elements.caption.textContent = `${box.getAttribute("aria-label")}: ${text.msgFocused}`;
 });
 
 elements.boxes.addEventListener("focusout", () => {

@@ -33,6 +33,18 @@ function update(table, edits) {
   }
 }
 
+// Each batch's counts, at every tick: the row follows its edits (an undo moves Written to
+// Undone while the edits' table above says so), not only once everything has arrived.
+function updateBatches(batches) {
+  for (const batch of batches || []) {
+    const row = document.querySelector(`#batches tr[data-batch="${batch.batch}"]`);
+    if (!row) continue;
+    for (const cell of row.querySelectorAll("[data-field]")) {
+      cell.textContent = batch[cell.dataset.field];
+    }
+  }
+}
+
 // When every edit has arrived, the batches table (counts, the undo link) and the approved
 // edits (an undone batch comes back there) are drawn again from a fresh copy of this page:
 // the server decides what can be undone and what waits to be sent.
@@ -57,6 +69,7 @@ async function poll(table) {
     if (!response.ok) return;
     const data = await response.json();
     update(table, data.edits);
+    updateBatches(data.batches);
     if (!data.waiting) {
       await refreshBatches();
       return;

@@ -206,3 +206,38 @@ def test_a_box_begun_on_a_touch_screen_is_cancelled_with_a_button(phone, crowd_c
     assert Face.objects.filter(image=faces[0].image).count() == len(faces)  # nothing drawn
     phone.tap("#answer-bar [data-verdict=yes]")
     assert wait_for(lambda: human(project).get(faces[0].pk) == "yes", timeout=10)
+
+
+def test_a_tap_on_a_face_of_a_group_photo_says_it_is_the_person(phone, crowd_commons, queued):
+    project, faces = crowd_project(UserFactory(username="alice"))
+    open_classify(phone, project)
+    assert phone.is_visible("#tap-hint")
+    # A finger has no digits and no Enter: the face itself is what it answers with.
+    phone.tap('#boxes .box[data-number="17"]')
+    expected = {face.pk: "yes" if face is faces[16] else "no" for face in faces}
+    assert wait_for(lambda: human(project) == expected, timeout=10)
+
+
+def test_a_click_on_a_face_picks_it_and_a_drag_over_a_face_still_draws(page, crowd_commons, queued):
+    project, faces = crowd_project(UserFactory(username="alice"))
+    open_classify(page, project)
+    box = page.locator('#boxes .box[data-number="8"]')
+    assert box.evaluate("b => getComputedStyle(b).cursor") == "pointer"
+
+    # Drawing mode: a drag that starts on a face draws a box; it answers nothing.
+    page.keyboard.press("d")
+    face = box.bounding_box()
+    assert face is not None
+    page.mouse.move(face["x"] + 5, face["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(face["x"] + face["width"], face["y"] + face["height"], steps=4)
+    page.mouse.up()
+    assert wait_for(lambda: Face.objects.filter(origin=Face.Origin.DRAWN).exists(), timeout=10)
+    assert human(project) == {}
+    drawn = Face.objects.get(origin=Face.Origin.DRAWN)
+    page.wait_for_selector(f'#stage[data-face="{drawn.pk}"]')
+
+    page.click('#boxes .box[data-number="1"]')  # the drawn box lies over face 8 now
+    expected = {face.pk: "yes" if face.index == 1 else "no" for face in faces}
+    expected[drawn.pk] = "no"
+    assert wait_for(lambda: human(project) == expected, timeout=10)

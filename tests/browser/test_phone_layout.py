@@ -101,3 +101,37 @@ def test_the_dashboards_photo_count_stays_on_one_line_on_a_phone(page, commons):
     box = count.bounding_box()
     # It was cut after the slash, "416" alone on the next line.
     assert box is not None and box["height"] < 1.5 * line
+
+
+TAP_TARGET_PX = 40
+
+
+def short_targets(page, targets: dict[str, str]) -> dict[str, float]:
+    """The controls (name: selector) of the page that are less than 40 px high."""
+    heights = {
+        name: page.locator(selector).first.bounding_box() for name, selector in targets.items()
+    }
+    return {name: box["height"] for name, box in heights.items() if box["height"] < TAP_TARGET_PX}
+
+
+def test_what_a_finger_taps_is_at_least_40_px_high_on_a_phone(page, commons):
+    project = approved_project(UserFactory(username="alice"))
+    log_in(page, "alice")
+    page.set_viewport_size(PHONE)
+    page.goto(reverse("depicts:send", args=[project.pk]))
+    # Measured at 24, 21, 21 and 37 px before.
+    assert (
+        short_targets(
+            page,
+            {
+                "header link": ".topbar nav a:has-text('My projects')",
+                "Log out": ".topbar button:has-text('Log out')",
+                "Withdraw the approval": "button:has-text('Withdraw the approval')",
+                "Send": "button:has-text('Send the selected edits to Commons')",
+            },
+        )
+        == {}
+    )
+    page.goto(reverse("projects:classify", args=[project.pk]))
+    # Every face is answered: the page offers its Undo tool alone (32 px before).
+    assert short_targets(page, {"Undo": "#undo-only [data-action=undo]"}) == {}

@@ -16,7 +16,7 @@ from depicts.models import DepictsEdit
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Label, ReviewLease
 from faces.services import review
-from projects.models import Membership, Project
+from projects.models import Membership, Notification, Project
 from tests.factories import DepictsEditFactory, ProjectFactory
 from tests.ui.conftest import photos_of, score
 
@@ -545,3 +545,25 @@ def test_a_project_still_being_crawled_does_not_claim_to_be_finished(client_of, 
     data = client_of(owner).get(reverse("projects:next", args=[project.pk])).json()
     assert data["question"] is None
     assert "New questions appear as faces are found" in data["message"]
+
+
+def test_the_send_page_and_the_notifications_show_one_unambiguous_date(client_of, owner, project):
+    """Not "12/07/2026 2:43 a.m." (12 July to a British reader) beside "Dec. 7, 2026"."""
+    at = datetime(2026, 12, 7, 2, 43, tzinfo=UTC)
+    DepictsEditFactory(
+        project=project,
+        state=DepictsEdit.State.SENT,
+        batch=uuid.uuid4(),
+        queued_at=at,
+        sent_by=owner,
+    )
+    notification = Notification.objects.create(
+        recipient=owner, project=project, kind=Notification.Kind.SEND_FINISHED, event="batch"
+    )
+    Notification.objects.filter(pk=notification.pk).update(created_at=at)
+    client = client_of(owner)
+    send = client.get(reverse("depicts:send", args=[project.pk])).content.decode()
+    told = client.get(reverse("notifications:list")).content.decode()
+    assert "7 Dec 2026, 02:43" in send
+    assert "7 Dec 2026, 02:43" in told
+    assert "12/07/2026" not in send

@@ -418,6 +418,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True
+# One unambiguous date and time on every page ("7 Dec 2026, 02:43"): wikivisage/formats.
+FORMAT_MODULE_PATH = ["wikivisage.formats"]
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"

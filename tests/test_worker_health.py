@@ -110,6 +110,7 @@ def test_a_worker_answers_the_heartbeats_of_its_queues_only(
     assert rows["write"].failures == 1
     assert rows["write"].last_failure == "write.queue_heartbeat: TypeError"
 
+    client.force_login(UserFactory(username="mod", is_staff=True))  # staff see which worker
     response = client.get(reverse("health-json"))
     assert response.status_code == 503
     body = response.json()

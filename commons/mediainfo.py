@@ -179,6 +179,18 @@ def pct_region(region: Region) -> str:
     return "pct:" + ",".join(_percent(value) for value in (x, y, w, h))
 
 
+def region_fractions(region: str) -> Region | None:
+    """``pct:x,y,w,h`` back to fractions of the full image; "" is no region."""
+    if not region:
+        return None
+    if not region.startswith("pct:"):
+        raise ValueError(f"{region!r} is not a pct: region")
+    values = [float(value) / 100 for value in region[len("pct:") :].split(",")]
+    if len(values) != 4:
+        raise ValueError(f"{region!r} does not have four values")
+    return (values[0], values[1], values[2], values[3])
+
+
 def _percent(fraction: float) -> str:
     text = f"{min(fraction, 1.0) * 100:.2f}".rstrip("0").rstrip(".")
     return text or "0"

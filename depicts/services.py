@@ -44,11 +44,11 @@ from commons.client import (
 from commons.files import STANDARD_WIDTHS, fetch_file_infos, fetch_file_state
 from commons.mediainfo import (
     DEPICTS,
-    Region,
     depicts_only,
     fetch_statements,
     new_statement_id,
     pct_region,
+    region_fractions,
     remove_claims,
     set_depicts_claim,
 )
@@ -824,18 +824,6 @@ def _find(statements: Iterable[Statement], statement_id: str | None) -> Statemen
     # Old statement ids may carry a lower-case entity prefix (mediainfo.statement_exists).
     wanted = (statement_id or "").casefold()
     return next((s for s in statements if wanted and s.id.casefold() == wanted), None)
-
-
-def region_fractions(region: str) -> Region | None:
-    """``pct:x,y,w,h`` back to fractions of the full image; "" is no region."""
-    if not region:
-        return None
-    if not region.startswith("pct:"):
-        raise ValueError(f"{region!r} is not a pct: region")
-    values = [float(value) / 100 for value in region[len("pct:") :].split(",")]
-    if len(values) != 4:
-        raise ValueError(f"{region!r} does not have four values")
-    return (values[0], values[1], values[2], values[3])
 
 
 # Edit summaries are written in English, as is usual on Commons, whatever the user's language.

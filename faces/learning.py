@@ -340,27 +340,34 @@ def on_images_of(image_index: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return table[image_index]
 
 
-def implied_no(evidence: Evidence) -> np.ndarray:
-    """Unanswered faces on an image where a human said yes to another face.
+def standing_statements(evidence: Evidence) -> np.ndarray:
+    """Bootstrap faces no human answered: a yes already, never asked (its statement says
+    so; the pipeline marks a face only when it knows which face the statement means)."""
+    return evidence.bootstrap_mask() & (np.asarray(evidence.verdicts) == Verdict.NONE)
 
-    One face per person per image: after a human yes, the image's other faces are not
-    the person, for this project.
+
+def implied_no(evidence: Evidence) -> np.ndarray:
+    """Unanswered faces on an image where another face is a yes (a human's or a statement's).
+
+    One face per person per image: after a yes, the image's other faces are not the person,
+    for this project.
     """
     verdicts = np.asarray(evidence.verdicts)
-    said_yes = on_images_of(evidence.image_index, verdicts == Verdict.YES)
-    return (verdicts == Verdict.NONE) & said_yes
+    stated = standing_statements(evidence)
+    said_yes = on_images_of(evidence.image_index, (verdicts == Verdict.YES) | stated)
+    return (verdicts == Verdict.NONE) & said_yes & ~stated
 
 
 def open_faces(evidence: Evidence) -> np.ndarray:
-    """Faces that may still be asked or suggested: unanswered and not implied no."""
-    return (np.asarray(evidence.verdicts) == Verdict.NONE) & ~implied_no(evidence)
+    """Faces that may still be asked or suggested: unanswered, not implied no, and not an
+    existing statement's face (a yes without asking)."""
+    unanswered = np.asarray(evidence.verdicts) == Verdict.NONE
+    return unanswered & ~implied_no(evidence) & ~evidence.bootstrap_mask()
 
 
 def yes_faces(evidence: Evidence) -> np.ndarray:
     """Human yes answers, plus bootstrap faces that no human answer contradicts."""
-    return (np.asarray(evidence.verdicts) == Verdict.YES) | (
-        evidence.bootstrap_mask() & open_faces(evidence)
-    )
+    return (np.asarray(evidence.verdicts) == Verdict.YES) | standing_statements(evidence)
 
 
 def other_weights(evidence: Evidence) -> np.ndarray:
@@ -573,10 +580,11 @@ def next_question(
 ) -> int | None:
     """The face to ask about next, or None when every face is answered.
 
-    1. Bootstrap faces nobody has confirmed yet, most likely first.
-    2. Before any yes: the hint face (P18), then the densest cluster of faces that no
+    An existing statement's face is never asked: it is a yes already (:func:`open_faces`).
+
+    1. Before any yes: the hint face (P18), then the densest cluster of faces that no
        answer explains yet, since a category's most frequent face is most often its subject.
-    3. Default strategy: the best face of a contested photo ("which face is it?"), then
+    2. Default strategy: the best face of a contested photo ("which face is it?"), then
        the open face whose probability is nearest the suggestion
        threshold, the answer that moves the boundary most; when no open face is uncertain
        any more, the densest cluster no answer explains (a new look of the person, or a
@@ -598,9 +606,6 @@ def _plan(
     candidates = scores.open
     if not candidates.any():
         return None, None
-    waiting = np.flatnonzero(candidates & evidence.bootstrap_mask())
-    if waiting.size:
-        return int(waiting[np.argmax(scores.probability[waiting])]), None
     others = other_weights(evidence) > 0
     if not yes_faces(evidence).any():
         ranking = density_ranking(evidence, candidates, explained_by=others)
@@ -655,7 +660,6 @@ def density_ranking(
 
 
 FIRST_QUESTION = 1000.0
-UNCONFIRMED_BOOTSTRAP = 100.0
 CONTESTED_PHOTO = 10.0
 EXPLORING = 1.0
 
@@ -666,10 +670,9 @@ def review_priority(evidence: Evidence, scores: Scores) -> np.ndarray:
     from (highest first), so the evaluation and the app ask in the same order.
 
     1. The face :func:`next_question` chooses.
-    2. Bootstrap faces nobody confirmed, most likely first.
-    3. The faces of contested photos ("which face is it?").
-    4. While exploring, the densest clusters no answer explains.
-    5. The rest by how close they lie to the suggestion boundary (always below 0).
+    2. The faces of contested photos ("which face is it?").
+    3. While exploring, the densest clusters no answer explains.
+    4. The rest by how close they lie to the suggestion boundary (always below 0).
     """
     priority = np.full(evidence.size, np.nan, dtype=np.float64)
     is_open = scores.open
@@ -680,8 +683,6 @@ def review_priority(evidence: Evidence, scores: Scores) -> np.ndarray:
     # One question per contested photo: its likeliest face, asked as "which face is it?".
     asked = best_of_each_image(np.flatnonzero(scores.contested), probability, evidence.image_index)
     priority[asked] = CONTESTED_PHOTO + probability[asked]
-    waiting = is_open & evidence.bootstrap_mask()
-    priority[waiting] = UNCONFIRMED_BOOTSTRAP + probability[waiting]
     first, ranking = _plan(evidence, scores)
     if ranking is not None:
         # Exploring: if the first question is skipped, the next densest clusters follow.
@@ -741,7 +742,7 @@ def evidence_count(evidence: Evidence) -> int:
     "answers before suggestions" counts."""
     verdicts = np.asarray(evidence.verdicts)
     answered = (verdicts == Verdict.YES) | (verdicts == Verdict.NO)
-    return int(answered.sum() + (evidence.bootstrap_mask() & open_faces(evidence)).sum())
+    return int(answered.sum() + standing_statements(evidence).sum())
 
 
 def best_of_each_image(

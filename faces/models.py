@@ -125,6 +125,11 @@ class ProjectImage(models.Model):
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     depicts_person = models.BooleanField(_("already depicts the person on Commons"), default=False)
     depicts_others = models.JSONField(_("other people already depicted"), default=list, blank=True)
+    # The P2677 region ("pct:x,y,w,h") of the person's statement, when it has one: it tells
+    # which face of a photo with several the statement means (``pipeline._bootstrap_yes``).
+    depicts_region = models.CharField(
+        _("region of the existing depicts statement"), max_length=64, blank=True, default=""
+    )
     # Met by the crawl pass under way (or the last one): a pass that lists the whole tree
     # unlinks the category files it did not meet (``pipeline._links_sweep``).
     crawl_seen = models.BooleanField(_("met by the last crawl"), default=True)

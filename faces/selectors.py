@@ -14,7 +14,7 @@ from django.utils import timezone
 from commons.addresses import file_page_url
 from commons.files import STANDARD_WIDTHS
 from faces import learning
-from faces.learning_summary import LearnerSummary
+from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import (
     Answer,
     Face,
@@ -25,7 +25,7 @@ from faces.models import (
     old_enough_q,
     seen_in_q,
 )
-from projects.figures import percent
+from projects.figures import percent, percent_between
 from projects.models import Project, Sensitivity
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
@@ -516,8 +516,11 @@ class Band:
 
 
 # SVG units, y downwards. The upper band shows the faces nobody answered, the lower one the
-# answers (yes stacked on no); the score axis runs under both, its labels below it.
-CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 600, 220, 24
+# answers (yes stacked on no); the score axis runs under both, its labels below it. As wide
+# as a phone's card (390 px screen), so its 12 px text stays 12 px there; ten bars, each
+# about 30 px wide on that phone (the learner's 20 bins, two by two).
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 360, 220, 24
+CHART_BARS = 10
 OPEN_BAND = Band(top=CHART_PAD, height=100)
 ANSWER_BAND = Band(top=OPEN_BAND.bottom + 4, height=76)
 AXIS_Y = ANSWER_BAND.bottom
@@ -528,13 +531,14 @@ OPEN_LABEL_Y = OPEN_BAND.top - 10
 ANSWER_LABEL_Y = ANSWER_BAND.top + 14
 THRESHOLD_TOP, THRESHOLD_BOTTOM = OPEN_BAND.top - 8, AXIS_Y + 2
 THRESHOLD_LABEL_Y = THRESHOLD_TOP - 4
+THRESHOLD_LABEL_HALF = 48
 
 
 def score_chart(summary: LearnerSummary | None) -> ScoreChart | None:
     """The chart of the learner's summary, or None until it has scored some faces."""
     if summary is None or summary.histogram is None:
         return None
-    histogram = summary.histogram
+    histogram = _coarse(summary.histogram, CHART_BARS)
     return ScoreChart(
         width=CHART_WIDTH,
         height=CHART_HEIGHT,
@@ -549,6 +553,61 @@ def score_chart(summary: LearnerSummary | None) -> ScoreChart | None:
     )
 
 
+def learner_panel_context(project: Project, *, compact: bool = False) -> dict[str, Any]:
+    """What ``faces/_learner_figures.html`` draws: the estimates, the chart, and the
+    summary's time (the version a live page compares to know whether to draw again).
+    ``compact``: the chart folded away, for pages where answering comes first."""
+    summary = learner_summary(project)
+    return {
+        "project": project,
+        "summary": summary,
+        "chart": score_chart(summary),
+        "compact": compact,
+        "version": learner_version(summary),
+        **estimate_texts(summary),
+    }
+
+
+def learner_version(summary: LearnerSummary | None) -> str:
+    return summary.updated_at.isoformat() if summary and summary.updated_at else ""
+
+
+def estimate_texts(summary: LearnerSummary | None) -> dict[str, str]:
+    """Precision and recall as every page prints them (projects.figures), each with its
+    interval when the learner gives one."""
+    if summary is None:
+        return {"precision_text": percent(None), "recall_text": percent(None)}
+    return {
+        "precision_text": percent_between(summary.precision, _interval(summary, "precision")),
+        "recall_text": percent_between(summary.recall, _interval(summary, "recall")),
+    }
+
+
+def _interval(summary: LearnerSummary, figure: str) -> tuple[float, float] | None:
+    # The interval is the learner's to give (``<figure>_interval``: low, high); older
+    # summaries, and learners that give none, show the figure alone.
+    interval = getattr(summary, f"{figure}_interval", None)
+    return (interval[0], interval[1]) if interval else None
+
+
+def _coarse(histogram: ScoreHistogram, bars: int) -> ScoreHistogram:
+    """The histogram in at most ``bars`` bins, neighbours summed: wide enough to read."""
+    n = len(histogram.unanswered)
+    step = -(-n // bars)
+    if step <= 1:
+        return histogram
+
+    def summed(counts: Sequence[int]) -> tuple[int, ...]:
+        return tuple(sum(counts[i : i + step]) for i in range(0, n, step))
+
+    return ScoreHistogram(
+        bins=(*histogram.bins[:-1:step], histogram.bins[-1]),
+        answered_yes=summed(histogram.answered_yes),
+        answered_no=summed(histogram.answered_no),
+        unanswered=summed(histogram.unanswered),
+    )
+
+
 def _x(score: float) -> float:
     return round(CHART_PAD + min(max(score, 0.0), 1.0) * (CHART_WIDTH - 2 * CHART_PAD), 2)
 
@@ -560,7 +619,11 @@ def _threshold_mark(threshold: float | None) -> ThresholdMark | None:
     return ThresholdMark(
         value=threshold,
         line=Line(x1=x, y1=THRESHOLD_TOP, x2=x, y2=THRESHOLD_BOTTOM),
-        label=Point(x=x, y=THRESHOLD_LABEL_Y),
+        # Kept inside the chart: "threshold 95 %" centred on the line would be cut off.
+        label=Point(
+            x=min(max(x, THRESHOLD_LABEL_HALF), CHART_WIDTH - THRESHOLD_LABEL_HALF),
+            y=THRESHOLD_LABEL_Y,
+        ),
     )
 
 

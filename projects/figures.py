@@ -23,3 +23,12 @@ def percent(share: float | None) -> str:
     if share is None:
         return "—"
     return f"{number_format(whole_percent(float(share)))}\u00a0%"
+
+
+def percent_between(share: float | None, interval: tuple[float, float] | None) -> str:
+    """A share with its interval when there is one ("92 % (85-97 %)"), by :func:`percent`'s
+    rule; the share alone when the learner gives no interval."""
+    if share is None or interval is None:
+        return percent(share)
+    low, high = (number_format(whole_percent(float(bound))) for bound in interval)
+    return f"{percent(share)} ({low}\u2013{high}\u00a0%)"

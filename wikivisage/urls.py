@@ -19,6 +19,7 @@ project_pages = [
     path("", views.dashboard, name="dashboard"),
     path("<int:pk>/", views.project_detail, name="detail"),
     path("<int:pk>/status.json", views.project_status, name="status"),
+    path("<int:pk>/learner.json", views.project_learner, name="learner"),
     path("<int:pk>/export/answers.csv", views.export_answers, name="export-answers"),
     path("<int:pk>/export/edits.csv", views.export_edits, name="export-edits"),
     path(

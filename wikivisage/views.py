@@ -18,6 +18,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import formats, timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -29,7 +30,6 @@ from faces.selectors import ProjectProgress
 from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.access import project_for
-from projects.figures import percent
 from projects.forms import MemberInviteForm, ProjectSettingsForm
 from projects.health import queue_statuses, stale_seconds
 from projects.models import Heartbeat, Project
@@ -158,7 +158,6 @@ def _overview(project: Project) -> dict[str, Any]:
         "limits": " ".join(filter(None, [_limits(project), _waiting(progress)])),
         "counts": selectors.project_counts(project=project),
         "stalled": selectors.pipeline_stalled(project=project, progress=progress),
-        "chart": face_selectors.score_chart(face_selectors.learner_summary(project)),
     }
 
 
@@ -260,8 +259,27 @@ def project_status(request: AuthenticatedRequest, pk: int) -> JsonResponse:
             "precision": summary.precision if summary else None,
             "recall": summary.recall if summary else None,
             # Shown as the page shows them (one rule, projects.figures): the script copies them.
-            "precision_text": percent(summary.precision if summary else None),
-            "recall_text": percent(summary.recall if summary else None),
+            **face_selectors.estimate_texts(summary),
+        }
+    )
+
+
+@login_required
+@require_safe
+def project_learner(request: AuthenticatedRequest, pk: int) -> JsonResponse:
+    """What the pages that show the learner's figures poll (``static/js/learner.js``): the
+    figures drawn again when the learner has run since ``since``, else the version alone."""
+    project = project_for(request, pk)
+    context = face_selectors.learner_panel_context(project, compact="compact" in request.GET)
+    if request.GET.get("since") == context["version"]:
+        return JsonResponse({"version": context["version"]})
+    html = render_to_string("faces/_learner_figures.html", context, request=request)
+    return JsonResponse(
+        {
+            "version": context["version"],
+            "precision_text": context["precision_text"],
+            "recall_text": context["recall_text"],
+            "html": html,
         }
     )
 

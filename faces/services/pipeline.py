@@ -17,7 +17,7 @@ from commons.categories import crawl, file_categories, start_crawl
 from commons.client import ApiClient, CommonsError, PermanentError, TransientError
 from commons.files import Lookup, fetch_file_infos, resolve_files
 from commons.identifiers import FileRef, file_reference, normalise_category
-from commons.mediainfo import fetch_depicts
+from commons.mediainfo import Region, fetch_depicts, region_fractions
 from commons.search import search_depicting
 from commons.types import CrawlCursor, FileInfo
 from faces import providers
@@ -456,11 +456,15 @@ def _record_depicts(project: Project, client: ApiClient, images: Sequence[Image]
         return
     depicts = fetch_depicts(client, pageids=[image.pageid for image in images])
     for image in images:
-        qids = {s.qid for s in depicts.get(image.pageid, []) if s.qid}
+        statements = depicts.get(image.pageid, [])
+        qids = {s.qid for s in statements if s.qid}
         if not qids:
             continue
+        regions = [s.region for s in statements if s.qid == project.qid and s.region]
         ProjectImage.objects.filter(project=project, image=image).update(
-            depicts_person=project.qid in qids, depicts_others=sorted(qids - {project.qid})
+            depicts_person=project.qid in qids,
+            depicts_others=sorted(qids - {project.qid}),
+            depicts_region=regions[0] if len(regions) == 1 else "",
         )
 
 
@@ -541,31 +545,54 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
 
 
 def image_apply_bootstrap(*, image: Image) -> int:
-    """A file said on Commons to depict a project's person, with exactly one face: that face
-    is the person (a bootstrap yes). With several faces nobody knows which one, so none."""
+    """A file said on Commons to depict a project's person: the face the statement means is
+    the person (a bootstrap yes), a yes without asking. That face is known when the file has
+    exactly one face, or from the statement's P2677 region; otherwise nobody knows which."""
     links = ProjectImage.objects.filter(image=image, depicts_person=True)
-    return _bootstrap_yes(image, list(links.values_list("project_id", flat=True)))
+    return _bootstrap_yes(image, list(links.values_list("project_id", "depicts_region")))
 
 
-def _bootstrap_yes(image: Image, project_ids: Sequence[int]) -> int:
-    """The bootstrap yes of these projects (those whose person Commons says the file
-    depicts), if the image has exactly one face."""
-    if not project_ids:
+def _bootstrap_yes(image: Image, links: Sequence[tuple[int, str]]) -> int:
+    """The bootstrap yes of these projects (project id, the statement's region or "")."""
+    if not links:
         return 0
     faces = list(image.faces.current())
-    if len(faces) != 1:
-        return 0
-    labels = [
-        Label(
-            project_id=project_id,
-            face=faces[0],
-            verdict=Label.Verdict.YES,
-            source=Label.Source.BOOTSTRAP,
-        )
-        for project_id in project_ids
-    ]
+    labels = []
+    for project_id, region in links:
+        face = _stated_face(faces, region)
+        if face is not None:
+            labels.append(
+                Label(
+                    project_id=project_id,
+                    face=face,
+                    verdict=Label.Verdict.YES,
+                    source=Label.Source.BOOTSTRAP,
+                )
+            )
     Label.objects.bulk_create(labels, ignore_conflicts=True)
     return len(labels)
+
+
+def _stated_face(faces: Sequence[Face], region: str) -> Face | None:
+    """The face a statement means: the only one, or the one overlapping its region most."""
+    if len(faces) == 1:
+        return faces[0]
+    try:
+        box = region_fractions(region)
+    except ValueError:  # a region someone typed by hand on Commons: no face from it
+        return None
+    if box is None or not faces:
+        return None
+    overlaps = [_overlap(box, (f.left, f.top, f.width, f.height)) for f in faces]
+    best = max(range(len(faces)), key=overlaps.__getitem__)
+    return faces[best] if overlaps[best] > 0 else None
+
+
+def _overlap(a: Region, b: Region) -> float:
+    """The area two boxes (x, y, w, h in fractions of the image) share."""
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return max(width, 0.0) * max(height, 0.0)
 
 
 # --- detection --------------------------------------------------------------------------
@@ -759,9 +786,11 @@ def _finish(image: Image, faces: list[Face], *, reused: bool = False) -> DetectO
             state=Image.State.DONE, error="", processed_at=timezone.now()
         )
     # The image's projects, read once: (project, whether Commons says it depicts its person).
-    links = list(image.project_links.values_list("project_id", "depicts_person"))
-    project_ids = [project_id for project_id, _ in links]
-    _bootstrap_yes(image, [project_id for project_id, depicts in links if depicts])
+    links = list(image.project_links.values_list("project_id", "depicts_person", "depicts_region"))
+    project_ids = [project_id for project_id, _, _ in links]
+    _bootstrap_yes(
+        image, [(project_id, region) for project_id, depicts, region in links if depicts]
+    )
     if reused:
         twin_answers_share(image=image)
     # A project whose last photo this was has its learner queued at once, and no delayed

@@ -218,11 +218,26 @@ def test_the_next_question_is_the_most_uncertain_face():
     assert learning.next_question(evidence, learning.score_faces(evidence)) == 2
 
 
-def test_before_any_yes_bootstrap_faces_come_first_then_the_hint():
+def test_an_existing_statement_is_a_yes_without_asking():
+    points = [at(1.0), at(1.05), at(1.1), at(0), at(-1.0), at(-1.1)]
+    bootstrap = np.array([False, False, False, False, True, False])
+    evidence = project(points, bootstrap=bootstrap, hint=3)
+    scores = learning.score_faces(evidence)
+    assert learning.next_question(evidence, scores) != 4
+    assert np.isnan(learning.review_priority(evidence, scores)[4])
+    # A yes already: it counts, and its look-alike is suggested with no answer given.
+    assert learning.evidence_count(evidence) == 1
+    assert 5 in suggested(evidence)
+
+
+def test_an_existing_statement_is_no_for_the_other_faces_of_its_photo():
+    evidence = project([at(0), at(0.1)], images=[0, 0], bootstrap=np.array([True, False]))
+    assert list(learning.open_faces(evidence)) == [False, False]
+
+
+def test_a_statement_a_human_said_no_to_leaves_the_hint_first():
     points = [at(1.0), at(1.05), at(1.1), at(0), at(-1.0)]
     bootstrap = np.array([False, False, False, False, True])
-    first = project(points, bootstrap=bootstrap, hint=3)
-    assert learning.next_question(first, learning.score_faces(first)) == 4
     confirmed_no = project(points, [NONE, NONE, NONE, NONE, NO], bootstrap=bootstrap, hint=3)
     assert learning.next_question(confirmed_no, learning.score_faces(confirmed_no)) == 3
 

@@ -123,18 +123,18 @@ def test_every_reader_gets_the_summary_from_the_project():
 
 def test_the_chart_lays_out_every_shape_of_the_svg():
     chart = score_chart(SUMMARY)
-    assert chart is not None and (chart.width, chart.height) == (600, 220)
+    assert chart is not None and (chart.width, chart.height) == (360, 220)
     assert (chart.open_label.x, chart.open_label.y) == (4, 14)
     assert (chart.answer_label.x, chart.answer_label.y) == (4, 142)
-    assert (chart.axis.x1, chart.axis.x2, chart.axis.y1, chart.axis.y2) == (24, 576, 204, 204)
+    assert (chart.axis.x1, chart.axis.x2, chart.axis.y1, chart.axis.y2) == (24, 336, 204, 204)
     assert [(t.x, t.y, t.text) for t in chart.ticks][::5] == [
         (24, 218, "0\xa0%"),
-        (576, 218, "100\xa0%"),
+        (336, 218, "100\xa0%"),
     ]
     mark = chart.threshold
     assert mark is not None and mark.value == 0.5
-    assert (mark.line.x1, mark.line.x2, mark.line.y1, mark.line.y2) == (300, 300, 16, 206)
-    assert (mark.label.x, mark.label.y) == (300, 12)
+    assert (mark.line.x1, mark.line.x2, mark.line.y1, mark.line.y2) == (180, 180, 16, 206)
+    assert (mark.label.x, mark.label.y) == (180, 12)
     assert chart.summary is SUMMARY
 
 
@@ -146,10 +146,10 @@ def test_the_chart_scales_each_band_to_its_peak_and_stacks_yes_on_no():
         (120, 84, 40),
     ]
     by_bin = {(bar.kind, bar.x): bar for bar in bars}
-    no, yes = by_bin["no", 162.0], by_bin["yes", 162.0]  # the second bin: 2 no, 1 yes
+    no, yes = by_bin["no", 102.0], by_bin["yes", 102.0]  # the second bin: 2 no, 1 yes
     assert yes.y + yes.height == no.y and no.y + no.height == 204
     assert [bar.kind for bar in bars].count("yes") == 3  # empty bins draw nothing
-    assert all(bar.width == 137 for bar in bars)
+    assert all(bar.width == 77 for bar in bars)
 
 
 def test_no_threshold_means_no_threshold_line():

@@ -147,19 +147,15 @@ def test_answered_faces_leave_the_review_queue_and_one_question_comes_first(bush
     assert sorted(priorities).count(learning.FIRST_QUESTION) == 1
 
 
-def test_before_any_answer_a_bootstrap_face_is_asked_first(bush_project):
+def test_an_existing_statement_is_never_asked(bush_project):
     project, faces = bush_project
     bootstrap = faces["george_w_bush/05.jpg"]
     LabelFactory(
         project=project, face=bootstrap, verdict=Label.Verdict.YES, source=Label.Source.BOOTSTRAP
     )
     scoring.project_rescore(project_id=project.pk)
-    first = (
-        Label.objects.filter(project=project, source=Label.Source.MODEL)
-        .order_by("-priority")
-        .first()
-    )
-    assert first.face_id == bootstrap.pk
+    label = Label.objects.get(project=project, source=Label.Source.MODEL, face=bootstrap)
+    assert label.priority is None
 
 
 def test_a_face_confirmed_as_someone_else_in_another_project_counts_against(bush_project):

@@ -110,6 +110,25 @@ def test_bootstrap_labels_the_single_face_of_a_depicted_file(stand_in, obama_pro
     assert others.depicts_others == ["Q207"] and not others.depicts_person
 
 
+def test_bootstrap_records_the_region_of_the_persons_statement(
+    make_fake_commons, pipeline_world, obama_project
+):
+    region = "pct:50,0,50,100"
+    pipeline_world["files"]["Obama with a friend.jpg"]["depicts"] = [
+        {"item": "Q76", "region": region, "rank": "normal"}
+    ]
+    make_fake_commons(pipeline_world)
+    with client() as api:
+        pipeline.project_crawl(project=obama_project, client=api, queue=False)
+        pipeline.project_bootstrap(project=obama_project, client=api, queue=False)
+    link = ProjectImage.objects.get(
+        project=obama_project, image__title="File:Obama with a friend.jpg"
+    )
+    assert link.depicts_person and link.depicts_region == region
+    plain = ProjectImage.objects.get(project=obama_project, image__title="File:Obama 1.jpg")
+    assert plain.depicts_region == ""
+
+
 def test_bootstrap_only_images_stay_outside_the_category_scope(stand_in):
     project = ProjectFactory(qid="Q76", category="Broken files", crawl_depth=0)
     with client() as api:

@@ -37,6 +37,7 @@ def box(**extra):
 PROJECT_ENDPOINTS = [
     Endpoint("detail"),
     Endpoint("status"),
+    Endpoint("learner"),
     Endpoint("classify"),
     Endpoint("next"),
     Endpoint("answer", "json", lambda o: answer_body(o["face"])),

@@ -1,0 +1,88 @@
+"""The learner's figures stay live: an answer given elsewhere shows on open pages within 3 s,
+and the chart is readable on a phone (390 px wide)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from faces.models import Face, Label
+from faces.selectors import learner_summary
+from faces.services import review, scoring
+from projects.models import Project
+from tests.browser.conftest import SCREENSHOTS, log_in
+from tests.browser.test_review_ui import processed_project
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+LIVE_WITHIN_MS = 3000
+
+
+def answer(project: Project, owner, face: Face, verdict: str) -> str:
+    """An answer as another tab gives it, and the learner's run after it: its new version."""
+    review.answer_record(
+        project=project, face=face, user=owner, verdict=verdict, request_id=uuid.uuid4()
+    )
+    scoring.project_rescore(project_id=project.pk)
+    project.refresh_from_db()
+    return learner_summary(project).updated_at.isoformat()
+
+
+def unanswered(project: Project) -> Face:
+    answered = Label.objects.filter(project=project).exclude(source=Label.Source.MODEL)
+    return (
+        Face.objects.current()
+        .filter(image__project_links__project=project)
+        .exclude(pk__in=answered.values("face_id"))
+        .order_by("pk")
+        .first()
+    )
+
+
+def figures(tab) -> tuple[str, str]:
+    panel = tab.locator(".learner").first
+    return panel.locator("#learner-figures").inner_text(), panel.locator("svg").inner_html()
+
+
+def test_an_answer_elsewhere_redraws_the_figures_and_chart_of_open_pages(page, commons):
+    owner = UserFactory(username="alice")
+    project = processed_project(owner)
+    answer(project, owner, unanswered(project), "yes")
+    log_in(page, "alice")
+    page.set_viewport_size(PHONE)
+    page.goto(reverse("projects:detail", args=[project.pk]))
+    grid = page.context.new_page()
+    grid.set_viewport_size(PHONE)
+    grid.goto(reverse("projects:suggestions", args=[project.pk]))
+    before = {tab: figures(tab) for tab in (page, grid)}
+
+    version = answer(project, owner, unanswered(project), "no")
+    for tab in (page, grid):
+        tab.wait_for_selector(f'.learner[data-version="{version}"]', timeout=LIVE_WITHIN_MS)
+        line, chart = figures(tab)
+        assert line != before[tab][0]  # one answer more, new estimates
+        assert chart != before[tab][1]
+
+
+def test_the_chart_is_readable_on_a_phone(page, commons):
+    owner = UserFactory(username="alice")
+    project = processed_project(owner)
+    answer(project, owner, unanswered(project), "yes")
+    answer(project, owner, unanswered(project), "no")
+    log_in(page, "alice")
+    page.set_viewport_size(PHONE)
+    page.goto(reverse("projects:detail", args=[project.pk]))
+    panel = page.locator("section:has(#chart-title)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    panel.screenshot(path=str(SCREENSHOTS / "learner-chart-390px.png"))
+    card = panel.bounding_box()
+    chart = panel.locator("svg").bounding_box()
+    assert chart["width"] >= 0.85 * (card["width"] - 40)  # the card's width, not half of it
+    bars = [panel.locator("rect.bar").nth(i).bounding_box() for i in range(3)]
+    assert min(bar["width"] for bar in bars) >= 12  # no 2-pixel slivers
+    tick = panel.locator("text.tick").first.bounding_box()
+    assert tick["height"] >= 10  # a label a person reads without zooming

@@ -687,13 +687,52 @@ class QueueHealth(models.Model):
         return self.queue
 
 
-class WithholdingQuerySet(models.QuerySet):
+class ModeratorListQuerySet(models.QuerySet):
     def values_of(self, kind: str) -> frozenset[str]:
-        """The withheld values of one kind: titles or Q-ids, as stored (normalised)."""
+        """The values of one kind, as stored (normalised: titles, category names, Q-ids)."""
         return frozenset(self.filter(kind=kind).values_list("value", flat=True))
 
 
-class Withholding(models.Model):
+class ModeratorListEntry(models.Model):
+    """An entry of a list moderators keep in the admin (withholdings, sensitive content):
+    a kind, a value stored in the form the checks compare with, a reason, who set it, when.
+    Each list names its own kinds (``Kind``) and says what its value is (``value``)."""
+
+    reason = models.CharField(_("reason"), max_length=255)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    set_at = models.DateTimeField(_("set at"), auto_now_add=True)
+
+    objects = ModeratorListQuerySet.as_manager()  # type: ignore[django-manager-missing]
+
+    class Meta:
+        abstract = True
+        ordering = ["kind", "value"]
+
+    kind: models.CharField
+    value: models.CharField
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"  # type: ignore[attr-defined]
+
+    def clean(self) -> None:
+        """Store the value in the form the crawl and the checks compare with (a withholding's
+        form: every list's kinds are withholding kinds)."""
+        if not self.value or self.kind not in self.Kind.values:  # type: ignore[attr-defined]
+            return
+        try:
+            self.value = withheld_form(self.kind, self.value)
+        except ValidationError as error:
+            raise ValidationError({"value": error.messages}) from error
+
+
+class Withholding(ModeratorListEntry):
     """Something no project may touch: a person never tagged, a file or category never listed
     (MachineVision's withhold list and Wikidata id block list). Set in the admin only."""
 
@@ -708,38 +747,13 @@ class Withholding(models.Model):
         max_length=255,
         help_text=_("A category name, a file title (File:…) or a Wikidata item id (Q…)."),
     )
-    reason = models.CharField(_("reason"), max_length=255)
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("set by"),
-    )
-    set_at = models.DateTimeField(_("set at"), auto_now_add=True)
 
-    objects = WithholdingQuerySet.as_manager()  # type: ignore[django-manager-missing]
-
-    class Meta:
+    class Meta(ModeratorListEntry.Meta):
         verbose_name = _("withholding")
         verbose_name_plural = _("withholdings")
-        ordering = ["kind", "value"]
         constraints = [
             models.UniqueConstraint(fields=["kind", "value"], name="withholding_unique"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.value}"
-
-    def clean(self) -> None:
-        """Store the value in the form the crawl and the checks compare with."""
-        if not self.value or self.kind not in self.Kind.values:
-            return
-        try:
-            self.value = withheld_form(self.kind, self.value)
-        except ValidationError as error:
-            raise ValidationError({"value": error.messages}) from error
 
 
 FILE_EXTENSION = re.compile(r"\.[A-Za-z0-9]+$")
@@ -770,13 +784,7 @@ def withheld_form(kind: str, value: str) -> str:
     return reference.title
 
 
-class SensitivityQuerySet(models.QuerySet):
-    def values_of(self, kind: str) -> frozenset[str]:
-        """The sensitive values of one kind: category names or Q-ids, as stored."""
-        return frozenset(self.filter(kind=kind).values_list("value", flat=True))
-
-
-class Sensitivity(models.Model):
+class Sensitivity(ModeratorListEntry):
     """Content that needs an individual look (MachineVision's "sensitive" hold): faces of
     files in such a category, or of a project about such a person (a minor, say), are
     never offered nor approved in bulk, only one at a time. Set in the admin only."""
@@ -794,36 +802,10 @@ class Sensitivity(models.Model):
             "(Q…: faces of projects about that person)."
         ),
     )
-    reason = models.CharField(_("reason"), max_length=255)
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("set by"),
-    )
-    set_at = models.DateTimeField(_("set at"), auto_now_add=True)
 
-    objects = SensitivityQuerySet.as_manager()  # type: ignore[django-manager-missing]
-
-    class Meta:
+    class Meta(ModeratorListEntry.Meta):
         verbose_name = _("sensitive content")
         verbose_name_plural = _("sensitive content")
-        ordering = ["kind", "value"]
         constraints = [
             models.UniqueConstraint(fields=["kind", "value"], name="sensitivity_unique"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.value}"
-
-    def clean(self) -> None:
-        """Store the value in the form the crawl and the grid compare with."""
-        if not self.value or self.kind not in self.Kind.values:
-            return
-        try:
-            # Stored as a withholding of the same kind stores it (the same two kinds).
-            self.value = withheld_form(self.kind, self.value)
-        except ValidationError as error:
-            raise ValidationError({"value": error.messages}) from error

@@ -167,9 +167,9 @@ def _with_progress(projects):
     )
 
 
-@admin.register(Withholding)
-class WithholdingAdmin(admin.ModelAdmin):
-    """The withhold list: saving an entry also takes what it names out of every queue."""
+class ModeratorListAdmin(admin.ModelAdmin):
+    """A list moderators keep (``projects.models.ModeratorListEntry``): who set an entry is
+    who saved it."""
 
     list_display = ["value", "kind", "reason", "set_by", "set_at"]
     list_filter = ["kind", "set_at"]
@@ -180,6 +180,14 @@ class WithholdingAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         obj.set_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Withholding)
+class WithholdingAdmin(ModeratorListAdmin):
+    """The withhold list: saving an entry also takes what it names out of every queue."""
+
+    def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         touched = withholding_apply(withholding=obj, by=request.user)
         recrawled = withholding_recrawl(withholding=obj)
@@ -219,20 +227,9 @@ def _unsent_additions(withholding: Withholding):
 
 
 @admin.register(Sensitivity)
-class SensitivityAdmin(admin.ModelAdmin):
+class SensitivityAdmin(ModeratorListAdmin):
     """Sensitive categories and people: their faces are approved one at a time, never in
     bulk (the suggestion grid shows them apart, with a notice)."""
-
-    list_display = ["value", "kind", "reason", "set_by", "set_at"]
-    list_filter = ["kind", "set_at"]
-    search_fields = ["value", "reason"]
-    list_select_related = ["set_by"]
-    fields = ["kind", "value", "reason", "set_by", "set_at"]
-    readonly_fields = ["set_by", "set_at"]
-
-    def save_model(self, request, obj, form, change):
-        obj.set_by = request.user
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(QueueHealth)

@@ -166,6 +166,18 @@ def test_the_states_endpoint_reports_each_edit_of_a_batch(client_of, project, se
             }
         ],
         "waiting": False,
+        # The batches table follows the same poll (static/js/send.js).
+        "batches": [
+            {
+                "batch": str(queued.batch),
+                "total": 1,
+                "sent": 0,
+                "waiting": 0,
+                "failed": 1,
+                "undone": 0,
+                "can_revert": False,
+            }
+        ],
     }
     page = client_of(sender).get(url("send", project)).content.decode()
     assert f'data-edit-id="{approved[0].pk}" data-state="failed"' in page

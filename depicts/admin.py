@@ -7,7 +7,8 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
+from depicts.services import cancel, resume
+
 from .models import DepictsEdit, WriteSwitch, WriteThrottle
 
 AUDIT_FIELDS = (
@@ -84,14 +85,14 @@ class DepictsEditAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Cancel the selected edits that have not been sent"))
     def cancel(self, request, queryset):
-        count = services.edits_cancel(edits=queryset)
+        count = cancel.edits_cancel(edits=queryset)
         self.message_user(
             request, ngettext("%d edit cancelled.", "%d edits cancelled.", count) % count
         )
 
     @admin.action(description=_("Queue the selected waiting edits again"))
     def resume(self, request, queryset):
-        resumed = services.edits_resume(edits=queryset, force=True)
+        resumed = resume.edits_resume(edits=queryset, force=True)
         count = len(resumed.sends) + len(resumed.reverts)
         self.message_user(request, ngettext("%d edit queued.", "%d edits queued.", count) % count)
 
@@ -113,7 +114,7 @@ class WriteSwitchAdmin(admin.ModelAdmin):
         obj.changed_by = request.user
         super().save_model(request, obj, form, change)
         if obj.writes_enabled:
-            resumed = services.edits_resume(force=True)
+            resumed = resume.edits_resume(force=True)
             count = len(resumed.sends) + len(resumed.reverts)
             if count:
                 message = ngettext("%d waiting edit queued.", "%d waiting edits queued.", count)

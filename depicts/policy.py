@@ -1,6 +1,6 @@
 """May this edit be written now, and if not, why: one answer for every step.
 
-Approving a face (:func:`depicts.services.edits_approve`), queueing the send page's choice
+Approving a face (:func:`depicts.services.approval.edits_approve`), queueing the send page's choice
 (``edits_queue``), the writer right before ``wbsetclaim`` (after the Wikidata item is
 resolved and the file read) and an undo (``batch_revert``, ``edit_revert``) all ask
 :func:`write_refusal`; the web's steps ask about their whole batch at once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,19 +13,62 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from commons.mediainfo import region_fractions
 from commons.oauth import wikimedia_username
-from depicts import services
 from depicts.models import DepictsEdit, WriteSwitch
-from depicts.services import region_fractions
 from faces.models import Face, Label, ProjectImage
 from faces.selectors import label_of, learner_summary
 from projects.figures import whole_percent
 from projects.models import Project
 
 State = DepictsEdit.State
+ADD, REMOVE = DepictsEdit.Action.ADD, DepictsEdit.Action.REMOVE
 WAITING = (State.QUEUED, State.SENDING, State.REVERT_QUEUED, State.REVERTING)
 RECENT_EDITS = 200
 RECENT_BATCHES = 20
+
+
+# --- statements on Commons (shapes shared by the grid, the send page and the services) ----
+
+REMOVAL_PENDING = (State.PROPOSED, State.APPROVED, State.QUEUED, State.SENDING)
+
+
+def statement_on_commons(project: Project, *, face: str = "pk", image: str = "image_id") -> Q:
+    """Faces whose P180 of the project's person stands on Commons, as far as WikiVisage knows:
+    a bootstrap yes on a file still recorded as depicting the person, or an addition that
+    WikiVisage sent. ``face`` and ``image`` name the outer query's columns."""
+    bootstrap_yes = Label.objects.filter(
+        project=project,
+        face_id=OuterRef(face),
+        source=Label.Source.BOOTSTRAP,
+        verdict=Label.Verdict.YES,
+    )
+    still_depicted = ProjectImage.objects.filter(
+        project=project, image_id=OuterRef(image), depicts_person=True
+    )
+    ours = DepictsEdit.objects.filter(
+        project=project, face_id=OuterRef(face), action=ADD, state=State.SENT
+    )
+    return Q(Exists(bootstrap_yes), Exists(still_depicted)) | Q(Exists(ours))
+
+
+def removals_of(project: Project, *, image: str, states: Sequence[str] | None = None) -> Exists:
+    """A removal of the person's statement from the outer row's file (in ``states``, if given)."""
+    edits = DepictsEdit.objects.filter(
+        project=project, image_id=OuterRef(image), qid=project.qid, action=REMOVE
+    )
+    return Exists(edits.filter(state__in=list(states)) if states is not None else edits)
+
+
+def contradicted(project: Project) -> QuerySet[Label]:
+    """A reviewer's "no" on a face whose statement stands on Commons, with no removal of it
+    yet (proposed, sent, or dismissed): what the send page offers to remove. A "no" answered
+    in the classify page leads here; the grid proposes its removals itself."""
+    return (
+        Label.objects.filter(project=project, source=Label.Source.HUMAN, verdict=Label.Verdict.NO)
+        .filter(statement_on_commons(project, face="face_id", image="face__image_id"))
+        .exclude(removals_of(project, image="face__image_id"))
+    )
 
 
 # --- the suggestion grid ----------------------------------------------------------------
@@ -69,7 +113,7 @@ def suggestions(*, project: Project, filters: SuggestionFilter) -> QuerySet[Labe
 
 
 def on_commons(*, project: Project, filters: SuggestionFilter) -> QuerySet[Face]:
-    """Faces whose statement is on Commons already (:func:`depicts.services.statement_on_commons`),
+    """Faces whose statement is on Commons already (:func:`depicts.statement_on_commons`),
     for the grid's "on Commons" view, where a wrong one is rejected and its removal proposed.
 
     Least likely first (by the learner's score), since a wrong statement is what one looks
@@ -77,8 +121,8 @@ def on_commons(*, project: Project, filters: SuggestionFilter) -> QuerySet[Face]
     """
     rows = (
         Face.objects.current()
-        .filter(services.statement_on_commons(project))
-        .exclude(services.removals_of(project, image="image_id", states=services.REMOVAL_PENDING))
+        .filter(statement_on_commons(project))
+        .exclude(removals_of(project, image="image_id", states=REMOVAL_PENDING))
         .annotate(
             score=label_of(project, Label.Source.MODEL, "score"),
             human=label_of(project, Label.Source.HUMAN, "verdict"),
@@ -324,7 +368,7 @@ def send_page(*, project: Project, user: User, language: str) -> SendPage:
 def contradictions(*, project: Project, person: str) -> list[Contradiction]:
     """Statements a reviewer contradicted, newest answer first, one per file (one query)."""
     labels = (
-        services.contradicted(project)
+        contradicted(project)
         .select_related("face__image", "user")
         .defer("face__encoding")
         .order_by("-created_at", "-pk")
@@ -355,8 +399,8 @@ def edit_statuses(
 ) -> list[EditStatus]:
     """The edits that left the send page, and those the write policy refused at approval
     (with their reason), newest first (one query)."""
-    # An undone addition is approved again (``services.undone_back_to_approved``) yet stays
-    # here, as reverted: the page shows what became of what was sent.
+    # An undone addition is approved again (``depicts.services.undo.undone_back_to_approved``)
+    # yet stays here, as reverted: the page shows what became of what was sent.
     edits = project.depicts_edits.exclude(state=State.PROPOSED).exclude(
         state=State.APPROVED, reverted_at__isnull=True
     )
@@ -429,7 +473,7 @@ def _status(edit: DepictsEdit) -> EditStatus:
 
 def batch_to_undo(*, project: Project, batch: uuid.UUID, user: User) -> int | None:
     """How many statements undoing ``batch`` would remove; None if ``user`` may not undo it
-    (the same rule as :func:`depicts.services.batch_revert`: its sender, or a moderator)."""
+    (the same rule as :func:`depicts.services.undo.batch_revert`: its sender, or a moderator)."""
     edits = project.depicts_edits.filter(batch=batch)
     if not user.is_staff and edits.exclude(sent_by=user).exists():
         return None

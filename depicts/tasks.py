@@ -15,9 +15,9 @@ from typing import Any
 from celery import shared_task
 
 from commons.client import commons_client
-from depicts import services
+from depicts.services import cancel, resume, reverts, sending, undo
 
-# Hard limit below the claim timeout (services.DEFAULT_CLAIM_TIMEOUT): by the time an edit
+# Hard limit below the claim timeout (common.DEFAULT_CLAIM_TIMEOUT): by the time an edit
 # counts as abandoned, the worker that held it has certainly been stopped.
 WRITE_SOFT_TIME_LIMIT = 270
 WRITE_TIME_LIMIT = 300
@@ -26,7 +26,7 @@ WRITE_OPTIONS: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "ignore_result": True,
-    # The service caps failed attempts (services.MAX_ATTEMPTS); this also bounds throttle
+    # The service caps failed attempts (sending.MAX_ATTEMPTS); this also bounds throttle
     # waits. An edit whose task ran out of retries stays queued for write.resume.
     "max_retries": 20,
     "soft_time_limit": WRITE_SOFT_TIME_LIMIT,
@@ -37,7 +37,7 @@ WRITE_OPTIONS: dict[str, Any] = {
 @shared_task(name="write.edit", **WRITE_OPTIONS)
 def write_edit(self, edit_id: int) -> None:
     """Send one queued edit under its sender's login."""
-    outcome = services.edit_send(edit_id=edit_id)
+    outcome = sending.edit_send(edit_id=edit_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
 
@@ -45,7 +45,7 @@ def write_edit(self, edit_id: int) -> None:
 @shared_task(name="write.revert", **WRITE_OPTIONS)
 def write_revert(self, edit_id: int) -> None:
     """Remove one statement WikiVisage wrote, under the login of who asked for the undo."""
-    outcome = services.edit_revert(edit_id=edit_id)
+    outcome = undo.edit_revert(edit_id=edit_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
 
@@ -55,18 +55,18 @@ def resume_edits() -> None:
     """Periodically: edits left by a dead worker or a lost message go back to the queue
     (additions about files that left their project, should their message be lost, are
     cancelled first)."""
-    services.edits_of_unlinked_cancel()
-    services.edits_resume()
+    cancel.edits_of_unlinked_cancel()
+    resume.edits_resume()
 
 
 @shared_task(name="write.unlinked_cancel", ignore_result=True)
 def unlinked_cancel(project_id: int) -> None:
     """After a crawl unlinked files: their unsent additions are cancelled."""
-    services.edits_of_unlinked_cancel(project_id=project_id)
+    cancel.edits_of_unlinked_cancel(project_id=project_id)
 
 
 @shared_task(name="learn.reverts", ignore_result=True, soft_time_limit=540, time_limit=600)
 def learn_reverts() -> None:
     """Periodically: statements removed on Commons by someone else become "no" answers."""
     with commons_client() as client:
-        services.sent_edits_check(client=client)
+        reverts.sent_edits_check(client=client)

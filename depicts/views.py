@@ -31,6 +31,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from commons import addresses
 from commons.oauth import NoWikimediaToken
+from depicts.services import approval, common, sending, undo
 from faces import selectors as face_selectors
 from faces.models import Face, Label
 from faces.services import review
@@ -39,7 +40,7 @@ from projects.models import Project
 from projects.ratelimit import rate_limited
 from projects.views import AuthenticatedRequest
 
-from . import selectors, services
+from . import selectors
 from .forms import FaceSelectionForm, SuggestionFilterForm
 from .models import DepictsEdit
 
@@ -81,7 +82,7 @@ def send_confirm(request: HttpRequest, project_pk: int) -> HttpResponse:
         messages.error(request, _("Choose the edits to send; some have left meanwhile."))
         return _back(project)
     try:
-        queued = services.edits_queue(
+        queued = sending.edits_queue(
             project=project, user=_user(request), edit_ids=form.cleaned_data["edit"]
         )
     except NoWikimediaToken:
@@ -132,8 +133,8 @@ def removal_approve(request: HttpRequest, project_pk: int, edit_pk: int) -> Http
     project = project_for(request, project_pk)
     edit = get_object_or_404(project.depicts_edits, pk=edit_pk)
     try:
-        services.removal_approve(edit=edit, user=_user(request))
-    except services.EditNotAllowed:
+        approval.removal_approve(edit=edit, user=_user(request))
+    except common.EditNotAllowed:
         messages.warning(request, _("This removal is no longer waiting for approval."))
     return _back(project)
 
@@ -150,10 +151,10 @@ def contradiction_settle(
     if face is None:
         raise Http404
     try:
-        services.contradiction_settle(
+        approval.contradiction_settle(
             project=project, face=face, user=_user(request), remove=remove
         )
-    except services.EditNotAllowed:
+    except common.EditNotAllowed:
         messages.warning(request, _("This statement is no longer waiting for a decision."))
     return _back(project)
 
@@ -165,8 +166,8 @@ def edit_withdraw(request: HttpRequest, project_pk: int, edit_pk: int) -> HttpRe
     project = project_for(request, project_pk)
     edit = get_object_or_404(project.depicts_edits, pk=edit_pk)
     try:
-        services.edit_withdraw(edit=edit)
-    except services.EditNotAllowed:
+        approval.edit_withdraw(edit=edit)
+    except common.EditNotAllowed:
         messages.warning(request, _("This edit has already left the send page."))
     return _back(project)
 
@@ -181,8 +182,8 @@ def batch_revert(request: HttpRequest, project_pk: int, batch: uuid.UUID) -> Htt
     if request.method != "POST":
         return _revert_confirm(request, project, batch)
     try:
-        count = services.batch_revert(project=project, batch=batch, user=_user(request))
-    except services.EditNotAllowed:
+        count = undo.batch_revert(project=project, batch=batch, user=_user(request))
+    except common.EditNotAllowed:
         raise PermissionDenied from None
     except NoWikimediaToken:
         messages.error(request, NO_TOKEN_MESSAGE)
@@ -284,7 +285,7 @@ def suggestions_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if faces:
         # An approval is a "yes" for the learner, as a rejection is a "no".
         review.faces_confirm(project=project, faces=faces, user=request.user)
-        edits = services.edits_approve(project=project, faces=faces, user=request.user)
+        edits = approval.edits_approve(project=project, faces=faces, user=request.user)
         approved = [edit for edit in edits if edit.state != DepictsEdit.State.CANCELLED]
         messages.success(
             request,
@@ -319,7 +320,7 @@ def suggestions_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     faces = _selected(request, project)
     if faces:
         count = review.faces_reject(project=project, faces=faces, user=request.user)
-        proposals = services.edits_reject(project=project, faces=faces, user=request.user)
+        proposals = approval.edits_reject(project=project, faces=faces, user=request.user)
         messages.success(
             request,
             ngettext(

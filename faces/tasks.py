@@ -10,7 +10,7 @@ from django.conf import settings
 
 from commons.client import IN_TASK_RETRY, TransientError, commons_client
 from faces.models import Image
-from faces.services import pipeline, scoring
+from faces.services import bootstrap, crawl, detect, drawn, processing, reencode, scoring
 from projects.enqueue import enqueue, enqueue_each, retry_later
 from projects.models import Project
 
@@ -49,13 +49,13 @@ def crawl_project(self: Task, project_id: int) -> None:
 def _crawl(project: Project) -> None:
     project_id = project.pk
     with commons_client(retry=IN_TASK_RETRY) as client:
-        summary = pipeline.project_crawl(
+        summary = crawl.project_crawl(
             project=project, client=client, max_batches=CRAWL_BATCHES_PER_TASK
         )
         if not summary.finished:
             enqueue("crawl.project", project_id)
             return
-        pipeline.project_bootstrap(project=project, client=client)
+        bootstrap.project_bootstrap(project=project, client=client)
 
 
 @shared_task(name="crawl.recrawl_active", ignore_result=True)
@@ -75,7 +75,7 @@ def detect_image(self: Task, image_id: int) -> None:
         return
     try:
         with commons_client(retry=IN_TASK_RETRY) as client:
-            pipeline.image_detect(image_id=image_id, client=client)
+            detect.image_detect(image_id=image_id, client=client)
     except TransientError as error:
         retry_later(self, error)  # the image was handed back, pending, before this
 
@@ -87,7 +87,7 @@ def detect_next(self: Task) -> None:
     """Detect one image: the next of the project whose turn it is (one message per image)."""
     try:
         with commons_client(retry=IN_TASK_RETRY) as client:
-            pipeline.image_detect_next(client=client)
+            detect.image_detect_next(client=client)
     except TransientError as error:
         retry_later(self, error)  # the image was handed back, pending, before this
 
@@ -96,9 +96,9 @@ def detect_next(self: Task) -> None:
 def reclaim_images() -> None:
     """Queue again the images whose worker died mid-way, and pending ones never picked up;
     and images whose faces another model encoded, to encode them with the configured one."""
-    pipeline.detect_turns_refresh()
-    pipeline.queue_detection(pipeline.images_reclaim())
-    pipeline.queue_detection(pipeline.images_reencode())
+    detect.detect_turns_refresh()
+    processing.queue_detection(detect.images_reclaim())
+    processing.queue_detection(reencode.images_reencode())
 
 
 @shared_task(bind=True, name="detect.encode_face", acks_late=True, ignore_result=True)
@@ -106,7 +106,7 @@ def encode_face(self: Task, face_id: int) -> None:
     """Encode a face drawn or corrected by hand, then let the learner see it."""
     try:
         with commons_client(retry=IN_TASK_RETRY) as client:
-            encoded = pipeline.face_encode(face_id=face_id, client=client)
+            encoded = drawn.face_encode(face_id=face_id, client=client)
     except TransientError as error:
         retry_later(self, error)
     if encoded:

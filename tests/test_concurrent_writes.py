@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from commons.types import FileInfo
 from depicts.models import DepictsEdit
-from depicts.services import _reapprove
+from depicts.services.approval import _reapprove
 from faces.models import Image
-from faces.services.pipeline import _refresh_metadata
+from faces.services.images import _refresh_metadata
 from projects.forms import ProjectSettingsForm
 from projects.models import Project
 from tests.factories import DepictsEditFactory, FaceFactory, ImageFactory

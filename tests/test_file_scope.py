@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from commons.client import RetryPolicy, commons_client
 from faces.models import Image, ProjectImage
-from faces.services import pipeline
+from faces.services import crawl as crawl_service
 from projects.models import ListedFile, Project, Withholding
 from tests.factories import UserFactory
 
@@ -92,9 +92,9 @@ def post_new(client, **changes):
     return client.post(reverse("projects:new"), form_data(**changes))
 
 
-def crawl(project: Project, **kwargs) -> pipeline.CrawlSummary:
+def crawl(project: Project, **kwargs) -> crawl_service.CrawlSummary:
     with commons_client(retry=NO_WAIT, sleep=lambda seconds: None) as client:
-        return pipeline.project_crawl(project=project, client=client, queue=False, **kwargs)
+        return crawl_service.project_crawl(project=project, client=client, queue=False, **kwargs)
 
 
 def states(project: Project) -> dict[str, str]:

@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 
-from depicts import services as depicts_services
 from depicts.selectors import SuggestionFilter, suggestions
+from depicts.services import approval
 from faces.models import Answer, Face, Image, Label
 from faces.selectors import next_face
-from faces.services import pipeline, review
+from faces.services import crawl, detect, review
 from faces.services.scoring import project_rescore
 from tests.factories import (
     FaceFactory,
@@ -36,7 +36,7 @@ def file_in(project, *, sha1: str = SHA1, title: str | None = None) -> Image:
 
 
 def copy_of(face: Face, image: Image) -> Face:
-    """The face as detection copies it into an identical file (``pipeline._copies``)."""
+    """The face as detection copies it into an identical file (``detect._copies``)."""
     return FaceFactory(
         image=image,
         index=face.index,
@@ -127,7 +127,7 @@ def test_each_identical_file_waits_in_the_grid_for_its_own_approval(twins, proje
     project_rescore(project_id=project.pk)
     waiting = {row.face_id for row in suggestions(project=project, filters=SuggestionFilter())}
     assert {original.pk, copy.pk} <= waiting
-    edits = depicts_services.edits_approve(project=project, faces=[original, copy], user=owner)
+    edits = approval.edits_approve(project=project, faces=[original, copy], user=owner)
     assert {edit.image_id for edit in edits} == {original.image_id, copy.image_id}
 
 
@@ -167,13 +167,13 @@ def test_a_copy_detected_after_the_answer_takes_it(identical_world, owner):
     project = ProjectFactory(owner=owner, category="Copies", crawl_depth=0)
     reviewer = MembershipFactory(project=project, user=UserFactory(username="reviewer")).user
     with client() as api:
-        pipeline.project_crawl(project=project, client=api, queue=False)
+        crawl.project_crawl(project=project, client=api, queue=False)
         first, second = Image.objects.order_by("pk")
         assert first.sha1 == second.sha1
-        pipeline.image_detect(image_id=first.pk, client=api)
+        detect.image_detect(image_id=first.pk, client=api)
         (face,) = first.faces.all()
         say(project, reviewer, face, "yes")
-        outcome = pipeline.image_detect(image_id=second.pk, client=api)
+        outcome = detect.image_detect(image_id=second.pk, client=api)
     assert outcome.reused
     (copy,) = second.faces.all()
     assert human(project, copy) == "yes"
@@ -183,9 +183,9 @@ def test_a_copy_detected_after_the_answer_takes_it(identical_world, owner):
 def test_rejecting_one_withdraws_the_approved_edit_of_the_other(twins, project, owner):
     original, copy, _other = twins
     say(project, owner, original, "yes")
-    edits = depicts_services.edits_approve(project=project, faces=[original, copy], user=owner)
+    edits = approval.edits_approve(project=project, faces=[original, copy], user=owner)
     review.faces_reject(project=project, faces=[original], user=owner)
-    depicts_services.edits_reject(project=project, faces=[original], user=owner)
+    approval.edits_reject(project=project, faces=[original], user=owner)
     for edit in edits:
         edit.refresh_from_db()
     assert [edit.state for edit in edits] == ["cancelled", "cancelled"]

@@ -14,8 +14,9 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
-from depicts import services
+from depicts import policy
 from depicts.models import DepictsEdit
+from depicts.services import cancel, sending, undo
 from projects.models import Project
 from tests.depicts.writing import FRESH, approve, depicts, queue, send_all
 from tests.factories import AnswerFactory, DepictsEditFactory
@@ -91,7 +92,7 @@ def test_a_moderators_pause_or_archive_stops_the_projects_sends(
     edits = approve(commons, project, sender, FRESH[:1])
     ids = queue(project, sender, edits)
     moderate(client_of(moderator), action, project)
-    assert not services.writes_allowed(project_id=project.pk)
+    assert not policy.writes_allowed(project_id=project.pk)
     assert send_all(ids) == {ids[0]: State.QUEUED}
     assert commons.writes == []
 
@@ -105,7 +106,7 @@ def test_the_owners_own_switches_still_hold_after_a_moderator_lifts_a_pause(
     moderate(client_of(moderator), "lift_moderation", project)
     assert project.moderation == Project.Moderation.NONE
     assert (project.state, project.accepts_answers) == (Project.State.PAUSED, False)
-    assert not services.writes_allowed(project_id=project.pk)
+    assert not policy.writes_allowed(project_id=project.pk)
 
 
 @pytest.mark.django_db
@@ -115,7 +116,7 @@ def test_a_send_already_under_way_stops_before_its_write_when_a_moderator_acts(
 ):
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
-    real_depicts = services._depicts_of_existing
+    real_depicts = sending._depicts_of_existing
     changes = {
         "pause": {"moderation": Project.Moderation.PAUSED},
         "stop_writes": {"moderator_writes_stopped": True},
@@ -126,7 +127,7 @@ def test_a_send_already_under_way_stops_before_its_write_when_a_moderator_acts(
         Project.objects.filter(pk=project.pk).moderate(by=moderator, **changes)
         return statements
 
-    monkeypatch.setattr(services, "_depicts_of_existing", depicts_then_moderate)
+    monkeypatch.setattr(sending, "_depicts_of_existing", depicts_then_moderate)
     assert send_all([edit.pk]) == {edit.pk: State.QUEUED}
     edit.refresh_from_db()
     assert edit.error == "writes stopped" and commons.writes == []
@@ -143,14 +144,14 @@ def test_a_send_whose_user_is_deactivated_under_way_is_never_written(
     (edit,) = approve(commons, project, member, FRESH[:1])  # approved by the member
     queue(project, sender, [edit])
     deactivated = {"sender": sender, "approver": member}[who]
-    real_depicts = services._depicts_of_existing
+    real_depicts = sending._depicts_of_existing
 
     def depicts_then_deactivate(client, pageid):
         statements = real_depicts(client, pageid)
-        services.users_deactivate(users=type(deactivated).objects.filter(pk=deactivated.pk))
+        cancel.users_deactivate(users=type(deactivated).objects.filter(pk=deactivated.pk))
         return statements
 
-    monkeypatch.setattr(services, "_depicts_of_existing", depicts_then_deactivate)
+    monkeypatch.setattr(sending, "_depicts_of_existing", depicts_then_deactivate)
     assert send_all([edit.pk]) == {edit.pk: State.CANCELLED}
     edit.refresh_from_db()
     assert "deactivated" in edit.error
@@ -161,7 +162,7 @@ def sent_and_undo_queued(commons, project, sender) -> DepictsEdit:
     (edit,) = approve(commons, project, sender, FRESH[:1])
     send_all(queue(project, sender, [edit]))
     edit.refresh_from_db()
-    services.batch_revert(project=project, batch=edit.batch, user=sender)
+    undo.batch_revert(project=project, batch=edit.batch, user=sender)
     edit.refresh_from_db()
     assert edit.state == State.REVERT_QUEUED
     return edit
@@ -176,7 +177,7 @@ def test_an_undo_cancelled_by_a_moderator_leaves_the_edit_sent(
     edit.refresh_from_db()
     assert (edit.state, edit.reverted_by) == (State.SENT, None)
     assert depicts(commons, FRESH[0]) == ["Q76"]
-    assert send_all([edit.pk], step=services.edit_revert) == {edit.pk: State.SENT}
+    assert send_all([edit.pk], step=undo.edit_revert) == {edit.pk: State.SENT}
     assert depicts(commons, FRESH[0]) == ["Q76"]
 
 

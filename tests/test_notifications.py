@@ -11,10 +11,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from commons.client import RetryPolicy, commons_client
-from depicts import services
 from depicts.models import DepictsEdit
+from depicts.services import approval
 from faces.models import Face, Image, Label
-from faces.services import pipeline, scoring
+from faces.services import bootstrap, detect, processing, scoring
+from faces.services import crawl as crawl_service
 from projects import notifications, tasks
 from projects.models import Membership, Notification
 from tests.depicts.writing import FRESH, approve, image_of, queue_only, send_all
@@ -390,8 +391,8 @@ def broken_files(make_fake_commons, tmp_path: Path):
 
 
 def crawl(project, api) -> None:
-    pipeline.project_crawl(project=project, client=api, queue=False)
-    pipeline.project_bootstrap(project=project, client=api, queue=False)
+    crawl_service.project_crawl(project=project, client=api, queue=False)
+    bootstrap.project_bootstrap(project=project, client=api, queue=False)
 
 
 def test_processing_finished_is_told_once_when_the_last_photo_is_done(broken_files, member):
@@ -400,11 +401,11 @@ def test_processing_finished_is_told_once_when_the_last_photo_is_done(broken_fil
     with commons_client(retry=NO_WAIT, sleep=lambda seconds: None) as api:
         crawl(project, api)
         first, second = Image.objects.filter(project_links__project=project).order_by("pk")
-        pipeline.image_detect(image_id=first.pk, client=api)
+        detect.image_detect(image_id=first.pk, client=api)
         assert told(project) == {}  # one photo still waits
-        pipeline.image_detect(image_id=second.pk, client=api)
-        pipeline.image_detect(image_id=second.pk, client=api)  # a duplicate message
-        assert pipeline.processing_check(project_id=project.pk) is False
+        detect.image_detect(image_id=second.pk, client=api)
+        detect.image_detect(image_id=second.pk, client=api)  # a duplicate message
+        assert processing.processing_check(project_id=project.pk) is False
         crawl(project, api)  # the periodic re-crawl: nothing new
     owner = project.owner.username
     assert told(project) == {
@@ -420,12 +421,12 @@ def test_processing_is_not_finished_while_the_crawl_goes_on(project):
     project.crawl_cursor = {"todo": ["Barack Obama"]}
     project.crawled_at = timezone.now()
     project.save()
-    assert pipeline.processing_check(project_id=project.pk) is False
+    assert processing.processing_check(project_id=project.pk) is False
     project.crawl_cursor = None
     project.save()
-    assert pipeline.processing_check(project_id=project.pk) is True
+    assert processing.processing_check(project_id=project.pk) is True
     ProjectImageFactory(project=project, image=ImageFactory(state=Image.State.PENDING))
-    assert pipeline.processing_check(project_id=project.pk) is False
+    assert processing.processing_check(project_id=project.pk) is False
 
 
 REFERENCE = Path(settings.FACES_DATA_DIR) / "reference_encodings.npz"
@@ -486,7 +487,7 @@ def test_send_finished_is_told_once_per_batch(commons, project, sender, member):
 def test_send_failed_is_told_with_the_number_that_failed(commons, project, sender):
     edits = approve(commons, project, sender, FRESH[:1])
     gone = FaceFactory(image=image_of(commons, "Deleted file.jpg", project, pageid=424242))
-    edits += services.edits_approve(project=project, faces=[gone], user=sender)
+    edits += approval.edits_approve(project=project, faces=[gone], user=sender)
     send_all(queue_only(project, sender, edits))
     assert DepictsEdit.objects.filter(state=DepictsEdit.State.FAILED).count() == 1
     (note,) = Notification.objects.filter(project=project)

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from depicts import services as depicts_services
+from depicts import policy
 from depicts.models import DepictsEdit
+from depicts.services import approval, resume
 from faces.models import Answer, Face, Image, Label
 from faces.selectors import next_face
-from faces.services import pipeline
+from faces.services import crawl as crawl_service
+from faces.services import detect, images, processing
 from faces.services.review import answer_record
 from tests.depicts.writing import approve, queue_only, send_all, setclaims
 from tests.factories import FaceFactory, ImageFactory, ProjectFactory
@@ -52,7 +54,7 @@ def project(owner):
 
 def crawl(project) -> None:
     with client() as api:
-        pipeline.project_crawl(project=project, client=api)
+        crawl_service.project_crawl(project=project, client=api)
 
 
 def detect_pending() -> None:
@@ -60,7 +62,7 @@ def detect_pending() -> None:
         for image_id in Image.objects.filter(state=Image.State.PENDING).values_list(
             "pk", flat=True
         ):
-            pipeline.image_detect(image_id=image_id, client=api)
+            detect.image_detect(image_id=image_id, client=api)
 
 
 def portrait() -> Image:
@@ -79,7 +81,7 @@ def answered(make_fake_commons, project, owner):
     detect_pending()
     (face,) = portrait().faces.all()
     answer(project, owner, face)
-    (edit,) = depicts_services.edits_approve(project=project, faces=[face], user=owner)
+    (edit,) = approval.edits_approve(project=project, faces=[face], user=owner)
     return face, edit
 
 
@@ -159,10 +161,10 @@ def test_an_approved_edit_of_a_retired_face_is_cancelled_with_its_reason(
 ):
     _face, edit = answered
     reupload()
-    depicts_services.edits_resume()
+    resume.edits_resume()
     edit.refresh_from_db()
     assert edit.state == DepictsEdit.State.CANCELLED
-    assert edit.error == depicts_services.FACE_RETIRED
+    assert edit.error == policy.FACE_RETIRED
 
 
 def test_the_new_face_can_be_approved_again_after_the_cancellation(
@@ -171,28 +173,28 @@ def test_the_new_face_can_be_approved_again_after_the_cancellation(
     _face, edit = answered
     reupload()
     detect_pending()
-    depicts_services.edits_resume()
+    resume.edits_resume()
     new_face = portrait().faces.current().first()
-    (again,) = depicts_services.edits_approve(project=project, faces=[new_face], user=owner)
+    (again,) = approval.edits_approve(project=project, faces=[new_face], user=owner)
     assert (again.pk, again.state, again.face_id) == (edit.pk, "approved", new_face.pk)
 
 
 def test_a_queued_edit_of_a_retired_face_is_never_written(commons, project, sender):
     (edit,) = approve(commons, project, sender, ["Obama 1.jpg"])
     queue_only(project, sender, [edit])
-    edit.face.retire(index=pipeline.RETIRED_INDEX_BASE)
+    edit.face.retire(index=images.RETIRED_INDEX_BASE)
     assert send_all([edit.pk]) == {edit.pk: DepictsEdit.State.CANCELLED}
     edit.refresh_from_db()
-    assert edit.error == depicts_services.FACE_RETIRED
+    assert edit.error == policy.FACE_RETIRED
     assert setclaims(commons) == []
 
 
 def test_queueing_cancels_an_approved_edit_of_a_retired_face(commons, project, sender):
     (edit,) = approve(commons, project, sender, ["Obama 1.jpg"])
-    edit.face.retire(index=pipeline.RETIRED_INDEX_BASE)
+    edit.face.retire(index=images.RETIRED_INDEX_BASE)
     queue_only(project, sender, [edit])
     edit.refresh_from_db()
-    assert (edit.state, edit.error) == (DepictsEdit.State.CANCELLED, depicts_services.FACE_RETIRED)
+    assert (edit.state, edit.error) == (DepictsEdit.State.CANCELLED, policy.FACE_RETIRED)
 
 
 def test_a_worker_detecting_the_old_bytes_stores_nothing(
@@ -211,8 +213,8 @@ def test_a_worker_detecting_the_old_bytes_stores_nothing(
             return data
 
         monkeypatch.setattr(api, "download", reuploaded_meanwhile)
-        outcome = pipeline.image_detect(image_id=portrait().pk, client=api)
-    assert outcome == pipeline.NOT_CLAIMED
+        outcome = detect.image_detect(image_id=portrait().pk, client=api)
+    assert outcome == processing.NOT_CLAIMED
     assert portrait().state == Image.State.PENDING
     assert not portrait().faces.exists()
 
@@ -220,14 +222,14 @@ def test_a_worker_detecting_the_old_bytes_stores_nothing(
 def test_each_reupload_retires_the_faces_of_its_time_without_clashing(db):
     image = ImageFactory(state=Image.State.DONE, sha1="a" * 40)
     first = [FaceFactory(image=image, index=i) for i in range(2)]
-    pipeline.images_upsert(infos=[file_info(image, sha1="b" * 40)])
+    images.images_upsert(infos=[file_info(image, sha1="b" * 40)])
     Image.objects.filter(pk=image.pk).update(state=Image.State.DONE)
     second = [FaceFactory(image=image, index=i) for i in range(3)]  # detected again
     image.refresh_from_db()
-    pipeline.images_upsert(infos=[file_info(image, sha1="c" * 40)])
+    images.images_upsert(infos=[file_info(image, sha1="c" * 40)])
     retired = {face.pk: face.index for face in Face.objects.retired()}
     assert set(retired) == {face.pk for face in first + second}
-    assert min(retired.values()) >= pipeline.RETIRED_INDEX_BASE
+    assert min(retired.values()) >= images.RETIRED_INDEX_BASE
     assert not Face.objects.current().filter(image=image).exists()
     # Once retired, a face stays as it was: the second re-upload moved only the newer ones.
     assert [retired[face.pk] for face in first] == [10_000, 10_001]

@@ -15,7 +15,8 @@ from commons.client import ApiClient, RetryPolicy, commons_client
 from depicts.models import DepictsEdit
 from depicts.tasks import resume_edits, unlinked_cancel
 from faces.models import Face, Label, ProjectImage
-from faces.services import pipeline
+from faces.services import bootstrap as bootstrap_service
+from faces.services import crawl as crawl_service
 from projects.models import ListedFile, Project, Withholding
 from tests.factories import (
     DepictsEditFactory,
@@ -82,9 +83,9 @@ def client() -> ApiClient:
     return commons_client(retry=NO_WAIT, sleep=lambda seconds: None)
 
 
-def crawl(project, **options) -> pipeline.CrawlSummary:
+def crawl(project, **options) -> crawl_service.CrawlSummary:
     with client() as api:
-        return pipeline.project_crawl(project=project, client=api, queue=False, **options)
+        return crawl_service.project_crawl(project=project, client=api, queue=False, **options)
 
 
 def linked(project) -> set[str]:
@@ -246,7 +247,7 @@ def test_a_category_withheld_while_a_crawl_waits_in_its_queue_is_dropped(fake, t
 def test_the_depicts_search_takes_no_withheld_file(fake, tree_project):
     withhold("file", "Portrait 2.jpg")
     with client() as api:
-        pipeline.project_bootstrap(project=tree_project, client=api, queue=False)
+        bootstrap_service.project_bootstrap(project=tree_project, client=api, queue=False)
     assert linked(tree_project) == {"File:Portrait 1.jpg"}
 
 
@@ -454,7 +455,7 @@ def test_a_listed_file_withheld_since_leaves_at_the_next_crawl(fake, owner):
 
 def bootstrap(project) -> None:
     with client() as api:
-        pipeline.project_bootstrap(project=project, client=api, queue=False)
+        bootstrap_service.project_bootstrap(project=project, client=api, queue=False)
 
 
 def test_the_depicts_search_takes_no_file_in_a_withheld_category(fake, tree_project):

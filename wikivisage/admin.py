@@ -15,7 +15,8 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin
 
 from depicts.models import DepictsEdit
-from depicts.services import edits_cancel, edits_resume, users_deactivate
+from depicts.services.cancel import edits_cancel, users_deactivate
+from depicts.services.resume import edits_resume
 from faces.models import Face, Image, ProjectImage
 from faces.services.withholding import withholding_apply, withholding_recrawl
 from projects.health import heartbeat_stale, queue_backlog

@@ -15,7 +15,7 @@ from PIL import Image as PillowImage
 
 from commons.client import commons_client
 from faces.models import Face, Image, Label
-from faces.services import pipeline
+from faces.services import crawl
 from projects.models import Project
 from tests.browser.conftest import log_in, shot
 from tests.factories import FaceFactory, ProjectFactory, UserFactory
@@ -61,7 +61,7 @@ def crowd_project(owner) -> tuple[Project, list[Face]]:
         owner=owner, qid="Q76", category="Crowd", person_labels={"en": "Barack Obama"}
     )
     with commons_client() as client:
-        pipeline.project_crawl(project=project, client=client, queue=False)
+        crawl.project_crawl(project=project, client=client, queue=False)
     image = Image.objects.get(title=f"File:{CROWD}")
     faces = [
         FaceFactory(

@@ -14,7 +14,8 @@ from commons.client import commons_client
 from commons.mediainfo import fetch_depicts
 from depicts.models import DepictsEdit
 from faces.models import Face, Image, Label
-from faces.services import pipeline
+from faces.services import bootstrap as bootstrap_service
+from faces.services import crawl, detect
 from fakecommons import FakeCommons
 from projects.models import Project
 from tests.browser.conftest import log_in, shot
@@ -55,12 +56,12 @@ def crawled_project(owner) -> Project:
         person_labels={"en": "Barack Obama"},
     )
     with commons_client() as client:
-        pipeline.project_crawl(project=project, client=client, queue=False)
-        pipeline.project_bootstrap(project=project, client=client, queue=False)
+        crawl.project_crawl(project=project, client=client, queue=False)
+        bootstrap_service.project_bootstrap(project=project, client=client, queue=False)
         for image_id in Image.objects.filter(project_links__project=project).values_list(
             "pk", flat=True
         ):
-            pipeline.image_detect(image_id=image_id, client=client)
+            detect.image_detect(image_id=image_id, client=client)
     return project
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from commons.client import commons_client
 from depicts.models import DepictsEdit
 from faces.models import Answer, Face, Image, Label
-from faces.services import pipeline, review, scoring
+from faces.services import bootstrap, crawl, detect, review, scoring
 from faces.tasks import encode_face
 from projects.models import Project
 from tests.browser.conftest import log_in, readme_shot, shot
@@ -33,12 +33,12 @@ def processed_project(owner) -> Project:
         min_answers=1,
     )
     with commons_client() as client:
-        pipeline.project_crawl(project=project, client=client, queue=False)
-        pipeline.project_bootstrap(project=project, client=client, queue=False)
+        crawl.project_crawl(project=project, client=client, queue=False)
+        bootstrap.project_bootstrap(project=project, client=client, queue=False)
         for image_id in Image.objects.filter(project_links__project=project).values_list(
             "pk", flat=True
         ):
-            pipeline.image_detect(image_id=image_id, client=client)
+            detect.image_detect(image_id=image_id, client=client)
     scoring.project_rescore(project_id=project.pk)
     return project
 

@@ -11,10 +11,10 @@ import pytest
 from django.urls import reverse
 
 from commons.client import commons_client
-from depicts import services
 from depicts.models import DepictsEdit
+from depicts.services import approval
 from faces.models import Face, Image
-from faces.services import pipeline, review
+from faces.services import crawl, detect, review
 from fakecommons import FakeCommons
 from projects.models import Project
 from tests.browser.conftest import log_in, shot
@@ -50,16 +50,16 @@ def approved_project(owner) -> Project:
         owner=owner, qid=PERSON, category="Barack Obama", person_labels={"en": "Barack Obama"}
     )
     with commons_client() as client:
-        pipeline.project_crawl(project=project, client=client, queue=False)
+        crawl.project_crawl(project=project, client=client, queue=False)
         for image in Image.objects.filter(project_links__project=project):
-            pipeline.image_detect(image_id=image.pk, client=client)
+            detect.image_detect(image_id=image.pk, client=client)
     faces = list(Face.objects.current().filter(image__title__in=[f"File:{p}" for p in PHOTOS]))
     assert len(faces) == len(PHOTOS)
     for face in faces:
         review.answer_record(
             project=project, face=face, user=owner, verdict="yes", request_id=uuid.uuid4()
         )
-    services.edits_approve(project=project, faces=faces, user=owner)
+    approval.edits_approve(project=project, faces=faces, user=owner)
     return project
 
 

@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from depicts import policy, services
+from depicts import policy
 from depicts.models import DepictsEdit
+from depicts.services import approval
 from faces.models import Image
 from projects.models import Withholding
 from tests.ui.conftest import photos_of, score
@@ -51,7 +52,7 @@ def test_approving_a_grid_page_takes_the_same_queries_for_10_faces_as_for_40(
 def test_queueing_the_send_pages_choice_takes_the_same_queries_for_10_edits_as_for_40(
     client_of, project, sender, django_assert_num_queries, count
 ):
-    edits = services.edits_approve(project=project, faces=photos_of(project, count), user=sender)
+    edits = approval.edits_approve(project=project, faces=photos_of(project, count), user=sender)
     client = client_of(sender)
     with django_assert_num_queries(QUEUE_QUERIES):
         response = client.post(
@@ -78,8 +79,8 @@ def test_a_withheld_file_among_a_grid_page_is_the_only_one_refused(client_of, pr
 def test_a_batch_gets_each_edits_own_answer(project, sender, member):
     """Several reasons in one batch, each on its own edit, as write_refusal gives them."""
     faces = photos_of(project, 5)
-    edits = services.edits_approve(project=project, faces=faces[:3], user=sender)
-    edits += services.edits_approve(project=project, faces=faces[3:], user=member)
+    edits = approval.edits_approve(project=project, faces=faces[:3], user=sender)
+    edits += approval.edits_approve(project=project, faces=faces[3:], user=member)
     Withholding.objects.create(kind="file", value=edits[0].image.title, reason="Asked")
     Image.objects.filter(pk=edits[1].image_id).update(sha1="a" * 40)  # not a refusal here
     faces[2].retire(index=1000)

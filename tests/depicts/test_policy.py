@@ -19,10 +19,11 @@ from django.utils import timezone
 
 from commons.client import commons_client
 from commons.files import fetch_file_state
-from depicts import policy, services
+from depicts import policy
 from depicts.models import DepictsEdit, WriteSwitch
+from depicts.services import approval, sending, undo
 from faces.models import Face, Image
-from faces.services import pipeline
+from faces.services import images
 from projects.models import Project, Withholding
 from projects.services import project_archive, projects_withhold
 from tests.depicts.writing import (
@@ -78,7 +79,7 @@ def deactivate(user: User) -> None:
 
 def retire(world: World) -> None:
     for face in Face.objects.filter(image=image()):
-        face.retire(index=pipeline.RETIRED_INDEX_BASE)
+        face.retire(index=images.RETIRED_INDEX_BASE)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def at_approve(world: World, reason: Reason, monkeypatch) -> DepictsEdit:
     face = face_on(world.commons, NAME, world.project)
     reason.apply(world)
     approver = User.objects.get(pk=world.approver.pk)  # as the request would load them
-    (edit,) = services.edits_approve(project=world.project, faces=[face], user=approver)
+    (edit,) = approval.edits_approve(project=world.project, faces=[face], user=approver)
     return edit
 
 
@@ -152,14 +153,14 @@ def at_send(world: World, reason: Reason, monkeypatch) -> DepictsEdit:
     """The reason arises while the writer resolves the item: after every earlier check."""
     (edit,) = approve(world.commons, world.project, world.approver, [NAME])
     queue_only(world.project, world.sender, [edit])
-    resolve = services._resolve
+    resolve = sending._resolve
 
     def resolve_then(qid, sleep):
         person = resolve(qid, sleep)
         reason.apply(world)
         return person
 
-    monkeypatch.setattr(services, "_resolve", resolve_then)
+    monkeypatch.setattr(sending, "_resolve", resolve_then)
     send_all([edit.pk])
     return edit
 
@@ -169,16 +170,16 @@ def at_undo(world: World, reason: Reason, monkeypatch) -> DepictsEdit:
     (edit,) = approve(world.commons, world.project, world.approver, [NAME])
     send_all(queue_only(world.project, world.sender, [edit]))
     edit.refresh_from_db()
-    services.batch_revert(project=world.project, batch=edit.batch, user=world.sender)
-    read = services._depicts
+    undo.batch_revert(project=world.project, batch=edit.batch, user=world.sender)
+    read = undo.depicts_of_page
 
     def read_then(client, pageid):
         statements = read(client, pageid)
         reason.apply(world)
         return statements
 
-    monkeypatch.setattr(services, "_depicts", read_then)
-    send_all([edit.pk], step=services.edit_revert)
+    monkeypatch.setattr(undo, "depicts_of_page", read_then)
+    send_all([edit.pk], step=undo.edit_revert)
     return edit
 
 
@@ -189,7 +190,7 @@ REFUSED = {"approve": State.CANCELLED, "queue": State.CANCELLED, "send": State.C
 HELD = {"approve": State.APPROVED, "queue": State.QUEUED, "send": State.QUEUED,
         "undo": State.REVERT_QUEUED}  # fmt: skip
 # An undo that goes through takes the statement off Commons and leaves the edit approved again,
-# unsent (``services.undone_back_to_approved``).
+# unsent (``undo.undone_back_to_approved``).
 THROUGH = {"approve": State.APPROVED, "queue": State.QUEUED, "undo": State.APPROVED}
 
 
@@ -241,14 +242,14 @@ def test_a_file_withheld_while_its_edit_is_being_sent_is_not_written(
 ):
     (edit,) = approve(commons, project, sender, [NAME])
     queue_only(project, sender, [edit])
-    read = services._depicts_of_existing
+    read = sending._depicts_of_existing
 
     def read_then_withhold(client, pageid):
         statements = read(client, pageid)
         withhold("file", TITLE)  # saved in the admin while the edit is "sending"
         return statements
 
-    monkeypatch.setattr(services, "_depicts_of_existing", read_then_withhold)
+    monkeypatch.setattr(sending, "_depicts_of_existing", read_then_withhold)
     assert send_all([edit.pk]) == {edit.pk: State.CANCELLED}
     assert setclaims(commons) == [] and depicts(commons, NAME) == []
 
@@ -294,14 +295,14 @@ def test_a_reupload_seen_while_the_item_is_resolved_stops_the_write(
 ):
     (edit,) = approve(commons, project, sender, [NAME])
     queue_only(project, sender, [edit])
-    resolve = services._resolve
+    resolve = sending._resolve
 
     def resolve_while_recrawled(qid, sleep):
         person = resolve(qid, sleep)
-        edit.face.retire(index=pipeline.RETIRED_INDEX_BASE)  # a crawl saw new bytes
+        edit.face.retire(index=images.RETIRED_INDEX_BASE)  # a crawl saw new bytes
         return person
 
-    monkeypatch.setattr(services, "_resolve", resolve_while_recrawled)
+    monkeypatch.setattr(sending, "_resolve", resolve_while_recrawled)
     assert send_all([edit.pk]) == {edit.pk: State.CANCELLED}
     assert _error(edit) == policy.FACE_RETIRED and setclaims(commons) == []
 
@@ -314,7 +315,7 @@ def test_a_face_drawn_on_a_new_upload_is_never_written_within_the_wait(
     just_uploaded = {"uploaded_at": timezone.now() - timedelta(hours=1)}
     if step == "approve":
         Image.objects.filter(pk=face.image_id).update(**just_uploaded)
-    (edit,) = services.edits_approve(project=project, faces=[face], user=member)
+    (edit,) = approval.edits_approve(project=project, faces=[face], user=member)
     if step == "queue":
         Image.objects.filter(pk=face.image_id).update(**just_uploaded)
     queue_only(project, sender, [edit])
@@ -328,16 +329,16 @@ def test_a_face_drawn_on_a_new_upload_is_never_written_within_the_wait(
 
 def test_a_removal_approved_on_a_new_upload_is_cancelled_with_its_reason(commons, project, sender):
     face = face_on(commons, NAME, project)
-    proposal = services._propose_removal(project, face, sender)  # a rejected "yes"
+    proposal = approval._propose_removal(project, face, sender)  # a rejected "yes"
     Image.objects.filter(pk=face.image_id).update(uploaded_at=timezone.now())
-    edit = services.removal_approve(edit=proposal, user=sender)
+    edit = approval.removal_approve(edit=proposal, user=sender)
     assert edit.state == State.CANCELLED and "uploaded less than" in edit.error
 
 
 def test_a_new_upload_is_written_once_the_wait_is_over(commons, project, sender):
     face = face_on(commons, NAME, project)
     Image.objects.filter(pk=face.image_id).update(uploaded_at=timezone.now() - timedelta(days=3))
-    (edit,) = services.edits_approve(project=project, faces=[face], user=sender)
+    (edit,) = approval.edits_approve(project=project, faces=[face], user=sender)
     assert send_all(queue_only(project, sender, [edit])) == {edit.pk: State.SENT}
 
 

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from depicts import selectors, services
+from depicts import selectors
 from depicts.models import DepictsEdit
+from depicts.services import approval, common
 from faces.learning_summary import LearnerSummary
 from faces.models import Face, Label, ProjectImage
 from faces.services import review
@@ -79,9 +80,9 @@ def test_a_face_whose_removal_is_under_way_leaves_the_view(project, owner):
     face = on_commons(project, photos_of(project, 1)[0])
     filters = selectors.SuggestionFilter(source=selectors.SuggestionSource.COMMONS)
     assert list(selectors.on_commons(project=project, filters=filters)) == [face]
-    (removal,) = services.edits_reject(project=project, faces=[face], user=owner)
+    (removal,) = approval.edits_reject(project=project, faces=[face], user=owner)
     assert list(selectors.on_commons(project=project, filters=filters)) == []
-    services.edit_withdraw(edit=removal)  # "keep the statement": it is on Commons again
+    approval.edit_withdraw(edit=removal)  # "keep the statement": it is on Commons again
     assert list(selectors.on_commons(project=project, filters=filters)) == [face]
 
 
@@ -189,14 +190,14 @@ def test_keeping_a_contradicted_statement_stops_offering_it(client_of, owner, pr
     assert DepictsEdit.objects.get(action=REMOVE).state == State.CANCELLED
     assert client.get(send_url("send", project)).context["page"].contradicted == []
     # A later rejection in the grid proposes it again: a person asked for it.
-    (proposal,) = services.edits_reject(project=project, faces=[face], user=owner)
+    (proposal,) = approval.edits_reject(project=project, faces=[face], user=owner)
     assert proposal.state == State.PROPOSED
 
 
 def test_a_face_nobody_contradicted_cannot_be_removed_this_way(client_of, owner, project):
     face = on_commons(project, photos_of(project, 1)[0])
-    with pytest.raises(services.EditNotAllowed):
-        services.contradiction_settle(project=project, face=face, user=owner, remove=True)
+    with pytest.raises(common.EditNotAllowed):
+        approval.contradiction_settle(project=project, face=face, user=owner, remove=True)
     assert not DepictsEdit.objects.exists()
 
 
@@ -222,13 +223,13 @@ def test_a_contradicted_statement_is_removed_once_approved_and_sent(commons, pro
     on_commons(project, face)
     say_no(project, face, sender)
     assert depicts(commons, KNOWN) == [PERSON]
-    removal = services.contradiction_settle(project=project, face=face, user=sender, remove=True)
+    removal = approval.contradiction_settle(project=project, face=face, user=sender, remove=True)
     send_all(queue(project, sender, [removal]))
     removal.refresh_from_db()
     assert removal.state == State.SENT and depicts(commons, KNOWN) == []
     # The file no longer depicts the person: nothing is left to offer or show as on Commons.
     assert not ProjectImage.objects.filter(image=face.image, depicts_person=True).exists()
-    assert list(services.contradicted(project)) == []
+    assert list(selectors.contradicted(project)) == []
     filters = selectors.SuggestionFilter(source=selectors.SuggestionSource.COMMONS)
     assert list(selectors.on_commons(project=project, filters=filters)) == []
 
@@ -237,8 +238,8 @@ def test_a_statement_already_gone_is_no_longer_recorded_as_depicted(commons, pro
     face = on_commons(project, face_on(commons, KNOWN, project))
     (statement,) = commons.statements(commons.mid(KNOWN), "P180")
     commons.world.remove_statements(commons.mid(KNOWN), [statement["id"]])
-    (removal,) = services.edits_reject(project=project, faces=[face], user=sender)
-    services.removal_approve(edit=removal, user=sender)
+    (removal,) = approval.edits_reject(project=project, faces=[face], user=sender)
+    approval.removal_approve(edit=removal, user=sender)
     send_all(queue(project, sender, [removal]))
     assert not ProjectImage.objects.filter(image=face.image, depicts_person=True).exists()
     assert commons.writes == []
@@ -289,5 +290,5 @@ def test_the_send_page_states_the_estimate_beside_approved_additions(
     client = client_of(owner)
     client.post(send_url("remove-contradicted", project, face.pk))
     assert ESTIMATE not in client.get(send_url("send", project)).content.decode()  # removals only
-    services.edits_approve(project=project, faces=photos_of(project, 1), user=owner)
+    approval.edits_approve(project=project, faces=photos_of(project, 1), user=owner)
     assert ESTIMATE in client.get(send_url("send", project)).content.decode()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from commons.client import commons_client
-from depicts import services
 from depicts.models import DepictsEdit
+from depicts.services import approval, common, reverts, undo
 from depicts.tasks import learn_reverts, write_revert
 from faces.models import Label, ProjectImage
 from tests.depicts.writing import (
@@ -40,8 +40,8 @@ def sent_batch(commons, project, user, names=FRESH[:3]) -> list[DepictsEdit]:
 
 
 def revert(project, user, edits) -> dict[int, str]:
-    services.batch_revert(project=project, batch=edits[0].batch, user=user)
-    return send_all([edit.pk for edit in edits], step=services.edit_revert)
+    undo.batch_revert(project=project, batch=edits[0].batch, user=user)
+    return send_all([edit.pk for edit in edits], step=undo.edit_revert)
 
 
 def statement_of(server, name: str) -> dict:
@@ -64,9 +64,9 @@ def test_a_rejected_bootstrap_face_removes_the_statement_only_once_approved_and_
 ):
     face = bootstrap_face(commons, project)
     stable_id = statement_of(commons, KNOWN)["id"]
-    (removal,) = services.edits_reject(project=project, faces=[face], user=sender)
+    (removal,) = approval.edits_reject(project=project, faces=[face], user=sender)
     assert send_all([removal.pk]) == {removal.pk: State.PROPOSED}  # never on its own
-    services.removal_approve(edit=removal, user=sender)
+    approval.removal_approve(edit=removal, user=sender)
     send_all(queue(project, sender, [removal]))
     removal.refresh_from_db()
     assert removal.state == State.SENT
@@ -78,10 +78,10 @@ def test_a_rejected_bootstrap_face_removes_the_statement_only_once_approved_and_
 
 def test_a_removal_whose_answer_is_lost_is_not_sent_again(commons, project, sender):
     commons.inject("drop_after_write", times=None, action="wbremoveclaims")
-    (removal,) = services.edits_reject(
+    (removal,) = approval.edits_reject(
         project=project, faces=[bootstrap_face(commons, project)], user=sender
     )
-    services.removal_approve(edit=removal, user=sender)
+    approval.removal_approve(edit=removal, user=sender)
     send_all(queue(project, sender, [removal]))
     assert depicts(commons, KNOWN) == []
     assert len(removals(commons)) == 1
@@ -90,8 +90,8 @@ def test_a_removal_whose_answer_is_lost_is_not_sent_again(commons, project, send
 def test_a_statement_already_gone_is_not_removed_again(commons, project, sender):
     face = bootstrap_face(commons, project)
     commons.world.remove_statements(commons.mid(KNOWN), [statement_of(commons, KNOWN)["id"]])
-    (removal,) = services.edits_reject(project=project, faces=[face], user=sender)
-    services.removal_approve(edit=removal, user=sender)
+    (removal,) = approval.edits_reject(project=project, faces=[face], user=sender)
+    approval.removal_approve(edit=removal, user=sender)
     send_all(queue(project, sender, [removal]))
     removal.refresh_from_db()
     assert (removal.state, removal.state_text) == (State.ALREADY_PRESENT, "Already absent")
@@ -100,13 +100,13 @@ def test_a_statement_already_gone_is_not_removed_again(commons, project, sender)
 
 def test_removing_a_statement_wikivisage_wrote_marks_that_edit_reverted(commons, project, sender):
     (added,) = sent_batch(commons, project, sender, FRESH[:1])
-    (removal,) = services.edits_reject(project=project, faces=[added.face], user=sender)
-    services.removal_approve(edit=removal, user=sender)
+    (removal,) = approval.edits_reject(project=project, faces=[added.face], user=sender)
+    approval.removal_approve(edit=removal, user=sender)
     send_all(queue(project, sender, [removal]))
     added.refresh_from_db()
     assert depicts(commons, FRESH[0]) == []
     assert (added.state, added.reverted_by) == (State.REVERTED, sender)
-    services.sent_edits_check(client=commons_client())
+    reverts.sent_edits_check(client=commons_client())
     assert not Label.objects.filter(verdict=Label.Verdict.NO).exists()  # ours, not learnt
 
 
@@ -167,7 +167,7 @@ def test_a_revert_run_twice_or_under_faults_removes_once(commons, project, sende
     (edit,) = sent_batch(commons, project, sender, FRESH[:1])
     commons.inject("drop_after_write", times=None, action="wbremoveclaims")
     commons.inject("maxlag", times=2, action="wbremoveclaims")
-    services.batch_revert(project=project, batch=edit.batch, user=sender)
+    undo.batch_revert(project=project, batch=edit.batch, user=sender)
     write_revert.apply(args=[edit.pk])
     write_revert.apply(args=[edit.pk])
     edit.refresh_from_db()
@@ -179,11 +179,11 @@ def test_a_revert_run_twice_or_under_faults_removes_once(commons, project, sende
 def test_only_the_sender_or_a_moderator_can_undo_a_batch(commons, project, sender, member):
     edits = sent_batch(commons, project, sender)
     log_in(commons, member)
-    with pytest.raises(services.EditNotAllowed):
-        services.batch_revert(project=project, batch=edits[0].batch, user=member)
+    with pytest.raises(common.EditNotAllowed):
+        undo.batch_revert(project=project, batch=edits[0].batch, user=member)
     moderator = UserFactory(username="mod", is_staff=True)
     log_in(commons, moderator)
-    assert services.batch_revert(project=project, batch=edits[0].batch, user=moderator) == 3
+    assert undo.batch_revert(project=project, batch=edits[0].batch, user=moderator) == 3
 
 
 def test_reverts_wait_while_writes_are_stopped(commons, project, sender):
@@ -203,7 +203,7 @@ def test_a_statement_removed_by_someone_else_becomes_a_no_for_the_project(common
     replaced = statement_of(commons, FRESH[1])  # someone says it is another person
     replaced["mainsnak"]["datavalue"]["value"] = {"entity-type": "item", "id": OTHER}
     commons.world.save_statement(commons.mid(FRESH[1]), replaced)
-    summary = services.sent_edits_check(client=commons_client())
+    summary = reverts.sent_edits_check(client=commons_client())
     assert (summary.checked, summary.removed) == (3, 2)
     states = [DepictsEdit.objects.get(pk=edit.pk).state for edit in edits]
     assert states == [State.REMOVED, State.REMOVED, State.SENT]
@@ -231,7 +231,7 @@ def test_a_human_no_stays_as_the_reviewer_gave_it(commons, project, sender):
     (edit,) = sent_batch(commons, project, sender, FRESH[:1])
     human = LabelFactory(project=project, face=edit.face, verdict=Label.Verdict.YES, user=sender)
     commons.world.remove_statements(commons.mid(FRESH[0]), [edit.statement_id])
-    services.sent_edits_check(client=commons_client())
+    reverts.sent_edits_check(client=commons_client())
     human.refresh_from_db()
     assert (human.source, human.verdict) == (Label.Source.HUMAN, Label.Verdict.YES)
     learnt = Label.objects.get(face=edit.face, source=Label.Source.BOOTSTRAP)
@@ -240,7 +240,7 @@ def test_a_human_no_stays_as_the_reviewer_gave_it(commons, project, sender):
 
 def test_a_file_deleted_on_commons_teaches_nothing(commons, project, sender):
     gone = DepictsEditFactory(project=project, image=ImageFactory(pageid=424242), state="sent")
-    summary = services.sent_edits_check(client=commons_client())
+    summary = reverts.sent_edits_check(client=commons_client())
     gone.refresh_from_db()
     assert (summary.removed, gone.state) == (0, State.SENT)
     assert not Label.objects.exists()
@@ -251,6 +251,6 @@ def test_the_check_reads_fifty_files_per_request(commons, project, sender):
         DepictsEditFactory(
             project=project, image=ImageFactory(pageid=500000 + number), state="sent"
         )
-    services.sent_edits_check(client=commons_client(), limit=120)
+    reverts.sent_edits_check(client=commons_client(), limit=120)
     reads = commons.api_requests(site="commons", action="wbgetentities")
     assert [len(read.params["ids"].split("|")) for read in reads] == [50, 50, 20]

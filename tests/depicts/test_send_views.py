@@ -7,8 +7,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from depicts import services
 from depicts.models import DepictsEdit, WriteSwitch
+from depicts.services import approval, cancel, sending
 from faces.models import ProjectImage
 from tests.depicts.writing import (
     FRESH,
@@ -71,7 +71,7 @@ def test_the_send_page_takes_ten_queries_however_many_edits(
     with django_assert_num_queries(10):  # session, user, project, role, the page's six, bell
         assert client.get(url("send", project)).status_code == 200
     more = approve(commons, project, sender, FRESH[2:])
-    services.edits_queue(project=project, user=sender, edit_ids=[edit.pk for edit in more[:2]])
+    sending.edits_queue(project=project, user=sender, edit_ids=[edit.pk for edit in more[:2]])
     with django_assert_num_queries(10):
         assert client.get(url("send", project)).status_code == 200
 
@@ -152,7 +152,7 @@ def test_a_linked_account_is_named_where_edits_are_sent(client_of, project, send
 
 
 def test_the_states_endpoint_reports_each_edit_of_a_batch(client_of, project, sender, approved):
-    queued = services.edits_queue(project=project, user=sender, edit_ids=[approved[0].pk])
+    queued = sending.edits_queue(project=project, user=sender, edit_ids=[approved[0].pk])
     DepictsEdit.objects.filter(pk=approved[0].pk).update(state=State.FAILED, error="blocked: no")
     data = client_of(sender).get(url("states", project), {"batch": str(queued.batch)}).json()
     assert data == {
@@ -186,7 +186,7 @@ def test_the_states_endpoint_reports_each_edit_of_a_batch(client_of, project, se
 def test_the_states_endpoint_says_when_edits_are_still_waiting(
     client_of, project, sender, approved
 ):
-    services.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in approved])
+    sending.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in approved])
     data = client_of(sender).get(url("states", project)).json()
     assert data["waiting"] is True
     assert {edit["state"] for edit in data["edits"]} == {"queued"}
@@ -204,7 +204,7 @@ def test_a_proposed_removal_is_approved_or_dismissed_by_post(client_of, commons,
     # As the crawl leaves it: the file depicts the person, its one face is a bootstrap yes.
     ProjectImage.objects.filter(image=face.image).update(depicts_person=True)
     LabelFactory(project=project, face=face, source="bootstrap")
-    (proposal,) = services.edits_reject(project=project, faces=[face], user=sender)
+    (proposal,) = approval.edits_reject(project=project, faces=[face], user=sender)
     client = client_of(sender)
     assert "Proposed removals" in client.get(url("send", project)).content.decode()
     assert client.get(url("approve-removal", project, proposal.pk)).status_code == 405
@@ -249,7 +249,7 @@ def test_the_sender_undoes_a_batch_and_another_member_may_not(
 
 def test_the_page_offers_undo_only_to_the_sender(client_of, commons, project, sender, member):
     edits = approve(commons, project, sender, FRESH[:1])
-    queued = services.edits_queue(project=project, user=sender, edit_ids=[edits[0].pk])
+    queued = sending.edits_queue(project=project, user=sender, edit_ids=[edits[0].pk])
     DepictsEdit.objects.update(state=State.SENT)
     revert_url = url("revert", project, queued.batch)
     assert revert_url in client_of(sender).get(url("send", project)).content.decode()
@@ -261,7 +261,7 @@ def test_undo_asks_first_with_the_count_and_only_the_sender(
     client_of, commons, project, sender, member
 ):
     edits = approve(commons, project, sender, FRESH[:2])
-    queued = services.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in edits])
+    queued = sending.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in edits])
     DepictsEdit.objects.update(state=State.SENT)
     page = client_of(sender).get(url("revert", project, queued.batch)).content.decode()
     assert "Remove 2 statements from Commons" in page
@@ -275,7 +275,7 @@ def test_a_head_request_on_the_undo_address_undoes_nothing(
     """HEAD is a safe method (no CSRF token asked, sent by link checkers and prefetchers):
     it is answered as the confirmation page, never as the POST that undoes."""
     edits = approve(commons, project, sender, FRESH[:2])
-    batch = services.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in edits])
+    batch = sending.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in edits])
     DepictsEdit.objects.update(state=State.SENT)
     queued.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -324,7 +324,7 @@ def test_the_audit_trail_cannot_be_edited_in_the_admin(client_of, moderator, app
 
 
 def test_moderators_cancel_unsent_edits(client_of, moderator, project, sender, approved):
-    services.edits_queue(project=project, user=sender, edit_ids=[approved[0].pk])
+    sending.edits_queue(project=project, user=sender, edit_ids=[approved[0].pk])
     admin_action(client_of(moderator), "cancel", approved)
     assert set(DepictsEdit.objects.values_list("state", flat=True)) == {State.CANCELLED}
 
@@ -341,7 +341,7 @@ def test_turning_the_global_switch_back_on_sends_the_waiting_edits(
 ):
     switch = WriteSwitch.objects.create(pk=1, writes_enabled=False)
     with django_capture_on_commit_callbacks(execute=True):
-        services.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in approved])
+        sending.edits_queue(project=project, user=sender, edit_ids=[e.pk for e in approved])
     run_writes(queued)
     assert commons.writes == []
     change = reverse("admin:depicts_writeswitch_change", args=[switch.pk])
@@ -355,6 +355,6 @@ def test_turning_the_global_switch_back_on_sends_the_waiting_edits(
 
 
 def test_deactivating_a_user_cancels_their_waiting_edits(project, sender, approved):
-    services.edits_queue(project=project, user=sender, edit_ids=[approved[0].pk])
-    services.users_deactivate(users=type(sender).objects.filter(pk=sender.pk))
+    sending.edits_queue(project=project, user=sender, edit_ids=[approved[0].pk])
+    cancel.users_deactivate(users=type(sender).objects.filter(pk=sender.pk))
     assert set(DepictsEdit.objects.values_list("state", flat=True)) == {State.CANCELLED}

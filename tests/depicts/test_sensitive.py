@@ -11,7 +11,7 @@ from django.urls import reverse
 from depicts.models import DepictsEdit
 from faces import selectors
 from faces.models import Image, ImageCategory, Label
-from faces.services import pipeline
+from faces.services import crawl
 from projects.models import Sensitivity
 from tests.factories import FaceFactory
 from tests.pipeline.test_pipeline import client as api_client
@@ -129,7 +129,7 @@ def test_the_crawl_records_the_subcategory_a_file_was_listed_in(
     project.category, project.crawl_depth = "Family", 1
     project.save()
     with django_capture_on_commit_callbacks(execute=True), api_client() as api:
-        pipeline.project_crawl(project=project, client=api, queue=False)
+        crawl.project_crawl(project=project, client=api, queue=False)
     kid = Image.objects.get(title="File:Kid.jpg")
     assert list(kid.crawled_in.values_list("category", flat=True)) == ["Kids of the family"]
     Sensitivity.objects.create(

@@ -13,8 +13,9 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from depicts import services, tasks, throttle
+from depicts import policy, tasks, throttle
 from depicts.models import DepictsEdit, WriteSwitch
+from depicts.services import approval, common, resume, sending
 from depicts.tasks import write_edit
 from tests.depicts.writing import (
     BLOCKED,
@@ -113,7 +114,7 @@ def test_approved_but_not_confirmed_edits_are_never_written(commons, project, se
 def test_a_rejected_face_is_never_written(commons, project, sender):
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
-    services.edits_reject(project=project, faces=[edit.face], user=sender)
+    approval.edits_reject(project=project, faces=[edit.face], user=sender)
     send_all([edit.pk])
     edit.refresh_from_db()
     assert edit.state == State.CANCELLED
@@ -155,7 +156,7 @@ def test_the_write_task_run_twice_writes_once(commons, project, sender):
 
 @pytest.mark.django_db
 def test_a_task_for_a_deleted_edit_returns_quietly(commons, project, sender):
-    assert services.edit_send(edit_id=987654) == services.GONE
+    assert sending.edit_send(edit_id=987654) == sending.GONE
     write_edit.apply(args=[987654])
     assert commons.writes == []
 
@@ -219,14 +220,14 @@ def test_a_write_applied_but_its_answer_lost_is_not_repeated(commons, project, s
 def test_a_failure_outlasting_the_requests_retries_is_retried_by_the_queue(
     commons, project, sender
 ):
-    commons.inject("http503", times=services.WRITE_RETRY.max_attempts, action="wbsetclaim")
+    commons.inject("http503", times=sending.WRITE_RETRY.max_attempts, action="wbsetclaim")
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
-    first = services.edit_send(edit_id=edit.pk, sleep=lambda _s: None)
+    first = sending.edit_send(edit_id=edit.pk, sleep=lambda _s: None)
     edit.refresh_from_db()
     assert (first.state, edit.state, edit.attempts) == (State.QUEUED, State.QUEUED, 1)
-    base = services.edit_retry().base_delay
-    assert base / 2 <= first.retry_in <= services.RETRY_CAP_SECONDS
+    base = sending.edit_retry().base_delay
+    assert base / 2 <= first.retry_in <= sending.RETRY_CAP_SECONDS
     assert "http-503" in edit.error
     assert send_all([edit.pk]) == {edit.pk: State.SENT}
     assert len(setclaims(commons)) == 1
@@ -257,7 +258,7 @@ def test_a_lost_answer_found_on_commons_at_the_next_try_counts_as_sent(commons, 
     def reads_fail_after_the_write(http, record):
         reply = answer(http, record)
         if record.action == "wbsetclaim":
-            reads = services.WRITE_RETRY.max_attempts
+            reads = sending.WRITE_RETRY.max_attempts
             commons.inject("http503", times=reads, action="wbgetentities")
         return reply
 
@@ -265,7 +266,7 @@ def test_a_lost_answer_found_on_commons_at_the_next_try_counts_as_sent(commons, 
     commons.inject("drop_after_write", times=1, action="wbsetclaim")
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
-    first = services.edit_send(edit_id=edit.pk, sleep=lambda _s: None)
+    first = sending.edit_send(edit_id=edit.pk, sleep=lambda _s: None)
     assert first.state == State.QUEUED and first.retry_in is not None
     assert depicts(commons, FRESH[0]) == [PERSON]  # on Commons, not yet recorded
     assert send_all([edit.pk]) == {edit.pk: State.SENT}
@@ -274,36 +275,36 @@ def test_a_lost_answer_found_on_commons_at_the_next_try_counts_as_sent(commons, 
 
 @pytest.mark.django_db
 def test_ratelimited_pauses_the_users_edits_for_retry_after(commons, project, sender):
-    commons.inject("ratelimited", times=services.WRITE_RETRY.max_attempts, action="wbsetclaim")
+    commons.inject("ratelimited", times=sending.WRITE_RETRY.max_attempts, action="wbsetclaim")
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
     before = time.time()
-    outcome = services.edit_send(edit_id=edit.pk, sleep=lambda _s: None)
+    outcome = sending.edit_send(edit_id=edit.pk, sleep=lambda _s: None)
     paused_until = throttle.next_allowed_at(user_id=sender.pk)
     assert outcome.state == State.QUEUED
-    assert paused_until.timestamp() >= before + services.rate_limit_pause() - 1
-    assert outcome.retry_in >= services.edit_retry().base_delay / 2
+    assert paused_until.timestamp() >= before + sending.rate_limit_pause() - 1
+    assert outcome.retry_in >= sending.edit_retry().base_delay / 2
 
 
 @pytest.mark.django_db
 def test_retry_delay_grows_with_jitter_under_a_cap_and_honours_retry_after():
     rng = random.Random(7)
-    first = [services.retry_delay(1, None, rng) for _ in range(50)]
-    fifth = [services.retry_delay(5, None, rng) for _ in range(50)]
+    first = [sending.retry_delay(1, None, rng) for _ in range(50)]
+    fifth = [sending.retry_delay(5, None, rng) for _ in range(50)]
     assert min(first) >= 15 and max(first) <= 30 and len(set(first)) > 1
     assert 240 <= min(fifth) <= max(fifth) <= 480
-    assert services.retry_delay(20, None, rng) <= services.RETRY_CAP_SECONDS
-    assert services.retry_delay(1, 120.0, rng) == 120.0
+    assert sending.retry_delay(20, None, rng) <= sending.RETRY_CAP_SECONDS
+    assert sending.retry_delay(1, 120.0, rng) == 120.0
 
 
 @pytest.mark.django_db
 def test_an_edit_failing_every_time_ends_failed_with_the_reason(commons, project, sender):
     commons.inject("maxlag", times=None, action="wbsetclaim")
     (edit,) = approve(commons, project, sender, FRESH[:1])
-    states = send_all(queue(project, sender, [edit]), max_runs=services.MAX_ATTEMPTS + 1)
+    states = send_all(queue(project, sender, [edit]), max_runs=sending.MAX_ATTEMPTS + 1)
     edit.refresh_from_db()
     assert states == {edit.pk: State.FAILED}
-    assert edit.attempts == services.MAX_ATTEMPTS - 1
+    assert edit.attempts == sending.MAX_ATTEMPTS - 1
     assert "maxlag" in edit.error
     assert commons.writes == []
 
@@ -312,10 +313,10 @@ def test_an_edit_failing_every_time_ends_failed_with_the_reason(commons, project
 def test_a_permanent_failure_on_one_file_does_not_stop_the_batch(commons, project, sender):
     edits = approve(commons, project, sender, FRESH[:2])
     gone = FaceFactory(image=image_of(commons, "Deleted file.jpg", project, pageid=424242))
-    edits += services.edits_approve(project=project, faces=[gone], user=sender)
+    edits += approval.edits_approve(project=project, faces=[gone], user=sender)
     states = send_all(queue(project, sender, edits))
     assert list(states.values()) == [State.SENT, State.SENT, State.FAILED]
-    assert DepictsEdit.objects.get(pk=edits[2].pk).error == services.FILE_DELETED
+    assert DepictsEdit.objects.get(pk=edits[2].pk).error == policy.FILE_DELETED
     assert len(setclaims(commons)) == 2
 
 
@@ -350,7 +351,7 @@ def test_the_global_switch_stops_every_write_and_sending_resumes_after(commons, 
     assert send_all(ids) == dict.fromkeys(ids, State.QUEUED)
     assert commons.writes == []
     WriteSwitch.objects.filter(pk=1).update(writes_enabled=True)
-    resumed = services.edits_resume(force=True)
+    resumed = resume.edits_resume(force=True)
     assert sorted(resumed.sends) == sorted(ids)
     assert send_all(resumed.sends) == dict.fromkeys(ids, State.SENT)
     assert len(setclaims(commons)) == 2
@@ -375,14 +376,14 @@ def test_a_switch_turned_off_while_the_file_is_read_still_stops_the_write(
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
     reads = commons.api_requests
-    real_depicts = services._depicts_of_existing
+    real_depicts = sending._depicts_of_existing
 
     def depicts_then_stop(client, pageid):
         statements = real_depicts(client, pageid)
         WriteSwitch.objects.create(pk=1, writes_enabled=False)
         return statements
 
-    monkeypatch.setattr(services, "_depicts_of_existing", depicts_then_stop)
+    monkeypatch.setattr(sending, "_depicts_of_existing", depicts_then_stop)
     assert send_all([edit.pk]) == {edit.pk: State.QUEUED}
     assert reads(action="wbgetentities") and commons.writes == []
 
@@ -414,7 +415,7 @@ def test_the_writer_keeps_to_the_configured_rate(commons, project, sender, setti
     settings.WIKIVISAGE_EDITS_PER_SECOND = 5
     ids = queue(project, sender, approve(commons, project, sender, FRESH[:4]))
     for edit_id in ids:
-        services.edit_send(edit_id=edit_id)  # real sleeps
+        sending.edit_send(edit_id=edit_id)  # real sleeps
     times = [write.time for write in setclaims(commons)]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(times) == 4
@@ -426,7 +427,7 @@ def test_a_slot_too_far_hands_the_edit_back_with_the_wait(commons, project, send
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
     throttle.hold_off(user_id=sender.pk, seconds=40)
-    outcome = services.edit_send(edit_id=edit.pk)
+    outcome = sending.edit_send(edit_id=edit.pk)
     edit.refresh_from_db()
     assert outcome.state == edit.state == State.QUEUED
     assert 35 < outcome.retry_in <= 40
@@ -472,7 +473,7 @@ def test_a_claimed_edit_is_not_taken_by_a_second_worker(commons, project, sender
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
     assert DepictsEdit.objects.claim(pk=edit.pk, state=State.QUEUED, to=State.SENDING)
-    assert services.edit_send(edit_id=edit.pk).state == State.SENDING
+    assert sending.edit_send(edit_id=edit.pk).state == State.SENDING
     assert commons.writes == []
 
 
@@ -481,9 +482,9 @@ def test_an_edit_held_by_a_dead_worker_is_resumed_and_written_once(commons, proj
     (edit,) = approve(commons, project, sender, FRESH[:1])
     queue(project, sender, [edit])
     assert DepictsEdit.objects.claim(pk=edit.pk, state=State.QUEUED, to=State.SENDING)
-    assert services.edits_resume(stale_after=timedelta(hours=1)).sends == []  # not stale yet
+    assert resume.edits_resume(stale_after=timedelta(hours=1)).sends == []  # not stale yet
     DepictsEdit.objects.filter(pk=edit.pk).update(claimed_at=edit.approved_at - timedelta(hours=2))
-    assert services.edits_resume(stale_after=timedelta(hours=1)).sends == [edit.pk]
+    assert resume.edits_resume(stale_after=timedelta(hours=1)).sends == [edit.pk]
     assert send_all([edit.pk]) == {edit.pk: State.SENT}
     assert len(setclaims(commons)) == 1
 
@@ -585,7 +586,7 @@ def test_a_worker_killed_between_write_and_record_causes_no_second_statement(
     edit.refresh_from_db()
     assert edit.state == State.SENDING  # the worker died before recording anything
     with celery_worker(extra_env=env) as survivor:
-        services.edits_resume(stale_after=timedelta(0))
+        resume.edits_resume(stale_after=timedelta(0))
         done = wait_for(lambda: settled([edit.pk]), timeout=60)
         logs = "".join(survivor.output[-30:])
     edit.refresh_from_db()
@@ -597,6 +598,6 @@ def test_a_worker_killed_between_write_and_record_causes_no_second_statement(
 def test_a_live_worker_is_never_taken_for_dead():
     """A claim is taken over only after the claim timeout; by then the task's hard time
     limit has stopped the worker that held it, so two workers never hold one edit."""
-    in_process = services.WRITE_RETRY.max_attempts * services.WRITE_RETRY.max_delay
-    assert in_process + services.MAX_INLINE_WAIT < tasks.WRITE_SOFT_TIME_LIMIT
-    assert tasks.WRITE_SOFT_TIME_LIMIT < tasks.WRITE_TIME_LIMIT < services.DEFAULT_CLAIM_TIMEOUT
+    in_process = sending.WRITE_RETRY.max_attempts * sending.WRITE_RETRY.max_delay
+    assert in_process + sending.MAX_INLINE_WAIT < tasks.WRITE_SOFT_TIME_LIMIT
+    assert tasks.WRITE_SOFT_TIME_LIMIT < tasks.WRITE_TIME_LIMIT < common.DEFAULT_CLAIM_TIMEOUT

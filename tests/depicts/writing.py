@@ -18,8 +18,9 @@ from django.utils import timezone
 from social_django.models import UserSocialAuth
 
 from commons.oauth import PROVIDER, SEALED_FIELD, USERNAME_FIELD, seal_token
-from depicts import services, tasks
+from depicts import tasks
 from depicts.models import DepictsEdit, WriteThrottle
+from depicts.services import approval, sending
 from faces.models import Face, Image, ProjectImage
 from fakecommons import FakeCommons
 from tests.factories import FaceFactory
@@ -112,18 +113,18 @@ def face_on(server: FakeCommons, name: str, project, **box: float) -> Face:
 
 def approve(server: FakeCommons, project, user, names: Iterable[str]) -> list[DepictsEdit]:
     faces = [face_on(server, name, project) for name in names]
-    return services.edits_approve(project=project, faces=faces, user=user)
+    return approval.edits_approve(project=project, faces=faces, user=user)
 
 
 def queue(project, user, edits: Sequence[DepictsEdit]) -> list[int]:
     """Confirm the edits as the send page does (their tasks run once the test commits)."""
-    services.edits_queue(project=project, user=user, edit_ids=[edit.pk for edit in edits])
+    sending.edits_queue(project=project, user=user, edit_ids=[edit.pk for edit in edits])
     return [edit.pk for edit in edits]
 
 
 def queue_only(project, user, edits: Sequence[DepictsEdit]) -> list[int]:
     """Confirm the edits but hand out no task: the test runs the writers itself."""
-    with mock.patch.object(services, "_enqueue"):
+    with mock.patch.object(sending, "enqueue_writes"):
         return queue(project, user, edits)
 
 
@@ -134,7 +135,7 @@ def no_sleep(_seconds: float) -> None:
 def send_all(
     edit_ids: Iterable[int],
     *,
-    step: Callable[..., services.SendOutcome] = services.edit_send,
+    step: Callable[..., sending.SendOutcome] = sending.edit_send,
     max_runs: int = 10,
 ) -> dict[int, str]:
     """Run the writer on each edit, as the task queue would, until none asks to be retried.

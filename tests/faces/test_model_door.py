@@ -25,7 +25,8 @@ from faces import inference
 from faces.detection import DETECTION, ENCODER, DetectedFace, FaceBox
 from faces.modelclient import AnswerRefused, ModelServiceUnavailable
 from faces.models import Face, Image
-from faces.services import pipeline
+from faces.services import detect, reencode
+from faces.services import drawn as drawn_service
 from tests.faces.test_providers import FACES, OBAMA, crawled, http_provider  # noqa: F401
 from tests.factories import FaceFactory
 from tests.pipeline.test_pipeline import client
@@ -151,7 +152,7 @@ def test_an_answer_the_pipeline_cannot_store_marks_the_image_as_an_error(
     image = Image.objects.get(title="File:Obama 1.jpg")
 
     with client() as api:
-        outcome = pipeline.image_detect(image_id=image.pk, client=api)
+        outcome = detect.image_detect(image_id=image.pk, client=api)
 
     image.refresh_from_db()
     assert (outcome.state, image.state) == (Image.State.ERROR, Image.State.ERROR)
@@ -174,7 +175,7 @@ def test_a_drawn_face_is_left_unencoded_when_its_encoding_is_refused(service, us
     use(url)
 
     with client() as api:
-        assert pipeline.face_encode(face_id=drawn.pk, client=api) is False
+        assert drawn_service.face_encode(face_id=drawn.pk, client=api) is False
 
     drawn.refresh_from_db()
     assert drawn.encoding is None
@@ -188,7 +189,7 @@ def test_the_sweep_leaves_faces_alone_when_the_service_names_a_version_too_long(
     url, _ = service(answering(one_face(), metadata=metadata))
     use(url)
 
-    assert pipeline.images_reencode() == []
+    assert reencode.images_reencode() == []
     assert Image.objects.get(pk=face.image_id).state == Image.State.DONE
 
 

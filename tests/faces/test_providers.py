@@ -33,7 +33,8 @@ from faces.modelclient import ModelServiceClient, ModelServiceRejected, ModelSer
 from faces.models import Face, Image, Label
 from faces.modelserver import ModelServer
 from faces.providers import DlibProvider, HttpProvider, detector
-from faces.services import pipeline, scoring
+from faces.services import crawl, detect, processing, reencode, scoring
+from faces.services import drawn as drawn_service
 from faces.tasks import detect_image, reclaim_images
 from tests.faces.test_modelserver import ServerProcess, start_model_server, stop_model_server
 from tests.factories import FaceFactory, ImageFactory, ProjectFactory, ProjectImageFactory
@@ -280,7 +281,7 @@ def crawled(make_fake_commons, db) -> Any:
     stand_in = make_fake_commons(WORLD)
     project = ProjectFactory(qid="Q76", category="Obama", crawl_depth=0)
     with client() as api:
-        pipeline.project_crawl(project=project, client=api, queue=False)
+        crawl.project_crawl(project=project, client=api, queue=False)
     stand_in.project = project
     return stand_in
 
@@ -288,12 +289,12 @@ def crawled(make_fake_commons, db) -> Any:
 def detect_all(project) -> None:
     with client() as api:
         for image in Image.objects.filter(project_links__project=project):
-            pipeline.image_detect(image_id=image.pk, client=api)
+            detect.image_detect(image_id=image.pk, client=api)
 
 
 def thumbnail_of(image: Image) -> bytes:
     with client() as api:
-        return api.download(image.thumb_url, max_bytes=pipeline.MAX_THUMBNAIL_BYTES)
+        return api.download(image.thumb_url, max_bytes=processing.MAX_THUMBNAIL_BYTES)
 
 
 @pytest.mark.slow
@@ -328,7 +329,7 @@ def test_with_the_service_down_the_image_stays_pending_without_error(crawled, se
     image = Image.objects.get(title="File:Obama 1.jpg")
 
     with client() as api, pytest.raises(ModelServiceUnavailable):
-        pipeline.image_detect(image_id=image.pk, client=api)
+        detect.image_detect(image_id=image.pk, client=api)
     image.refresh_from_db()
     assert (image.state, image.error, image.claimed_at) == (Image.State.PENDING, "", None)
 
@@ -360,7 +361,7 @@ def test_a_drawn_face_is_encoded_by_the_configured_provider(crawled, settings) -
         other.model_version = OTHER_MODEL
         settings.WIKIVISAGE_DETECTOR, settings.WIKIVISAGE_DETECTOR_URL = "http", other.url
         with client() as api:
-            assert pipeline.face_encode(face_id=drawn.pk, client=api)
+            assert drawn_service.face_encode(face_id=drawn.pk, client=api)
     drawn.refresh_from_db()
     assert drawn.encoder == OTHER_MODEL and drawn.vector is not None
 
@@ -378,16 +379,16 @@ def test_a_new_model_encodes_the_faces_again_and_keeps_their_answers(crawled, se
         project=project, face=face, verdict=Label.Verdict.YES, source=Label.Source.HUMAN
     )
     before = {f.pk: f.vector for f in Face.objects.all()}
-    assert pipeline.images_reencode() == []  # nothing of another model yet
+    assert reencode.images_reencode() == []  # nothing of another model yet
 
     with ModelServer() as other:
         other.model_version = OTHER_MODEL
         settings.WIKIVISAGE_DETECTOR, settings.WIKIVISAGE_DETECTOR_URL = "http", other.url
-        again = pipeline.images_reencode()
+        again = reencode.images_reencode()
         assert sorted(again) == sorted(Image.objects.values_list("pk", flat=True))
         assert set(Image.objects.values_list("state", flat=True)) == {Image.State.PENDING}
         detect_all(project)
-        assert pipeline.images_reencode() == []  # done: a second sweep finds nothing
+        assert reencode.images_reencode() == []  # done: a second sweep finds nothing
 
     after = {f.pk: f for f in Face.objects.all()}
     assert set(after) == set(before)  # the same faces, boxes and ids

@@ -112,7 +112,7 @@ def test_an_answer_on_a_file_with_an_identical_copy_still_answers_the_copy():
     twin_image = Image.objects.filter(project_links__project=project).exclude(pk=face.image_id)
     twin = twin_image.order_by("pk").first()
     assert twin is not None
-    # An identical file: same SHA1, the same boxes (pipeline._copies).
+    # An identical file: same SHA1, the same boxes (faces.services.detect._copies).
     Image.objects.filter(pk=twin.pk).update(sha1=face.image.sha1)
     Face.objects.filter(image=twin).delete()
     copy = Face.objects.create(

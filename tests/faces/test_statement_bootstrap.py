@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from faces.models import Label
-from faces.services import pipeline, scoring
+from faces.services import bootstrap, scoring
 from tests.factories import FaceFactory, ImageFactory, ProjectImageFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def bootstrap_faces(project) -> set[int]:
 def test_the_only_face_of_a_stated_file_is_a_yes_never_asked(project):
     (face,) = stated_photo(project, LEFT)
     FaceFactory(image=ImageFactory(state="done"))  # an unanswered photo beside it
-    pipeline.image_apply_bootstrap(image=face.image)
+    bootstrap.image_apply_bootstrap(image=face.image)
     assert bootstrap_faces(project) == {face.pk}
     scoring.project_rescore(project_id=project.pk)
     model = Label.objects.get(project=project, face=face, source=Label.Source.MODEL)
@@ -37,7 +37,7 @@ def test_the_only_face_of_a_stated_file_is_a_yes_never_asked(project):
 
 def test_the_statement_region_tells_which_of_several_faces_is_the_yes(project):
     left, right = stated_photo(project, LEFT, RIGHT, region="pct:58,20,25,40")
-    pipeline.image_apply_bootstrap(image=left.image)
+    bootstrap.image_apply_bootstrap(image=left.image)
     assert bootstrap_faces(project) == {right.pk}
     scoring.project_rescore(project_id=project.pk)
     labels = Label.objects.filter(project=project, source=Label.Source.MODEL)
@@ -47,10 +47,10 @@ def test_the_statement_region_tells_which_of_several_faces_is_the_yes(project):
 
 def test_several_faces_and_no_region_leave_the_statement_unplaced(project):
     left, _right = stated_photo(project, LEFT, RIGHT)
-    assert pipeline.image_apply_bootstrap(image=left.image) == 0
+    assert bootstrap.image_apply_bootstrap(image=left.image) == 0
     assert bootstrap_faces(project) == set()
 
 
 def test_a_region_that_meets_no_face_places_nothing(project):
     left, _right = stated_photo(project, LEFT, RIGHT, region="pct:40,80,10,10")
-    assert pipeline.image_apply_bootstrap(image=left.image) == 0
+    assert bootstrap.image_apply_bootstrap(image=left.image) == 0

@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from commons.client import ApiClient, RetryPolicy, commons_client
 from faces.models import ProjectImage
-from faces.services import pipeline
+from faces.services import bootstrap as bootstrap_service
+from faces.services import crawl as crawl_service
 from projects.models import Project
 from tests.factories import ImageFactory, ProjectFactory, ProjectImageFactory
 
@@ -62,14 +63,14 @@ def client() -> ApiClient:
     return commons_client(retry=NO_WAIT, sleep=lambda seconds: None)
 
 
-def crawl(project) -> pipeline.CrawlSummary:
+def crawl(project) -> crawl_service.CrawlSummary:
     with client() as api:
-        return pipeline.project_crawl(project=project, client=api, queue=False)
+        return crawl_service.project_crawl(project=project, client=api, queue=False)
 
 
 def bootstrap(project) -> int:
     with client() as api:
-        return pipeline.project_bootstrap(project=project, client=api, queue=False)
+        return bootstrap_service.project_bootstrap(project=project, client=api, queue=False)
 
 
 def linked(project, source=ProjectImage.Source.CATEGORY) -> set[str]:
@@ -155,7 +156,7 @@ def test_a_recrawl_keeps_its_files_at_the_bound_and_a_raised_bound_takes_the_res
 def test_a_crawl_resumed_batch_by_batch_stops_at_the_same_bound(fake, tree_project, settings):
     settings.WIKIVISAGE_MAX_FILES_PER_PROJECT = 5
     with client() as api:
-        while not pipeline.project_crawl(
+        while not crawl_service.project_crawl(
             project=tree_project, client=api, max_batches=1, queue=False
         ).finished:
             pass

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from commons.client import commons_client
 from faces.models import DetectTurn, Image, ProjectImage
-from faces.services import pipeline
+from faces.services import crawl, detect, processing
 from faces.tasks import detect_next, reclaim_images
 from projects.models import Project
 from tests.factories import ImageFactory, ProjectFactory, ProjectImageFactory
@@ -31,7 +31,7 @@ def claims_by_project(count: int, projects: dict[str, Project]) -> list[str]:
     names = {project.pk: name for name, project in projects.items()}
     order = []
     for _ in range(count):
-        image = pipeline.image_claim_next()
+        image = detect.image_claim_next()
         assert image is not None
         link = ProjectImage.objects.filter(image=image, project__in=projects.values()).first()
         order.append(names[link.project_id])
@@ -41,15 +41,15 @@ def claims_by_project(count: int, projects: dict[str, Project]) -> list[str]:
 def test_one_message_per_image_and_none_names_an_image(queued, django_capture_on_commit_callbacks):
     _large, image_ids = project_with_images(3)
     with django_capture_on_commit_callbacks(execute=True):
-        pipeline.queue_detection(image_ids)
+        processing.queue_detection(image_ids)
     assert [(q.task, q.args) for q in queued] == [("detect.next", ())] * 3
 
 
 def test_a_project_queued_behind_another_is_served_in_turn():
     large, large_ids = project_with_images(10)
     small, small_ids = project_with_images(3)
-    pipeline.queue_detection(large_ids)
-    pipeline.queue_detection(small_ids)
+    processing.queue_detection(large_ids)
+    processing.queue_detection(small_ids)
     order = claims_by_project(8, {"large": large, "small": small})
     assert order == ["large", "small"] * 3 + ["large", "large"]
 
@@ -57,10 +57,10 @@ def test_a_project_queued_behind_another_is_served_in_turn():
 def test_a_project_queueing_more_keeps_its_place_in_the_turns():
     large, large_ids = project_with_images(6)
     small, small_ids = project_with_images(2)
-    pipeline.queue_detection(large_ids[:3])
-    pipeline.queue_detection(small_ids)
+    processing.queue_detection(large_ids[:3])
+    processing.queue_detection(small_ids)
     assert claims_by_project(1, {"large": large, "small": small}) == ["large"]
-    pipeline.queue_detection(large_ids[3:])  # the crawl's next batch
+    processing.queue_detection(large_ids[3:])  # the crawl's next batch
     assert claims_by_project(2, {"large": large, "small": small}) == ["small", "large"]
 
 
@@ -70,40 +70,40 @@ def test_an_image_shared_by_two_projects_is_claimed_once():
     shared = ImageFactory()
     for project in (first, second):
         ProjectImageFactory(project=project, image=shared)
-    pipeline.queue_detection([shared.pk])
-    pipeline.queue_detection([shared.pk])
-    assert pipeline.image_claim_next() == shared
-    assert pipeline.image_claim_next() is None
+    processing.queue_detection([shared.pk])
+    processing.queue_detection([shared.pk])
+    assert detect.image_claim_next() == shared
+    assert detect.image_claim_next() is None
 
 
 def test_an_image_whose_project_has_no_turn_is_still_claimed():
     _project, image_ids = project_with_images(1)
     ImageFactory()  # in no project: nobody asked for it
     assert not DetectTurn.objects.exists()
-    assert pipeline.image_claim_next().pk == image_ids[0]
-    assert pipeline.image_claim_next() is None
+    assert detect.image_claim_next().pk == image_ids[0]
+    assert detect.image_claim_next() is None
 
 
 def test_a_turn_with_nothing_left_is_closed_and_the_next_one_served():
     done, done_ids = project_with_images(1)
     _waiting, waiting_ids = project_with_images(1)
-    pipeline.queue_detection(done_ids)
-    pipeline.queue_detection(waiting_ids)
+    processing.queue_detection(done_ids)
+    processing.queue_detection(waiting_ids)
     Image.objects.filter(pk__in=done_ids).update(state=Image.State.DONE)
-    assert pipeline.image_claim_next().pk == waiting_ids[0]
+    assert detect.image_claim_next().pk == waiting_ids[0]
     assert not DetectTurn.objects.filter(project=done).exists()
 
 
 def test_an_image_that_failed_for_now_waits_behind_the_untried_ones():
     _project, image_ids = project_with_images(2)
-    pipeline.queue_detection(image_ids)
+    processing.queue_detection(image_ids)
     Image.objects.filter(pk=image_ids[0]).update(attempts=1)  # handed back after a 503
-    assert pipeline.image_claim_next().pk == image_ids[1]
+    assert detect.image_claim_next().pk == image_ids[1]
 
 
 def test_the_sweep_closes_finished_turns_and_opens_lost_ones(queued):
     _done, done_ids = project_with_images(1)
-    pipeline.queue_detection(done_ids)
+    processing.queue_detection(done_ids)
     Image.objects.filter(pk__in=done_ids).update(state=Image.State.DONE)
     lost, _ = project_with_images(2)  # its images were queued, the turn lost to a race
     reclaim_images()
@@ -114,15 +114,15 @@ def test_a_worker_that_died_mid_image_leaves_it_to_the_sweep_and_its_turn(
     queued, django_capture_on_commit_callbacks
 ):
     project, image_ids = project_with_images(2)
-    pipeline.queue_detection(image_ids)
-    dead = pipeline.image_claim_next()
+    processing.queue_detection(image_ids)
+    dead = detect.image_claim_next()
     Image.objects.filter(pk=dead.pk).update(claimed_at=timezone.now() - timedelta(days=1))
     DetectTurn.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         reclaim_images()
     assert [q.task for q in queued] == ["detect.next"]
     assert DetectTurn.objects.filter(project=project).exists()
-    assert pipeline.image_claim_next().pk in image_ids
+    assert detect.image_claim_next().pk in image_ids
 
 
 @pytest.mark.slow
@@ -130,7 +130,7 @@ def test_running_detect_next_more_often_than_there_are_images_detects_each_once(
     stand_in, obama_project
 ):
     with client() as api:
-        pipeline.project_crawl(project=obama_project, client=api, queue=True)
+        crawl.project_crawl(project=obama_project, client=api, queue=True)
     count = Image.objects.count()
     outcomes = [detect_next.apply().result for _ in range(count * 2)]
     assert all(outcome is None for outcome in outcomes)
@@ -188,8 +188,8 @@ def test_a_small_project_queued_after_a_large_one_finishes_first(
     env = {"COMMONS_API_URL": server.commons_api_url, "WIKIDATA_API_URL": server.wikidata_api_url}
 
     with celery_worker(extra_env=env) as worker, commons_client() as api:
-        pipeline.project_crawl(project=large, client=api)
-        pipeline.project_crawl(project=small, client=api)
+        crawl.project_crawl(project=large, client=api)
+        crawl.project_crawl(project=small, client=api)
         small_queued_at = timezone.now()
         assert wait_for(lambda: pending(small, or_in_hand=True) == 0, timeout=120), "".join(
             worker.output[-30:]

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from faces.models import DetectTurn, Image
-from faces.services import pipeline
+from faces.services import crawl as crawl_service
+from faces.services import detect
 from faces.tasks import detect_image, detect_next, reclaim_images
 from tests.factories import ProjectFactory
 from tests.pipeline.test_pipeline import client
@@ -55,7 +56,7 @@ def project(db):
 
 def crawl(project, capture) -> None:
     with capture(execute=True), client() as api:
-        pipeline.project_crawl(project=project, client=api)
+        crawl_service.project_crawl(project=project, client=api)
 
 
 def image(name: str) -> Image:
@@ -111,7 +112,7 @@ def test_a_message_that_finds_only_waiting_files_ends_without_queueing_more(
 ):
     crawl(project, django_capture_on_commit_callbacks)
     run_queued(queued, django_capture_on_commit_callbacks)
-    assert pipeline.image_claim_next() is None
+    assert detect.image_claim_next() is None
     with django_capture_on_commit_callbacks(execute=True):
         detect_next.apply(throw=True)
     assert queued == []
@@ -203,8 +204,8 @@ def test_the_claim_itself_refuses_a_new_upload(
     uploads, project, django_capture_on_commit_callbacks
 ):
     crawl(project, django_capture_on_commit_callbacks)
-    assert pipeline.image_claim(image_id=image(NEW).pk) is None
-    assert pipeline.image_claim(image_id=image(OLD).pk) is not None
+    assert detect.image_claim(image_id=image(NEW).pk) is None
+    assert detect.image_claim(image_id=image(OLD).pk) is not None
 
 
 def test_processproject_leaves_a_new_upload_waiting(uploads, project):
@@ -221,7 +222,7 @@ def test_a_requeued_message_of_a_dead_worker_does_not_detect_a_new_upload(
     crawl(project, django_capture_on_commit_callbacks)
     stale = timezone.now() - timedelta(seconds=settings.WIKIVISAGE_DETECT_CLAIM_TIMEOUT + 60)
     Image.objects.filter(pk=image(NEW).pk).update(state=Image.State.PROCESSING, claimed_at=stale)
-    assert pipeline.image_claim(image_id=image(NEW).pk) is None  # a stale claim is no way in
+    assert detect.image_claim(image_id=image(NEW).pk) is None  # a stale claim is no way in
     sweep(django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         detect_image.apply(args=[image(NEW).pk], throw=True)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from commons.client import ApiClient, RetryPolicy, TransientError, commons_client
 from faces.models import Face, Image, Label, ProjectImage
-from faces.services import pipeline
+from faces.services import bootstrap, crawl, detect
 from faces.tasks import crawl_project, detect_image, detect_next
 from projects import enqueue
 from projects.models import Project
@@ -29,13 +29,13 @@ def client() -> ApiClient:
 
 def crawl_and_detect(project) -> None:
     with client() as api:
-        summary = pipeline.project_crawl(project=project, client=api, queue=False)
+        summary = crawl.project_crawl(project=project, client=api, queue=False)
         assert summary.finished
-        pipeline.project_bootstrap(project=project, client=api, queue=False)
+        bootstrap.project_bootstrap(project=project, client=api, queue=False)
         for image_id in Image.objects.filter(project_links__project=project).values_list(
             "pk", flat=True
         ):
-            pipeline.image_detect(image_id=image_id, client=api)
+            detect.image_detect(image_id=image_id, client=api)
 
 
 def titles(project) -> set[str]:
@@ -44,7 +44,7 @@ def titles(project) -> set[str]:
 
 def test_crawl_follows_subcategories_once_and_skips_non_bitmaps(stand_in, obama_project):
     with client() as api:
-        summary = pipeline.project_crawl(project=obama_project, client=api, queue=False)
+        summary = crawl.project_crawl(project=obama_project, client=api, queue=False)
     expected = {
         "Obama 1.jpg",
         "Obama 2.jpg",
@@ -62,7 +62,7 @@ def test_crawl_follows_subcategories_once_and_skips_non_bitmaps(stand_in, obama_
 def test_depth_limit_keeps_deeper_categories_out(stand_in):
     project = ProjectFactory(qid="Q76", category="Barack Obama", crawl_depth=1)
     with client() as api:
-        pipeline.project_crawl(project=project, client=api, queue=False)
+        crawl.project_crawl(project=project, client=api, queue=False)
     assert "File:Obama 4.jpg" not in titles(project)
     assert "File:Obama 3.jpg" in titles(project)
 
@@ -119,8 +119,8 @@ def test_bootstrap_records_the_region_of_the_persons_statement(
     ]
     make_fake_commons(pipeline_world)
     with client() as api:
-        pipeline.project_crawl(project=obama_project, client=api, queue=False)
-        pipeline.project_bootstrap(project=obama_project, client=api, queue=False)
+        crawl.project_crawl(project=obama_project, client=api, queue=False)
+        bootstrap.project_bootstrap(project=obama_project, client=api, queue=False)
     link = ProjectImage.objects.get(
         project=obama_project, image__title="File:Obama with a friend.jpg"
     )
@@ -132,8 +132,8 @@ def test_bootstrap_records_the_region_of_the_persons_statement(
 def test_bootstrap_only_images_stay_outside_the_category_scope(stand_in):
     project = ProjectFactory(qid="Q76", category="Broken files", crawl_depth=0)
     with client() as api:
-        pipeline.project_crawl(project=project, client=api, queue=False)
-        pipeline.project_bootstrap(project=project, client=api, queue=False)
+        crawl.project_crawl(project=project, client=api, queue=False)
+        bootstrap.project_bootstrap(project=project, client=api, queue=False)
     link = ProjectImage.objects.get(project=project, image__title="File:Obama 1.jpg")
     assert link.source == ProjectImage.Source.BOOTSTRAP and link.depicts_person
 
@@ -166,10 +166,10 @@ def test_each_bad_file_gets_its_error_and_the_batch_carries_on(stand_in):
 
 def test_missing_thumbnail_is_a_recorded_error(stand_in, obama_project):
     with client() as api:
-        pipeline.project_crawl(project=obama_project, client=api, queue=False)
+        crawl.project_crawl(project=obama_project, client=api, queue=False)
         image = Image.objects.get(title="File:Obama 2.jpg")
         Image.objects.filter(pk=image.pk).update(thumb_url=image.thumb_url + "-gone")
-        outcome = pipeline.image_detect(image_id=image.pk, client=api)
+        outcome = detect.image_detect(image_id=image.pk, client=api)
     image.refresh_from_db()
     assert outcome.state == Image.State.ERROR
     assert image.state == Image.State.ERROR and "404" in image.error
@@ -177,19 +177,19 @@ def test_missing_thumbnail_is_a_recorded_error(stand_in, obama_project):
 
 def test_download_timeout_hands_the_image_back_for_a_retry(stand_in, obama_project):
     with client() as api:
-        pipeline.project_crawl(project=obama_project, client=api, queue=False)
+        crawl.project_crawl(project=obama_project, client=api, queue=False)
     image = Image.objects.get(title="File:Obama 2.jpg")
     stand_in.inject("slow", times=None, target="upload", seconds=2.0)
     slow = ApiClient(
         api_url=stand_in.commons_api_url, timeout=0.5, retry=NO_WAIT, sleep=lambda seconds: None
     )
     with pytest.raises(TransientError):
-        pipeline.image_detect(image_id=image.pk, client=slow)
+        detect.image_detect(image_id=image.pk, client=slow)
     image.refresh_from_db()
     assert image.state == Image.State.PENDING and image.faces.count() == 0
     stand_in.clear_faults()
     with client() as api:
-        assert pipeline.image_detect(image_id=image.pk, client=api).state == Image.State.DONE
+        assert detect.image_detect(image_id=image.pk, client=api).state == Image.State.DONE
 
 
 def test_identical_bytes_are_detected_once_and_share_faces(
@@ -204,7 +204,7 @@ def test_identical_bytes_are_detected_once_and_share_faces(
         thumb_url="http://127.0.0.1:9/never-fetched.jpg",
     )
     with client() as api:
-        outcome = pipeline.image_detect(image_id=twin.pk, client=api)
+        outcome = detect.image_detect(image_id=twin.pk, client=api)
     assert outcome.reused and outcome.faces == original.faces.count()
     assert bytes(twin.faces.get().encoding) == bytes(original.faces.get().encoding)
 
@@ -213,44 +213,42 @@ def test_a_claimed_image_is_not_taken_by_a_second_worker_until_the_claim_is_stal
     stand_in, obama_project
 ):
     with client() as api:
-        pipeline.project_crawl(project=obama_project, client=api, queue=False)
+        crawl.project_crawl(project=obama_project, client=api, queue=False)
     image = Image.objects.get(title="File:Obama 2.jpg")
-    assert pipeline.image_claim(image_id=image.pk) is not None
-    assert pipeline.image_claim(image_id=image.pk) is None
+    assert detect.image_claim(image_id=image.pk) is not None
+    assert detect.image_claim(image_id=image.pk) is None
     Image.objects.filter(pk=image.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
-    assert pipeline.image_claim(image_id=image.pk) is not None  # the first worker died
+    assert detect.image_claim(image_id=image.pk) is not None  # the first worker died
 
 
 def test_the_sweep_hands_back_images_of_dead_workers_and_lost_messages_once(
     stand_in, obama_project, settings
 ):
     with client() as api:
-        pipeline.project_crawl(project=obama_project, client=api, queue=False)
+        crawl.project_crawl(project=obama_project, client=api, queue=False)
     dead, lost = Image.objects.order_by("pk")[:2]
-    pipeline.image_claim(image_id=dead.pk)
+    detect.image_claim(image_id=dead.pk)
     long_ago = timezone.now() - timedelta(days=1)
     Image.objects.filter(pk=dead.pk).update(claimed_at=long_ago)
     Image.objects.filter(pk=lost.pk).update(updated_at=long_ago)
     fresh_claim = Image.objects.exclude(pk__in=[dead.pk, lost.pk]).first()
-    pipeline.image_claim(image_id=fresh_claim.pk)
+    detect.image_claim(image_id=fresh_claim.pk)
     Image.objects.exclude(pk__in=[dead.pk, lost.pk]).update(
         updated_at=timezone.now() - timedelta(hours=1)
     )
-    assert sorted(pipeline.images_reclaim()) == sorted([dead.pk, lost.pk])
+    assert sorted(detect.images_reclaim()) == sorted([dead.pk, lost.pk])
     dead.refresh_from_db()
     assert dead.state == Image.State.PENDING and dead.claimed_at is None
-    assert pipeline.images_reclaim() == []  # queued once, not at every sweep
+    assert detect.images_reclaim() == []  # queued once, not at every sweep
 
 
 def test_interrupted_crawl_resumes_without_losing_or_repeating_files(stand_in, obama_project):
     with client() as api:
-        first = pipeline.project_crawl(
-            project=obama_project, client=api, max_batches=1, queue=False
-        )
+        first = crawl.project_crawl(project=obama_project, client=api, max_batches=1, queue=False)
         assert not first.finished
         obama_project.refresh_from_db()
         assert obama_project.crawl_cursor is not None
-        rest = pipeline.project_crawl(project=obama_project, client=api, queue=False)
+        rest = crawl.project_crawl(project=obama_project, client=api, queue=False)
     assert rest.finished
     assert len(titles(obama_project)) == 6
     assert first.files + rest.files == 6
@@ -315,8 +313,8 @@ def test_the_last_photo_of_a_project_has_the_learner_run_at_once(
     stand_in, obama_project, queued, django_capture_on_commit_callbacks
 ):
     with client() as api, django_capture_on_commit_callbacks(execute=True):
-        pipeline.project_crawl(project=obama_project, client=api, queue=False)
-        pipeline.project_bootstrap(project=obama_project, client=api, queue=False)
+        crawl.project_crawl(project=obama_project, client=api, queue=False)
+        bootstrap.project_bootstrap(project=obama_project, client=api, queue=False)
     *first, last = Image.objects.filter(project_links__project=obama_project).order_by("pk")
 
     def learner_runs() -> list[float | None]:
@@ -324,13 +322,13 @@ def test_the_last_photo_of_a_project_has_the_learner_run_at_once(
 
     with client() as api, django_capture_on_commit_callbacks(execute=True):
         for image in first:
-            pipeline.image_detect(image_id=image.pk, client=api)
+            detect.image_detect(image_id=image.pk, client=api)
     # A burst of photos: one run, a moment later, however many photos.
     assert learner_runs() == [RESCORE_DELAY_SECONDS]
     Project.objects.filter(pk=obama_project.pk).update(rescore_pending=False)
     # That run has started; the last photo queues one run, at once, and no delayed one.
     with client() as api, django_capture_on_commit_callbacks(execute=True):
-        pipeline.image_detect(image_id=last.pk, client=api)
+        detect.image_detect(image_id=last.pk, client=api)
     assert learner_runs() == [RESCORE_DELAY_SECONDS, None]
 
 
@@ -347,11 +345,11 @@ def test_a_detected_photo_costs_a_fixed_number_of_queries(
     """What a photo asks the database, the same for each photo after the first: a worker's
     share of a busy ToolsDB grows with this number."""
     with client() as api:
-        pipeline.project_crawl(project=obama_project, client=api)
-        pipeline.image_detect_next(client=api)
+        crawl.project_crawl(project=obama_project, client=api)
+        detect.image_detect_next(client=api)
         for _ in range(2):
             with django_assert_num_queries(QUERIES_PER_PHOTO):
-                outcome = pipeline.image_detect_next(client=api)
+                outcome = detect.image_detect_next(client=api)
             assert outcome.state == Image.State.DONE and outcome.faces
 
 
@@ -363,11 +361,11 @@ def test_the_last_photo_queues_no_delayed_run_behind_its_immediate_one(
     worker may start the immediate run (clearing the flag) before the last photo's task
     ends: that task then queues nothing more, so the project waits for no later run."""
     with client() as api:
-        pipeline.project_crawl(project=obama_project, client=api, queue=False)
+        crawl.project_crawl(project=obama_project, client=api, queue=False)
     *first, last = Image.objects.filter(project_links__project=obama_project).order_by("pk")
     with client() as api:
         for image in first:
-            pipeline.image_detect(image_id=image.pk, client=api)
+            detect.image_detect(image_id=image.pk, client=api)
 
     def send_and_start(task: str, args: tuple, countdown: float | None) -> None:
         queued.append(Queued(task, args, countdown))
@@ -377,6 +375,6 @@ def test_the_last_photo_queues_no_delayed_run_behind_its_immediate_one(
     monkeypatch.setattr(enqueue, "send", send_and_start)
     del queued[:]
     with client() as api:
-        pipeline.image_detect(image_id=last.pk, client=api)
+        detect.image_detect(image_id=last.pk, client=api)
     assert [q.countdown for q in queued if q.task == "learn.project"] == [None]
     assert not Project.objects.get(pk=obama_project.pk).rescore_pending

@@ -11,7 +11,8 @@ from celery.exceptions import Retry
 
 from commons.client import TASK_RETRY, TransientError
 from faces.models import Image
-from faces.services import pipeline
+from faces.services import crawl
+from faces.services import detect as detect_service
 from faces.tasks import detect_image
 from projects.enqueue import retry_later
 from tests.pipeline.test_pipeline import client
@@ -57,12 +58,12 @@ def test_past_the_last_attempt_the_error_stands():
 @pytest.mark.django_db(transaction=True)
 def test_a_detect_task_makes_one_request_per_attempt(stand_in, obama_project, monkeypatch):
     with client() as api:
-        pipeline.project_crawl(project=obama_project, client=api, queue=False)
+        crawl.project_crawl(project=obama_project, client=api, queue=False)
     image = Image.objects.get(title="File:Obama 2.jpg")
     stand_in.inject("http503", times=2, target="upload")
     runs = []
-    detect = pipeline.image_detect
-    monkeypatch.setattr(pipeline, "image_detect", lambda **kw: runs.append(1) or detect(**kw))
+    detect = detect_service.image_detect
+    monkeypatch.setattr(detect_service, "image_detect", lambda **kw: runs.append(1) or detect(**kw))
     detect_image.apply(args=[image.pk])  # as a worker runs it, retries included (no countdown)
     image.refresh_from_db()
     thumbnails = [r for r in stand_in.requests if r.site == "upload" and "Obama_2" in r.path]

@@ -6,7 +6,7 @@ import pytest
 
 from commons.client import commons_client
 from faces.models import Image
-from faces.services import pipeline
+from faces.services import crawl, processing
 from faces.tasks import reclaim_images
 from tests.pipeline.conftest import PHOTOS, manifest
 from tests.workers import celery_worker, wait_for
@@ -26,13 +26,13 @@ def stand_in_env(server) -> dict[str, str]:
 
 def test_killed_worker_leaves_images_to_a_restarted_one(transactional_db, stand_in, obama_project):
     with commons_client() as client:
-        pipeline.project_crawl(project=obama_project, client=client, queue=False)
+        crawl.project_crawl(project=obama_project, client=client, queue=False)
     image_ids = list(Image.objects.values_list("pk", flat=True))
     # The first thumbnail download hangs, so the worker is surely mid-image when killed.
     stand_in.inject("slow", times=1, target="upload", seconds=20.0)
 
     with celery_worker(extra_env=stand_in_env(stand_in)) as first:
-        pipeline.queue_detection(image_ids)  # detect.next messages, taken turn by turn
+        processing.queue_detection(image_ids)  # detect.next messages, taken turn by turn
         assert wait_for(
             lambda: Image.objects.filter(state=Image.State.PROCESSING).exists(), timeout=60
         ), "".join(first.output[-30:])

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from depicts.models import DepictsEdit
-from depicts.services import writes_allowed
+from depicts.policy import writes_allowed
 from faces.models import Answer, Face, Image, Label, ProjectImage
 from projects.models import Membership, Project
 from tests.factories import (

@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from commons.client import CommonsError, commons_client
 from faces.models import Face, Image
-from faces.services import pipeline
+from faces.services import bootstrap, crawl, detect, processing
 from projects.models import Project
 
 
@@ -27,23 +27,23 @@ class Command(BaseCommand):
             raise CommandError(f"No project with id {project_id}.")
         try:
             with commons_client() as client:
-                crawl = pipeline.project_crawl(project=project, client=client, queue=False)
-                pipeline.project_bootstrap(project=project, client=client, queue=False)
+                crawled = crawl.project_crawl(project=project, client=client, queue=False)
+                bootstrap.project_bootstrap(project=project, client=client, queue=False)
                 self._detect(project, client, progress=not no_progress)
         except CommonsError as error:
             raise CommandError(f"Commons did not answer as expected: {error}") from error
-        self.stdout.write(self._summary(project, skipped=sum(crawl.skipped.values())))
+        self.stdout.write(self._summary(project, skipped=sum(crawled.skipped.values())))
 
     def _detect(self, project: Project, client, *, progress: bool) -> None:
         pending = list(
             Image.objects.filter(project_links__project=project)
-            .claimable(stale_after=pipeline.claim_timeout())
+            .claimable(stale_after=processing.claim_timeout())
             .values_list("pk", flat=True)
         )
         for image_id in tqdm(
             pending, desc="detect", unit="image", disable=not progress, file=self.stderr
         ):
-            pipeline.image_detect(image_id=image_id, client=client)
+            detect.image_detect(image_id=image_id, client=client)
 
     def _summary(self, project: Project, *, skipped: int) -> str:
         images = Image.objects.filter(project_links__project=project)

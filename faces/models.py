@@ -12,6 +12,8 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from commons.mediainfo import pct_region
+
 ENCODING_DIMENSIONS = 128
 ENCODING_BYTES = ENCODING_DIMENSIONS * 4  # float32
 
@@ -275,9 +277,9 @@ class Face(models.Model):
 
     @property
     def region_pct(self) -> str:
-        """The IIIF region of this face in percent of the full image (the P2677 value)."""
-        values = (self.left, self.top, self.width, self.height)
-        return "pct:" + ",".join(_percent(v) for v in values)
+        """The IIIF region of this face in percent of the full image (the P2677 value),
+        exactly as the writer sends it (``commons.mediainfo.pct_region``)."""
+        return pct_region((self.left, self.top, self.width, self.height))
 
     def supersede(self, new: Face) -> None:
         self.superseded_by = new
@@ -297,11 +299,6 @@ class Face(models.Model):
     @property
     def is_retired(self) -> bool:
         return self.pk is not None and self.superseded_by_id == self.pk
-
-
-def _percent(fraction: float) -> str:
-    """``0.125`` → ``"12.5"``; ``0`` → ``"0"`` (two decimals at most, no trailing zeros)."""
-    return f"{100 * fraction:.2f}".rstrip("0").rstrip(".") or "0"
 
 
 class LabelQuerySet(models.QuerySet):

@@ -135,6 +135,8 @@ lint: install .env
 	$(BIN)/mypy wikivisage projects faces commons depicts fakecommons benchmarks/pipeline.py benchmarks/encoder.py
 	@# DESIGN.md's layers and no import cycles, imports inside functions counted (pyproject.toml).
 	$(BIN)/lint-imports --no-cache
+	@# No module of the product over 600 lines, no function over 60 (.ci/sizes.py).
+	$(BIN)/python .ci/sizes.py
 	$(MANAGE) makemigrations --check --dry-run
 	@# The compiled catalogues are committed (Toolforge's buildpack compiles none): never stale.
 	$(MANAGE) compilemessages --ignore=.venv -v0

@@ -9,6 +9,7 @@ from celery import Task, current_app, shared_task, signals
 from django.conf import settings
 
 from commons.client import IN_TASK_RETRY, TransientError, commons_client
+from faces.detection import load_models
 from faces.models import Image
 from faces.services import bootstrap, crawl, detect, drawn, processing, reencode, scoring
 from projects.enqueue import enqueue, enqueue_each, retry_later
@@ -21,8 +22,6 @@ logger = logging.getLogger(__name__)
 def warm_detector(**kwargs: Any) -> None:
     """Each process of a worker that takes ``detect`` tasks loads the face models as it starts
     (about 0.5 s), so that its first photo takes no longer than the others."""
-    from faces.detection import load_models
-
     queues = current_app.amqp.queues.consume_from or {}
     if settings.WIKIVISAGE_DETECTOR == "dlib" and "detect" in queues:
         load_models()

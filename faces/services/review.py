@@ -31,6 +31,8 @@ from faces.models import (
     is_old_enough,
     seen_in_q,
 )
+from faces.selectors import next_face, twin_groups
+from faces.services.scoring import request_rescore
 from projects.enqueue import enqueue
 from projects.models import Project
 from projects.transactions import retried
@@ -381,8 +383,6 @@ def _already_answered(label: Label) -> AlreadyAnswered:
 
 
 def _after_answers(project: Project, face_ids: Sequence[int], user: AbstractBaseUser) -> None:
-    from faces.services.scoring import request_rescore
-
     if not face_ids:
         return
     # Answered faces leave the review order now, not when the learner next runs.
@@ -506,8 +506,6 @@ def answer_undo(*, project: Project, user: AbstractBaseUser) -> UndoOutcome | No
             _label_restore(project, answer.face)
         _twins_align(project, [face_current(face=answer.face).pk for answer in said])
     if said:
-        from faces.services.scoring import request_rescore
-
         request_rescore(project_id=project.pk)
     return UndoOutcome(answers=tuple(step))
 
@@ -567,10 +565,9 @@ def _twins_align(project: Project, face_ids: Sequence[int]) -> int:
     of such faces (``faces.selectors.twin_groups``) the human label of every face follows
     the latest answer still standing on any of them, or there is none. So review does not
     ask about a copy again, and the grid offers each file (each its own edit) with the same
-    verdict; a rejection withdraws the copies' edits too (``depicts.services.edits_reject``).
+    verdict; a rejection withdraws the copies' edits too
+    (``depicts.services.approval.edits_reject``).
     """
-    from faces.selectors import twin_groups
-
     groups = twin_groups(project=project, face_ids=face_ids)
     for group in groups:
         _group_label_set(project, group)
@@ -656,8 +653,6 @@ def face_serve(
     face is passed over and the next one tried. Every lost race is another reviewer's win,
     so the tries run out only when more reviewers than SERVE_ATTEMPTS ask at the same moment.
     """
-    from faces.selectors import next_face
-
     passed = list(exclude)
     for _attempt in range(SERVE_ATTEMPTS):
         face = next_face(project=project, user=user, exclude=passed)

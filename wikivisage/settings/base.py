@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 
 import environ
+import requests
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -218,8 +220,6 @@ def _token_key() -> str:
             "tokens would be stored unencrypted. Make a key with python -c 'from "
             "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'."
         )
-    from cryptography.fernet import Fernet
-
     for key in filter(None, (part.strip() for part in keys.split(","))):
         try:
             Fernet(key)
@@ -293,8 +293,6 @@ if WIKIVISAGE_DETECTOR not in ("dlib", "http") or (
 
 
 def _user_agent() -> str:
-    import requests
-
     return (
         f"WikiVisage/{VERSION} ({WIKIVISAGE_TOOL_URL}; {WIKIVISAGE_CONTACT}) "
         f"python-requests/{requests.__version__}"

@@ -7,8 +7,9 @@ social-auth-app-django's ``mediawiki`` backend stores the access token pair as
 before the row is saved, so the database, its backups and the admin only ever hold the
 ciphertext; without a usable key the login fails and nothing is stored. :func:`user_auth` opens it
 to sign requests on the user's behalf. ``wikivisage/settings/base.py`` installs the backend
-(:class:`MediaWikiOAuth`), this pipeline step, the exception reporter filter and the quiet
-oauthlib loggers; ``tests/commons/test_oauth.py`` pins that wiring.
+(:class:`MediaWikiOAuth`), this pipeline step and the exception reporter filter; the app's
+``ready()`` quiets the oauthlib loggers and patches the backend's JWT check
+(:func:`login_patches_apply`); ``tests/commons/test_oauth.py`` pins that wiring.
 
 ``WIKIVISAGE_TOKEN_KEY`` may list several keys separated by commas: the first seals, all
 open (MultiFernet), so a key can be rotated without logging everyone out.
@@ -41,10 +42,18 @@ PLAINTEXT_FIELD = "access_token"
 USERNAME_FIELD = "wikimedia_username"
 QUIET_LOGGERS = ("oauthlib", "requests_oauthlib")
 
-# oauthlib and requests-oauthlib log the access token, the signature base string and the
-# signed body (csrf token included) at DEBUG: keep them above that whatever the root level.
-for _name in QUIET_LOGGERS:
-    logging.getLogger(_name).setLevel(logging.INFO)
+
+def login_patches_apply() -> None:
+    """What the login needs of the libraries it uses, applied once as the app starts
+    (``commons.apps.CommonsConfig.ready``); applying it again changes nothing.
+
+    oauthlib and requests-oauthlib log the access token, the signature base string and the
+    signed body (csrf token included) at DEBUG: they stay above that whatever the root level.
+    social-core's mediawiki backend decodes the identity with :class:`_IdentityJWT`.
+    """
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+    mediawiki_backend.jwt = _IdentityJWT()  # type: ignore[assignment]
 
 
 class _IdentityJWT:
@@ -62,9 +71,6 @@ class _IdentityJWT:
     def decode(token: str | bytes, key: Any, *, options: Any = None, **kwargs: Any) -> Any:
         relaxed: Any = {**(options or {}), "verify_sub": False}
         return jwt.decode(token, key, options=relaxed, **kwargs)
-
-
-mediawiki_backend.jwt = _IdentityJWT()  # type: ignore[assignment]
 
 
 class MediaWikiOAuth(MediaWiki):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 
+import jwt
 import pytest
 import requests
 from cryptography.fernet import Fernet
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
@@ -15,11 +17,13 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 from oauthlib.oauth1 import Client as OAuthClient
 from oauthlib.oauth1.rfc5849 import signature
+from social_core.backends import mediawiki as mediawiki_backend
 from social_core.backends.mediawiki import MediaWiki
 from social_core.exceptions import AuthResponseError
 from social_django.models import UserSocialAuth
 from social_django.utils import load_strategy
 
+from commons import oauth
 from commons.client import commons_client
 from commons.mediainfo import new_statement_id, set_depicts_claim
 from commons.oauth import (
@@ -283,3 +287,15 @@ def test_the_settings_install_the_sealing_step_and_the_backend():
     assert settings.DEFAULT_EXCEPTION_REPORTER_FILTER == (
         "commons.oauth.TokenSafeExceptionReporterFilter"
     )
+
+
+def test_the_app_applies_the_login_patches_when_it_starts(monkeypatch):
+    """The quiet oauthlib loggers and the backend's JWT check come from the app's ready(),
+    not from importing a module (and applying them again changes nothing)."""
+    monkeypatch.setattr(mediawiki_backend, "jwt", jwt)
+    for name in oauth.QUIET_LOGGERS:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.DEBUG)
+    for _ in range(2):
+        apps.get_app_config("commons").ready()
+        assert isinstance(mediawiki_backend.jwt, oauth._IdentityJWT)
+        assert all(logging.getLogger(n).level == logging.INFO for n in oauth.QUIET_LOGGERS)

@@ -16,14 +16,20 @@ WORKDIR /app
 # The dependencies before the code, so that a code change does not reinstall them.
 # requirements.txt is the lock of pyproject.toml's dependencies (`make lock`): every package,
 # setuptools included, at one version, and pip refuses any file whose hash it does not list. dlib
-# comes prebuilt from dlib-bin. face_recognition declares the source-only "dlib", so, as
-# `make install` does, it comes after dlib-bin and face-recognition-models, without dependencies.
+# comes prebuilt from dlib-bin.
+# face-recognition-models ships four model files and the app loads two (faces.detection: the
+# 5-point landmarks and the ResNet; the HOG detector is compiled into dlib). The 68-point
+# landmarks (99.7 MB, whose training data's terms exclude commercial use, NOTICE) and the CNN
+# detector (0.7 MB) are deleted: the package is data plus four path functions, and nothing
+# checks its files. face_recognition itself, which loads both as it is imported and which the
+# app never imports (faces.detection drives dlib directly), is not installed here.
+ARG MODELS=/opt/venv/lib/python3.11/site-packages/face_recognition_models/models
 COPY requirements.txt ./
 RUN pip install --require-hashes -r requirements.txt \
-    && pip install --no-deps face_recognition==1.3.0
+    && rm $MODELS/shape_predictor_68_face_landmarks.dat $MODELS/mmod_human_face_detector.dat
 
 # The code runs from /app: manage.py, gunicorn and celery import it from the working directory.
-COPY manage.py ./
+COPY manage.py NOTICE ./
 COPY wikivisage wikivisage
 COPY projects projects
 COPY faces faces
@@ -66,8 +72,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_STATIC_ROOT=/app/staticfiles \
     WIKIVISAGE_DATA_DIR=/data
 
-# Fails the build when a native library or a module is missing at run time.
-RUN python -c "import dlib, face_recognition, face_recognition_models, MySQLdb, numpy, PIL" \
+# Fails the build when a native library, a module or a model file the app loads is missing.
+RUN python -c "import dlib, face_recognition_models, MySQLdb, numpy, PIL" \
+    && python -c "from faces.detection import load_models; load_models()" \
     && DJANGO_SECRET_KEY=build-only-throwaway-key WIKIVISAGE_DATA_DIR=/tmp/check-data \
         python manage.py check \
     && rm -rf /tmp/check-data

@@ -31,6 +31,7 @@ from wikivisage.views import health
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = {"migrate", "web", "worker", "detect", "writer", "beat"}
 TOOL_IMAGE = "tool-wikivisage/tool-wikivisage:latest"
+PRODUCT = ("wikivisage", "projects", "faces", "commons", "depicts")
 FACE_RECOGNITION = re.compile(r"face[-_]recognition(?![-_]models)", re.IGNORECASE)
 SENSITIVE = [
     ".env",
@@ -229,20 +230,32 @@ def test_image_runs_as_an_unprivileged_user_who_owns_only_the_data_volume():
     assert "WIKIVISAGE_DATA_DIR=/data" in " ".join(instructions("ENV", final))
 
 
-def test_face_recognition_is_installed_without_dependencies_after_dlib_bin():
-    pip_commands = [
-        command.strip()
-        for run in instructions("RUN")
-        for command in run.split("&&")
-        if "pip install" in command
-    ]
-    face = [i for i, c in enumerate(pip_commands) if FACE_RECOGNITION.search(c)]
-    dependencies = [i for i, c in enumerate(pip_commands) if "requirements.txt" in c]
-    assert face and dependencies and max(dependencies) < min(face)
-    assert all("--no-deps" in pip_commands[i] for i in face)
+def test_the_image_installs_dlib_prebuilt_and_not_face_recognition_which_nothing_imports():
+    pip_commands = [command for run in instructions("RUN") for command in run.split("&&")]
+    installs = [command for command in pip_commands if "pip install" in command]
+    assert any("requirements.txt" in command for command in installs)
+    assert not any(FACE_RECOGNITION.search(command) for command in installs)
     required = {name for name, _, _ in requirement_set(requirement_lines())}
     assert {"dlib-bin", "face-recognition-models"} <= required
     assert not {"dlib", "face-recognition"} & required, "pip would compile dlib from source"
+    product = [path for name in PRODUCT for path in (ROOT / name).rglob("*.py")]
+    imports = re.compile(r"^\s*(from|import) face_recognition\b(?!_models)", re.M)
+    assert not [path for path in product if imports.search(path.read_text())]
+
+
+def test_the_image_drops_the_model_files_the_app_never_loads():
+    """The 68-point landmarks (99.7 MB) and the CNN detector are deleted; the build checks
+    that the app's own models still load."""
+    build = " ".join(instructions("RUN", 0))
+    for unused in ("shape_predictor_68_face_landmarks.dat", "mmod_human_face_detector.dat"):
+        assert re.search(rf"\brm [^&]*\$MODELS/{re.escape(unused)}", build)
+    loaders = (ROOT / "faces" / "detection.py").read_text() + (
+        ROOT / "faces" / "resnet.py"
+    ).read_text()
+    assert "pose_predictor_model_location" not in loaders
+    assert "cnn_face_detector_model_location" not in loaders
+    assert "load_models()" in " ".join(instructions("RUN", len(dockerfile_stages()) - 1))
+    assert "NOTICE" in " ".join(instructions("COPY"))
 
 
 def test_translations_and_static_files_are_made_at_build_with_a_throwaway_key():

@@ -7,6 +7,8 @@ folder with kombu's own reader at the worst moment: while the writer is filling 
 from __future__ import annotations
 
 import json
+import tomllib
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from django.conf import settings
 from kombu import Connection
 from kombu.transport import filesystem
 from kombu.utils.encoding import str_to_bytes
+from packaging.requirements import Requirement
 
 from wikivisage import broker
 from wikivisage.settings.base import _filesystem_broker_options
@@ -95,3 +98,15 @@ def test_an_embedded_connection_asks_for_no_host(tmp_path, caplog):
         assert connection.info()["hostname"] is None
         connection.clone().release()
     assert not caplog.records
+
+
+def test_kombu_is_pinned_to_the_version_whose_private_put_the_broker_overrides():
+    """broker.Channel replaces kombu's private filesystem Channel._put: a new kombu may change
+    it, so pyproject.toml pins one version (with the upstream issue), the one installed."""
+    pyproject = tomllib.loads((Path(settings.BASE_DIR) / "pyproject.toml").read_text())
+    (kombu,) = [
+        r for r in map(Requirement, pyproject["project"]["dependencies"]) if r.name == "kombu"
+    ]
+    (pin,) = kombu.specifier
+    assert pin.operator == "==" and pin.version == version("kombu")
+    assert "_put" in vars(filesystem.Channel) and "_put" in vars(broker.Channel)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -888,9 +888,14 @@ def _shifted(q: np.ndarray, fitted: float, share: float) -> np.ndarray:
     return odds / np.maximum(odds + (1.0 - share) / (1.0 - fitted) * (1.0 - q), 1e-300)
 
 
-INTERVAL_DRAWS = 200
+INTERVAL_DRAWS = 100
 INTERVAL_LEVEL = 0.9
 """The estimates' intervals: how many calibrations are drawn, and the share they cover."""
+
+REDRAWN_PROBABILITY = 1e-3
+"""Faces below this probability keep their point estimate in the intervals' draws: in a
+large project they are the crowd far from every yes, and redrawing them would cost most of
+a rescoring for figures that stay near zero (the rarity shift takes them lower still)."""
 
 
 def estimate_intervals(
@@ -906,48 +911,52 @@ def estimate_intervals(
     posterior, :attr:`Calibration.spread`), and chance (given the probabilities, how many
     suggestions are right and how many unsent faces are the person, each a sum of
     independent yes/no draws, taken as normal). Drawn with a fixed seed, so one set of
-    answers always gives one interval. Only faces within the score range are redrawn (and
-    the person's share among the open faces is kept): faces at the clip limit stay at their
-    point estimate, which keeps the draws linear in the faces near the person.
+    answers always gives one interval. Only faces of REDRAWN_PROBABILITY or more are redrawn
+    (and the person's share among the open faces is kept): the rest stay at their point
+    estimate, which keeps the draws linear in the faces near the person.
     """
     rng = np.random.default_rng(0)
-    near = np.flatnonzero(scores.open & (scores.score > -SCORE_LIMIT))
+    near = np.flatnonzero(scores.open & (scores.probability >= REDRAWN_PROBABILITY))
     sent = np.isin(near, suggested)
     point = hidden_positives(evidence, scores, suggested, min_probability=min_probability)
     far = float(point.sum() - point[near].sum())
     fitted = _answered_share(evidence)
     share = _rarity(scores.probability[_unsent(scores, suggested)].astype(np.float64), fitted)
-    confirmed = float(yes_faces(evidence).sum())
-    precision, recall = [], []
-    # Image numbers made compact once: sharing out per image then costs the faces near, not
-    # the project's images, in every draw.
-    images = np.unique(evidence.image_index[near], return_inverse=True)[1]
-    for drawn in _drawn_probabilities(scores, near, images, rng):
-        right = _chance(drawn[sent], rng)
-        unsent = _believed_or_rare(drawn[~sent], fitted, share, min_probability)
-        hidden = far + _chance(unsent, rng)
-        if suggested.size:
-            precision.append(right / suggested.size)
-        if confirmed + right + hidden > 0:
-            recall.append((confirmed + right) / (confirmed + right + hidden))
-    return _bounds(precision), _bounds(recall)
+    right, unsent = [], []
+    for drawn in _drawn_probabilities(scores, near, evidence.image_index[near], rng):
+        right.append(_chance(drawn[:, sent], rng))
+        shifted = _believed_or_rare(drawn[:, ~sent], fitted, share, min_probability)
+        unsent.append(_chance(shifted, rng))
+    claimed = float(yes_faces(evidence).sum()) + np.concatenate(right)
+    whole = claimed + far + np.concatenate(unsent)
+    precision = np.concatenate(right) / suggested.size if suggested.size else np.empty(0)
+    return _bounds(precision), _bounds(claimed[whole > 0] / whole[whole > 0])
+
+
+DRAWS_AT_ONCE = 25
+"""Calibrations drawn in one block: bounds the draws' memory to 25 rows of the faces near."""
 
 
 def _drawn_probabilities(
     scores: Scores, faces: np.ndarray, images: np.ndarray, rng: np.random.Generator
-) -> list[np.ndarray]:
-    """The probabilities of ``faces`` under calibrations drawn from the fit's posterior,
-    shared out per image as :func:`score_faces` shares them."""
+) -> Iterator[np.ndarray]:
+    """The probabilities of ``faces`` (rows: calibrations drawn from the fit's posterior, in
+    blocks), shared out per image as :func:`score_faces` shares them."""
     calibration = scores.calibration
     theta = rng.multivariate_normal(
         [calibration.slope, calibration.intercept], _covariance(calibration), INTERVAL_DRAWS
     )
     theta[:, 0] = np.maximum(theta[:, 0], MIN_SLOPE)
-    values = scores.score[faces].astype(np.float64)
-    return [
-        share_per_image(_sigmoid(slope * values + intercept).astype(np.float64), images)
-        for slope, intercept in theta
-    ]
+    values = scores.score[faces].astype(np.float32)
+    # Image numbers made compact once, so each block's sums per image cost the faces near.
+    compact = np.unique(images, return_inverse=True)[1].reshape(-1)
+    count = int(compact.max(initial=-1)) + 1
+    for start in range(0, INTERVAL_DRAWS, DRAWS_AT_ONCE):
+        block = theta[start : start + DRAWS_AT_ONCE].astype(np.float32)
+        drawn = _sigmoid(block[:, :1] * values + block[:, 1:])
+        rows = np.arange(block.shape[0])[:, None] * count + compact
+        totals = np.bincount(rows.ravel(), weights=drawn.ravel(), minlength=block.shape[0] * count)
+        yield drawn / np.maximum(totals[rows], 1.0)
 
 
 def _covariance(calibration: Calibration) -> np.ndarray:
@@ -955,15 +964,16 @@ def _covariance(calibration: Calibration) -> np.ndarray:
     return np.array([[slope, both], [both, intercept]])
 
 
-def _chance(p: np.ndarray, rng: np.random.Generator) -> float:
-    """How many of faces with probabilities ``p`` are the person, drawn (normal approximation
-    of the sum of independent yes/no draws, kept within 0 and the number of faces)."""
-    mean, variance = float(p.sum()), float((p * (1.0 - p)).sum())
-    return float(np.clip(rng.normal(mean, math.sqrt(variance)), 0.0, p.size))
+def _chance(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each row of probabilities ``p``, how many of its faces are the person, drawn
+    (normal approximation of a sum of independent yes/no draws, kept within 0 and the
+    number of faces)."""
+    mean, variance = p.sum(axis=1), (p * (1.0 - p)).sum(axis=1)
+    return np.clip(rng.normal(mean, np.sqrt(variance)), 0.0, p.shape[1])
 
 
-def _bounds(values: list[float]) -> tuple[float, float] | None:
-    if not values:
+def _bounds(values: np.ndarray) -> tuple[float, float] | None:
+    if not values.size:
         return None
     tail = (1.0 - INTERVAL_LEVEL) / 2
     low, high = np.quantile(np.clip(values, 0.0, 1.0), [tail, 1.0 - tail])

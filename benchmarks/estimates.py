@@ -35,6 +35,16 @@ class Moment:
     true_precision: float | None
     estimated_recall: float | None
     true_recall: float
+    precision_interval: tuple[float, float] | None = None
+    recall_interval: tuple[float, float] | None = None
+
+    def covered(self, name: str) -> bool | None:
+        """Whether the truth lies within the estimate's interval (None: no interval)."""
+        interval = getattr(self, f"{name}_interval")
+        truth = getattr(self, f"true_{name}")
+        if interval is None or truth is None:
+            return None
+        return interval[0] - 1e-9 <= truth <= interval[1] + 1e-9
 
     @property
     def precision_gap(self) -> float | None:
@@ -79,11 +89,17 @@ def moments(
                     true_precision=snapshot.suggestion_precision,
                     estimated_recall=snapshot.estimated_recall,
                     true_recall=snapshot.recall,
+                    precision_interval=snapshot.precision_interval,
+                    recall_interval=snapshot.recall_interval,
                 )
 
 
 def _figure(value: float | None) -> str:
     return "  -  " if value is None else f"{value:.3f}"
+
+
+def _pair(interval: tuple[float, float] | None) -> str:
+    return "-" if interval is None else f"{interval[0]:.3f}-{interval[1]:.3f}"
 
 
 def report(threshold: float, found: list[Moment]) -> dict[str, object]:
@@ -95,11 +111,14 @@ def report(threshold: float, found: list[Moment]) -> dict[str, object]:
         if not gaps:
             continue
         worst, where = max(gaps, key=lambda item: item[0])
+        covered = [m.covered(name) for m in found]
+        known = [c for c in covered if c is not None]
         result[name] = {
             "mean_gap": round(sum(gap for gap, _ in gaps) / len(gaps), 4),
             "worst_gap": round(worst, 4),
             "within_0.05": round(sum(gap <= 0.05 for gap, _ in gaps) / len(gaps), 4),
             "worst_at": f"{where.identity} seed {where.seed} after {where.answers} answers",
+            "in_interval": round(sum(known) / len(known), 4) if known else None,
         }
     return result
 
@@ -131,7 +150,8 @@ def main() -> None:
                 f"{threshold:.1f} {m.identity:<24} seed {m.seed} answers {m.answers:>3}  "
                 f"precision est {_figure(m.estimated_precision)} true "
                 f"{_figure(m.true_precision)}  recall est {_figure(m.estimated_recall)} "
-                f"true {_figure(m.true_recall)}"
+                f"true {_figure(m.true_recall)}  intervals {_pair(m.precision_interval)} "
+                f"{_pair(m.recall_interval)}"
             )
         figures = report(threshold, found)
         print(figures)

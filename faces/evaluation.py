@@ -384,6 +384,8 @@ class Snapshot:
     suggested_right: int
     estimated_precision: float | None
     estimated_recall: float | None = None
+    precision_interval: tuple[float, float] | None = None
+    recall_interval: tuple[float, float] | None = None
 
     @property
     def suggestion_precision(self) -> float | None:
@@ -404,6 +406,7 @@ def measure(
     suggested: np.ndarray,
     estimated_precision: float | None,
     estimated_recall: float | None = None,
+    intervals: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
 ) -> Snapshot:
     """``claimed`` marks what Commons would say after the grid is approved (a mask);
     ``suggested`` lists the learner's own proposals. Nothing claimed has precision 1."""
@@ -420,6 +423,8 @@ def measure(
         suggested_right=int((scenario.truth[judged] == PERSON).sum()),
         estimated_precision=estimated_precision if suggested.size else None,
         estimated_recall=estimated_recall,
+        precision_interval=intervals[0] if suggested.size else None,
+        recall_interval=intervals[1],
     )
 
 
@@ -500,6 +505,10 @@ def simulate(
                 suggested=suggestions.faces,
                 estimated_precision=suggestions.estimate.precision,
                 estimated_recall=suggestions.estimate.recall,
+                intervals=(
+                    suggestions.estimate.precision_interval,
+                    suggestions.estimate.recall_interval,
+                ),
             )
         )
         if run.done(at_least=at_least, at_most=at_most):

@@ -71,7 +71,9 @@ class LearnerSummary:
 
     ``precision`` and ``recall`` are ``faces.learning.Estimate``'s (None when nothing supports
     a figure): ``precision`` is the expected share of the suggestions themselves that are
-    right (None while nothing is suggested); ``answers`` counts the yes and no answers,
+    right (None while nothing is suggested); ``precision_interval`` and ``recall_interval``
+    (low, high) hold the realised figure with 90 % probability (None: no interval, as in
+    rows written before the learner gave one); ``answers`` counts the yes and no answers,
     ``confirmed`` the yes ones; ``suggested`` the faces it proposes; ``faces`` the faces it
     scored. ``threshold`` and
     ``histogram`` are None when the project had no face to score.
@@ -88,6 +90,8 @@ class LearnerSummary:
     held_out_precision: float | None = None
     held_out_recall: float | None = None
     histogram: ScoreHistogram | None = None
+    precision_interval: tuple[float, float] | None = None
+    recall_interval: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,6 +105,8 @@ class LearnerSummary:
             "recall": self.recall,
             "held_out_precision": self.held_out_precision,
             "held_out_recall": self.held_out_recall,
+            "precision_interval": _pair(self.precision_interval),
+            "recall_interval": _pair(self.recall_interval),
             "histogram": self.histogram.to_json() if self.histogram else None,
         }
 
@@ -121,6 +127,8 @@ class LearnerSummary:
             held_out_precision=_ratio(data.get("held_out_precision")),
             held_out_recall=_ratio(data.get("held_out_recall")),
             histogram=ScoreHistogram.from_json(data.get("histogram")),
+            precision_interval=_interval(data.get("precision_interval")),
+            recall_interval=_interval(data.get("recall_interval")),
         )
 
 
@@ -138,6 +146,18 @@ def _count(value: Any) -> int:
 
 def _ratio(value: Any) -> float | None:
     return float(value) if _is_number(value) else None
+
+
+def _pair(interval: tuple[float, float] | None) -> list[float] | None:
+    return list(interval) if interval is not None else None
+
+
+def _interval(value: Any) -> tuple[float, float] | None:
+    """Two shares, low first, each within 0..1; anything else is no interval."""
+    if not isinstance(value, list) or len(value) != 2 or not all(_is_number(v) for v in value):
+        return None
+    low, high = float(value[0]), float(value[1])
+    return (low, high) if 0.0 <= low <= high <= 1.0 else None
 
 
 def _counts(value: Any) -> tuple[int, ...]:

@@ -578,16 +578,10 @@ def estimate_texts(summary: LearnerSummary | None) -> dict[str, str]:
     if summary is None:
         return {"precision_text": percent(None), "recall_text": percent(None)}
     return {
-        "precision_text": percent_between(summary.precision, _interval(summary, "precision")),
-        "recall_text": percent_between(summary.recall, _interval(summary, "recall")),
+        # Summaries written before the learner gave intervals show the figure alone.
+        "precision_text": percent_between(summary.precision, summary.precision_interval),
+        "recall_text": percent_between(summary.recall, summary.recall_interval),
     }
-
-
-def _interval(summary: LearnerSummary, figure: str) -> tuple[float, float] | None:
-    # The interval is the learner's to give (``<figure>_interval``: low, high); older
-    # summaries, and learners that give none, show the figure alone.
-    interval = getattr(summary, f"{figure}_interval", None)
-    return (interval[0], interval[1]) if interval else None
 
 
 def _coarse(histogram: ScoreHistogram, bars: int) -> ScoreHistogram:

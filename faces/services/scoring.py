@@ -387,6 +387,8 @@ def _summary(project, evidence, scores, suggestions) -> LearnerSummary:
         recall=estimate.recall,
         held_out_precision=estimate.held_out_precision,
         held_out_recall=estimate.held_out_recall,
+        precision_interval=estimate.precision_interval,
+        recall_interval=estimate.recall_interval,
         histogram=ScoreHistogram(
             bins=tuple(bins.round(3).tolist()),
             answered_yes=histogram(verdicts == learning.Verdict.YES),

@@ -23,6 +23,8 @@ SUMMARY = LearnerSummary(
     recall=0.62,
     held_out_precision=0.8,
     held_out_recall=None,
+    precision_interval=(0.84, 0.96),
+    recall_interval=(0.5, 0.71),
     histogram=ScoreHistogram(
         bins=(0.0, 0.25, 0.5, 0.75, 1.0),
         answered_yes=(0, 1, 3, 5),
@@ -53,6 +55,23 @@ def test_a_summary_survives_the_round_trip_through_json():
 def test_a_summary_without_histogram_or_date_survives_the_round_trip():
     bare = LearnerSummary(updated_at=None, answers=3)
     assert LearnerSummary.from_json(bare.to_json()) == bare
+
+
+@pytest.mark.parametrize(
+    "interval", [None, "0.5-0.7", [0.5], [0.7, 0.5], [-0.1, 0.5], [0.5, 1.2], [0.5, True]]
+)
+def test_an_interval_that_is_not_two_shares_low_first_reads_as_none(interval):
+    stored = SUMMARY.to_json() | {"precision_interval": interval}
+    summary = LearnerSummary.from_json(stored)
+    assert summary.precision_interval is None
+    assert summary.recall_interval == (0.5, 0.71)
+
+
+def test_a_row_written_before_intervals_reads_without_them():
+    stored = SUMMARY.to_json()
+    del stored["precision_interval"], stored["recall_interval"]
+    summary = LearnerSummary.from_json(stored)
+    assert (summary.precision_interval, summary.recall_interval) == (None, None)
 
 
 @pytest.mark.parametrize("stored", [None, {}, [], "nonsense"])

@@ -134,6 +134,11 @@ def test_no_answers_and_existing_statements_count_towards_the_minimum(bush_proje
     summary = summary_of(project)
     assert summary.suggested == len(suggested(project))
     assert 0.5 <= summary.precision <= 1.0
+    # Each figure is stored with its interval, which holds it.
+    low, high = summary.precision_interval
+    assert 0.0 <= low <= summary.precision <= high <= 1.0
+    low, high = summary.recall_interval
+    assert 0.0 <= low <= summary.recall <= high <= 1.0
 
 
 def test_answered_faces_leave_the_review_queue_and_one_question_comes_first(bush_project):

@@ -86,6 +86,21 @@ def test_the_live_figures_come_again_only_when_the_learner_has_run(client_of, ow
     assert client.get(url, {"since": drawn["version"]}).json() == {"version": drawn["version"]}
 
 
+@pytest.mark.parametrize(
+    "page", ["projects:learner", "projects:classify", "projects:suggestions", "depicts:send"]
+)
+def test_the_learners_intervals_reach_the_pages(client_of, owner, project, page):
+    project.learning = replace(
+        LEARNING, precision=0.92, recall=0.62, precision_interval=(0.859, 0.971),
+        recall_interval=(0.5, 0.71),
+    ).to_json()  # fmt: skip
+    project.save()
+    response = client_of(owner).get(reverse(page, args=[project.pk]), {"since": ""})
+    html = response.json()["html"] if page == "projects:learner" else response.content.decode()
+    assert 'data-figure="precision">92\xa0% (85\u201397\xa0%)<' in html
+    assert 'data-figure="recall">62\xa0% (50\u201371\xa0%)<' in html
+
+
 def test_the_pages_show_an_interval_when_the_learner_gives_one():
     given = SimpleNamespace(
         precision=0.92, recall=0.6, precision_interval=(0.859, 0.971), recall_interval=None

@@ -504,7 +504,9 @@ def simulate(
         )
         if run.done(at_least=at_least, at_most=at_most):
             return run
-        priority = learning.review_priority(evidence, scores)
+        priority = learning.review_priority(
+            evidence, scores, max_distance=project.distance_threshold
+        )
         priority[skipped] = np.nan
         if np.isnan(priority).all():
             return run

@@ -590,11 +590,12 @@ def next_question(
     1. Before any yes: the hint face (P18), then the densest cluster of faces that no
        answer explains yet, since a category's most frequent face is most often its subject.
     2. Default strategy: the best face of a contested photo ("which face is it?"), then
-       the open face whose probability is nearest the suggestion
-       threshold, the answer that moves the boundary most; when no open face is uncertain
-       any more, the densest cluster no answer explains (a new look of the person, or a
-       crowd the model has not been told about). Centroid strategy: a random open face,
-       as the anchor asked.
+       the face within ``max_distance`` (the project's threshold) the suggestions are most
+       likely wrong about (:func:`in_doubt`), then the open face whose probability is
+       nearest the suggestion threshold, the answer that moves the boundary most; when no
+       open face is uncertain any more, the densest cluster no answer explains (a new look
+       of the person, or a crowd the model has not been told about). Centroid strategy: a
+       random open face, as the anchor asked.
     """
     plan = _plan(
         evidence, scores, min_probability=min_probability, max_distance=max_distance, rng=rng

@@ -609,10 +609,12 @@ def _plan(
     *,
     min_probability: float = DEFAULT_MIN_PROBABILITY,
     max_distance: float | None = None,
+    doubted: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
 ) -> tuple[int | None, tuple[np.ndarray, np.ndarray] | None]:
     """The next question, and when the learner is exploring, the ranking it chose from
-    (sample faces and their density): the faces to ask after that one, if it is skipped."""
+    (sample faces and their density): the faces to ask after that one, if it is skipped.
+    ``doubted``: :func:`in_doubt`'s faces when the caller has them already."""
     candidates = scores.open
     if not candidates.any():
         return None, None
@@ -627,7 +629,10 @@ def _plan(
     contested = np.flatnonzero(scores.contested)
     if contested.size:
         return int(contested[np.argmax(scores.probability[contested])]), None
-    doubted = in_doubt(evidence, scores, min_probability=min_probability, max_distance=max_distance)
+    if doubted is None:
+        doubted = in_doubt(
+            evidence, scores, min_probability=min_probability, max_distance=max_distance
+        )
     if doubted.size:
         return int(doubted[0]), None
     face, gap = _most_uncertain(scores, min_probability)
@@ -654,12 +659,13 @@ def in_doubt(
     suggestions next to it. The suggestions are counted as :func:`suggest` would make
     them, even before the project shows any.
     """
-    reach = _within(scores, max_distance) & ~scores.contested
+    rows = np.flatnonzero(_within(scores, max_distance) & ~scores.contested)
     proposed = np.zeros(evidence.size, dtype=bool)
     proposed[_proposed(evidence, scores, min_probability, max_distance)] = True
-    mistake = np.where(proposed, 1.0 - scores.probability, scores.probability)
-    faces = np.flatnonzero(reach & (mistake >= DOUBT))
-    return faces[np.argsort(-mistake[faces], kind="stable")]
+    probability = scores.probability[rows]
+    mistake = np.where(proposed[rows], 1.0 - probability, probability)
+    keep = mistake >= DOUBT
+    return rows[keep][np.argsort(-mistake[keep], kind="stable")]
 
 
 def _within(scores: Scores, max_distance: float | None) -> np.ndarray:
@@ -745,7 +751,7 @@ def review_priority(
     priority[asked] = CONTESTED_PHOTO + probability[asked]
     doubted = in_doubt(evidence, scores, max_distance=max_distance)
     priority[doubted] = IN_DOUBT + np.linspace(1.0, 0.0, doubted.size, endpoint=False)
-    first, ranking = _plan(evidence, scores, max_distance=max_distance)
+    first, ranking = _plan(evidence, scores, max_distance=max_distance, doubted=doubted)
     if ranking is not None:
         # Exploring: if the first question is skipped, the next densest clusters follow.
         sample, density = ranking

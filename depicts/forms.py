@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from depicts.selectors import SuggestionFilter, SuggestionSource
@@ -56,3 +58,34 @@ class FaceSelectionForm(forms.Form):
         if not ids:
             raise ValidationError(_("Select at least one face."))
         return ids
+
+
+class DoubtsForm(forms.Form):
+    """ "Which of these are not the person?": the faces shown, one request id each (so a
+    second submit stores nothing twice), and those ticked as not the person."""
+
+    face = IdListField()
+    request_id = forms.Field(required=False)
+    not_person = IdListField(required=False)
+
+    @classmethod
+    def from_post(cls, post: QueryDict) -> DoubtsForm:
+        """Every value of each list field (a plain form keeps only the last one)."""
+        return cls({name: post.getlist(name) for name in ("face", "request_id", "not_person")})
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        faces, ticked = data.get("face") or [], data.get("not_person") or []
+        try:
+            request_ids = [uuid.UUID(str(value)) for value in data.get("request_id") or []]
+        except ValueError:
+            raise ValidationError(_("A request id is not valid.")) from None
+        if len(request_ids) != len(faces) or len(set(faces)) != len(faces):
+            raise ValidationError(_("Each face needs its own request id."))
+        if not set(ticked) <= set(faces):
+            raise ValidationError(_("A face ticked is not one of the faces shown."))
+        data["answers"] = [
+            (face, request_id, face in ticked)
+            for face, request_id in zip(faces, request_ids, strict=True)
+        ]
+        return data

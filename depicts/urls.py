@@ -37,4 +37,5 @@ grid_urlpatterns = [
     path("suggestions/", views.suggestions, name="suggestions"),
     path("suggestions/approve/", views.suggestions_approve, name="suggestions-approve"),
     path("suggestions/reject/", views.suggestions_reject, name="suggestions-reject"),
+    path("suggestions/doubts/", views.suggestions_doubts, name="suggestions-doubts"),
 ]

@@ -41,7 +41,7 @@ from projects.ratelimit import rate_limited
 from projects.views import AuthenticatedRequest
 
 from . import selectors
-from .forms import FaceSelectionForm, SuggestionFilterForm
+from .forms import DoubtsForm, FaceSelectionForm, SuggestionFilterForm
 from .models import DepictsEdit
 
 GRID_PAGE_SIZE = 48
@@ -256,12 +256,23 @@ def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "query": query.urlencode(),
             "cards": [_card(row) for row in page.object_list],
             "individual": [_card(row) for row in individual],
+            "doubts": [] if on_commons else _doubt_cards(project),
             "sensitive_notice": SENSITIVE_NOTICE,
             "empty": None
             if page.object_list or individual or on_commons
             else selectors.empty_grid(project=project, filters=filters),
         },
     )
+
+
+def _doubt_cards(project: Project) -> list[dict[str, Any]]:
+    """The batch "which of these are not the person?", each card with its own request id
+    (a second submit of the same batch then stores nothing twice)."""
+    if not project.accepts_answers:
+        return []
+    return [
+        {**_card(row), "request_id": uuid.uuid4()} for row in selectors.doubted(project=project)
+    ]
 
 
 def _card(row: Label | Face) -> dict[str, Any]:
@@ -333,6 +344,58 @@ def suggestions_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         if proposals:
             messages.info(request, _removal_proposed_text(len(proposals)))
     return _back_to_grid(request, project)
+
+
+@login_required
+@require_POST
+@rate_limited("grid", per_minute=60)
+def suggestions_doubts(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """ "Which of these are not the person?": each face of the batch is one answer, stored
+    through the classify page's own answer service, one call per face: the ticked ones
+    "no", the others "yes". A face another reviewer answered meanwhile keeps that answer."""
+    project = project_for(request, pk)
+    form = DoubtsForm.from_post(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("These answers could not be read. Please try again."))
+        return _back_to_grid(request, project)
+    answers = form.cleaned_data["answers"]
+    shown = face_selectors.faces_of_project(project=project, face_ids=[a[0] for a in answers])
+    faces = {face.pk: face for face in shown}
+    refusals = [
+        refusal
+        for face_id, request_id, not_person in answers
+        if (refusal := _doubt_answer(request, project, faces.get(face_id), request_id, not_person))
+    ]
+    _tell_doubts(request, stored=len(answers) - len(refusals), refusals=refusals)
+    return _back_to_grid(request, project)
+
+
+def _doubt_answer(
+    request: AuthenticatedRequest,
+    project: Project,
+    face: Face | None,
+    request_id: uuid.UUID,
+    not_person: bool,
+) -> str | None:
+    """One face of the batch as one answer; why it was refused, or None once stored."""
+    if face is None:
+        return str(review.FaceNotInProject())
+    verdict = Label.Verdict.NO if not_person else Label.Verdict.YES
+    try:
+        review.answer_record(
+            project=project, face=face, user=request.user, verdict=verdict, request_id=request_id
+        )
+    except review.ReviewError as error:
+        return str(error)
+    return None
+
+
+def _tell_doubts(request: HttpRequest, *, stored: int, refusals: Sequence[str]) -> None:
+    if stored:
+        text = ngettext("%(n)d answer saved.", "%(n)d answers saved.", stored) % {"n": stored}
+        messages.success(request, text)
+    for reason in dict.fromkeys(refusals):
+        messages.warning(request, reason)
 
 
 def _not_sensitive_in_bulk(

@@ -281,6 +281,19 @@ def build_scenario(
     return Scenario(identity, table, image_index, truth.astype(np.int8))
 
 
+class Category(StrEnum):
+    WHOLE = "whole"  # every identity's category is the whole manifest
+    OWN = "own"  # their photos and the unnamed ones (strangers, group photos, no face)
+
+
+def category_of(rows: list[dict[str, str]], table: FaceTable, identity: str) -> FaceTable:
+    """The faces of a category of ``identity`` as Commons has them: mostly their photos,
+    among strangers', with none of the manifest's other named people (each of whom is as
+    frequent as the person in the whole manifest, so there nothing says who the person is)."""
+    files = {row["file"] for row in rows if row["identity"] in {identity, *NOT_A_PERSON}}
+    return table.restricted_to(files)
+
+
 MIN_PERSON_OVERLAP = 0.3
 """The least intersection over union between a manifest's ``person_box`` and a detected
 face for that face to be the person's; below it the detector missed the person."""
@@ -513,11 +526,13 @@ def simulate(
         )
         if run.done(at_least=at_least, at_most=at_most):
             return run
-        priority = learning.review_priority(evidence, scores)
+        priority = learning.review_priority(
+            evidence, scores, max_distance=project.distance_threshold
+        )
         priority[skipped] = np.nan
         if np.isnan(priority).all():
             return run
-        face = int(np.nanargmax(priority))
+        face = served_first(priority)
         action = reviewer_action(scenario, face, which=bool(scores.contested[face]))
         if action.pick:
             photo = scenario.faces_on_image_of(face)
@@ -530,6 +545,15 @@ def simulate(
             verdicts[face] = action.verdict
         answers += action.verdict != Verdict.SKIP
         questions += 1
+
+
+def served_first(priority: np.ndarray) -> int:
+    """The face the classify page serves: the highest priority as the database stores it
+    (rounded to 0.01, ``faces.services.scoring._label_arrays``), and of equal ones the face
+    whose label came last (ordered by priority, then label id, both descending: the learner
+    creates a project's labels in the order of its faces)."""
+    stored = np.round(priority, 2)
+    return int(np.flatnonzero(stored == np.nanmax(stored))[-1])
 
 
 # Reports ---------------------------------------------------------------------------------

@@ -66,6 +66,10 @@ makes the sum and the minimum after the product about a quarter faster than 16,3
 HELD_OUT_ROWS = 1024
 """Rows per block when faces of the query's own image must be masked out."""
 
+DOUBT = 0.05
+"""A face within the project's threshold that the suggestions are wrong about with this
+probability or more is asked before any other (``in_doubt``): 95 %, as EXPLORE_GAP."""
+
 EXPLORE_GAP = 3.0
 """When every open face is this sure (log-odds from the threshold: p < 5 % or > 95 %),
 the next question explores instead."""
@@ -604,6 +608,7 @@ def next_question(
     scores: Scores,
     *,
     min_probability: float = DEFAULT_MIN_PROBABILITY,
+    max_distance: float | None = None,
     rng: np.random.Generator | None = None,
 ) -> int | None:
     """The face to ask about next, or None when every face is answered.
@@ -613,13 +618,17 @@ def next_question(
     1. Before any yes: the hint face (P18), then the densest cluster of faces that no
        answer explains yet, since a category's most frequent face is most often its subject.
     2. Default strategy: the best face of a contested photo ("which face is it?"), then
-       the open face whose probability is nearest the suggestion
-       threshold, the answer that moves the boundary most; when no open face is uncertain
-       any more, the densest cluster no answer explains (a new look of the person, or a
-       crowd the model has not been told about). Centroid strategy: a random open face,
-       as the anchor asked.
+       the face within ``max_distance`` (the project's threshold) the suggestions are most
+       likely wrong about (:func:`in_doubt`), then the open face whose probability is
+       nearest the suggestion threshold, the answer that moves the boundary most; when no
+       open face is uncertain any more, the densest cluster no answer explains (a new look
+       of the person, or a crowd the model has not been told about). Centroid strategy: a
+       random open face, as the anchor asked.
     """
-    return _plan(evidence, scores, min_probability=min_probability, rng=rng)[0]
+    plan = _plan(
+        evidence, scores, min_probability=min_probability, max_distance=max_distance, rng=rng
+    )
+    return plan[0]
 
 
 def _plan(
@@ -627,10 +636,13 @@ def _plan(
     scores: Scores,
     *,
     min_probability: float = DEFAULT_MIN_PROBABILITY,
+    max_distance: float | None = None,
+    doubted: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
 ) -> tuple[int | None, tuple[np.ndarray, np.ndarray] | None]:
     """The next question, and when the learner is exploring, the ranking it chose from
-    (sample faces and their density): the faces to ask after that one, if it is skipped."""
+    (sample faces and their density): the faces to ask after that one, if it is skipped.
+    ``doubted``: :func:`in_doubt`'s faces when the caller has them already."""
     candidates = scores.open
     if not candidates.any():
         return None, None
@@ -645,11 +657,60 @@ def _plan(
     contested = np.flatnonzero(scores.contested)
     if contested.size:
         return int(contested[np.argmax(scores.probability[contested])]), None
+    if doubted is None:
+        doubted = in_doubt(
+            evidence, scores, min_probability=min_probability, max_distance=max_distance
+        )
+    if doubted.size:
+        return int(doubted[0]), None
     face, gap = _most_uncertain(scores, min_probability)
     if gap <= EXPLORE_GAP:
         return face, None
     ranking = density_ranking(evidence, candidates, explained_by=others | yes_faces(evidence))
     return int(ranking[0][np.argmax(ranking[1])]), ranking
+
+
+def in_doubt(
+    evidence: Evidence,
+    scores: Scores,
+    *,
+    min_probability: float = DEFAULT_MIN_PROBABILITY,
+    max_distance: float | None = None,
+) -> np.ndarray:
+    """Faces the suggestions may be wrong about, the likeliest mistake first.
+
+    Within ``max_distance`` (the project's threshold; the grid proposes nothing beyond it):
+    a suggestion is wrong with probability 1 - p, any other face there is a missed face
+    of the person with probability p. Those at DOUBT or more are asked, before any face
+    beyond the threshold: a face that could not be sent whatever its answer teaches the
+    grid less, and a "no" to the likeliest-wrong suggestion moves the boundary under the
+    suggestions next to it. The suggestions are counted as :func:`suggest` would make
+    them, even before the project shows any.
+    """
+    rows = np.flatnonzero(_within(scores, max_distance) & ~scores.contested)
+    proposed = np.zeros(evidence.size, dtype=bool)
+    proposed[_proposed(evidence, scores, min_probability, max_distance)] = True
+    probability = scores.probability[rows]
+    mistake = np.where(proposed[rows], 1.0 - probability, probability)
+    keep = mistake >= DOUBT
+    return rows[keep][np.argsort(-mistake[keep], kind="stable")]
+
+
+def _within(scores: Scores, max_distance: float | None) -> np.ndarray:
+    """Open faces no farther than ``max_distance`` from a yes (all open faces without one)."""
+    if max_distance is None:
+        return scores.open
+    return scores.open & (scores.distance <= max_distance)
+
+
+def _proposed(
+    evidence: Evidence, scores: Scores, min_probability: float, max_distance: float | None
+) -> np.ndarray:
+    """The faces :func:`suggest` proposes, most likely first (without its estimates)."""
+    # Only faces above the threshold are sorted: an open face below it never beats one above.
+    wanted = _within(scores, max_distance) & ~scores.contested
+    likely = np.flatnonzero(wanted & (scores.probability >= min_probability))
+    return best_of_each_image(likely, scores.probability, evidence.image_index)
 
 
 def _most_uncertain(scores: Scores, min_probability: float) -> tuple[int, float]:
@@ -689,18 +750,23 @@ def density_ranking(
 
 FIRST_QUESTION = 1000.0
 CONTESTED_PHOTO = 10.0
+IN_DOUBT = 5.0
 EXPLORING = 1.0
 
 
-def review_priority(evidence: Evidence, scores: Scores) -> np.ndarray:
+def review_priority(
+    evidence: Evidence, scores: Scores, *, max_distance: float | None = None
+) -> np.ndarray:
     """Every open face's place in the review order: higher is asked sooner; NaN for faces
     that are not open to questions. What the database stores and the classify page serves
     from (highest first), so the evaluation and the app ask in the same order.
+    ``max_distance`` is the project's distance threshold, as :func:`suggest` takes it.
 
     1. The face :func:`next_question` chooses.
     2. The faces of contested photos ("which face is it?").
-    3. While exploring, the densest clusters no answer explains.
-    4. The rest by how close they lie to the suggestion boundary (always below 0).
+    3. The faces the suggestions may be wrong about (:func:`in_doubt`), likeliest first.
+    4. While exploring, the densest clusters no answer explains.
+    5. The rest by how close they lie to the suggestion boundary (always below 0).
     """
     priority = np.full(evidence.size, np.nan, dtype=np.float64)
     is_open = scores.open
@@ -711,7 +777,9 @@ def review_priority(evidence: Evidence, scores: Scores) -> np.ndarray:
     # One question per contested photo: its likeliest face, asked as "which face is it?".
     asked = best_of_each_image(np.flatnonzero(scores.contested), probability, evidence.image_index)
     priority[asked] = CONTESTED_PHOTO + probability[asked]
-    first, ranking = _plan(evidence, scores)
+    doubted = in_doubt(evidence, scores, max_distance=max_distance)
+    priority[doubted] = IN_DOUBT + np.linspace(1.0, 0.0, doubted.size, endpoint=False)
+    first, ranking = _plan(evidence, scores, max_distance=max_distance, doubted=doubted)
     if ranking is not None:
         # Exploring: if the first question is skipped, the next densest clusters follow.
         sample, density = ranking
@@ -737,12 +805,7 @@ def suggest(
     Never a face of a contested photo (it is asked instead), nor, with ``max_distance`` (the
     project's distance threshold), a face farther than that from every yes.
     """
-    # Only faces above the threshold are sorted: an open face below it never beats one above.
-    wanted = scores.open & ~scores.contested & (scores.probability >= min_probability)
-    if max_distance is not None:
-        wanted &= scores.distance <= max_distance
-    likely = np.flatnonzero(wanted)
-    chosen = best_of_each_image(likely, scores.probability, evidence.image_index)
+    chosen = _proposed(evidence, scores, min_probability, max_distance)
     estimate = estimate_quality(evidence, scores, chosen, min_probability=min_probability)
     return Suggestions(
         faces=chosen,

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from faces import evaluation
 from faces.evaluation import ProjectSettings, Start
@@ -77,6 +77,33 @@ def test_the_simulation_reports_answers_first_suggestions_and_estimates(tmp_path
     assert portrait["first_suggestion"]["max"] >= portrait["min_answers"]
     assert portrait["answers_to_target"]["max"] <= 10
     assert portrait["suggestion_precision"]["moments"] > 0
+
+
+def test_from_nothing_a_category_mostly_of_the_person_finds_them_first(tmp_path):
+    # In the whole tiny manifest three people are equally frequent: nothing says which one
+    # is the person, so one of them is found only after the other two clusters. In their
+    # own category (their photos among strangers') the densest cluster is the person.
+    # Suggestions from the first answer on, so the gate does not hide when the person is found.
+    manifest = tiny_manifest(tmp_path, tiny_set())
+    common = ["--manifest", str(manifest), "--path", "simulation", "--start", "nothing"]
+    common += ["--min-answers", "1", "--encodings", str(REFERENCE)]
+    whole, own = (run_command(*common, "--category", c)[0] for c in ("whole", "own"))
+    assert own["category"] == "own" and whole["category"] == "whole"
+    assert own["per_identity"] == {who: [1] for who in TINY_IDENTITIES}
+    assert sorted(runs[0] for runs in whole["per_identity"].values()) == [1, 2, 3]
+
+
+def test_a_category_of_the_person_is_measured_in_memory_only(tmp_path):
+    manifest = tiny_manifest(tmp_path, tiny_set())
+    with pytest.raises(CommandError, match="simulation only"):
+        run_command("--manifest", str(manifest), "--category", "own")
+
+
+def test_the_simulation_serves_equal_stored_priorities_as_the_app_does():
+    # The app stores priorities to 0.01 and serves the later label of a tie: 1.004 and
+    # 1.001 are both 1.00 there, so face 2 comes first, not the slightly higher face 0.
+    priority = np.array([1.004, np.nan, 1.001, 0.5])
+    assert evaluation.served_first(priority) == 2
 
 
 def test_evaluate_learning_refuses_an_identity_that_is_not_in_the_manifest(tmp_path):

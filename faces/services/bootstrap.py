@@ -10,8 +10,12 @@ from django.conf import settings
 from django.db import transaction
 
 from commons.client import ApiClient
+from commons.files import resolve_files
+from commons.identifiers import FileRef
 from commons.mediainfo import Region, region_fractions
 from commons.search import search_depicting
+from commons.types import FileInfo
+from faces.detection import DETECTION
 from faces.models import (
     Face,
     Image,
@@ -27,7 +31,7 @@ from faces.services.images import (
 )
 from faces.services.processing import pending, processing_check, queue_detection
 from projects.enqueue import enqueue
-from projects.models import Project
+from projects.models import Project, Withholding
 
 
 def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True) -> int:
@@ -43,6 +47,7 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
     # One hit past the cap tells whether there were more.
     hits = list(search_depicting(client, qid=project.qid, limit=cap + 1))
     infos = file_infos(client, [hit.pageid for hit in hits[:cap]])
+    infos += _portrait_infos(client, project, known={info.pageid for info in infos})
     links = ProjectImage.objects.filter(project=project, source=ProjectImage.Source.BOOTSTRAP)
     held = list(links.values_list("image__pageid", flat=True))
     barred = in_withheld_categories(client, sorted({info.pageid for info in infos} | set(held)))
@@ -65,6 +70,20 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
     # A crawl whose photos were all processed already (shared with another project).
     processing_check(project_id=project.pk)
     return len(images)
+
+
+def _portrait_infos(client: ApiClient, project: Project, *, known: set[int]) -> list[FileInfo]:
+    """The person's Wikidata image (P18) when it is a bitmap file on Commons, linked as the
+    search's files are: its face is then the learner's first question (the hint), also
+    when the file lies outside the category, as it mostly does."""
+    if not project.person_image:
+        return []
+    ref = FileRef(title="File:" + project.person_image.removeprefix("File:"))
+    info = resolve_files(client, refs=[ref], width=DETECTION.thumb_width)[0].info
+    withheld = Withholding.objects.values_of(Withholding.Kind.FILE)
+    if info is None or not info.is_bitmap or info.pageid in known or info.title in withheld:
+        return []
+    return [info]
 
 
 def image_apply_bootstrap(*, image: Image) -> int:

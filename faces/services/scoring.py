@@ -72,7 +72,7 @@ def project_rescore(*, project_id: int) -> dict | None:
     suggestions = learning.suggest(evidence, scores, max_distance=project.distance_threshold)
     if learning.evidence_count(evidence) < project.min_answers:
         suggestions = learning.suggest_nothing(evidence, scores)
-    priority = learning.review_priority(evidence, scores)
+    priority = learning.review_priority(evidence, scores, max_distance=project.distance_threshold)
     written = _write_labels(project, data.face_ids, scores, suggestions.faces, priority)
     stored = _store_summary(project, _summary(project, evidence, scores, suggestions))
     learner_memory.remember_written(project.pk, written, stored)

@@ -72,3 +72,31 @@ if (grid) {
     }
   });
 }
+
+// "Which of these are not the person?": number keys tick a face as not the person, Enter
+// saves the batch (the others count as the person), each face as one answer.
+const doubts = document.getElementById("doubts-form");
+
+function doubtKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest("#grid-form, .filters, a, button, textarea, select")) return;
+  const boxes = [...doubts.querySelectorAll("input[name=not_person]")];
+  const box = /^[1-9]$/.test(event.key) ? boxes[Number(event.key) - 1] : null;
+  if (box) {
+    event.preventDefault();
+    box.checked = !box.checked;
+    box.dispatchEvent(new Event("change"));
+  } else if (event.key === "Enter") {
+    event.preventDefault();
+    doubts.requestSubmit();
+  }
+}
+
+if (doubts) {
+  placeAllCrops(doubts);
+  window.addEventListener("resize", () => placeAllCrops(doubts));
+  doubts.querySelectorAll("input[name=not_person]").forEach((box) => {
+    box.addEventListener("change", () => box.closest("[data-doubt]").classList.toggle("not-person", box.checked));
+  });
+  document.addEventListener("keydown", doubtKey);
+}

@@ -218,6 +218,29 @@ def test_the_next_question_is_the_most_uncertain_face():
     assert learning.next_question(evidence, learning.score_faces(evidence)) == 2
 
 
+def test_a_doubted_suggestion_is_asked_before_a_face_the_threshold_keeps_out():
+    # Face 1 (0.55 from the yes) is suggested at about 78 %; face 2 (0.605) sits nearer 50 %
+    # but beyond the project's threshold of 0.6, so no answer about it changes the grid.
+    evidence = project([at(0), at(0.55), at(0, 0.605), at(-1.5)], [YES, NONE, NONE, NO])
+    scores = learning.score_faces(evidence)
+    assert 0.6 < scores.probability[1] < 0.9 and 0.4 < scores.probability[2] < 0.5
+    assert learning.next_question(evidence, scores, max_distance=0.6) == 1
+    priority = learning.review_priority(evidence, scores, max_distance=0.6)
+    assert priority[1] > priority[2]
+
+
+def test_a_likely_missed_face_is_asked_before_a_fairly_sure_suggestion():
+    # Face 1 is suggested at about 92 %; face 2, within a threshold of 0.65, is just below
+    # 50 %: the likelier mistake of the grid (a face of the person it would leave out).
+    evidence = project([at(0), at(0.5), at(0, 0.61), at(-1.5)], [YES, NONE, NONE, NO])
+    scores = learning.score_faces(evidence)
+    assert 0.9 < scores.probability[1] < 0.95 and 0.4 < scores.probability[2] < 0.5
+    assert list(learning.in_doubt(evidence, scores, max_distance=0.65)) == [2, 1]
+    assert learning.next_question(evidence, scores, max_distance=0.65) == 2
+    # Beyond a threshold of 0.6 face 2 could not be sent: the suggestion is asked first.
+    assert learning.next_question(evidence, scores, max_distance=0.6) == 1
+
+
 def test_an_existing_statement_is_a_yes_without_asking():
     points = [at(1.0), at(1.05), at(1.1), at(0), at(-1.0), at(-1.1)]
     bootstrap = np.array([False, False, False, False, True, False])

@@ -9,13 +9,13 @@ from django.utils import timezone
 
 from commons.client import ApiClient, RetryPolicy, TransientError, commons_client
 from faces.models import Face, Image, Label, ProjectImage
-from faces.services import bootstrap, crawl, detect
+from faces.services import bootstrap, crawl, detect, review, scoring
 from faces.tasks import crawl_project, detect_image, detect_next
 from projects import enqueue
 from projects.models import Project
 from projects.services import RESCORE_DELAY_SECONDS
 from tests.conftest import Queued
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, UserFactory
 from tests.pipeline.conftest import PHOTOS, manifest
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -136,6 +136,24 @@ def test_bootstrap_only_images_stay_outside_the_category_scope(stand_in):
         bootstrap.project_bootstrap(project=project, client=api, queue=False)
     link = ProjectImage.objects.get(project=project, image__title="File:Obama 1.jpg")
     assert link.source == ProjectImage.Source.BOOTSTRAP and link.depicts_person
+
+
+def test_the_persons_wikidata_image_outside_the_category_is_the_first_question(
+    make_fake_commons, pipeline_world
+):
+    # A category without a photo of Barack Obama, and no depicts statement of him anywhere:
+    # his P18 image, elsewhere on Commons, is all there is to start from.
+    pipeline_world["files"]["Obama 1.jpg"].pop("depicts")
+    make_fake_commons(pipeline_world)
+    project = ProjectFactory(
+        qid="Q76", category="Broken files", crawl_depth=0, person_image="Obama 2.jpg"
+    )
+    crawl_and_detect(project)
+    link = ProjectImage.objects.get(project=project, image__title="File:Obama 2.jpg")
+    assert link.source == ProjectImage.Source.BOOTSTRAP and not link.depicts_person
+    scoring.project_rescore(project_id=project.pk)
+    first = review.face_serve(project=project, user=UserFactory())
+    assert first is not None and first.image.title == "File:Obama 2.jpg"
 
 
 BAD_FILES = {

@@ -56,6 +56,12 @@ PROJECT_ENDPOINTS = [
     Endpoint("suggestions"),
     Endpoint("suggestions-approve", "post", lambda o: {"face": [o["face"].pk]}, ok=302),
     Endpoint("suggestions-reject", "post", lambda o: {"face": [o["face"].pk]}, ok=302),
+    Endpoint(
+        "suggestions-doubts",
+        "post",
+        lambda o: {"face": [o["face"].pk], "request_id": [str(uuid.uuid4())]},
+        ok=302,
+    ),
     Endpoint("export-answers"),
     Endpoint("export-edits"),
     Endpoint(

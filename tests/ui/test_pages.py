@@ -507,8 +507,8 @@ PROJECT_QUERIES = 10
 # the photo's faces; the bell (unread notifications)
 CLASSIFY_QUERIES = 14
 # session, user, project, membership; the faces that need an individual look (sensitive
-# content); count and page of the grid; the bell
-SUGGESTIONS_QUERIES = 8
+# content); the batch "which of these are not the person?"; count and page of the grid; the bell
+SUGGESTIONS_QUERIES = 9
 
 
 def test_a_crawl_that_never_started_counts_as_stalled_workers(client_of, owner, project):

@@ -15,7 +15,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from faces import evaluation
-from faces.evaluation import EvaluationError, ProjectSettings, Run, Scenario, Start
+from faces.evaluation import (
+    Category,
+    EvaluationError,
+    ProjectSettings,
+    Run,
+    Scenario,
+    Start,
+)
 from wikivisage import evaluation as in_app
 
 PATHS = ("app", "simulation")
@@ -93,6 +100,14 @@ class Command(BaseCommand):
             help="truth for faces of 'multi' images: unknown (skipped) or no",
         )
         parser.add_argument(
+            "--category",
+            choices=[c.value for c in Category],
+            default=Category.WHOLE,
+            help="whole: each identity's category is the whole manifest (default); own: "
+            "their photos and the unnamed ones only, as a category of the person holds "
+            "mostly them (simulation path only)",
+        )
+        parser.add_argument(
             "--encodings",
             type=Path,
             help="precomputed faces (npz with image_file, encoding, box_trbl, as "
@@ -116,8 +131,11 @@ class Command(BaseCommand):
         thresholds = _thresholds(options["threshold"])
         if options["min_answers"] < 1 or options["answers"] < 1:
             raise EvaluationError("--min-answers and --answers must be at least 1")
+        category = Category(options["category"])
+        if category == Category.OWN and options["path"] != "simulation":
+            raise EvaluationError("--category own runs on --path simulation only")
         table = self._faces(manifest, rows, options["encodings"])
-        scenarios = self._scenarios(rows, table, identities, options["group_photos"])
+        scenarios = self._scenarios(rows, table, identities, options["group_photos"], category)
         for threshold in thresholds:
             project = ProjectSettings(threshold, options["min_answers"])
             for start in starts:
@@ -125,6 +143,7 @@ class Command(BaseCommand):
                 report = {
                     "path": options["path"],
                     "start": start.value,
+                    "category": category.value,
                     "distance_threshold": threshold,
                     "min_answers": project.min_answers,
                     "identities": len(scenarios),
@@ -164,10 +183,14 @@ class Command(BaseCommand):
         table: evaluation.FaceTable,
         identities: list[str],
         truth: str,
+        category: Category,
     ) -> list[Scenario]:
         scenarios = []
         for identity in identities:
-            scenario = evaluation.build_scenario(rows, table, identity, group_photos=truth)
+            faces = table
+            if category == Category.OWN:
+                faces = evaluation.category_of(rows, table, identity)
+            scenario = evaluation.build_scenario(rows, faces, identity, group_photos=truth)
             if scenario.targets:
                 scenarios.append(scenario)
             else:
@@ -191,7 +214,8 @@ class Command(BaseCommand):
         to_target, first = report["answers_to_target"], report["first_suggestion"]
         precision = report["suggestion_precision"]
         self.stdout.write(
-            f"{report['path']} path, start from {report['start']}, distance threshold "
+            f"{report['path']} path, start from {report['start']}, category "
+            f"{report['category']}, distance threshold "
             f"{report['distance_threshold']}, {report['min_answers']} answers before "
             f"suggestions: {report['runs']} runs over {report['identities']} identities, "
             f"{report['faces']} faces"

@@ -33,6 +33,9 @@ OTHERS_DEPICTED_WEIGHT = 0.3
 HISTOGRAM_BINS = 20
 # Rows per statement of the learner's writes: each holds its rows' locks while it runs.
 WRITE_BATCH = 500
+# Rows per UPDATE of labels that exist: it locks only its rows, and each statement commits
+# (a flush to disk), so after an answer the few thousand rows that moved take a few.
+UPDATE_BATCH = 2000
 # Model labels that keep a review priority: the faces asked soonest (see _write_labels).
 PRIORITY_KEPT = 500
 # A stored score is rewritten when the learner's moves it by more than this.
@@ -300,35 +303,45 @@ def _write_labels(
     stored = learner_memory.recall_written(project)
     if stored is None:
         stored = _stored_labels(project)
-    changed, gone, written = wanted.changed_since(stored, score_tolerance=SCORE_TOLERANCE)
-    rows = [
-        (face_id, Label.Verdict.YES if yes else Label.Verdict.NO, score, _or_none(rank))
-        for face_id, yes, score, rank in zip(
-            wanted.face_ids[changed].tolist(),
-            wanted.suggested[changed].tolist(),
-            wanted.score[changed].tolist(),
-            wanted.rank[changed].tolist(),
-            strict=True,
-        )
-    ]
+    changes = wanted.changed_since(stored, score_tolerance=SCORE_TOLERANCE)
     # Each batch commits on its own, not all in one transaction: MariaDB's upsert holds
     # next-key locks on the model labels it writes, and a reviewer's answer inserts its human
     # label into those gaps; held for the whole run, every answer on the project waited for
     # it (a second under load). A run cut short leaves scores the next run rewrites.
-    Label.objects.model_upsert(project.pk, rows, batch_size=WRITE_BATCH)
+    Label.objects.model_upsert(project.pk, _rows(wanted, changes.new), batch_size=WRITE_BATCH)
+    # Rows that exist are updated by key, which locks no gap: fewer, larger statements.
+    Label.objects.model_update(project.pk, _rows(wanted, changes.moved), batch_size=UPDATE_BATCH)
     # A face answered while this run was computing is no longer a question.
     answered = Label.objects.filter(project=project, source=Label.Source.HUMAN)
     Label.objects.filter(
         project=project, source=Label.Source.MODEL, face_id__in=answered.values("face_id")
     ).exclude(priority=None).update(priority=None)
     # Faces gone since the last run (superseded boxes) keep no stale model label.
+    gone = changes.gone
     for start in range(0, len(gone), WRITE_BATCH):
         Label.objects.filter(
             project=project,
             source=Label.Source.MODEL,
             face_id__in=gone[start : start + WRITE_BATCH],
         ).delete()
-    return written
+    return changes.written
+
+
+def _rows(
+    wanted: learner_memory.LabelArrays, rows: np.ndarray
+) -> list[tuple[int, str, float, float | None]]:
+    """The labels of the ``rows`` (a mask) as (face id, verdict, score, priority)."""
+    yes, no = Label.Verdict.YES.value, Label.Verdict.NO.value
+    return [
+        (face_id, yes if suggested else no, score, _or_none(rank))
+        for face_id, suggested, score, rank in zip(
+            wanted.face_ids[rows].tolist(),
+            wanted.suggested[rows].tolist(),
+            wanted.score[rows].tolist(),
+            wanted.rank[rows].tolist(),
+            strict=True,
+        )
+    ]
 
 
 def _label_arrays(

@@ -387,7 +387,7 @@ class LabelQuerySet(models.QuerySet):
         with connection.cursor() as cursor:
             for start in range(0, len(rows), batch_size):
                 batch = rows[start : start + batch_size]
-                cursor.execute(sql.format(values=_values_literal(batch)), [now, project_id])
+                cursor.execute(sql.format(values=_values_literal(batch)), [project_id, now])
                 if cursor.rowcount < len(batch):
                     self.model_upsert(project_id, batch, batch_size=batch_size)
 
@@ -398,17 +398,21 @@ def _model_update_sql(table: str) -> str:
     model = Label.Source.MODEL.value
     if connection.vendor == "mysql":
         # MariaDB names a VALUES list's columns after its first row: a UNION names them.
+        # STRAIGHT_JOIN: each new row finds its label by the whole unique key; joined the
+        # other way round, MariaDB read every label of the project (EXPLAIN: ref, project_id).
         return (
-            f"UPDATE {table} AS l JOIN ({{values}}) AS t ON l.face_id = t.face "
+            f"UPDATE ({{values}}) AS t STRAIGHT_JOIN {table} AS l ON l.project_id = %s "
+            f"AND l.face_id = t.face AND l.source = '{model}' "
             "SET l.verdict = t.verdict, l.score = t.score, l.priority = t.priority, "
-            "l.created_at = %s "
-            f"WHERE l.project_id = %s AND l.source = '{model}'"
+            "l.created_at = %s"
         )
+    # Parameters in the order MariaDB's form takes them: the project, then the time.
     return (
-        f"UPDATE {table} SET verdict = t.column2, score = t.column3, priority = t.column4, "
-        "created_at = %s "
-        f"FROM (VALUES {{values}}) AS t WHERE {table}.face_id = t.column1 "
-        f"AND {table}.project_id = %s AND {table}.source = '{model}'"
+        f"WITH t AS (SELECT %s AS project, column1 AS face, column2 AS verdict, "
+        f"column3 AS score, column4 AS priority, %s AS at FROM (VALUES {{values}})) "
+        f"UPDATE {table} SET verdict = t.verdict, score = t.score, priority = t.priority, "
+        f"created_at = t.at FROM t WHERE {table}.project_id = t.project "
+        f"AND {table}.face_id = t.face AND {table}.source = '{model}'"
     )
 
 

@@ -133,6 +133,8 @@ class Command(BaseCommand):
             f"  max {max(wall):.3f} s; CPU median {statistics.median(cpu):.3f} s"
             f"  max {max(cpu):.3f} s; load average {after[0].load:.2f} to {after[-1].load:.2f}"
         )
+        each = ", ".join(f"{t.wall:.2f}/{t.cpu:.2f}" for t in after)
+        self.stdout.write(f"  each answer, wall/CPU s: {each}")
         for name, (wall_spent, cpu_spent) in phases.spent.items():
             self.stdout.write(
                 f"  {name}: {1000 * wall_spent / len(after):.0f} ms wall, "

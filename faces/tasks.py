@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Task, current_app, shared_task, signals
 from django.conf import settings
+from django.utils import timezone
 
 from commons.client import IN_TASK_RETRY, TransientError, commons_client
 from faces.detection import load_models
@@ -39,6 +40,8 @@ def crawl_project(self: Task, project_id: int) -> None:
     project = Project.objects.filter(pk=project_id).first()
     if project is None or not project.accepts_answers:
         return
+    # The chain is alive: the periodic re-crawl leaves it alone (without_running_crawl).
+    Project.objects.filter(pk=project_id).update(crawl_task_at=timezone.now())
     try:
         _crawl(project)
     except TransientError as error:
@@ -60,8 +63,10 @@ def _crawl(project: Project) -> None:
 @shared_task(name="crawl.recrawl_active", ignore_result=True)
 def recrawl_active() -> None:
     """Periodically pick up files added to the categories of active projects, and read
-    their persons' labels from Wikidata again (``crawl.refresh_labels``)."""
-    enqueue_each("crawl.project", Project.objects.active().values_list("pk", flat=True))
+    their persons' labels from Wikidata again (``crawl.refresh_labels``). A project whose
+    crawl is under way is left to its own chain of tasks."""
+    projects = Project.objects.active().without_running_crawl()
+    enqueue_each("crawl.project", projects.values_list("pk", flat=True))
     enqueue("crawl.refresh_labels")
 
 

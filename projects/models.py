@@ -30,6 +30,11 @@ DEFAULT_MIN_ANSWERS = 3
 enough for the learner's estimates to mean something (evaluate_learning measures it)."""
 
 
+CRAWL_CHAIN_LOST = timedelta(hours=6)
+"""A crawl's tasks each run ten minutes at most and queue the next: a crawl under way whose
+last task started this long ago lost its chain (a worker killed with the message)."""
+
+
 class ProjectQuerySet(models.QuerySet):
     def files_held(self) -> int:
         """How many files these projects hold together (a file in two counts twice: each
@@ -45,6 +50,15 @@ class ProjectQuerySet(models.QuerySet):
 
     def active(self) -> ProjectQuerySet:
         return self.filter(state=Project.State.ACTIVE, moderation=Project.Moderation.NONE)
+
+    def without_running_crawl(self) -> ProjectQuerySet:
+        """Projects whose crawl is not under way: no crawl task ever started, the last one
+        finished the crawl (``crawled_at`` after it), or the chain of tasks is lost (the
+        last started longer than CRAWL_CHAIN_LOST ago; a new one continues it). A crawl
+        under way queues its own next task: a second chain would crawl it twice."""
+        lost = timezone.now() - CRAWL_CHAIN_LOST
+        finished = Q(crawl_cursor__isnull=True, crawled_at__gte=F("crawl_task_at"))
+        return self.filter(Q(crawl_task_at__isnull=True) | Q(crawl_task_at__lt=lost) | finished)
 
     def writable(self) -> ProjectQuerySet:
         """Projects whose edits may leave: neither the owner nor a moderator stopped them."""
@@ -179,6 +193,7 @@ class Project(models.Model):
         help_text=_("Where an interrupted crawl continues; empty when no crawl is under way."),
     )
     crawled_at = models.DateTimeField(_("last crawl finished"), null=True, blank=True)
+    crawl_task_at = models.DateTimeField(_("last crawl task started"), null=True, blank=True)
     # Why a crawl or search took less than Commons holds: the bound it stopped at (the
     # setting may change later; the page names the number that applied).
     crawl_limit_hit = models.PositiveIntegerField(

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from commons.client import RetryPolicy, commons_client
 from depicts.models import DepictsEdit
 from depicts.services import approval
-from faces.models import Face, Image, Label
+from faces.models import Face, Image, Label, ProjectImage
 from faces.services import bootstrap, detect, processing, scoring
 from faces.services import crawl as crawl_service
 from projects import notifications, tasks
@@ -512,3 +512,19 @@ def test_the_bells_count_is_the_readers_own_unread_on_site_notifications(client_
         )
     data = client_of(owner).get(reverse("notifications:count")).json()
     assert data == {"unread": 2, "label": "2 unread"}
+
+
+def test_suggestions_ready_counts_only_suggestions_on_files_not_depicting_the_person(
+    project, member, bush
+):
+    answer(project, bush["george_w_bush/01.jpg"], Label.Verdict.YES)
+    answer(project, bush["colin_powell/01.jpg"], Label.Verdict.NO)
+    answer(project, bush["george_w_bush/02.jpg"], Label.Verdict.YES)
+    # One photo of the person already says so on Commons: not waiting for anyone.
+    said = bush["george_w_bush/03.jpg"].image
+    ProjectImage.objects.filter(project=project, image=said).update(depicts_person=True)
+    summary = scoring.project_rescore(project_id=project.pk)
+    assert summary is not None
+    note = Notification.objects.filter(project=project).first()
+    assert note is not None and note.params["count"] == scoring.waiting_suggestions(project)
+    assert note.params["count"] < summary["suggested"]

@@ -53,28 +53,19 @@ class LabelArrays:
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.face_ids, self.suggested, self.score, self.rank))
 
-    def changed_since(
-        self, stored: LabelArrays, *, score_tolerance: float
-    ) -> tuple[np.ndarray, list[int], LabelArrays]:
-        """What to write so the stored labels say what ``self`` says.
-
-        Returns a mask of the rows of ``self`` to write (missing from ``stored``, or a
-        different verdict or priority, or a score more than ``score_tolerance`` away), the
-        face ids ``stored`` holds that ``self`` no longer has, and the labels as stored
-        once that is written.
-        """
-        gone = np.setdiff1d(stored.face_ids, self.face_ids).tolist()
+    def changed_since(self, stored: LabelArrays, *, score_tolerance: float) -> LabelChanges:
+        """What to write so the stored labels say what ``self`` says: the rows of ``self``
+        that ``stored`` lacks (``new``) or holds with a different verdict or priority, or a
+        score more than ``score_tolerance`` away (``moved``), and the face ids ``stored``
+        holds that ``self`` no longer has (``gone``), sorted."""
         if stored.face_ids.size == 0:
-            return np.ones(self.face_ids.size, dtype=bool), gone, self
-        order = np.argsort(stored.face_ids, kind="stable")
-        position = np.minimum(
-            np.searchsorted(stored.face_ids[order], self.face_ids), order.size - 1
-        )
-        row = order[position]
+            everything = np.ones(self.face_ids.size, dtype=bool)
+            return LabelChanges(new=everything, moved=~everything, gone=[], written=self)
+        row, found = _rows_of(stored.face_ids, self.face_ids)
         kept = stored.score[row]
         close = np.abs(kept - self.score) <= score_tolerance
         same = (
-            (stored.face_ids[row] == self.face_ids)
+            found
             & (stored.suggested[row] == self.suggested)
             & (close | (np.isnan(kept) & np.isnan(self.score)))
             & _equal(stored.rank[row], self.rank)
@@ -85,7 +76,38 @@ class LabelArrays:
             score=np.where(same, kept, self.score),
             rank=self.rank,
         )
-        return ~same, gone, written
+        return LabelChanges(
+            new=~found, moved=found & ~same, gone=_missing(self.face_ids, stored), written=written
+        )
+
+
+@dataclass(frozen=True)
+class LabelChanges:
+    new: np.ndarray  # mask over the wanted rows: no stored label yet
+    moved: np.ndarray  # mask over the wanted rows: a stored label that says something else
+    gone: list[int]  # stored face ids no longer wanted
+    written: LabelArrays  # what is stored once the changes are written
+
+
+def _rows_of(stored: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each wanted face id, its row in ``stored`` and whether it is there at all.
+
+    Between two answers the faces are the same, in the same order: then no search."""
+    if np.array_equal(stored, wanted):
+        return np.arange(wanted.size), np.ones(wanted.size, dtype=bool)
+    if stored.size == 0:
+        return np.zeros(wanted.size, dtype=np.intp), np.zeros(wanted.size, dtype=bool)
+    order = np.argsort(stored, kind="stable")
+    position = np.minimum(np.searchsorted(stored[order], wanted), order.size - 1)
+    row = order[position]
+    return row, stored[row] == wanted
+
+
+def _missing(wanted: np.ndarray, stored: LabelArrays) -> list[int]:
+    if np.array_equal(stored.face_ids, wanted):
+        return []
+    _, found = _rows_of(wanted, stored.face_ids)
+    return np.sort(stored.face_ids[~found]).tolist()
 
 
 def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:

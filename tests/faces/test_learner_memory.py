@@ -197,3 +197,49 @@ def test_the_rescoring_benchmark_runs_and_leaves_nothing_behind():
     text = out.getvalue()
     assert "first scoring" in text and "after an answer (2 answers)" in text
     assert not Face.objects.exists() and not Label.objects.exists()
+
+
+def test_the_bulk_update_rewrites_labels_and_inserts_one_deleted_meanwhile(project):
+    faces = list(Face.objects.filter(image__project_links__project=project)[:3])
+    Label.objects.model_upsert(project.pk, [(face.pk, "no", 0.25, -1.5) for face in faces])
+    Label.objects.filter(project=project, face=faces[1]).delete()  # by someone else
+    rows = [(face.pk, "yes", 0.875, None) for face in faces[:2]] + [(faces[2].pk, "no", 0.5, 2.0)]
+    Label.objects.model_update(project.pk, rows, batch_size=2)
+    labels = model_labels(project)
+    assert labels == {
+        faces[0].pk: ("yes", 0.875, None),
+        faces[1].pk: ("yes", 0.875, None),
+        faces[2].pk: ("no", 0.5, 2.0),
+    }
+
+
+def test_the_bulk_update_takes_only_numbers_and_verdicts(project):
+    face = Face.objects.filter(image__project_links__project=project).first()
+    Label.objects.model_upsert(project.pk, [(face.pk, "no", 0.25, None)])
+    with pytest.raises(ValueError):
+        Label.objects.model_update(project.pk, [(face.pk, "no'); DROP TABLE x; --", 0.5, None)])
+    with pytest.raises(ValueError):
+        Label.objects.model_update(project.pk, [(face.pk, "no", "0.5); --", None)])
+
+
+def test_labels_kept_from_answer_to_answer_match_labels_written_afresh(project):
+    """The learner writes only what moved since its last run; a twin project over the same
+    photos, whose labels are deleted and written in full before every run, must end up with
+    the same verdicts and review order, and scores within the tolerance, at every answer."""
+    twin = ProjectFactory(qid=project.qid, min_answers=project.min_answers)
+    for image_id in ProjectImage.objects.filter(project=project).values_list("image", flat=True):
+        ProjectImageFactory(project=twin, image_id=image_id)
+    faces = list(Face.objects.filter(image__project_links__project=project).order_by("pk"))
+    for face in faces[::3][:6]:
+        verdict = "yes" if "george_w_bush" in face.image.title else "no"
+        for each in (project, twin):
+            LabelFactory(project=each, face=face, verdict=verdict, source="human", user=each.owner)
+        scoring.project_rescore(project_id=project.pk)
+        Label.objects.filter(project=twin, source=Label.Source.MODEL).delete()
+        learner_memory.forget(twin.pk)
+        scoring.project_rescore(project_id=twin.pk)
+        kept, fresh = model_labels(project), model_labels(twin)
+        assert kept.keys() == fresh.keys()
+        for face_id, (verdict, score, priority) in fresh.items():
+            assert kept[face_id][0] == verdict and kept[face_id][2] == priority
+            assert abs(kept[face_id][1] - score) <= scoring.SCORE_TOLERANCE + 1e-9

@@ -6,13 +6,22 @@ whose photos lie about 0.4 apart, different identities about 0.85), then times w
 each of ``--answers`` truthful answers to the question the classify page would ask. Run it
 in a fresh process: the first scoring is the one a worker does after a restart. Everything
 it made is deleted at the end.
+
+Wall time depends on what else the machine runs, so each re-scoring also reports the
+process's CPU time and the load average, and ``--phases`` splits both into the learner
+memory's look-ups, reading the database, the arithmetic and writing the labels (each
+function counted once, without the phases it calls).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,8 +29,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from faces import learning
 from faces.models import Face, Image, Label, ProjectImage
-from faces.services import scoring
+from faces.services import learner_memory, scoring
 from projects.models import Project
 
 BATCH = 5000
@@ -39,6 +49,9 @@ class Command(BaseCommand):
         parser.add_argument("--answers", type=int, default=10, help="answers to time after")
         parser.add_argument("--person-share", type=float, default=0.05)
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--phases", action="store_true", help="split each re-scoring's time into phases"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["faces"] < 100 or options["answers"] < 1:
@@ -51,12 +64,10 @@ class Command(BaseCommand):
         )
         try:
             first = _timed(project)
-            self.stdout.write(f"first scoring (every label written): {first:.2f} s")
-            after = [self._answer_and_time(project, truth) for _ in range(options["answers"])]
-            self.stdout.write(
-                f"after an answer ({len(after)} answers): median {statistics.median(after):.3f} s"
-                f"  max {max(after):.3f} s"
-            )
+            self.stdout.write(f"first scoring (every label written): {first.wall:.2f} s")
+            with _phases_timed(enabled=options["phases"]) as phases:
+                after = [self._answer_and_time(project, truth) for _ in range(options["answers"])]
+            self._report(after, phases)
         finally:
             owner = project.owner
             images = Image.objects.filter(project_links__project=project)
@@ -115,7 +126,22 @@ class Command(BaseCommand):
             truth.update((face.pk, bool(owner_of[start + i] == 0)) for i, face in enumerate(made))
         return project, truth
 
-    def _answer_and_time(self, project: Project, truth: dict[int, bool]) -> float:
+    def _report(self, after: list[Timing], phases: Phases) -> None:
+        wall, cpu = [t.wall for t in after], [t.cpu for t in after]
+        self.stdout.write(
+            f"after an answer ({len(after)} answers): median {statistics.median(wall):.3f} s"
+            f"  max {max(wall):.3f} s; CPU median {statistics.median(cpu):.3f} s"
+            f"  max {max(cpu):.3f} s; load average {after[0].load:.2f} to {after[-1].load:.2f}"
+        )
+        each = ", ".join(f"{t.wall:.2f}/{t.cpu:.2f}" for t in after)
+        self.stdout.write(f"  each answer, wall/CPU s: {each}")
+        for name, (wall_spent, cpu_spent) in phases.spent.items():
+            self.stdout.write(
+                f"  {name}: {1000 * wall_spent / len(after):.0f} ms wall, "
+                f"{1000 * cpu_spent / len(after):.0f} ms CPU per answer"
+            )
+
+    def _answer_and_time(self, project: Project, truth: dict[int, bool]) -> Timing:
         """The classify page's next question (highest review priority), answered truthfully."""
         label = (
             Label.objects.filter(project=project, source=Label.Source.MODEL, priority__isnull=False)
@@ -134,7 +160,84 @@ class Command(BaseCommand):
         return _timed(project)
 
 
-def _timed(project: Project) -> float:
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Timing:
+    wall: float
+    cpu: float
+    load: float  # the 1-minute load average when it ended
+
+
+def _timed(project: Project) -> Timing:
+    started, cpu = time.perf_counter(), time.process_time()
     scoring.project_rescore(project_id=project.pk)
-    return time.perf_counter() - started
+    return Timing(time.perf_counter() - started, time.process_time() - cpu, os.getloadavg()[0])
+
+
+# The functions of each phase, by module and name; a name a version lacks is left out.
+PHASES: dict[str, list[tuple[Any, str]]] = {
+    "memory look-ups": [
+        (learner_memory, "faces_key"),
+        (learner_memory, "recall_faces"),
+        (learner_memory, "recall_written"),
+    ],
+    "reading": [(scoring, "project_faces"), (scoring, "_stored_labels")],
+    "arithmetic": [
+        (learning, "score_faces"),
+        (learning, "suggest"),
+        (learning, "suggest_nothing"),
+        (learning, "review_priority"),
+        (scoring, "_summary"),
+        (scoring, "_label_arrays"),
+        (learner_memory.LabelArrays, "changed_since"),
+    ],
+    "writing": [
+        (scoring, "_write_labels"),
+        (scoring, "_store_summary"),
+        (scoring, "_tell_if_suggesting"),
+    ],
+}
+
+
+@dataclass
+class Phases:
+    """Wall and CPU seconds per phase, each function's own time (nested phases taken out)."""
+
+    spent: dict[str, list[float]] = field(default_factory=dict)
+    stack: list[list[float]] = field(default_factory=list)
+
+    def wrap(self, phase: str, function: Callable) -> Callable:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self.stack.append([0.0, 0.0])
+            started, cpu = time.perf_counter(), time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                wall, used = time.perf_counter() - started, time.process_time() - cpu
+                nested = self.stack.pop()
+                own = self.spent.setdefault(phase, [0.0, 0.0])
+                own[0] += wall - nested[0]
+                own[1] += used - nested[1]
+                if self.stack:
+                    self.stack[-1][0] += wall
+                    self.stack[-1][1] += used
+
+        return timed
+
+
+@contextmanager
+def _phases_timed(*, enabled: bool) -> Iterator[Phases]:
+    phases = Phases()
+    wrapped = [
+        (owner, name, getattr(owner, name))
+        for functions in PHASES.values()
+        for owner, name in functions
+        if enabled and hasattr(owner, name)
+    ]
+    names = {(owner, name): phase for phase, fs in PHASES.items() for owner, name in fs}
+    for owner, name, function in wrapped:
+        setattr(owner, name, phases.wrap(names[owner, name], function))
+    try:
+        yield phases
+    finally:
+        for owner, name, function in wrapped:
+            setattr(owner, name, function)

@@ -31,16 +31,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from commons.client import (
-    IN_TASK_RETRY,
-    ApiClient,
-    BadToken,
-    PermanentError,
-    RetryPolicy,
-    TransientError,
-    commons_client,
-    wikidata_client,
-)
+from commons.client import ApiClient, BadToken, commons_client, wikidata_client
 from commons.files import STANDARD_WIDTHS, fetch_file_infos, fetch_file_state
 from commons.mediainfo import (
     DEPICTS,
@@ -55,6 +46,10 @@ from commons.mediainfo import (
 from commons.oauth import user_auth
 from commons.types import Person, Statement
 from commons.wikidata import get_person
+from core.enqueue import enqueue_each
+from core.errors import PermanentError, TransientError
+from core.retry import IN_TASK_RETRY, RetryPolicy
+from core.transactions import retried
 from depicts import throttle
 from depicts.models import DepictsEdit, DepictsEditQuerySet, WriteSwitch
 from depicts.policy import (
@@ -68,10 +63,8 @@ from depicts.policy import (
 )
 from faces.models import Face, Label, ProjectImage
 from faces.selectors import twin_groups
-from projects.enqueue import enqueue_each
 from projects.models import Notification, Project
 from projects.notifications import notify
-from projects.transactions import retried
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,12 @@ from typing import Any
 from celery import Task, current_app, shared_task, signals
 from django.conf import settings
 
-from commons.client import IN_TASK_RETRY, TransientError, commons_client
+from commons.client import commons_client
+from core.enqueue import enqueue, enqueue_each, retry_later
+from core.errors import TransientError
+from core.retry import IN_TASK_RETRY
 from faces.models import Image
 from faces.services import pipeline, scoring
-from projects.enqueue import enqueue, enqueue_each, retry_later
 from projects.models import Project
 
 logger = logging.getLogger(__name__)

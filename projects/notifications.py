@@ -20,7 +20,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .enqueue import enqueue
+from core.enqueue import enqueue
+
 from .models import Membership, Notification, Project
 
 logger = logging.getLogger(__name__)

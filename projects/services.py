@@ -23,10 +23,10 @@ from commons.client import ApiClient, CommonsError
 from commons.identifiers import FileRef, normalise_category, normalise_qid
 from commons.types import Person
 from commons.wikidata import PersonNotFound, get_labels, get_person
+from core.enqueue import enqueue
+from core.transactions import retried
 
-from .enqueue import enqueue
 from .models import DEFAULT_MIN_ANSWERS, Heartbeat, ListedFile, Membership, Project, Withholding
-from .transactions import retried
 
 
 @transaction.atomic

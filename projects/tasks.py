@@ -6,7 +6,8 @@ import time
 
 from celery import Task, shared_task
 
-from commons.client import IN_TASK_RETRY, wikidata_client
+from commons.client import wikidata_client
+from core.retry import IN_TASK_RETRY
 
 from . import health, notifications, services
 from .models import Project, QueueHealth

@@ -27,9 +27,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from commons.addresses import person_image_url
 from commons.categories import FileEstimate, estimate_files
-from commons.client import ApiClient, CommonsError, RetryPolicy, TransientError
+from commons.client import ApiClient, CommonsError
 from commons.types import Person
 from commons.wikidata import PersonNotFound, search_people
+from core.errors import TransientError
+from core.http import AuthenticatedRequest
+from core.ratelimit import over_limit, rate_limited, too_many
+from core.retry import RetryPolicy
 
 from . import services
 from .access import MAX_ROW_ID, project_for
@@ -46,18 +50,11 @@ from .forms import (
     scan_file_lines,
 )
 from .models import Membership, Project
-from .ratelimit import over_limit, rate_limited, too_many
 
 # Seconds a web request may wait for Wikidata or Commons, once; a worker thread is never
 # held longer than this per call.
 QUICK_TIMEOUT = 4.0
 NO_RETRY = RetryPolicy(max_attempts=1)
-
-
-class AuthenticatedRequest(HttpRequest):
-    """A request past ``login_required``: its user is a real account."""
-
-    user: User
 
 
 # The size estimate on the new-project page: a few requests, about 3 s in all (the last

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-from projects import enqueue
+from core import enqueue
 from wikivisage.celery import app
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,7 +69,7 @@ def test_a_broker_that_is_down_is_logged_and_the_commit_stands(monkeypatch, capl
 
     monkeypatch.setattr(enqueue, "send", enqueue.send_to_broker)
     monkeypatch.setattr(app, "send_task", refused)
-    caplog.set_level(logging.WARNING, logger="projects.enqueue")
+    caplog.set_level(logging.WARNING, logger="core.enqueue")
     with transaction.atomic():
         enqueue.enqueue("learn.project", 5)
     assert "learn.project" in caplog.text and "sweep" in caplog.text

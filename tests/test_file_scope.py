@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from commons.client import RetryPolicy, commons_client
+from commons.client import commons_client
+from core.retry import RetryPolicy
 from faces.models import Image, ProjectImage
 from faces.services import pipeline
 from projects.models import ListedFile, Project, Withholding

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from commons.client import RetryPolicy, commons_client
+from commons.client import commons_client
+from core.retry import RetryPolicy
 from depicts import services
 from depicts.models import DepictsEdit
 from faces.models import Face, Image, Label

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from commons.client import ApiClient, RetryPolicy, commons_client
+from commons.client import ApiClient, commons_client
+from core.retry import RetryPolicy
 from depicts.models import DepictsEdit
 from depicts.tasks import resume_edits, unlinked_cancel
 from faces.models import Face, Label, ProjectImage

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from django.contrib.auth.models import User
 
+from core import enqueue
 from depicts.selectors import SuggestionFilter, suggestions
 from faces import evaluation
 from faces.evaluation import Action, ProjectSettings, Run, Scenario, Start
@@ -32,7 +33,6 @@ from faces.models import Face, Image, Label, ProjectImage
 from faces.selectors import learner_summary, question_for
 from faces.services import review
 from faces.tasks import learn_project
-from projects import enqueue
 from projects.models import Project
 
 # Page ids far above Commons' (about 180 million today), so evaluation rows never meet real ones.

@@ -6,11 +6,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from social_django import views as social_views
 
+from core.ratelimit import rate_limited
 from depicts import urls as depicts_urls
 from faces import urls as faces_urls
 from projects import notification_views
 from projects import urls as projects_urls
-from projects.ratelimit import rate_limited
 
 from . import views
 

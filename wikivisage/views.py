@@ -25,6 +25,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from commons.addresses import file_page_url, person_image_url
+from core.http import AuthenticatedRequest
+from core.ratelimit import over_limit, rate_limited, too_many
 from faces import selectors as face_selectors
 from faces.selectors import ProjectProgress
 from projects import selectors as project_selectors
@@ -33,8 +35,6 @@ from projects.access import project_for
 from projects.forms import MemberInviteForm, ProjectSettingsForm
 from projects.health import queue_statuses, stale_seconds
 from projects.models import Heartbeat, Project
-from projects.ratelimit import over_limit, rate_limited, too_many
-from projects.views import AuthenticatedRequest
 
 from . import selectors
 

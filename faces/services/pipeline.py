@@ -14,12 +14,14 @@ from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from commons.categories import crawl, file_categories, start_crawl
-from commons.client import ApiClient, CommonsError, PermanentError, TransientError
+from commons.client import ApiClient
 from commons.files import Lookup, fetch_file_infos, resolve_files
 from commons.identifiers import FileRef, file_reference, normalise_category
 from commons.mediainfo import Region, fetch_depicts, region_fractions
 from commons.search import search_depicting
 from commons.types import CrawlCursor, FileInfo
+from core.enqueue import enqueue
+from core.errors import PermanentError, ServiceError, TransientError
 from faces import providers
 from faces.detection import DETECTION, DetectedFace, DetectionConfig, FaceBox
 from faces.imaging import BadImageError
@@ -36,7 +38,6 @@ from faces.models import (
     old_enough_q,
 )
 from faces.services.review import twin_answers_share
-from projects.enqueue import enqueue
 from projects.models import ListedFile, Notification, Project, Withholding
 from projects.notifications import notify
 from projects.selectors import crawling
@@ -955,7 +956,7 @@ def images_reencode(*, limit: int = 1000) -> list[int]:
     """
     try:
         model = providers.current_model()
-    except CommonsError as error:  # down now, or a version refused at the door
+    except ServiceError as error:  # down now, or a version refused at the door
         logger.warning("faces of another model not looked for: %s", error)
         return []
     stale = Face.objects.current().filter(encoding__isnull=False).exclude(encoder=model)

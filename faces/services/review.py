@@ -20,6 +20,8 @@ from django.db.models import Max
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from core.enqueue import enqueue
+from core.transactions import retried
 from faces.detection import FaceBox
 from faces.models import (
     Answer,
@@ -31,9 +33,7 @@ from faces.models import (
     is_old_enough,
     seen_in_q,
 )
-from projects.enqueue import enqueue
 from projects.models import Project
-from projects.transactions import retried
 
 # Long enough to look twice at a hard face; short enough that a closed tab frees its faces.
 LEASE_SECONDS = 600

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from core.enqueue import enqueue_each
 from faces.models import ProjectImage
-from projects.enqueue import enqueue_each
 from projects.models import Project, Withholding
 from projects.services import projects_withhold
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from commons.client import PermanentError, commons_client
+from commons.client import commons_client
 from commons.files import fetch_file_infos
 from commons.mediainfo import fetch_statements, set_depicts_claim
 from commons.oauth import user_auth
+from core.errors import PermanentError
 from depicts import services
 from depicts.models import DepictsEdit
 from depicts.tasks import write_edit

@@ -20,7 +20,9 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from commons.client import RetryPolicy, TransientError
+from commons.client import CommonsError
+from core.errors import TransientError
+from core.retry import RetryPolicy
 from faces.detection import (
     DETECTION,
     ENCODER,
@@ -191,6 +193,7 @@ def test_a_service_that_is_down_is_a_clear_transient_error_after_a_few_tries() -
         provider.analyse((FACES / OBAMA).read_bytes(), config=DETECTION)
 
     assert isinstance(raised.value, TransientError)
+    assert not isinstance(raised.value, CommonsError)  # Wikimedia is not the one down
     assert raised.value.code == "model-service-down"
     assert url in str(raised.value)
     assert len(pauses) == 2 and 0 < pauses[0] <= pauses[1]

@@ -14,10 +14,10 @@ from django.conf import settings
 from PIL import Image as PILImage
 
 from benchmarks import pipeline as bench
+from core import enqueue
 from faces.models import Face, Image
 from fakecommons import media
 from fakecommons.build import build_world_from_manifest
-from projects import enqueue
 from tests.workers import database_url
 
 FACES_MANIFEST = Path(settings.FACES_DATA_DIR) / "manifest.csv"

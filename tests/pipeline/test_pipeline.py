@@ -7,11 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from commons.client import ApiClient, RetryPolicy, TransientError, commons_client
+from commons.client import ApiClient, commons_client
+from core import enqueue
+from core.errors import TransientError
+from core.retry import RetryPolicy
 from faces.models import Face, Image, Label, ProjectImage
 from faces.services import pipeline
 from faces.tasks import crawl_project, detect_image, detect_next
-from projects import enqueue
 from projects.models import Project
 from projects.services import RESCORE_DELAY_SECONDS
 from tests.conftest import Queued

@@ -57,7 +57,7 @@ def test_answers_and_picks_share_one_limit(client_of, owner, project):
 
 
 def next_minute(monkeypatch: pytest.MonkeyPatch) -> None:
-    from projects import ratelimit
+    from core import ratelimit
 
     minute = ratelimit.current_minute()
     monkeypatch.setattr(ratelimit, "current_minute", lambda: minute + 1)

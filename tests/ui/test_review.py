@@ -391,7 +391,7 @@ def test_an_answer_is_kept_when_the_learner_cannot_be_queued(
     project stays marked for the ``learn.pending`` sweep."""
     from kombu.exceptions import OperationalError
 
-    from projects import enqueue
+    from core import enqueue
 
     def broker_down(*args, **kwargs):
         raise OperationalError("connection refused")

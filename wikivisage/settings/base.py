@@ -129,7 +129,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "social_django.context_processors.backends",
-                "projects.context_processors.site",
+                "wikivisage.context_processors.site",
                 "projects.context_processors.notifications",
             ],
         },

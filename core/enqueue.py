@@ -26,7 +26,8 @@ from celery import Task, current_app
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-from commons.client import TASK_RETRY, RetryPolicy, TransientError
+from core.errors import TransientError
+from core.retry import TASK_RETRY, RetryPolicy
 
 logger = logging.getLogger(__name__)
 

@@ -1086,7 +1086,7 @@ def edit_removed_on_commons(*, edit: DepictsEdit) -> bool:
 
 
 def _rescore(project_id: int) -> None:
-    from faces.services.scoring import request_rescore
+    from faces.services.rescoring import request_rescore
 
     request_rescore(project_id=project_id)
 

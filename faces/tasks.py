@@ -13,7 +13,7 @@ from core.enqueue import enqueue, enqueue_each, retry_later
 from core.errors import TransientError
 from core.retry import IN_TASK_RETRY
 from faces.models import Image
-from faces.services import pipeline, scoring
+from faces.services import pipeline, rescoring, scoring
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def encode_face(self: Task, face_id: int) -> None:
     if encoded:
         project_ids = Project.objects.filter(project_images__image__faces__pk=face_id)
         for project_id in project_ids.values_list("pk", flat=True):
-            scoring.request_rescore(project_id=project_id)
+            rescoring.request_rescore(project_id=project_id)
 
 
 @shared_task(name="learn.project", acks_late=True, ignore_result=True)

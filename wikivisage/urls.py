@@ -20,6 +20,7 @@ project_pages = [
     path("<int:pk>/", views.project_detail, name="detail"),
     path("<int:pk>/status.json", views.project_status, name="status"),
     path("<int:pk>/learner.json", views.project_learner, name="learner"),
+    path("<int:pk>/settings/", views.project_settings, name="settings"),
     path("<int:pk>/export/answers.csv", views.export_answers, name="export-answers"),
     path("<int:pk>/export/edits.csv", views.export_edits, name="export-edits"),
     path(
@@ -69,7 +70,7 @@ urlpatterns = [
     path("oauth/login/<str:backend>/", login_limit(social_views.auth)),
     path("oauth/", include("social_django.urls", namespace="social")),
     # One ``projects`` namespace for every page of a project, whichever app serves it: the
-    # site's (projects:detail), the projects app's (projects:settings), the review pages of
+    # site's (projects:detail), the projects app's (projects:new), the review pages of
     # faces (projects:classify) and the suggestion grid of depicts (projects:suggestions).
     path(
         "projects/",

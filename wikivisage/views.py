@@ -1,7 +1,7 @@
 """The pages that combine apps: landing, health, dashboard, project page, exports.
 
 Views are thin: one access check (``project_for``), one service or selector call. The
-project's own pages (new project, settings, members) live in ``projects.views``; the review
+project's own pages (new project, members) live in ``projects.views``; the review
 pages in ``faces.views``; ``wikivisage.urls`` puts them all under one ``projects`` namespace.
 """
 
@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -29,10 +30,11 @@ from core.http import AuthenticatedRequest
 from core.ratelimit import over_limit, rate_limited, too_many
 from faces import selectors as face_selectors
 from faces.selectors import ProjectProgress
+from faces.services import rescoring
 from projects import selectors as project_selectors
 from projects import services as project_services
 from projects.access import project_for
-from projects.forms import MemberInviteForm, ProjectSettingsForm
+from projects.forms import MemberInviteForm, ProjectSettingsForm, errors_text
 from projects.health import queue_statuses, stale_seconds
 from projects.models import Heartbeat, Project
 
@@ -282,6 +284,30 @@ def project_learner(request: AuthenticatedRequest, pk: int) -> JsonResponse:
             "html": html,
         }
     )
+
+
+@login_required
+@require_POST
+@rate_limited("manage", per_minute=30)
+def project_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The project's settings (the form on the project page); here, beside the project page,
+    because a change of the learner's settings queues the learner (faces) at once."""
+    project = project_for(request, pk, manage=True)
+    form = ProjectSettingsForm(request.POST, instance=project)
+    if form.is_valid():
+        # Only the form's fields: workers update the same row (crawl cursor, learner summary).
+        form.save(commit=False).save(update_fields=ProjectSettingsForm.Meta.fields)
+        if {"distance_threshold", "min_answers"} & set(form.changed_data):
+            # The suggestions and estimates follow the new settings now, not at the next answer.
+            rescoring.request_rescore(project_id=project.pk)
+        messages.success(request, _("Settings saved."))
+    else:
+        messages.error(
+            request,
+            _("The settings were not saved: %(errors)s")
+            % {"errors": errors_text(form.errors.values())},
+        )
+    return redirect("projects:detail", project.pk)
 
 
 # --- exports ----------------------------------------------------------------------------

@@ -822,7 +822,7 @@ def _project_ids(image: Image) -> list[int]:
 
 
 def _rescore(project_ids: Sequence[int], *, now: bool = False) -> None:
-    from faces.services.scoring import request_rescore
+    from faces.services.rescoring import request_rescore
 
     for project_id in project_ids:
         request_rescore(project_id=project_id, now=now)

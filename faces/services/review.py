@@ -381,7 +381,7 @@ def _already_answered(label: Label) -> AlreadyAnswered:
 
 
 def _after_answers(project: Project, face_ids: Sequence[int], user: AbstractBaseUser) -> None:
-    from faces.services.scoring import request_rescore
+    from faces.services.rescoring import request_rescore
 
     if not face_ids:
         return
@@ -506,7 +506,7 @@ def answer_undo(*, project: Project, user: AbstractBaseUser) -> UndoOutcome | No
             _label_restore(project, answer.face)
         _twins_align(project, [face_current(face=answer.face).pk for answer in said])
     if said:
-        from faces.services.scoring import request_rescore
+        from faces.services.rescoring import request_rescore
 
         request_rescore(project_id=project.pk)
     return UndoOutcome(answers=tuple(step))

@@ -13,9 +13,9 @@ from core.errors import TransientError
 from core.retry import RetryPolicy
 from faces.models import Face, Image, Label, ProjectImage
 from faces.services import pipeline
+from faces.services.rescoring import RESCORE_DELAY_SECONDS
 from faces.tasks import crawl_project, detect_image, detect_next
 from projects.models import Project
-from projects.services import RESCORE_DELAY_SECONDS
 from tests.conftest import Queued
 from tests.factories import ProjectFactory
 from tests.pipeline.conftest import PHOTOS, manifest

@@ -481,7 +481,7 @@ def _refuse_chosen(
     )
 
 
-WRITE_TASKS = {"send": "write.edit", "revert": "write.revert"}
+WRITE_TASKS = {"send": "depicts.write.edit", "revert": "depicts.write.revert"}
 
 
 def _enqueue(kind: str, edit_ids: Sequence[int]) -> None:

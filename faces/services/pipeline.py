@@ -162,7 +162,7 @@ def _links_sweep(project: Project) -> int:
     ReviewLease.objects.filter(project=project, face__image_id__in=image_ids).delete()
     deleted, _by_model = gone.filter(image_id__in=image_ids).delete()
     logger.info("project %s: %d files no longer reached, unlinked", project.pk, deleted)
-    enqueue("write.unlinked_cancel", project.pk)
+    enqueue("depicts.write.unlinked_cancel", project.pk)
     return deleted
 
 
@@ -490,7 +490,7 @@ def queue_detection(image_ids: Sequence[int]) -> None:
         return
     _open_turns(ids)
     for _image_id in ids:
-        enqueue("detect.next")
+        enqueue("faces.detect.next")
 
 
 def _open_turns(image_ids: Sequence[int]) -> None:
@@ -527,7 +527,7 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
     infos = [info for info in infos if info.pageid not in barred]
     with transaction.atomic():
         if links.filter(image__pageid__in=barred).delete()[0]:
-            enqueue("write.unlinked_cancel", project.pk)  # as the crawl's sweep does
+            enqueue("depicts.write.unlinked_cancel", project.pk)  # as the crawl's sweep does
         images = images_upsert(infos=infos)
         _link(project, images, source=ProjectImage.Source.BOOTSTRAP)
         # The search index lags edits: re-read the statements before trusting a hit.

@@ -778,7 +778,7 @@ def _face_create(
 
 
 def _encode_later(face: Face) -> None:
-    enqueue("detect.encode_face", face.pk)
+    enqueue("faces.detect.encode_face", face.pk)
 
 
 def _checked(box: FaceBox) -> FaceBox:

@@ -1,15 +1,15 @@
 """The one way services ask for background work: a task by its name, after commit.
 
 Services never import tasks: a task module imports the services it calls, and importing back
-would make a cycle. The task names (``"detect.image"``) are the contract; they also route
+would make a cycle. The task names (``"faces.detect.image"``) are the contract; they also route
 each message to its queue (``wikivisage/celery.py``).
 
 The message leaves when the surrounding transaction commits, so a worker never looks for a
 row that is not there yet, and a rolled-back change queues nothing. A broker that is down is
 handled here, once: the failure is logged and the request is dropped, because every piece of
-queued work has a periodic sweep that finds what a lost message left behind (``detect.reclaim``
-for images, ``learn.pending`` for re-scorings, ``write.resume`` for edits,
-``crawl.recrawl_active`` for crawls).
+queued work has a periodic sweep that finds what a lost message left behind
+(``faces.detect.reclaim`` for images, ``faces.learn.pending`` for re-scorings,
+``depicts.write.resume`` for edits, ``faces.crawl.recrawl_active`` for crawls).
 
 Tests replace :data:`send` with a recorder (``tests/conftest.py``), and call the task
 functions they mean to test.

@@ -26,7 +26,7 @@ from .models import Membership, Notification, Project
 
 logger = logging.getLogger(__name__)
 
-EMAIL_TASK = "default.notification_email"
+EMAIL_TASK = "projects.default.notification_email"
 
 
 def notify(*, project: Project, kind: str, event: str, **params: int | str) -> list[Notification]:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +22,7 @@ from commons.types import Person
 from commons.wikidata import PersonNotFound, get_labels, get_person
 from core.enqueue import enqueue
 
-from .models import DEFAULT_MIN_ANSWERS, Heartbeat, ListedFile, Membership, Project, Withholding
+from .models import DEFAULT_MIN_ANSWERS, ListedFile, Membership, Project, Withholding
 
 
 @transaction.atomic
@@ -275,23 +272,8 @@ def project_start(
             person_labels=labels,
             person_image=person.image or "",
         )
-        enqueue("crawl.project", project.pk)
+        enqueue("faces.crawl.project", project.pk)
     return project
-
-
-def heartbeat_send() -> Heartbeat:
-    """Record a ping and hand it to a worker once the row is committed."""
-    with transaction.atomic():
-        beat = Heartbeat.objects.create(token=uuid.uuid4())
-        enqueue("default.heartbeat", str(beat.token))
-    return beat
-
-
-def heartbeat_answer(*, token: str) -> None:
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    Heartbeat.objects.filter(token=token, answered_at__isnull=True).update(
-        answered_at=timezone.now(), worker=worker
-    )
 
 
 # --- the person's labels -------------------------------------------------------------------
@@ -357,7 +339,7 @@ def project_restore(*, project: Project) -> None:
     )
     if restored:
         project.state = Project.State.ACTIVE
-        enqueue("crawl.project", project.pk)  # pick up what changed while it was archived
+        enqueue("faces.crawl.project", project.pk)  # pick up what changed while it was archived
 
 
 def delete_confirmed(project: Project, typed: str) -> bool:

@@ -33,7 +33,7 @@ from tests.pipeline.conftest import write_bad_files
 pytestmark = pytest.mark.django_db
 
 Kind = Notification.Kind
-EMAIL_TASK = "default.notification_email"
+EMAIL_TASK = "projects.default.notification_email"
 
 
 def told(project, kind: str | None = None) -> dict[str, list[str]]:

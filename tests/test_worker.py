@@ -7,9 +7,9 @@ import os
 import pytest
 from django.urls import reverse
 
-from projects.models import Heartbeat
 from tests.factories import UserFactory
 from tests.workers import celery_worker, wait_for
+from wikivisage.health.models import Heartbeat
 
 
 @pytest.mark.worker

@@ -5,7 +5,7 @@ default settings, on the manifest's photos (stored once per evaluation as images
 as the detect workers store them). The reviewer then does what the classify page does:
 ``review.face_serve`` serves the next face, ``question_for`` says whether it is a "which
 face?" question, and ``answer_record`` / ``answer_pick`` store the answer. The learner runs
-as the ``learn.project`` task the answer queues (the task's own function, called when the
+as the ``faces.learn.project`` task the answer queues (the task's own function, called when the
 answer commits: a worker that is always free). What counts is what the suggestion grid
 shows (``depicts.selectors.suggestions``), the reviewers' yes answers and the statements
 already on Commons; the estimate is the one the grid prints.
@@ -105,7 +105,7 @@ def learner_runs_on_commit() -> Iterator[None]:
     previous = enqueue.send
 
     def run_now(task: str, args: tuple[Any, ...], countdown: float | None) -> None:
-        if task == "learn.project":
+        if task == "faces.learn.project":
             learn_project(*args)
 
     enqueue.send = run_now

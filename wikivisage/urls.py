@@ -13,6 +13,7 @@ from projects import notification_views
 from projects import urls as projects_urls
 
 from . import views
+from .health import views as health_views
 
 # The pages that combine apps, under ``projects/`` beside the projects app's own pages.
 project_pages = [
@@ -59,9 +60,9 @@ class FaviconRedirect(RedirectView):
 urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", FaviconRedirect.as_view()),
-    path("health", views.health, name="health"),
-    path("health.json", views.health_json, name="health-json"),
-    path("health/ping", views.health_ping, name="health-ping"),
+    path("health", health_views.health, name="health"),
+    path("health.json", health_views.health_json, name="health-json"),
+    path("health/ping", health_views.health_ping, name="health-ping"),
     path("login/", login_limit(auth_views.LoginView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -19,12 +19,12 @@ RESCORE_DELAY_SECONDS = 2
 
 
 def request_rescore(*, project_id: int, now: bool = False) -> None:
-    """Queue one ``learn.project`` task unless one is already waiting for this project.
+    """Queue one ``faces.learn.project`` task unless one is already waiting for this project.
 
     ``now``: a run at once, even if one is waiting for its moment (the project's last photo is
     processed: its members wait for the suggestions, and the waiting run, one more, is
     harmless). If the message is lost (a broker down), the flag stays set: the
-    ``learn.pending`` sweep queues the run later.
+    ``faces.learn.pending`` sweep queues the run later.
 
     Asked inside a transaction (an answer, an approval), the flag is set once it commits. An
     answer's rows hold a shared lock on the project's row (their foreign key); the flag's
@@ -47,4 +47,4 @@ def _rescore_flag(project_id: int, *, now: bool) -> None:
         rescore_pending=True
     )
     if queued or now:
-        enqueue("learn.project", project_id, countdown=None if now else RESCORE_DELAY_SECONDS)
+        enqueue("faces.learn.project", project_id, countdown=None if now else RESCORE_DELAY_SECONDS)

@@ -41,5 +41,5 @@ def withholding_recrawl(*, withholding: Withholding) -> int:
     ids = list(projects.values_list("pk", flat=True))
     # A crawl under way restarts too: its pass may have met files through the category.
     Project.objects.filter(pk__in=ids).update(crawl_cursor=None)
-    enqueue_each("crawl.project", ids)
+    enqueue_each("faces.crawl.project", ids)
     return len(ids)

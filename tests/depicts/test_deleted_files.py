@@ -79,7 +79,7 @@ def test_a_deleted_file_fails_once_and_is_not_retried(commons, project, sender, 
     write_edit.apply(args=(edit.pk,), throw=True)  # a duplicate message
     edit.refresh_from_db()
     assert edit.state == State.FAILED and edit.attempts == 0
-    assert [job for job in queued if job.task == "write.edit"] == []
+    assert [job for job in queued if job.task == "depicts.write.edit"] == []
     assert services.edit_send(edit_id=edit_ids[0], sleep=no_sleep).state == State.FAILED
     assert commons.writes == [] and wbsetclaim_requests(commons) == []
 

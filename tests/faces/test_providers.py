@@ -437,7 +437,7 @@ def test_the_sweep_hands_back_images_with_faces_of_another_model(
         fresh.image_id: Image.State.DONE,
         unencoded.image_id: Image.State.DONE,
     }
-    assert [q.task for q in queued] == ["detect.next"]
+    assert [q.task for q in queued] == ["faces.detect.next"]
 
 
 # ---- the learner never mixes models ----------------------------------------------------------

@@ -238,7 +238,9 @@ def test_request_rescore_queues_one_task_per_burst(
     with django_capture_on_commit_callbacks(execute=True):
         rescoring.request_rescore(project_id=project.pk)
         rescoring.request_rescore(project_id=project.pk)
-    assert [(q.task, q.countdown) for q in queued] == [("learn.project", RESCORE_DELAY_SECONDS)]
+    assert [(q.task, q.countdown) for q in queued] == [
+        ("faces.learn.project", RESCORE_DELAY_SECONDS)
+    ]
     project.refresh_from_db()
     assert project.rescore_pending
 
@@ -269,7 +271,7 @@ def test_a_refused_rescore_task_is_queued_again_by_the_sweep(
     assert scoring.projects_awaiting_rescore() == [project.pk]
     with django_capture_on_commit_callbacks(execute=True):
         learn_pending()
-    assert [(q.task, q.args) for q in queued] == [("learn.project", (project.pk,))]
+    assert [(q.task, q.args) for q in queued] == [("faces.learn.project", (project.pk,))]
 
 
 def test_answers_given_during_a_run_leave_the_review_queue(bush_project):

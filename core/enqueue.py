@@ -45,8 +45,9 @@ def enqueue_each(task: str, ids: Sequence[int]) -> None:
 
 def retry_later(task: Task, error: TransientError, *, policy: RetryPolicy = TASK_RETRY) -> NoReturn:
     """Raise the Celery retry of ``task`` after ``policy``'s backoff (``Retry-After`` a floor);
-    past the policy's attempts, ``error`` itself. Every task that meets a transient Wikimedia
-    error retries this way: one formula, in place and in the queue."""
+    past the policy's attempts, ``error`` itself. Every task that meets a transient error of an
+    outside service (Wikimedia, the model service) retries this way: one formula, in place and
+    in the queue."""
     attempt = task.request.retries
     if attempt + 1 >= policy.max_attempts:
         raise error

@@ -1,4 +1,5 @@
-"""The pages that combine apps: landing, health, dashboard, project page, exports.
+"""The pages that combine apps: landing, dashboard, project page and its settings, exports
+(worker health has its own: ``wikivisage.health.views``).
 
 Views are thin: one access check (``project_for``), one service or selector call. The
 project's own pages (new project, members) live in ``projects.views``; the review

@@ -12,6 +12,9 @@ import pytest
 import redis
 from celery import Celery, signals
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
@@ -428,3 +431,29 @@ def test_the_watch_task_mails_nobody_while_writes_move(db, mailoutbox, moderator
     health_tasks.watch_write_queue.apply()
     assert mailoutbox == []
     assert QueueHealth.objects.get(queue="write").stall_seen_at is None
+
+
+# --- the move from the projects app to the site's health app -------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_health_rows_and_their_content_types_survive_the_move_to_the_health_app():
+    """projects/0014 and health/0001 move the models by state only: a database of the old
+    code keeps its rows, and the content types (and permissions) follow the models."""
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    before = [("projects", "0013_queue_beat_started"), ("health", None)]
+    try:
+        executor.migrate(before)
+        old = executor.loader.project_state(before[0]).apps
+        old.get_model("projects", "QueueHealth").objects.create(queue="write", failures=3)
+        ContentType.objects.get_or_create(app_label="projects", model="queuehealth")
+        ContentType.objects.filter(app_label="health").delete()
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+    assert QueueHealth.objects.get(queue="write").failures == 3
+    moved = ContentType.objects.get_for_model(QueueHealth)
+    assert moved.app_label == "health"
+    assert not ContentType.objects.filter(app_label="projects", model="queuehealth").exists()

@@ -30,6 +30,7 @@ RUN pip install --require-hashes -r requirements.txt \
 
 # The code runs from /app: manage.py, gunicorn and celery import it from the working directory.
 COPY manage.py NOTICE ./
+COPY core core
 COPY wikivisage wikivisage
 COPY projects projects
 COPY faces faces

@@ -35,7 +35,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from commons.client import RetryPolicy  # noqa: E402
+from core.retry import RetryPolicy  # noqa: E402
 from faces.detection import DETECTION  # noqa: E402
 from faces.detection_benchmark import find_images  # noqa: E402
 from faces.imaging import decode_image, downscale_to_width  # noqa: E402

@@ -3,8 +3,9 @@
 Every request goes through :class:`ApiClient`: one ``requests.Session`` per client, a timeout,
 the policy User-Agent, ``format=json&formatversion=2`` and ``maxlag=5`` (reads too, as
 Manual:Maxlag_parameter asks of every non-interactive client). MediaWiki reports API errors
-with HTTP 200 and an ``error.code``; they are raised here as :class:`TransientError` (worth
-retrying: the server refused *for now*) or :class:`PermanentError` (retrying cannot help).
+with HTTP 200 and an ``error.code``; they are raised here as :class:`CommonsUnavailable` (worth
+retrying: the server refused *for now*) or :class:`CommonsRefused` (retrying cannot help), the
+Wikimedia kinds of ``core.errors``' transient and permanent errors.
 Transient ones are retried in-process with exponential backoff, jitter and a cap; the caller
 (a Celery task) sees only what is left after that.
 """
@@ -22,7 +23,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -33,6 +33,9 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from urllib3.exceptions import NewConnectionError
+
+from core.errors import PermanentError, ServiceError, TransientError
+from core.retry import DEFAULT_RETRY, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -66,82 +69,43 @@ PERMISSION_CODES = frozenset(
 )
 
 
-class CommonsError(Exception):
+class CommonsError(ServiceError):
     """A request to Wikimedia failed; ``code`` is the API's ``error.code`` or ``http-<status>``."""
 
-    def __init__(self, code: str, info: str = "", *, retry_after: float | None = None) -> None:
-        super().__init__(f"{code}: {info}" if info else code)
-        self.code = code
-        self.info = info
-        self.retry_after = retry_after
+
+class CommonsUnavailable(CommonsError, TransientError):
+    """Wikimedia refused for now (maxlag, rate limit, 429, 5xx) or the network failed."""
 
 
-class TransientError(CommonsError):
-    """The server refused for now (maxlag, rate limit, 429, 5xx) or the network failed."""
-
-
-class WriteOutcomeUnknown(TransientError):
+class WriteOutcomeUnknown(CommonsUnavailable):
     """A write was sent but no answer came back: it may or may not have been applied.
 
     Never retried blindly; the caller looks for the statement it meant to write first.
     """
 
 
-class PermanentError(CommonsError):
+class CommonsRefused(CommonsError, PermanentError):
     """Retrying the same request cannot succeed (missing page, bad id, permissions…)."""
 
 
-class BadToken(PermanentError):
+class BadToken(CommonsRefused):
     """The csrf token was refused even after fetching a fresh one."""
 
 
-class AuthenticationFailed(PermanentError):
+class AuthenticationFailed(CommonsRefused):
     """The request was not made as a logged-in user (``assert=user`` failed, OAuth refused)."""
 
 
-class PermissionDenied(PermanentError):
+class PermissionDenied(CommonsRefused):
     """The user may not make this edit (protected page, block, missing right)."""
 
 
-class NoSuchEntity(PermanentError):
+class NoSuchEntity(CommonsRefused):
     """Wikibase knows no entity with this id (also its answer to a malformed id)."""
 
 
-class ResponseTooLarge(PermanentError):
+class ResponseTooLarge(CommonsRefused):
     """A download exceeded the size the caller allowed."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with equal jitter, capped; ``Retry-After`` is a floor, not a hint."""
-
-    max_attempts: int = 5
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.base_delay < 0 or self.max_delay < self.base_delay:
-            raise ValueError(f"not a usable retry policy: {self}")
-
-    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        backoff = min(self.max_delay, self.base_delay * 2**attempt)
-        jittered = backoff / 2 + rng.uniform(0, backoff / 2)
-        return min(self.max_delay, max(jittered, retry_after or 0.0))
-
-    def gives_up(self, attempt: int, error: TransientError) -> bool:
-        # A server asking for a longer pause than our cap gets it from the task queue instead
-        # of from a worker sleeping in place.
-        too_long = (error.retry_after or 0.0) > self.max_delay
-        return attempt + 1 >= self.max_attempts or too_long
-
-
-# In place, for a command or a page (a person waits, a few seconds at most).
-DEFAULT_RETRY = RetryPolicy()
-# Inside a task the client does not retry in place: the queue retries the whole task later
-# with TASK_RETRY (projects.enqueue.retry_later). A worker never sleeps holding an image or an
-# edit, and the attempts of the two never multiply.
-IN_TASK_RETRY = RetryPolicy(max_attempts=1)
-TASK_RETRY = RetryPolicy(max_attempts=9, base_delay=30.0, max_delay=1800.0)
 
 
 def error_from_api(error: Mapping[str, Any], *, retry_after: float | None = None) -> CommonsError:
@@ -150,14 +114,14 @@ def error_from_api(error: Mapping[str, Any], *, retry_after: float | None = None
     info = str(error.get("info", ""))
     message_names = {str(message.get("name")) for message in error.get("messages") or []}
     if code in TRANSIENT_CODES or code.startswith("internal_api_error_DB"):
-        return TransientError(code, info, retry_after=retry_after)
+        return CommonsUnavailable(code, info, retry_after=retry_after)
     if code == "failed-save" and message_names & THROTTLE_MESSAGES:
         # Wikibase reports edit rate limits as a failed save (T192912), not as "ratelimited".
-        return TransientError("actionthrottled", info, retry_after=retry_after)
+        return CommonsUnavailable("actionthrottled", info, retry_after=retry_after)
     return _permanent_error(code, info)
 
 
-def _permanent_error(code: str, info: str) -> PermanentError:
+def _permanent_error(code: str, info: str) -> CommonsRefused:
     if code == "badtoken":
         return BadToken(code, info)
     if code in AUTH_CODES:
@@ -166,15 +130,15 @@ def _permanent_error(code: str, info: str) -> PermanentError:
         return PermissionDenied(code, info)
     if code == "no-such-entity":
         return NoSuchEntity(code, info)
-    return PermanentError(code, info)
+    return CommonsRefused(code, info)
 
 
 def error_from_status(status: int, retry_after: float | None) -> CommonsError | None:
     if status == 200:
         return None
     if status == 429 or status >= 500:
-        return TransientError(f"http-{status}", retry_after=retry_after)
-    return PermanentError(f"http-{status}")
+        return CommonsUnavailable(f"http-{status}", retry_after=retry_after)
+    return CommonsRefused(f"http-{status}")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -351,7 +315,7 @@ def read_capped(
     response: requests.Response, *, max_bytes: int, deadline: Deadline, what: str
 ) -> bytes:
     """The body of a streamed ``response`` of a :func:`watched_session`, made within
-    ``deadline``: ResponseTooLarge past ``max_bytes`` (declared or received), TransientError
+    ``deadline``: ResponseTooLarge past ``max_bytes`` (declared or received), CommonsUnavailable
     ``timeout`` unless read whole in time. A network failure meanwhile is requests' own."""
     declared = _declared_length(response)
     if declared > max_bytes:
@@ -370,7 +334,7 @@ def read_capped(
     finally:
         deadline.stop()
     if deadline.passed:
-        raise TransientError("timeout", f"{what} was not received in time")
+        raise CommonsUnavailable("timeout", f"{what} was not received in time")
     if failure is not None:
         raise failure
     return b"".join(chunks)
@@ -533,12 +497,14 @@ class ApiClient:
             # error page.
             raise self._network_error(error, writing=writing) from None
 
-    def _network_error(self, error: requests.RequestException, *, writing: bool) -> TransientError:
+    def _network_error(
+        self, error: requests.RequestException, *, writing: bool
+    ) -> CommonsUnavailable:
         kind = "timeout" if isinstance(error, requests.Timeout) else "connection"
         text = f"{type(error).__name__} talking to {self.api_url}"
         if writing and _reached_server(error):
             return WriteOutcomeUnknown(kind, text)
-        return TransientError(kind, text)
+        return CommonsUnavailable(kind, text)
 
     def _json(self, response: requests.Response) -> ApiResponse:
         try:
@@ -546,9 +512,9 @@ class ApiClient:
         except (ValueError, RecursionError, requests.RequestException):
             # A cut connection or a proxy's HTML page: the next attempt may well get JSON.
             # (RecursionError: arrays nested thousands deep.)
-            raise TransientError("invalid-response", f"no JSON from {self.api_url}") from None
+            raise CommonsUnavailable("invalid-response", f"no JSON from {self.api_url}") from None
         if not isinstance(payload, dict):
-            raise TransientError("invalid-response", f"unexpected JSON from {self.api_url}")
+            raise CommonsUnavailable("invalid-response", f"unexpected JSON from {self.api_url}")
         return payload
 
     def _download_once(self, url: str, max_bytes: int, total_timeout: float) -> bytes:
@@ -587,19 +553,21 @@ class ApiClient:
                 )
             except TransientError:
                 if deadline.passed:
-                    raise TransientError("timeout", f"download of {url} took too long") from None
+                    raise CommonsUnavailable(
+                        "timeout", f"download of {url} took too long"
+                    ) from None
                 raise
             if not response.is_redirect:
                 return response
             response.close()
             url = urljoin(url, response.headers["Location"])
-        raise PermanentError("too-many-redirects", f"more than {MAX_REDIRECTS} at {url}")
+        raise CommonsRefused("too-many-redirects", f"more than {MAX_REDIRECTS} at {url}")
 
     def _check_upload_host(self, url: str) -> None:
         parts = urlsplit(url)
         allowed = {urlsplit(self.api_url).netloc, UPLOAD_HOST}
         if parts.scheme not in ("http", "https") or parts.netloc not in allowed:
-            raise PermanentError("foreign-host", f"not an upload host: {parts.netloc or url}")
+            raise CommonsRefused("foreign-host", f"not an upload host: {parts.netloc or url}")
 
 
 def commons_client(

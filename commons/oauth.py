@@ -34,7 +34,7 @@ from social_core.backends import mediawiki as mediawiki_backend
 from social_core.backends.mediawiki import MediaWiki
 from social_django.models import UserSocialAuth
 
-from commons.client import PermanentError
+from commons.client import CommonsRefused
 
 PROVIDER = "mediawiki"
 SEALED_FIELD = "access_token_sealed"
@@ -88,7 +88,7 @@ class MediaWikiOAuth(MediaWiki):
         return float(super()._validate_identity_claims(identity))
 
 
-class NoWikimediaToken(PermanentError):
+class NoWikimediaToken(CommonsRefused):
     """The user has no usable Wikimedia login to act with (never linked, or unreadable)."""
 
     def __init__(self, info: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from commons.client import ApiClient, ApiResponse, PermanentError
+from commons.client import ApiClient, ApiResponse, CommonsRefused
 from commons.identifiers import normalise_qid
 from commons.types import Person, PersonHit
 
@@ -19,7 +19,7 @@ MAX_SEARCH_RESULTS = 50
 MAX_IDS_PER_REQUEST = 50
 
 
-class PersonNotFound(PermanentError):
+class PersonNotFound(CommonsRefused):
     """The item does not exist or was deleted."""
 
     def __init__(self, qid: str) -> None:

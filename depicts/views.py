@@ -31,14 +31,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from commons import addresses
 from commons.oauth import NoWikimediaToken
+from core.http import AuthenticatedRequest
+from core.ratelimit import rate_limited
 from depicts.services import approval, common, sending, undo
 from faces import selectors as face_selectors
 from faces.models import Face, Label
 from faces.services import review
 from projects.access import project_for
 from projects.models import Project
-from projects.ratelimit import rate_limited
-from projects.views import AuthenticatedRequest
 
 from . import selectors
 from .forms import DoubtsForm, FaceSelectionForm, SuggestionFilterForm

@@ -32,15 +32,9 @@ from typing import Any
 
 import requests
 
-from commons.client import (
-    Deadline,
-    PermanentError,
-    ResponseTooLarge,
-    RetryPolicy,
-    TransientError,
-    read_capped,
-    watched_session,
-)
+from commons.client import Deadline, ResponseTooLarge, read_capped, watched_session
+from core.errors import PermanentError, TransientError
+from core.retry import RetryPolicy
 from faces import inference
 from faces.detection import DetectionConfig, FaceBox
 

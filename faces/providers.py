@@ -24,7 +24,7 @@ from typing import Protocol, TypeVar
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from commons.client import RetryPolicy
+from core.retry import RetryPolicy
 from faces import inference
 from faces.detection import ENCODER, DetectionConfig, FaceBox, analyse_file, encode_boxes
 from faces.imaging import decode_image

@@ -9,11 +9,22 @@ from celery import Task, current_app, shared_task, signals
 from django.conf import settings
 from django.utils import timezone
 
-from commons.client import IN_TASK_RETRY, TransientError, commons_client
-from faces.detection import load_models
+from commons.client import commons_client
+from core.enqueue import enqueue, enqueue_each, retry_later
+from core.errors import TransientError
+from core.retry import IN_TASK_RETRY
+from faces import detection
 from faces.models import Image
-from faces.services import bootstrap, crawl, detect, drawn, processing, reencode, scoring
-from projects.enqueue import enqueue, enqueue_each, retry_later
+from faces.services import (
+    bootstrap,
+    crawl,
+    detect,
+    drawn,
+    processing,
+    reencode,
+    rescoring,
+    scoring,
+)
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -25,7 +36,7 @@ def warm_detector(**kwargs: Any) -> None:
     (about 0.5 s), so that its first photo takes no longer than the others."""
     queues = current_app.amqp.queues.consume_from or {}
     if settings.WIKIVISAGE_DETECTOR == "dlib" and "detect" in queues:
-        load_models()
+        detection.load_models()
         logger.info("detection models loaded")
 
 
@@ -34,7 +45,7 @@ def warm_detector(**kwargs: Any) -> None:
 CRAWL_BATCHES_PER_TASK = 20
 
 
-@shared_task(bind=True, name="crawl.project", acks_late=True)
+@shared_task(bind=True, name="faces.crawl.project", acks_late=True)
 def crawl_project(self: Task, project_id: int) -> None:
     """Crawl (or continue crawling) a project's category, then bootstrap from P180."""
     project = Project.objects.filter(pk=project_id).first()
@@ -55,26 +66,30 @@ def _crawl(project: Project) -> None:
             project=project, client=client, max_batches=CRAWL_BATCHES_PER_TASK
         )
         if not summary.finished:
-            enqueue("crawl.project", project_id)
+            enqueue("faces.crawl.project", project_id)
             return
         bootstrap.project_bootstrap(project=project, client=client)
 
 
-@shared_task(name="crawl.recrawl_active", ignore_result=True)
+@shared_task(name="faces.crawl.recrawl_active", ignore_result=True)
 def recrawl_active() -> None:
     """Periodically pick up files added to the categories of active projects, and read
-    their persons' labels from Wikidata again (``crawl.refresh_labels``). A project whose
+    their persons' labels from Wikidata again (``projects.crawl.refresh_labels``). A project whose
     crawl is under way is left to its own chain of tasks."""
     projects = Project.objects.active().without_running_crawl()
-    enqueue_each("crawl.project", projects.values_list("pk", flat=True))
-    enqueue("crawl.refresh_labels")
+    enqueue_each("faces.crawl.project", projects.values_list("pk", flat=True))
+    enqueue("projects.crawl.refresh_labels")
 
 
 @shared_task(
-    bind=True, name="detect.image", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+    bind=True,
+    name="faces.detect.image",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
 )
 def detect_image(self: Task, image_id: int) -> None:
-    """Detect this one image (messages queued before ``detect.next``; a run by hand)."""
+    """Detect this one image (messages queued before ``faces.detect.next``; a run by hand)."""
     if not Image.objects.filter(pk=image_id).exists():
         return
     try:
@@ -85,7 +100,11 @@ def detect_image(self: Task, image_id: int) -> None:
 
 
 @shared_task(
-    bind=True, name="detect.next", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+    bind=True,
+    name="faces.detect.next",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
 )
 def detect_next(self: Task) -> None:
     """Detect one image: the next of the project whose turn it is (one message per image)."""
@@ -96,7 +115,7 @@ def detect_next(self: Task) -> None:
         retry_later(self, error)  # the image was handed back, pending, before this
 
 
-@shared_task(name="detect.reclaim", ignore_result=True)
+@shared_task(name="faces.detect.reclaim", ignore_result=True)
 def reclaim_images() -> None:
     """Queue again the images whose worker died mid-way, and pending ones never picked up;
     and images whose faces another model encoded, to encode them with the configured one."""
@@ -105,7 +124,7 @@ def reclaim_images() -> None:
     processing.queue_detection(reencode.images_reencode())
 
 
-@shared_task(bind=True, name="detect.encode_face", acks_late=True, ignore_result=True)
+@shared_task(bind=True, name="faces.detect.encode_face", acks_late=True, ignore_result=True)
 def encode_face(self: Task, face_id: int) -> None:
     """Encode a face drawn or corrected by hand, then let the learner see it."""
     try:
@@ -116,10 +135,10 @@ def encode_face(self: Task, face_id: int) -> None:
     if encoded:
         project_ids = Project.objects.filter(project_images__image__faces__pk=face_id)
         for project_id in project_ids.values_list("pk", flat=True):
-            scoring.request_rescore(project_id=project_id)
+            rescoring.request_rescore(project_id=project_id)
 
 
-@shared_task(name="learn.project", acks_late=True, ignore_result=True)
+@shared_task(name="faces.learn.project", acks_late=True, ignore_result=True)
 def learn_project(project_id: int) -> None:
     """Score every face of the project from all its answers."""
     # Cleared before scoring: answers that arrive meanwhile queue the next run.
@@ -128,7 +147,7 @@ def learn_project(project_id: int) -> None:
     scoring.project_rescore(project_id=project_id)
 
 
-@shared_task(name="learn.pending", ignore_result=True)
+@shared_task(name="faces.learn.pending", ignore_result=True)
 def learn_pending() -> None:
     """Re-queue re-scorings whose task was lost; a duplicate run is harmless."""
-    enqueue_each("learn.project", scoring.projects_awaiting_rescore())
+    enqueue_each("faces.learn.project", scoring.projects_awaiting_rescore())

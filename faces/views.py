@@ -20,6 +20,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from commons import addresses
+from core.http import AuthenticatedRequest
+from core.ratelimit import rate_limited
 from faces import selectors
 from faces.forms import AnswerForm, CorrectForm, DrawForm, ExcludeForm, PickForm
 from faces.models import Face, Label
@@ -27,8 +29,6 @@ from faces.services import review
 from projects import selectors as project_selectors
 from projects.access import project_for
 from projects.models import Project
-from projects.ratelimit import rate_limited
-from projects.views import AuthenticatedRequest
 
 # --- JSON plumbing ----------------------------------------------------------------------
 

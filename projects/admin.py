@@ -2,13 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Heartbeat, ListedFile, Membership
-
-
-@admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
-    list_display = ["token", "sent_at", "answered_at", "worker"]
-    readonly_fields = ["token", "sent_at", "answered_at", "worker"]
+from .models import ListedFile, Membership
 
 
 @admin.register(Membership)

@@ -2,13 +2,7 @@ from functools import cached_property
 
 from django.http import HttpRequest
 
-from commons.oauth import oauth_configured
-
 from .models import Notification
-
-
-def site(request: HttpRequest) -> dict[str, object]:
-    return {"oauth_enabled": oauth_configured()}
 
 
 class UnreadNotifications:

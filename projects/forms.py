@@ -366,3 +366,8 @@ class CategoryEstimateForm(forms.Form):
     def clean_depth(self) -> int:
         depth = self.cleaned_data.get("depth")
         return 2 if depth is None else int(depth)
+
+
+def errors_text(errors: Iterable[Iterable[object]]) -> str:
+    """A form's errors as one line, for a message after a redirect."""
+    return " ".join(str(message) for messages_ in errors for message in messages_)

@@ -16,11 +16,12 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core.http import AuthenticatedRequest
+from core.ratelimit import rate_limited
+
 from . import notifications
 from .access import project_for
 from .models import Membership, Notification
-from .ratelimit import rate_limited
-from .views import AuthenticatedRequest
 
 PAGE_SIZE = 25
 

@@ -20,12 +20,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .enqueue import enqueue
+from core.enqueue import enqueue
+
 from .models import Membership, Notification, Project
 
 logger = logging.getLogger(__name__)
 
-EMAIL_TASK = "default.notification_email"
+EMAIL_TASK = "projects.default.notification_email"
 
 
 def notify(*, project: Project, kind: str, event: str, **params: int | str) -> list[Notification]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import Heartbeat, Membership, Project
+from .models import Membership, Project
 
 
 def crawling(project: Project) -> bool:
@@ -14,7 +14,3 @@ def crawling(project: Project) -> bool:
 
 def project_members(*, project: Project) -> QuerySet[Membership]:
     return project.memberships.select_related("user").order_by("role", "user__username")
-
-
-def last_heartbeat() -> Heartbeat | None:
-    return Heartbeat.objects.filter(answered_at__isnull=False).order_by("-answered_at").first()

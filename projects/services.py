@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,10 +20,9 @@ from commons.client import ApiClient, CommonsError
 from commons.identifiers import FileRef, normalise_category, normalise_qid
 from commons.types import Person
 from commons.wikidata import PersonNotFound, get_labels, get_person
+from core.enqueue import enqueue
 
-from .enqueue import enqueue
-from .models import DEFAULT_MIN_ANSWERS, Heartbeat, ListedFile, Membership, Project, Withholding
-from .transactions import retried
+from .models import DEFAULT_MIN_ANSWERS, ListedFile, Membership, Project, Withholding
 
 
 @transaction.atomic
@@ -276,23 +272,8 @@ def project_start(
             person_labels=labels,
             person_image=person.image or "",
         )
-        enqueue("crawl.project", project.pk)
+        enqueue("faces.crawl.project", project.pk)
     return project
-
-
-def heartbeat_send() -> Heartbeat:
-    """Record a ping and hand it to a worker once the row is committed."""
-    with transaction.atomic():
-        beat = Heartbeat.objects.create(token=uuid.uuid4())
-        enqueue("default.heartbeat", str(beat.token))
-    return beat
-
-
-def heartbeat_answer(*, token: str) -> None:
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    Heartbeat.objects.filter(token=token, answered_at__isnull=True).update(
-        answered_at=timezone.now(), worker=worker
-    )
 
 
 # --- the person's labels -------------------------------------------------------------------
@@ -358,7 +339,7 @@ def project_restore(*, project: Project) -> None:
     )
     if restored:
         project.state = Project.State.ACTIVE
-        enqueue("crawl.project", project.pk)  # pick up what changed while it was archived
+        enqueue("faces.crawl.project", project.pk)  # pick up what changed while it was archived
 
 
 def delete_confirmed(project: Project, typed: str) -> bool:
@@ -395,41 +376,3 @@ def project_delete(*, project: Project, typed: str) -> None:
                 )
             )
         locked.delete()
-
-
-# --- the learner's runs -------------------------------------------------------------------
-
-# A burst of answers queues one re-scoring, a moment later.
-RESCORE_DELAY_SECONDS = 2
-
-
-def request_rescore(*, project_id: int, now: bool = False) -> None:
-    """Queue one ``learn.project`` task unless one is already waiting for this project.
-
-    ``now``: a run at once, even if one is waiting for its moment (the project's last photo is
-    processed: its members wait for the suggestions, and the waiting run, one more, is
-    harmless). If the message is lost (a broker down), the flag stays set: the
-    ``learn.pending`` sweep queues the run later.
-
-    Asked inside a transaction (an answer, an approval), the flag is set once it commits. An
-    answer's rows hold a shared lock on the project's row (their foreign key); the flag's
-    UPDATE wants it exclusive, so two reviewers answering at once deadlocked on it (MariaDB
-    1213). After the commit the UPDATE holds nothing else: at worst it waits its turn.
-    """
-    # Robust: the caller's change is committed and stands; a flag that cannot be set (a
-    # database gone meanwhile) is logged, not turned into the caller's error.
-    transaction.on_commit(lambda: _rescore_flag(project_id, now=now), robust=True)
-
-
-@retried
-def _rescore_flag(project_id: int, *, now: bool) -> None:
-    # During a burst of answers the flag is mostly set already: a plain read then, no lock.
-    # A run that clears the flag after this read starts after the caller's commit: it sees
-    # the caller's answers.
-    if not now and Project.objects.filter(pk=project_id, rescore_pending=True).exists():
-        return
-    queued = Project.objects.filter(pk=project_id, rescore_pending=False).update(
-        rescore_pending=True
-    )
-    if queued or now:
-        enqueue("learn.project", project_id, countdown=None if now else RESCORE_DELAY_SECONDS)

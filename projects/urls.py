@@ -14,7 +14,6 @@ urlpatterns = [
     path("person.json", views.person_check, name="person"),
     path("estimate.json", views.category_estimate, name="estimate"),
     path("files.json", views.file_list_check, name="file-list-check"),
-    path("<int:pk>/settings/", views.project_settings, name="settings"),
     path("<int:pk>/archive/", views.project_archive, name="archive"),
     path("<int:pk>/restore/", views.project_restore, name="restore"),
     path("<int:pk>/delete/", views.project_delete, name="delete"),

@@ -1,4 +1,5 @@
-"""Pages of the projects app: new project, person search, settings and members.
+"""Pages of the projects app: new project, person search and members (the settings form,
+which queues the learner, is the site's: ``wikivisage.views.project_settings``).
 
 Views are thin: one access check (``project_for``), a form, one service or selector call.
 The only Wikimedia calls made inside a web request are the validations of a new project
@@ -10,7 +11,6 @@ seconds and a clear message, never a stuck worker thread.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -27,9 +27,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from commons.addresses import person_image_url
 from commons.categories import FileEstimate, estimate_files
-from commons.client import ApiClient, CommonsError, RetryPolicy, TransientError
+from commons.client import ApiClient, CommonsError
 from commons.types import Person
 from commons.wikidata import PersonNotFound, search_people
+from core.errors import TransientError
+from core.http import AuthenticatedRequest
+from core.ratelimit import over_limit, rate_limited, too_many
+from core.retry import RetryPolicy
 
 from . import services
 from .access import MAX_ROW_ID, project_for
@@ -40,24 +44,17 @@ from .forms import (
     PersonCheckForm,
     PersonQueryForm,
     ProjectNewForm,
-    ProjectSettingsForm,
+    errors_text,
     list_lines,
     max_listed_files,
     scan_file_lines,
 )
 from .models import Membership, Project
-from .ratelimit import over_limit, rate_limited, too_many
 
 # Seconds a web request may wait for Wikidata or Commons, once; a worker thread is never
 # held longer than this per call.
 QUICK_TIMEOUT = 4.0
 NO_RETRY = RetryPolicy(max_attempts=1)
-
-
-class AuthenticatedRequest(HttpRequest):
-    """A request past ``login_required``: its user is a real account."""
-
-    user: User
 
 
 # The size estimate on the new-project page: a few requests, about 3 s in all (the last
@@ -410,28 +407,6 @@ def _posted_list(request: HttpRequest) -> tuple[str, str, str] | None:
 @login_required
 @require_POST
 @rate_limited("manage", per_minute=30)
-def project_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    project = project_for(request, pk, manage=True)
-    form = ProjectSettingsForm(request.POST, instance=project)
-    if form.is_valid():
-        # Only the form's fields: workers update the same row (crawl cursor, learner summary).
-        form.save(commit=False).save(update_fields=ProjectSettingsForm.Meta.fields)
-        if {"distance_threshold", "min_answers"} & set(form.changed_data):
-            # The suggestions and estimates follow the new settings now, not at the next answer.
-            services.request_rescore(project_id=project.pk)
-        messages.success(request, _("Settings saved."))
-    else:
-        messages.error(
-            request,
-            _("The settings were not saved: %(errors)s")
-            % {"errors": _errors_text(form.errors.values())},
-        )
-    return redirect("projects:detail", project.pk)
-
-
-@login_required
-@require_POST
-@rate_limited("manage", per_minute=30)
 def member_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk, manage=True)
     form = MemberInviteForm(request.POST, project=project)
@@ -443,7 +418,7 @@ def member_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             % {"name": membership.user.get_username()},
         )
     else:
-        messages.error(request, _errors_text(form.errors.values()))
+        messages.error(request, errors_text(form.errors.values()))
     return redirect("projects:detail", project.pk)
 
 
@@ -542,7 +517,3 @@ def project_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "error": error,
     }
     return render(request, "projects/delete.html", context, status=400 if error else 200)
-
-
-def _errors_text(errors: Iterable[Iterable[object]]) -> str:
-    return " ".join(str(message) for messages_ in errors for message in messages_)

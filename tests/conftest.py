@@ -1,6 +1,6 @@
 """Shared fixtures: the personas every view is tested with, and the queue as a record.
 
-Work the code under test queues (``projects.enqueue``) is recorded in ``queued``, not run:
+Work the code under test queues (``core.enqueue``) is recorded in ``queued``, not run:
 a test calls the task function it means to test. Inside ``tests.workers.celery_worker`` the
 messages go to the broker, where a real worker process takes them.
 """
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from core import enqueue
 from faces.services import learner_memory
-from projects import enqueue
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
 pytest_plugins = ["fakecommons.pytest_plugin", "tests.depicts.writing"]
@@ -48,7 +48,7 @@ def fresh_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     from django.core.cache import cache
 
     cache.clear()
-    monkeypatch.setattr("projects.ratelimit.current_minute", lambda: 29_000_000)
+    monkeypatch.setattr("core.ratelimit.current_minute", lambda: 29_000_000)
 
 
 @pytest.fixture(autouse=True)

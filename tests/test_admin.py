@@ -25,7 +25,8 @@ MODELS = [
     "depicts/depictsedit",
     "depicts/writeswitch",
     "projects/withholding",
-    "projects/queuehealth",
+    "health/queuehealth",
+    "health/heartbeat",
     "projects/listedfile",
 ]
 
@@ -131,7 +132,7 @@ def test_moderator_resumes_writes_and_waiting_edits_are_queued_again(
     assert project.moderator_writes_stopped is False
     for callback in callbacks:
         callback()
-    assert [(q.task, q.args) for q in queued] == [("write.edit", (waiting.pk,))]
+    assert [(q.task, q.args) for q in queued] == [("depicts.write.edit", (waiting.pk,))]
 
 
 def test_moderators_find_the_lines_of_a_list_that_gave_no_image(client_of, moderator, owner):

@@ -9,9 +9,9 @@ import pytest
 from django.db import OperationalError, transaction
 from django.urls import reverse
 
+from core import transactions
 from faces.models import Answer, Label
 from faces.services import review
-from projects import transactions
 from tests.ui.conftest import answer_body, photos_of
 
 DEADLOCK = OperationalError(1213, "Deadlock found when trying to get lock; try restarting")

@@ -26,7 +26,7 @@ from django.urls import resolve
 from packaging.requirements import Requirement
 
 from wikivisage.celery import QUEUES
-from wikivisage.views import health
+from wikivisage.health.views import health
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = {"migrate", "web", "worker", "detect", "writer", "beat"}

@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from commons.client import RetryPolicy, commons_client
+from commons.client import commons_client
+from core.retry import RetryPolicy
 from faces.models import Image, ProjectImage
 from faces.services import crawl as crawl_service
 from projects.models import ListedFile, Project, Withholding
@@ -141,7 +142,7 @@ def test_a_pasted_list_becomes_a_project_and_its_crawl_takes_the_listed_images(
     assert response.status_code == 302
     assert response.url == reverse("projects:detail", args=[project.pk])
     assert (project.scope, project.category, project.listed_count) == ("files", None, 8)
-    assert [(q.task, q.args) for q in queued] == [("crawl.project", (project.pk,))]
+    assert [(q.task, q.args) for q in queued] == [("faces.crawl.project", (project.pk,))]
 
     summary = crawl(project)
 
@@ -480,7 +481,7 @@ def test_the_periodic_recrawl_looks_a_list_up_again_through_the_tasks(
     def beat_then_workers() -> None:
         with django_capture_on_commit_callbacks(execute=True):
             recrawl_active()
-        crawls = [job.args for job in queued if job.task == "crawl.project"]
+        crawls = [job.args for job in queued if job.task == "faces.crawl.project"]
         queued.clear()
         for args in crawls:
             with django_capture_on_commit_callbacks(execute=True):

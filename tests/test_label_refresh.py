@@ -51,7 +51,7 @@ def beat(queued, django_capture_on_commit_callbacks) -> list[str]:
     with django_capture_on_commit_callbacks(execute=True):
         recrawl_active()
     tasks = [job.task for job in queued]
-    if "crawl.refresh_labels" in tasks:
+    if "projects.crawl.refresh_labels" in tasks:
         refresh_labels()
     return tasks
 
@@ -61,7 +61,7 @@ def test_the_periodic_recrawl_refreshes_the_labels(
 ):
     project = ProjectFactory(qid="Q76", category="Barack Obama", person_labels=OLD)
     tasks = beat(queued, django_capture_on_commit_callbacks)
-    assert "crawl.refresh_labels" in tasks
+    assert "projects.crawl.refresh_labels" in tasks
     assert labels_of(project) == NOW
 
 

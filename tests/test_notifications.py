@@ -10,7 +10,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from commons.client import RetryPolicy, commons_client
+from commons.client import commons_client
+from core.retry import RetryPolicy
 from depicts.models import DepictsEdit
 from depicts.services import approval
 from faces.models import Face, Image, Label, ProjectImage
@@ -33,7 +34,7 @@ from tests.pipeline.conftest import write_bad_files
 pytestmark = pytest.mark.django_db
 
 Kind = Notification.Kind
-EMAIL_TASK = "default.notification_email"
+EMAIL_TASK = "projects.default.notification_email"
 
 
 def told(project, kind: str | None = None) -> dict[str, list[str]]:

@@ -111,7 +111,7 @@ def test_new_bytes_retire_the_old_faces_and_keep_their_answers(answered, reuploa
     assert image.sha1 != old_sha1
     assert (image.state, image.claimed_at, image.error) == (Image.State.PENDING, None, "")
     assert image.processed_at is None  # a detection of the new bytes, not a re-encoding
-    assert [job.task for job in queued] == ["detect.next"]
+    assert [job.task for job in queued] == ["faces.detect.next"]
     old_face.refresh_from_db()
     assert old_face.is_retired
     assert list(Face.objects.retired()) == [old_face]

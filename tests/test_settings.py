@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from projects.models import Heartbeat
 from tests.workers import celery_worker, wait_for
+from wikivisage.health.models import Heartbeat
 from wikivisage.settings.base import env_bool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,7 +271,7 @@ def test_loading_the_settings_makes_no_folder(tmp_path, module):
     assert not (tmp_path / "data").exists()
 
 
-SEND_A_PING = "from projects.services import heartbeat_send; print(heartbeat_send().token)"
+SEND_A_PING = "from wikivisage.health.services import heartbeat_send; print(heartbeat_send().token)"
 
 
 def answered(database: Path, token: str) -> bool:

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from commons.client import ApiClient, RetryPolicy, commons_client
+from commons.client import ApiClient, commons_client
+from core.retry import RetryPolicy
 from depicts.models import DepictsEdit
 from depicts.tasks import resume_edits, unlinked_cancel
 from faces.models import Face, Label, ProjectImage
@@ -384,7 +385,9 @@ def test_the_sweep_asks_the_writer_to_cancel_the_unsent_additions(
     withhold("category", "C")
     with django_capture_on_commit_callbacks(execute=True):
         crawl(tree_project)
-    assert ("write.unlinked_cancel", (tree_project.pk,)) in [(q.task, q.args) for q in queued]
+    assert ("depicts.write.unlinked_cancel", (tree_project.pk,)) in [
+        (q.task, q.args) for q in queued
+    ]
 
 
 def test_an_interrupted_pass_unlinks_nothing_until_it_ends(fake, tree_project):
@@ -431,7 +434,7 @@ def test_saving_a_withheld_category_crawls_every_active_project_again_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         response = add_in_admin(client_of(moderator), kind="category", value="A", reason="r")
 
-    crawls = [q.args for q in queued if q.task == "crawl.project"]
+    crawls = [q.args for q in queued if q.task == "faces.crawl.project"]
     assert crawls == [(tree_project.pk,)] and (paused.pk,) not in crawls
     assert "1 project is crawled again" in response.content.decode()
     tree_project.refresh_from_db()
@@ -473,7 +476,9 @@ def test_a_search_s_file_in_a_category_withheld_since_leaves_at_the_next_search(
     with django_capture_on_commit_callbacks(execute=True):
         bootstrap(tree_project)
     assert linked(tree_project) == {"File:Portrait 1.jpg"}
-    assert ("write.unlinked_cancel", (tree_project.pk,)) in [(q.task, q.args) for q in queued]
+    assert ("depicts.write.unlinked_cancel", (tree_project.pk,)) in [
+        (q.task, q.args) for q in queued
+    ]
 
 
 def test_a_search_asks_no_categories_while_none_is_withheld(fake, tree_project):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from django.urls import reverse
 
-from projects.models import Heartbeat
 from tests.factories import UserFactory
 from tests.workers import celery_worker, wait_for
+from wikivisage.celery import app
+from wikivisage.health.models import Heartbeat
 
 
 @pytest.mark.worker
@@ -27,6 +29,18 @@ def test_task_sent_from_the_web_process_runs_in_the_worker(client, transactional
     client.force_login(UserFactory(username="mod", is_staff=True))  # staff see who answered
     page = client.get(reverse("health"), HTTP_ACCEPT="application/json").json()
     assert page["worker"] == beat.worker
+
+
+@pytest.mark.worker
+def test_a_message_the_old_code_queued_under_an_old_name_still_runs(transactional_db):
+    """At a deploy the queues may hold messages of the old code, named "default.heartbeat"
+    and so on: the new worker runs them under the task's new name (wikivisage/celery.py)."""
+    beat = Heartbeat.objects.create(token=uuid.uuid4())
+    with celery_worker() as worker:
+        app.send_task("default.heartbeat", args=[str(beat.token)], queue="default")
+        assert wait_for(lambda: Heartbeat.objects.filter(answered_at__isnull=False).exists()), (
+            "".join(worker.output[-30:])
+        )
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """Worker health per queue: beat's heartbeats, the broker's backlog, failed tasks, and the
-stalled write queue reported to moderators (projects/health.py)."""
+stalled write queue reported to moderators (wikivisage/health/)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,19 @@ import pytest
 import redis
 from celery import Celery, signals
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
-from projects import health
-from projects import tasks as project_tasks  # importing registers them with the app
-from projects.models import QueueHealth
 from tests import workers
 from tests.factories import UserFactory
 from tests.workers import celery_worker, wait_for
 from wikivisage.celery import QUEUES, app, count_failure, make_broker_folders, queue_of
+from wikivisage.health import status
+from wikivisage.health import tasks as health_tasks  # importing registers them with the app
+from wikivisage.health.models import QueueHealth
 from wikivisage.settings.base import _filesystem_broker_options
 
 HEARTBEATS = {
@@ -60,7 +63,7 @@ def test_beat_sends_a_heartbeat_that_only_its_own_queue_takes_to_every_queue():
 
 def test_the_write_queue_is_watched_as_often_as_the_heartbeats_go():
     schedule = settings.CELERY_BEAT_SCHEDULE
-    assert schedule["watch-write-queue"]["task"] == "default.watch_write_queue"
+    assert schedule["watch-write-queue"]["task"] == "health.default.watch_write_queue"
     assert schedule["watch-write-queue"]["schedule"] == settings.WIKIVISAGE_HEARTBEAT_SECONDS
 
 
@@ -95,7 +98,7 @@ def test_a_worker_answers_the_heartbeats_of_its_queues_only(
     fails on write is counted there."""
     for task, args in HEARTBEATS.items():
         app.send_task(task, args=args)  # as beat sends them
-    app.send_task("write.queue_heartbeat", args=[])  # a malformed message: TypeError
+    app.send_task("health.write.queue_heartbeat", args=[])  # a malformed message: TypeError
 
     def settled() -> bool:
         rows = QueueHealth.objects.filter(queue__in=SERVED, answered_at__isnull=False)
@@ -108,7 +111,7 @@ def test_a_worker_answers_the_heartbeats_of_its_queues_only(
         assert rows[queue].worker.startswith("test-"), rows[queue].worker  # the node's name
         assert rows[queue].lag is not None and rows[queue].lag >= 0  # stamped when sent
     assert rows["write"].failures == 1
-    assert rows["write"].last_failure == "write.queue_heartbeat: TypeError"
+    assert rows["write"].last_failure == "health.write.queue_heartbeat: TypeError"
 
     client.force_login(UserFactory(username="mod", is_staff=True))  # staff see which worker
     response = client.get(reverse("health-json"))
@@ -185,7 +188,7 @@ def test_backlog_counts_the_message_files_of_each_queue_on_the_embedded_broker(t
         transport = getattr(settings, "CELERY_BROKER_TRANSPORT", None)
     sending = sender("filesystem://", broker_transport_options=options, broker_transport=transport)
     send_to(sending, {"detect": 3, "write": 1})
-    assert health.queue_backlog(QUEUES, app=sending) == {
+    assert status.queue_backlog(QUEUES, app=sending) == {
         "default": 0,
         "crawl": 0,
         "detect": 3,
@@ -216,7 +219,7 @@ def test_backlog_counts_the_list_of_each_queue_under_the_key_prefix_on_redis(red
     url, prefix, client = redis_broker
     sending = sender(url, broker_transport_options={"global_keyprefix": prefix})
     send_to(sending, {"crawl": 2, "write": 4})
-    assert health.queue_backlog(QUEUES, app=sending) == {
+    assert status.queue_backlog(QUEUES, app=sending) == {
         "default": 0,
         "crawl": 2,
         "detect": 0,
@@ -231,8 +234,8 @@ def test_a_broker_that_does_not_answer_leaves_the_backlog_unknown_and_the_page_u
     client, db, monkeypatch
 ):
     unreachable = sender("redis://127.0.0.1:1/0")
-    assert health.queue_backlog(QUEUES, app=unreachable) == dict.fromkeys(QUEUES)
-    monkeypatch.setattr(health, "current_app", unreachable)
+    assert status.queue_backlog(QUEUES, app=unreachable) == dict.fromkeys(QUEUES)
+    monkeypatch.setattr(status, "current_app", unreachable)
     all_answered()
     assert client.get(reverse("health-json")).json()["queues"]["write"]["backlog"] is None
     assert "unknown (broker unreachable)" in client.get(reverse("health")).content.decode()
@@ -246,13 +249,13 @@ def fail(task_name: str, error: Exception) -> None:
 
 
 def test_failed_tasks_are_counted_on_their_queue(db):
-    fail("write.queue_heartbeat", TypeError("bad message"))
-    fail("write.queue_heartbeat", ValueError("worse"))
-    fail("crawl.queue_heartbeat", RuntimeError("no"))
+    fail("health.write.queue_heartbeat", TypeError("bad message"))
+    fail("health.write.queue_heartbeat", ValueError("worse"))
+    fail("health.crawl.queue_heartbeat", RuntimeError("no"))
     rows = {row.queue: row for row in QueueHealth.objects.all()}
     assert (rows["write"].failures, rows["crawl"].failures) == (2, 1)
-    assert rows["write"].last_failure == "write.queue_heartbeat: ValueError"
-    assert queue_of("default.heartbeat") == "default"
+    assert rows["write"].last_failure == "health.write.queue_heartbeat: ValueError"
+    assert queue_of("health.default.heartbeat") == "default"
     assert queue_of("celery.chord_unlock") == "default"
 
 
@@ -260,20 +263,20 @@ def test_the_failure_signal_of_a_worker_reaches_the_count(db):
     from celery import signals
 
     signals.task_failure.send(
-        sender=app.tasks["detect.queue_heartbeat"], task_id="x", exception=OSError("disk")
+        sender=app.tasks["health.detect.queue_heartbeat"], task_id="x", exception=OSError("disk")
     )
     assert QueueHealth.objects.get(queue="detect").failures == 1
 
 
 def test_failures_older_than_the_window_are_counted_again_from_one(db, settings):
     settings.WIKIVISAGE_FAILURE_WINDOW_SECONDS = 3600
-    fail("learn.queue_heartbeat", ValueError())
-    fail("learn.queue_heartbeat", ValueError())
+    fail("health.learn.queue_heartbeat", ValueError())
+    fail("health.learn.queue_heartbeat", ValueError())
     long_ago = timezone.now() - timedelta(hours=2)
     QueueHealth.objects.filter(queue="learn").update(failures_since=long_ago)
-    (learn,) = [s for s in health.queue_statuses(backlog=False) if s.queue == "learn"]
+    (learn,) = [s for s in status.queue_statuses(backlog=False) if s.queue == "learn"]
     assert learn.failures == 0  # the old count is not shown as recent
-    fail("learn.queue_heartbeat", ValueError())
+    fail("health.learn.queue_heartbeat", ValueError())
     row = QueueHealth.objects.get(queue="learn")
     assert row.failures == 1 and row.failures_since > long_ago
 
@@ -283,7 +286,7 @@ def test_failures_older_than_the_window_are_counted_again_from_one(db, settings)
 
 def test_a_heartbeat_answered_twice_keeps_one_row_per_queue(db):
     for _ in range(2):
-        app.tasks["detect.queue_heartbeat"].apply(args=["detect"])
+        app.tasks["health.detect.queue_heartbeat"].apply(args=["detect"])
     (row,) = QueueHealth.objects.all()
     assert row.queue == "detect" and row.answered_at is not None and row.worker
 
@@ -319,7 +322,7 @@ def test_the_container_check_of_the_web_app_does_not_judge_the_workers(client, d
 def test_health_page_shows_every_queue_and_sends_nothing(client_of, moderator, queued):
     all_answered()
     answered("crawl", ago=3600)
-    fail("crawl.queue_heartbeat", ValueError())
+    fail("health.crawl.queue_heartbeat", ValueError())
     client = client_of(moderator)
     page = client.get(reverse("health")).content.decode()
     client.get(reverse("health-json"))
@@ -328,13 +331,13 @@ def test_health_page_shows_every_queue_and_sends_nothing(client_of, moderator, q
         assert f'id="queue-{queue}"' in page
     assert 'id="queue-crawl" data-stale="true"' in page
     assert 'id="queue-write" data-stale="false"' in page
-    assert "crawl.queue_heartbeat: ValueError" in page
+    assert "health.crawl.queue_heartbeat: ValueError" in page
 
 
 def test_anonymous_health_shows_states_and_counts_but_no_worker_nor_failed_task(client, db):
     all_answered()
     answered("crawl", ago=3600)
-    fail("crawl.queue_heartbeat", ValueError("at /srv/secret"))
+    fail("health.crawl.queue_heartbeat", ValueError("at /srv/secret"))
     page = client.get(reverse("health")).content.decode()
     body = client.get(reverse("health-json")).json()
     liveness = client.get(reverse("health"), HTTP_ACCEPT="application/json").json()
@@ -349,12 +352,12 @@ def test_anonymous_health_shows_states_and_counts_but_no_worker_nor_failed_task(
 
 def test_staff_see_which_worker_answered_and_what_failed(client_of, moderator):
     all_answered()
-    fail("crawl.queue_heartbeat", ValueError("boom"))
+    fail("health.crawl.queue_heartbeat", ValueError("boom"))
     client = client_of(moderator)
     crawl = client.get(reverse("health-json")).json()["queues"]["crawl"]
     assert (crawl["worker"], crawl["last_failure"]) == (
         "crawl@test",
-        "crawl.queue_heartbeat: ValueError",
+        "health.crawl.queue_heartbeat: ValueError",
     )
     assert "crawl@test" in client.get(reverse("health")).content.decode()
 
@@ -390,7 +393,7 @@ def test_the_admin_index_warns_of_a_stalled_write_queue(client_of, moderator, se
 
 def test_the_admin_lists_each_queue_with_its_backlog(client_of, moderator):
     all_answered()
-    page = client_of(moderator).get(reverse("admin:projects_queuehealth_changelist"))
+    page = client_of(moderator).get(reverse("admin:health_queuehealth_changelist"))
     assert page.status_code == 200
     assert "Messages waiting" in page.content.decode()
 
@@ -402,29 +405,55 @@ def test_moderators_get_one_mail_per_stall_of_the_write_queue(db, mailoutbox, se
     UserFactory(username="contributor", email="someone@example.org")
     answered("write", ago=600)
 
-    assert health.write_stall_watch() is False  # just seen: it may be a restart
+    assert status.write_stall_watch() is False  # just seen: it may be a restart
     QueueHealth.objects.filter(queue="write").update(
         stall_seen_at=timezone.now() - timedelta(seconds=301)
     )
-    assert health.write_stall_watch() is True
-    assert health.write_stall_watch() is False  # the same stall
+    assert status.write_stall_watch() is True
+    assert status.write_stall_watch() is False  # the same stall
     assert len(mailoutbox) == 1
     assert sorted(mailoutbox[0].to) == ["mod@example.org", "ops@example.org"]
     assert "write queue has stalled" in mailoutbox[0].subject
 
     answered("write")
-    assert health.write_stall_watch() is False  # over
+    assert status.write_stall_watch() is False  # over
     answered("write", ago=600)
-    health.write_stall_watch()
+    status.write_stall_watch()
     QueueHealth.objects.filter(queue="write").update(
         stall_seen_at=timezone.now() - timedelta(seconds=301)
     )
-    assert health.write_stall_watch() is True  # a new stall, a new mail
+    assert status.write_stall_watch() is True  # a new stall, a new mail
     assert len(mailoutbox) == 2
 
 
 def test_the_watch_task_mails_nobody_while_writes_move(db, mailoutbox, moderator):
     answered("write")
-    project_tasks.watch_write_queue.apply()
+    health_tasks.watch_write_queue.apply()
     assert mailoutbox == []
     assert QueueHealth.objects.get(queue="write").stall_seen_at is None
+
+
+# --- the move from the projects app to the site's health app -------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_health_rows_and_their_content_types_survive_the_move_to_the_health_app():
+    """projects/0015 and health/0001 move the models by state only: a database of the old
+    code keeps its rows, and the content types (and permissions) follow the models."""
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    before = [("projects", "0013_queue_beat_started"), ("health", None)]
+    try:
+        executor.migrate(before)
+        old = executor.loader.project_state(before[0]).apps
+        old.get_model("projects", "QueueHealth").objects.create(queue="write", failures=3)
+        ContentType.objects.get_or_create(app_label="projects", model="queuehealth")
+        ContentType.objects.filter(app_label="health").delete()
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+    assert QueueHealth.objects.get(queue="write").failures == 3
+    moved = ContentType.objects.get_for_model(QueueHealth)
+    assert moved.app_label == "health"
+    assert not ContentType.objects.filter(app_label="projects", model="queuehealth").exists()

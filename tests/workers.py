@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from projects import enqueue
+from core import enqueue
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUES = "default,crawl,detect,learn,write"

@@ -19,8 +19,7 @@ from depicts.services.cancel import edits_cancel, users_deactivate
 from depicts.services.resume import edits_resume
 from faces.models import Face, Image, ProjectImage
 from faces.services.withholding import withholding_apply, withholding_recrawl
-from projects.health import heartbeat_stale, queue_backlog
-from projects.models import Membership, Project, QueueHealth, Sensitivity, Withholding
+from projects.models import Membership, Project, Sensitivity, Withholding
 
 User = get_user_model()
 
@@ -231,40 +230,6 @@ def _unsent_additions(withholding: Withholding):
 class SensitivityAdmin(ModeratorListAdmin):
     """Sensitive categories and people: their faces are approved one at a time, never in
     bulk (the suggestion grid shows them apart, with a notice)."""
-
-
-@admin.register(QueueHealth)
-class QueueHealthAdmin(admin.ModelAdmin):
-    """Each queue's last heartbeat, backlog and failed tasks: written by beat and the workers
-    only (the stall banner on the admin's index is templates/admin/index.html)."""
-
-    list_display = [
-        "queue",
-        "stale",
-        "answered_at",
-        "worker",
-        "lag",
-        "backlog",
-        "failures",
-        "failures_since",
-        "last_failure",
-        "last_failure_at",
-        "stall_reported_at",
-    ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=_("stale"), boolean=True)
-    def stale(self, row):
-        return heartbeat_stale(row.answered_at)
-
-    @admin.display(description=_("messages waiting"))
-    def backlog(self, row):
-        return queue_backlog([row.queue])[row.queue]
 
 
 admin.site.unregister(User)

@@ -20,9 +20,35 @@ app = Celery("wikivisage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "crawl", "detect", "learn", "write")
 app.conf.task_queues = [Queue(name) for name in QUEUES]
-# Task names start with their queue ("detect.image", "write.edit"), so routing is by name.
-app.conf.task_routes = {f"{queue}.*": {"queue": queue} for queue in QUEUES}
+# A task's name is "<app>.<queue>.<what>" ("faces.detect.image", "depicts.write.edit"): the
+# app that owns it, then its queue, so that routing is by name, in the web process too (which
+# never imports the task modules).
+app.conf.task_routes = {f"*.{queue}.*": {"queue": queue} for queue in QUEUES}
 app.autodiscover_tasks()
+
+# The names before "<app>.<queue>.<what>". A message the old code queued and a worker of the
+# new code takes runs under its new name (a retry goes out under the new one). Drop these
+# once no queue holds a message of the old code (README, "Upgrading").
+RENAMED = {
+    "crawl.project": "faces.crawl.project",
+    "crawl.recrawl_active": "faces.crawl.recrawl_active",
+    "detect.image": "faces.detect.image",
+    "detect.next": "faces.detect.next",
+    "detect.reclaim": "faces.detect.reclaim",
+    "detect.encode_face": "faces.detect.encode_face",
+    "learn.project": "faces.learn.project",
+    "learn.pending": "faces.learn.pending",
+    "learn.reverts": "depicts.learn.reverts",
+    "write.edit": "depicts.write.edit",
+    "write.revert": "depicts.write.revert",
+    "write.resume": "depicts.write.resume",
+    "write.unlinked_cancel": "depicts.write.unlinked_cancel",
+    "crawl.refresh_labels": "projects.crawl.refresh_labels",
+    "default.notification_email": "projects.default.notification_email",
+    "default.heartbeat": "health.default.heartbeat",
+    "default.watch_write_queue": "health.default.watch_write_queue",
+    **{f"{queue}.queue_heartbeat": f"health.{queue}.queue_heartbeat" for queue in QUEUES},
+}
 
 BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
 
@@ -34,6 +60,14 @@ def make_broker_folders() -> None:
     options = app.conf.broker_transport_options or {}
     for folder in {options[key] for key in BROKER_FOLDERS if options.get(key)}:
         Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+@signals.import_modules.connect
+def accept_old_names(**kwargs: Any) -> None:
+    """A worker or beat, once the task modules are imported (``autodiscover_tasks`` above
+    connected first): each old name finds the task of its new name."""
+    for old, new in RENAMED.items():
+        app.tasks[old] = app.tasks[new]
 
 
 @signals.import_modules.connect
@@ -67,8 +101,9 @@ def prepare_sender(**kwargs: Any) -> None:
 
 
 def queue_of(task_name: str) -> str:
-    """The queue a task goes to: the start of its name (the routes above)."""
-    queue = task_name.partition(".")[0]
+    """The queue a task goes to: the middle of its name (the routes above)."""
+    parts = task_name.split(".")
+    queue = parts[1] if len(parts) == 3 else ""
     return queue if queue in QUEUES else app.conf.task_default_queue
 
 
@@ -77,7 +112,7 @@ def stamp_heartbeat(sender: str | None = None, headers: dict | None = None, **kw
     """A queue's heartbeat (sent by beat) carries when it left: the worker that answers it
     records how long it waited behind the queue's backlog."""
     if headers is not None and str(sender).endswith(".queue_heartbeat"):
-        from projects.tasks import HEARTBEAT_SENT_AT
+        from wikivisage.health.tasks import HEARTBEAT_SENT_AT
 
         headers[HEARTBEAT_SENT_AT] = time.time()
 
@@ -89,10 +124,11 @@ def first_heartbeats(**kwargs: Any) -> None:
     The schedule's first heartbeat leaves one interval after beat starts: until then /health
     showed every queue "stale", answered "never", for over a minute after ``make run``.
     """
-    from projects.models import QueueHealth
+    from wikivisage.health.models import QueueHealth
+    from wikivisage.health.tasks import queue_heartbeat_name
 
     for queue in QUEUES:
-        app.send_task(f"{queue}.queue_heartbeat", args=[queue])
+        app.send_task(queue_heartbeat_name(queue), args=[queue])
     # Until a worker answers, /health says "starting", not "stale" (for the stale limit).
     QueueHealth.objects.beat_started(QUEUES)
 
@@ -103,7 +139,7 @@ def count_failure(
 ) -> None:
     """A task failed for good (retries are not failures): counted on its queue's health row.
     Runs in the worker process that ran the task; Celery logs a handler's own error."""
-    from projects.models import QueueHealth
+    from wikivisage.health.models import QueueHealth
 
     name = getattr(sender, "name", "") or ""
     QueueHealth.objects.failed(

@@ -5,7 +5,7 @@ default settings, on the manifest's photos (stored once per evaluation as images
 as the detect workers store them). The reviewer then does what the classify page does:
 ``review.face_serve`` serves the next face, ``question_for`` says whether it is a "which
 face?" question, and ``answer_record`` / ``answer_pick`` store the answer. The learner runs
-as the ``learn.project`` task the answer queues (the task's own function, called when the
+as the ``faces.learn.project`` task the answer queues (the task's own function, called when the
 answer commits: a worker that is always free). What counts is what the suggestion grid
 shows (``depicts.selectors.suggestions``), the reviewers' yes answers and the statements
 already on Commons; the estimate is the one the grid prints.
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from django.contrib.auth.models import User
 
+from core import enqueue
 from depicts.selectors import SuggestionFilter, suggestions
 from faces import evaluation
 from faces.evaluation import Action, ProjectSettings, Run, Scenario, Start
@@ -32,7 +33,6 @@ from faces.models import Face, Image, Label, ProjectImage
 from faces.selectors import learner_summary, question_for
 from faces.services import review
 from faces.tasks import learn_project
-from projects import enqueue
 from projects.models import Project
 
 # Page ids far above Commons' (about 180 million today), so evaluation rows never meet real ones.
@@ -105,7 +105,7 @@ def learner_runs_on_commit() -> Iterator[None]:
     previous = enqueue.send
 
     def run_now(task: str, args: tuple[Any, ...], countdown: float | None) -> None:
-        if task == "learn.project":
+        if task == "faces.learn.project":
             learn_project(*args)
 
     enqueue.send = run_now

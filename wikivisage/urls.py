@@ -6,13 +6,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from social_django import views as social_views
 
+from core.ratelimit import rate_limited
 from depicts import urls as depicts_urls
 from faces import urls as faces_urls
 from projects import notification_views
 from projects import urls as projects_urls
-from projects.ratelimit import rate_limited
 
 from . import views
+from .health import views as health_views
 
 # The pages that combine apps, under ``projects/`` beside the projects app's own pages.
 project_pages = [
@@ -20,6 +21,7 @@ project_pages = [
     path("<int:pk>/", views.project_detail, name="detail"),
     path("<int:pk>/status.json", views.project_status, name="status"),
     path("<int:pk>/learner.json", views.project_learner, name="learner"),
+    path("<int:pk>/settings/", views.project_settings, name="settings"),
     path("<int:pk>/export/answers.csv", views.export_answers, name="export-answers"),
     path("<int:pk>/export/edits.csv", views.export_edits, name="export-edits"),
     path(
@@ -58,9 +60,9 @@ class FaviconRedirect(RedirectView):
 urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", FaviconRedirect.as_view()),
-    path("health", views.health, name="health"),
-    path("health.json", views.health_json, name="health-json"),
-    path("health/ping", views.health_ping, name="health-ping"),
+    path("health", health_views.health, name="health"),
+    path("health.json", health_views.health_json, name="health-json"),
+    path("health/ping", health_views.health_ping, name="health-ping"),
     path("login/", login_limit(auth_views.LoginView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -69,7 +71,7 @@ urlpatterns = [
     path("oauth/login/<str:backend>/", login_limit(social_views.auth)),
     path("oauth/", include("social_django.urls", namespace="social")),
     # One ``projects`` namespace for every page of a project, whichever app serves it: the
-    # site's (projects:detail), the projects app's (projects:settings), the review pages of
+    # site's (projects:detail), the projects app's (projects:new), the review pages of
     # faces (projects:classify) and the suggestion grid of depicts (projects:suggestions).
     path(
         "projects/",

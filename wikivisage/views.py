@@ -1,7 +1,8 @@
-"""The pages that combine apps: landing, health, dashboard, project page, exports.
+"""The pages that combine apps: landing, dashboard, project page and its settings, exports
+(worker health has its own: ``wikivisage.health.views``).
 
 Views are thin: one access check (``project_for``), one service or selector call. The
-project's own pages (new project, settings, members) live in ``projects.views``; the review
+project's own pages (new project, members) live in ``projects.views``; the review
 pages in ``faces.views``; ``wikivisage.urls`` puts them all under one ``projects`` namespace.
 """
 
@@ -9,12 +10,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -25,20 +25,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from commons.addresses import file_page_url, person_image_url
+from core.http import AuthenticatedRequest
+from core.ratelimit import rate_limited
 from faces import selectors as face_selectors
 from faces.selectors import ProjectProgress
+from faces.services import rescoring
 from projects import selectors as project_selectors
-from projects import services as project_services
 from projects.access import project_for
-from projects.forms import MemberInviteForm, ProjectSettingsForm
-from projects.health import queue_statuses, stale_seconds
-from projects.models import Heartbeat, Project
-from projects.ratelimit import over_limit, rate_limited, too_many
-from projects.views import AuthenticatedRequest
+from projects.forms import MemberInviteForm, ProjectSettingsForm, errors_text
+from projects.models import Project
 
 from . import selectors
 
-# --- landing and health -----------------------------------------------------------------
+# --- landing -----------------------------------------------------------------
 
 
 @require_safe
@@ -46,69 +45,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("projects:dashboard")
     return render(request, "home.html")
-
-
-@require_safe
-def health(request: HttpRequest) -> HttpResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    beat = project_selectors.last_heartbeat()
-    # Worker host names, pids and failed tasks tell how the service is built: staff only.
-    internals = request.user.is_staff
-    data = {
-        "database": "ok",
-        "worker_seen": beat.answered_at.isoformat() if beat and beat.answered_at else None,
-    }
-    if internals:
-        data["worker"] = beat.worker if beat else None
-    if request.headers.get("Accept", "").startswith("application/json"):
-        # The container's liveness check: the web app and its database, never the workers.
-        return JsonResponse(data)
-    if over_limit(request, "health", per_minute=60):  # the page asks the broker: bounded
-        return too_many(request)
-    context = {
-        "health": data,
-        "queues": queue_statuses(),
-        "stale_after": stale_seconds(),
-        "internals": internals,
-    }
-    return render(request, "health.html", context)
-
-
-@require_safe
-@rate_limited("health-json", per_minute=60)
-def health_json(request: HttpRequest) -> HttpResponse:
-    """For monitoring: every queue's health, and 503 while a queue has no worker answering."""
-    queues = queue_statuses()
-    stale = [status.queue for status in queues if status.stale]
-    body = {
-        "healthy": not stale,
-        "stale_queues": stale,
-        "stale_after_seconds": stale_seconds(),
-        "queues": {
-            status.queue: status.as_dict(internals=request.user.is_staff) for status in queues
-        },
-    }
-    return JsonResponse(body, status=503 if stale else 200)
-
-
-# A ping the workers have not answered within this is taken for lost: another may be sent.
-PING_PENDING_SECONDS = 60
-
-
-@require_POST
-@rate_limited("health-ping", per_minute=10)
-def health_ping(request: HttpRequest) -> HttpResponse:
-    """Anyone may ping the workers, but only one ping (a row and a task) is out at a time."""
-    if not _ping_pending():
-        project_services.heartbeat_send()
-    return redirect("health")
-
-
-def _ping_pending() -> bool:
-    # Two pings at the same instant may both go; the per-address limit bounds that.
-    since = timezone.now() - timedelta(seconds=PING_PENDING_SECONDS)
-    return Heartbeat.objects.filter(answered_at__isnull=True, sent_at__gte=since).exists()
 
 
 # --- dashboard --------------------------------------------------------------------------
@@ -282,6 +218,30 @@ def project_learner(request: AuthenticatedRequest, pk: int) -> JsonResponse:
             "html": html,
         }
     )
+
+
+@login_required
+@require_POST
+@rate_limited("manage", per_minute=30)
+def project_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The project's settings (the form on the project page); here, beside the project page,
+    because a change of the learner's settings queues the learner (faces) at once."""
+    project = project_for(request, pk, manage=True)
+    form = ProjectSettingsForm(request.POST, instance=project)
+    if form.is_valid():
+        # Only the form's fields: workers update the same row (crawl cursor, learner summary).
+        form.save(commit=False).save(update_fields=ProjectSettingsForm.Meta.fields)
+        if {"distance_threshold", "min_answers"} & set(form.changed_data):
+            # The suggestions and estimates follow the new settings now, not at the next answer.
+            rescoring.request_rescore(project_id=project.pk)
+        messages.success(request, _("Settings saved."))
+    else:
+        messages.error(
+            request,
+            _("The settings were not saved: %(errors)s")
+            % {"errors": errors_text(form.errors.values())},
+        )
+    return redirect("projects:detail", project.pk)
 
 
 # --- exports ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from commons.mediainfo import new_statement_id
+from core.transactions import retried
 from depicts.models import DepictsEdit
 from depicts.policy import Step, write_refusal, write_refusals
 from depicts.selectors import contradicted, statement_on_commons
@@ -20,7 +21,6 @@ from depicts.services.common import ADD, REMOVE, EditNotAllowed, State, cancel_r
 from faces.models import Face
 from faces.selectors import twin_groups
 from projects.models import Project
-from projects.transactions import retried
 
 
 @retried

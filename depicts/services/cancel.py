@@ -22,7 +22,7 @@ UNSENT = (State.PROPOSED, State.APPROVED, State.QUEUED)
 def edits_of_retired_cancel(*, edits: QuerySet[DepictsEdit] | None = None) -> int:
     """Cancel the unsent edits whose face was retired (its file re-uploaded, ``Face.retire``).
 
-    Called by the periodic ``write.resume``, for the edits nobody approves, queues or sends
+    Called by the periodic ``depicts.write.resume``, for the edits nobody approves, queues or sends
     meanwhile (those steps ask the write policy, ``depicts.policy``). An edit already sent
     stays as it is on Commons.
     """

@@ -13,9 +13,9 @@ from django.utils import timezone
 from commons.client import ApiClient
 from commons.mediainfo import DEPICTS, fetch_statements
 from commons.types import Statement
+from core.enqueue import enqueue_each
 from depicts.models import DepictsEdit
 from depicts.policy import Refusal
-from projects.enqueue import enqueue_each
 
 State = DepictsEdit.State
 
@@ -43,7 +43,7 @@ def cancel_refused(edit: DepictsEdit, refusal: Refusal | None, **fields: object)
     return bool(moved)
 
 
-WRITE_TASKS = {"send": "write.edit", "revert": "write.revert"}
+WRITE_TASKS = {"send": "depicts.write.edit", "revert": "depicts.write.revert"}
 
 
 def enqueue_writes(kind: str, edit_ids: Sequence[int]) -> None:

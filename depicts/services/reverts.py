@@ -14,7 +14,7 @@ from commons.client import ApiClient
 from depicts.models import DepictsEdit
 from depicts.services.common import ADD, State, find_statement, statements_by_page
 from faces.models import Label, ProjectImage
-from faces.services.scoring import request_rescore
+from faces.services.rescoring import request_rescore
 
 
 @dataclass(frozen=True)

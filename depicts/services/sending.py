@@ -26,21 +26,15 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from commons.client import (
-    IN_TASK_RETRY,
-    ApiClient,
-    BadToken,
-    PermanentError,
-    RetryPolicy,
-    TransientError,
-    commons_client,
-    wikidata_client,
-)
+from commons.client import ApiClient, BadToken, commons_client, wikidata_client
 from commons.files import STANDARD_WIDTHS, fetch_file_infos, fetch_file_state
 from commons.mediainfo import depicts_only, region_fractions, remove_claims, set_depicts_claim
 from commons.oauth import user_auth
 from commons.types import Person, Statement
 from commons.wikidata import get_person
+from core.errors import PermanentError, TransientError
+from core.retry import IN_TASK_RETRY, RetryPolicy
+from core.transactions import retried
 from depicts import throttle
 from depicts.models import DepictsEdit
 from depicts.policy import FILE_DELETED, Refusal, Step, write_refusal, write_refusals
@@ -58,7 +52,6 @@ from depicts.services.common import (
 from faces.models import ProjectImage
 from projects.models import Notification, Project
 from projects.notifications import notify
-from projects.transactions import retried
 
 logger = logging.getLogger(__name__)
 

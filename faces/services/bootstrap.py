@@ -15,6 +15,7 @@ from commons.identifiers import FileRef
 from commons.mediainfo import Region, region_fractions
 from commons.search import search_depicting
 from commons.types import FileInfo
+from core.enqueue import enqueue
 from faces.detection import DETECTION
 from faces.models import (
     Face,
@@ -30,7 +31,6 @@ from faces.services.images import (
     record_depicts,
 )
 from faces.services.processing import pending, processing_check, queue_detection
-from projects.enqueue import enqueue
 from projects.models import Project, Withholding
 
 
@@ -54,7 +54,7 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
     infos = [info for info in infos if info.pageid not in barred]
     with transaction.atomic():
         if links.filter(image__pageid__in=barred).delete()[0]:
-            enqueue("write.unlinked_cancel", project.pk)  # as the crawl's sweep does
+            enqueue("depicts.write.unlinked_cancel", project.pk)  # as the crawl's sweep does
         images = images_upsert(infos=infos)
         link_images(project, images, source=ProjectImage.Source.BOOTSTRAP)
         # The search index lags edits: re-read the statements before trusting a hit.

@@ -18,6 +18,7 @@ from commons.client import ApiClient
 from commons.files import Lookup, resolve_files
 from commons.identifiers import FileRef, file_reference
 from commons.types import CrawlCursor, FileInfo
+from core.enqueue import enqueue
 from faces.detection import DETECTION
 from faces.models import (
     ProjectImage,
@@ -32,7 +33,6 @@ from faces.services.images import (
     record_depicts,
 )
 from faces.services.processing import pending, queue_detection
-from projects.enqueue import enqueue
 from projects.models import ListedFile, Project, Withholding
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _links_sweep(project: Project) -> int:
     """Unlink the category files the finished pass did not meet, as a withheld file leaves
     (``faces.services.withholding``): their faces, answers and sent edits stay as history,
     they only leave the project's review and suggestions; leases on their faces end, and
-    the writer cancels their unsent additions (``write.unlinked_cancel``)."""
+    the writer cancels their unsent additions (``depicts.write.unlinked_cancel``)."""
     gone = ProjectImage.objects.filter(
         project=project, source=ProjectImage.Source.CATEGORY, crawl_seen=False
     )
@@ -140,7 +140,7 @@ def _links_sweep(project: Project) -> int:
     ReviewLease.objects.filter(project=project, face__image_id__in=image_ids).delete()
     deleted, _by_model = gone.filter(image_id__in=image_ids).delete()
     logger.info("project %s: %d files no longer reached, unlinked", project.pk, deleted)
-    enqueue("write.unlinked_cancel", project.pk)
+    enqueue("depicts.write.unlinked_cancel", project.pk)
     return deleted
 
 

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from commons.client import ApiClient, PermanentError, TransientError
+from commons.client import ApiClient
+from core.errors import PermanentError, TransientError
 from faces import providers
 from faces.detection import DETECTION, DetectedFace, DetectionConfig
 from faces.imaging import BadImageError

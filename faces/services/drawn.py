@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from commons.client import ApiClient, PermanentError
+from commons.client import ApiClient
+from core.errors import PermanentError
 from faces import providers
 from faces.detection import FaceBox
 from faces.imaging import BadImageError

@@ -14,7 +14,9 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from commons.client import ApiClient, PermanentError
+from commons.client import ApiClient
+from core.enqueue import enqueue
+from core.errors import PermanentError
 from faces.models import (
     DetectTurn,
     Face,
@@ -22,8 +24,7 @@ from faces.models import (
     ProjectImage,
     old_enough_q,
 )
-from faces.services.scoring import request_rescore
-from projects.enqueue import enqueue
+from faces.services.rescoring import request_rescore
 from projects.models import Notification, Project
 from projects.notifications import notify
 from projects.selectors import crawling
@@ -51,7 +52,7 @@ def pending(images: Iterable[Image]) -> list[int]:
 def queue_detection(image_ids: Sequence[int]) -> None:
     """Hand images to the detect workers once the surrounding transaction has committed.
 
-    Their projects get a turn (kept if they have one), and the queue one ``detect.next``
+    Their projects get a turn (kept if they have one), and the queue one ``faces.detect.next``
     message per image. A message names no image: whoever runs it detects the next image of
     the project whose turn it is (:func:`image_claim_next`), so a small project queued behind
     a large one is served alternately with it instead of after the whole backlog.
@@ -65,7 +66,7 @@ def queue_detection(image_ids: Sequence[int]) -> None:
         return
     _open_turns(ids)
     for _image_id in ids:
-        enqueue("detect.next")
+        enqueue("faces.detect.next")
 
 
 def _open_turns(image_ids: Sequence[int]) -> None:

@@ -7,7 +7,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from commons.client import ApiClient, CommonsError, PermanentError, TransientError
+from commons.client import ApiClient
+from core.errors import PermanentError, ServiceError, TransientError
 from faces import providers
 from faces.detection import FaceBox
 from faces.imaging import BadImageError
@@ -43,7 +44,7 @@ def images_reencode(*, limit: int = 1000) -> list[int]:
     """
     try:
         model = providers.current_model()
-    except CommonsError as error:  # down now, or a version refused at the door
+    except ServiceError as error:  # down now, or a version refused at the door
         logger.warning("faces of another model not looked for: %s", error)
         return []
     stale = Face.objects.current().filter(encoding__isnull=False).exclude(encoder=model)

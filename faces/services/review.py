@@ -20,6 +20,8 @@ from django.db.models import Max
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from core.enqueue import enqueue
+from core.transactions import retried
 from faces.detection import FaceBox
 from faces.models import (
     Answer,
@@ -32,10 +34,8 @@ from faces.models import (
     seen_in_q,
 )
 from faces.selectors import next_face, twin_groups
-from faces.services.scoring import request_rescore
-from projects.enqueue import enqueue
+from faces.services.rescoring import request_rescore
 from projects.models import Project
-from projects.transactions import retried
 
 # Long enough to look twice at a hard face; short enough that a closed tab frees its faces.
 LEASE_SECONDS = 600
@@ -773,7 +773,7 @@ def _face_create(
 
 
 def _encode_later(face: Face) -> None:
-    enqueue("detect.encode_face", face.pk)
+    enqueue("faces.detect.encode_face", face.pk)
 
 
 def _checked(box: FaceBox) -> FaceBox:

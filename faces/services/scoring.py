@@ -24,7 +24,6 @@ from faces.models import Face, Label, ProjectImage
 from faces.services import learner_memory
 from projects.models import Notification, Project
 from projects.notifications import notify
-from projects.services import request_rescore as request_rescore  # the services' own door
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from core.enqueue import enqueue_each
 from faces.models import ProjectImage
-from projects.enqueue import enqueue_each
 from projects.models import Project, Withholding
 from projects.services import projects_withhold
 
@@ -41,5 +41,5 @@ def withholding_recrawl(*, withholding: Withholding) -> int:
     ids = list(projects.values_list("pk", flat=True))
     # A crawl under way restarts too: its pass may have met files through the category.
     Project.objects.filter(pk__in=ids).update(crawl_cursor=None)
-    enqueue_each("crawl.project", ids)
+    enqueue_each("faces.crawl.project", ids)
     return len(ids)

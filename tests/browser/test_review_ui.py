@@ -93,7 +93,7 @@ def test_log_in_and_create_a_project(page, commons, queued):
     project = Project.objects.get()
     assert (project.qid, project.category) == ("Q76", "Barack Obama")
     assert project.owner.username == "alice"
-    assert [(q.task, q.args) for q in queued] == [("crawl.project", (project.pk,))]
+    assert [(q.task, q.args) for q in queued] == [("faces.crawl.project", (project.pk,))]
     shot(page, "05-project-created")
 
 
@@ -138,7 +138,7 @@ def test_answer_faces_by_keyboard_with_undo_a_drawn_face_and_a_group_photo(page,
     press_and_move_on(page, "y")
     assert wait_for(lambda: human(project).get(drawn.pk) == "yes", timeout=10)
     # The drawn face was queued for a detect worker; here the test runs that task itself.
-    assert ("detect.encode_face", (drawn.pk,)) in [(q.task, q.args) for q in queued]
+    assert ("faces.detect.encode_face", (drawn.pk,)) in [(q.task, q.args) for q in queued]
     encode_face(drawn.pk)
     assert Face.objects.get(pk=drawn.pk).encoding is not None
 

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from commons.categories import crawl, file_categories, parse_members, start_crawl
-from commons.client import ResponseTooLarge, RetryPolicy, TransientError, commons_client
+from commons.client import ResponseTooLarge, commons_client
 from commons.files import (
     STANDARD_WIDTHS,
     download_thumbnail,
@@ -24,6 +24,8 @@ from commons.files import (
     parse_file_pages,
 )
 from commons.types import CrawlCursor
+from core.errors import TransientError
+from core.retry import RetryPolicy
 
 REAL_API = Path(settings.FACES_DATA_DIR).parent / "real-api"
 

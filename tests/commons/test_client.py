@@ -18,10 +18,8 @@ from commons.client import (
     ApiClient,
     AuthenticationFailed,
     BadToken,
+    CommonsRefused,
     NoSuchEntity,
-    PermanentError,
-    RetryPolicy,
-    TransientError,
     WriteOutcomeUnknown,
     commons_client,
     error_from_api,
@@ -29,6 +27,8 @@ from commons.client import (
     parse_retry_after,
 )
 from commons.mediainfo import depicts_claim, new_statement_id
+from core.errors import PermanentError, TransientError
+from core.retry import RetryPolicy
 
 REAL_API = Path(settings.FACES_DATA_DIR).parent / "real-api"
 
@@ -98,7 +98,9 @@ def test_real_permanent_errors_are_classified(name, kind):
 
 
 def test_unknown_codes_are_permanent_so_nothing_loops_forever():
-    assert type(error_from_api({"code": "something-new", "info": "?"})) is PermanentError
+    error = error_from_api({"code": "something-new", "info": "?"})
+    assert type(error) is CommonsRefused
+    assert isinstance(error, PermanentError)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from commons.client import ApiClient, PermanentError, RetryPolicy, TransientError
+from commons.client import ApiClient
+from core.errors import PermanentError, TransientError
+from core.retry import RetryPolicy
 
 ONE_TRY = RetryPolicy(max_attempts=1)
 JPEG = b"\xff\xd8\xff\xe0 not really a photo"

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from requests_oauthlib import OAuth1
 
-from commons.client import RetryPolicy, commons_client
+from commons.client import commons_client
 from commons.mediainfo import (
     depicts_claim,
     depicts_only,
@@ -23,6 +23,7 @@ from commons.mediainfo import (
     statement_exists,
 )
 from commons.search import parse_hits, search_depicting
+from core.retry import RetryPolicy
 
 REAL_API = Path(settings.FACES_DATA_DIR).parent / "real-api"
 

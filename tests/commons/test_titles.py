@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from commons.categories import estimate_files
-from commons.client import RetryPolicy, commons_client
+from commons.client import commons_client
 from commons.files import Lookup, download_thumbnail, resolve_files
 from commons.identifiers import (
     FileRef,
@@ -18,6 +18,7 @@ from commons.identifiers import (
     normalise_category,
     normalise_file_title,
 )
+from core.retry import RetryPolicy
 from fakecommons.world import normal_name
 
 NO_WAIT = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from commons.client import PermanentError, commons_client
+from commons.client import commons_client
 from commons.files import fetch_file_infos
 from commons.mediainfo import fetch_statements, set_depicts_claim
 from commons.oauth import user_auth
+from core.errors import PermanentError
 from depicts.models import DepictsEdit
 from depicts.services import sending
 from depicts.tasks import write_edit
@@ -78,7 +79,7 @@ def test_a_deleted_file_fails_once_and_is_not_retried(commons, project, sender, 
     write_edit.apply(args=(edit.pk,), throw=True)  # a duplicate message
     edit.refresh_from_db()
     assert edit.state == State.FAILED and edit.attempts == 0
-    assert [job for job in queued if job.task == "write.edit"] == []
+    assert [job for job in queued if job.task == "depicts.write.edit"] == []
     assert sending.edit_send(edit_id=edit_ids[0], sleep=no_sleep).state == State.FAILED
     assert commons.writes == [] and wbsetclaim_requests(commons) == []
 

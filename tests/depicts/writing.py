@@ -154,7 +154,7 @@ def send_all(
     return states
 
 
-WRITE_TASKS = {"write.edit": tasks.write_edit, "write.revert": tasks.write_revert}
+WRITE_TASKS = {"depicts.write.edit": tasks.write_edit, "depicts.write.revert": tasks.write_revert}
 
 
 def run_writes(queued: list[Any]) -> None:

@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from commons.client import PermanentError
+from core.errors import PermanentError
 from faces import inference
 from faces.detection import DETECTION, ENCODER, DetectedFace, FaceBox
 from faces.modelclient import AnswerRefused, ModelServiceUnavailable
 from faces.models import Face, Image
 from faces.services import detect, reencode
 from faces.services import drawn as drawn_service
-from tests.faces.test_providers import FACES, OBAMA, crawled, http_provider  # noqa: F401
+from tests.faces.test_providers import FACES, OBAMA, crawled, free_port, http_provider  # noqa: F401
 from tests.factories import FaceFactory
 from tests.pipeline.test_pipeline import client
 
@@ -188,6 +188,18 @@ def test_the_sweep_leaves_faces_alone_when_the_service_names_a_version_too_long(
     metadata = inference.metadata(model_name="faces", model_version="v" * 65)
     url, _ = service(answering(one_face(), metadata=metadata))
     use(url)
+
+    assert reencode.images_reencode() == []
+    assert Image.objects.get(pk=face.image_id).state == Image.State.DONE
+
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_faces_alone_while_the_model_service_is_down(use):
+    # A model-service outage is a transient service error, not a Wikimedia one: the sweep
+    # catches it as such and asks again next time.
+    face = FaceFactory()
+    Image.objects.filter(pk=face.image_id).update(state=Image.State.DONE)
+    use(f"http://127.0.0.1:{free_port()}")
 
     assert reencode.images_reencode() == []
     assert Image.objects.get(pk=face.image_id).state == Image.State.DONE

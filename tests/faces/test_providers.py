@@ -20,7 +20,9 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from commons.client import RetryPolicy, TransientError
+from commons.client import CommonsError
+from core.errors import TransientError
+from core.retry import RetryPolicy
 from faces.detection import (
     DETECTION,
     ENCODER,
@@ -192,6 +194,7 @@ def test_a_service_that_is_down_is_a_clear_transient_error_after_a_few_tries() -
         provider.analyse((FACES / OBAMA).read_bytes(), config=DETECTION)
 
     assert isinstance(raised.value, TransientError)
+    assert not isinstance(raised.value, CommonsError)  # Wikimedia is not the one down
     assert raised.value.code == "model-service-down"
     assert url in str(raised.value)
     assert len(pauses) == 2 and 0 < pauses[0] <= pauses[1]
@@ -435,7 +438,7 @@ def test_the_sweep_hands_back_images_with_faces_of_another_model(
         fresh.image_id: Image.State.DONE,
         unencoded.image_id: Image.State.DONE,
     }
-    assert [q.task for q in queued] == ["detect.next"]
+    assert [q.task for q in queued] == ["faces.detect.next"]
 
 
 # ---- the learner never mixes models ----------------------------------------------------------

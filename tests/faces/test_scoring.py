@@ -11,8 +11,8 @@ from django.conf import settings
 from faces import learning
 from faces.models import Face, Label, ProjectImage
 from faces.selectors import learner_summary, question_for
-from faces.services import scoring
-from projects.services import RESCORE_DELAY_SECONDS
+from faces.services import rescoring, scoring
+from faces.services.rescoring import RESCORE_DELAY_SECONDS
 from tests.factories import (
     FaceFactory,
     ImageFactory,
@@ -241,9 +241,11 @@ def test_request_rescore_queues_one_task_per_burst(
     project, django_capture_on_commit_callbacks, queued
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        scoring.request_rescore(project_id=project.pk)
-        scoring.request_rescore(project_id=project.pk)
-    assert [(q.task, q.countdown) for q in queued] == [("learn.project", RESCORE_DELAY_SECONDS)]
+        rescoring.request_rescore(project_id=project.pk)
+        rescoring.request_rescore(project_id=project.pk)
+    assert [(q.task, q.countdown) for q in queued] == [
+        ("faces.learn.project", RESCORE_DELAY_SECONDS)
+    ]
     project.refresh_from_db()
     assert project.rescore_pending
 
@@ -253,7 +255,7 @@ def test_a_rescore_asked_in_a_transaction_waits_for_its_commit(
 ):
     """The flag's UPDATE locks the project's row: never inside the asker's transaction."""
     with django_capture_on_commit_callbacks() as callbacks:
-        scoring.request_rescore(project_id=project.pk)
+        rescoring.request_rescore(project_id=project.pk)
         project.refresh_from_db()
         assert not project.rescore_pending
     for callback in callbacks:
@@ -268,13 +270,13 @@ def test_a_refused_rescore_task_is_queued_again_by_the_sweep(
     from faces.tasks import learn_pending
 
     with django_capture_on_commit_callbacks(execute=True):
-        scoring.request_rescore(project_id=project.pk)
+        rescoring.request_rescore(project_id=project.pk)
     assert len(queued) == 1
     del queued[:]  # the message is lost: no worker ever runs it
     assert scoring.projects_awaiting_rescore() == [project.pk]
     with django_capture_on_commit_callbacks(execute=True):
         learn_pending()
-    assert [(q.task, q.args) for q in queued] == [("learn.project", (project.pk,))]
+    assert [(q.task, q.args) for q in queued] == [("faces.learn.project", (project.pk,))]
 
 
 def test_answers_given_during_a_run_leave_the_review_queue(bush_project):

@@ -12,7 +12,8 @@ from collections import Counter
 import pytest
 from django.urls import reverse
 
-from commons.client import ApiClient, RetryPolicy, commons_client
+from commons.client import ApiClient, commons_client
+from core.retry import RetryPolicy
 from faces.models import ProjectImage
 from faces.services import bootstrap as bootstrap_service
 from faces.services import crawl as crawl_service

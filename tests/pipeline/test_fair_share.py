@@ -42,7 +42,7 @@ def test_one_message_per_image_and_none_names_an_image(queued, django_capture_on
     _large, image_ids = project_with_images(3)
     with django_capture_on_commit_callbacks(execute=True):
         processing.queue_detection(image_ids)
-    assert [(q.task, q.args) for q in queued] == [("detect.next", ())] * 3
+    assert [(q.task, q.args) for q in queued] == [("faces.detect.next", ())] * 3
 
 
 def test_a_project_queued_behind_another_is_served_in_turn():
@@ -120,7 +120,7 @@ def test_a_worker_that_died_mid_image_leaves_it_to_the_sweep_and_its_turn(
     DetectTurn.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         reclaim_images()
-    assert [q.task for q in queued] == ["detect.next"]
+    assert [q.task for q in queued] == ["faces.detect.next"]
     assert DetectTurn.objects.filter(project=project).exists()
     assert detect.image_claim_next().pk in image_ids
 

@@ -77,7 +77,7 @@ def run_queued(queued, capture) -> None:
     """Run the detect messages queued so far, as a worker would; others are dropped."""
     while queued:
         job = queued.pop(0)
-        if job.task == "detect.next":
+        if job.task == "faces.detect.next":
             with capture(execute=True):
                 detect_next.apply(throw=True)
 
@@ -100,7 +100,7 @@ def test_a_new_upload_gets_no_message_and_is_not_detected_yet(
     uploads, project, queued, django_capture_on_commit_callbacks
 ):
     crawl(project, django_capture_on_commit_callbacks)
-    assert [job.task for job in queued] == ["detect.next"]  # for the old file only
+    assert [job.task for job in queued] == ["faces.detect.next"]  # for the old file only
     run_queued(queued, django_capture_on_commit_callbacks)
     assert image(OLD).state == Image.State.DONE
     young = image(NEW)
@@ -131,7 +131,7 @@ def test_the_sweep_queues_a_waiting_file_once_it_is_old_enough(
     assert queued == []  # 47 hours old: still waiting
     hours_pass(1.5)
     sweep(django_capture_on_commit_callbacks)
-    assert [job.task for job in queued] == ["detect.next"]
+    assert [job.task for job in queued] == ["faces.detect.next"]
     run_queued(queued, django_capture_on_commit_callbacks)
     young = image(NEW)
     assert (young.state, young.attempts) == (Image.State.DONE, 1)
@@ -147,7 +147,7 @@ def test_a_waiting_file_whose_message_the_sweep_sent_is_not_queued_twice(
     hours_pass(48)
     sweep(django_capture_on_commit_callbacks)
     sweep(django_capture_on_commit_callbacks)
-    assert [job.task for job in queued] == ["detect.next"]
+    assert [job.task for job in queued] == ["faces.detect.next"]
 
 
 def test_the_wait_follows_the_setting(
@@ -155,7 +155,7 @@ def test_the_wait_follows_the_setting(
 ):
     settings.WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS = 0.5
     crawl(project, django_capture_on_commit_callbacks)
-    assert [job.task for job in queued] == ["detect.next"] * 2
+    assert [job.task for job in queued] == ["faces.detect.next"] * 2
 
 
 def test_no_wait_when_the_setting_is_zero(

@@ -7,13 +7,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from commons.client import ApiClient, RetryPolicy, TransientError, commons_client
+from commons.client import ApiClient, commons_client
+from core import enqueue
+from core.errors import TransientError
+from core.retry import RetryPolicy
 from faces.models import Face, Image, Label, ProjectImage
 from faces.services import bootstrap, crawl, detect, review, scoring
+from faces.services.rescoring import RESCORE_DELAY_SECONDS
 from faces.tasks import crawl_project, detect_image, detect_next
-from projects import enqueue
 from projects.models import Project
-from projects.services import RESCORE_DELAY_SECONDS
 from tests.conftest import Queued
 from tests.factories import ProjectFactory, UserFactory
 from tests.pipeline.conftest import PHOTOS, manifest
@@ -304,7 +306,7 @@ def test_periodic_recrawl_picks_up_new_files_of_active_projects_only(
         """Beat's periodic task queues one crawl per active project; workers run them."""
         with django_capture_on_commit_callbacks(execute=True):
             recrawl_active()
-        crawls = [job.args for job in queued if job.task == "crawl.project"]
+        crawls = [job.args for job in queued if job.task == "faces.crawl.project"]
         queued.clear()
         for args in crawls:
             crawl_project(*args)
@@ -336,7 +338,7 @@ def test_the_last_photo_of_a_project_has_the_learner_run_at_once(
     *first, last = Image.objects.filter(project_links__project=obama_project).order_by("pk")
 
     def learner_runs() -> list[float | None]:
-        return [q.countdown for q in queued if q.task == "learn.project"]
+        return [q.countdown for q in queued if q.task == "faces.learn.project"]
 
     with client() as api, django_capture_on_commit_callbacks(execute=True):
         for image in first:
@@ -387,12 +389,12 @@ def test_the_last_photo_queues_no_delayed_run_behind_its_immediate_one(
 
     def send_and_start(task: str, args: tuple, countdown: float | None) -> None:
         queued.append(Queued(task, args, countdown))
-        if task == "learn.project" and countdown is None:  # an idle worker takes it at once
+        if task == "faces.learn.project" and countdown is None:  # an idle worker takes it at once
             Project.objects.filter(pk=args[0]).update(rescore_pending=False)
 
     monkeypatch.setattr(enqueue, "send", send_and_start)
     del queued[:]
     with client() as api:
         detect.image_detect(image_id=last.pk, client=api)
-    assert [q.countdown for q in queued if q.task == "learn.project"] == [None]
+    assert [q.countdown for q in queued if q.task == "faces.learn.project"] == [None]
     assert not Project.objects.get(pk=obama_project.pk).rescore_pending

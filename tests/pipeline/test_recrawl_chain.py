@@ -20,7 +20,7 @@ def one_batch_per_task(monkeypatch):
 
 
 def crawl_task(project, capture) -> None:
-    """One ``crawl.project`` task, as a worker runs it (its next task queued at commit)."""
+    """One ``faces.crawl.project`` task, as a worker runs it (its next task queued at commit)."""
     with capture(execute=True):
         tasks.crawl_project(project.pk)
 
@@ -30,7 +30,7 @@ def recrawl_queues(project, queued, capture) -> bool:
     queued.clear()
     with capture(execute=True):
         tasks.recrawl_active()
-    return ("crawl.project", (project.pk,)) in [(job.task, job.args) for job in queued]
+    return ("faces.crawl.project", (project.pk,)) in [(job.task, job.args) for job in queued]
 
 
 def test_a_crawl_under_way_gets_no_second_chain_from_the_recrawl(
@@ -39,7 +39,7 @@ def test_a_crawl_under_way_gets_no_second_chain_from_the_recrawl(
     crawl_task(obama_project, django_capture_on_commit_callbacks)  # one batch of several
     obama_project.refresh_from_db()
     assert obama_project.crawl_cursor is not None
-    assert "crawl.project" in [job.task for job in queued]  # its own next task
+    assert "faces.crawl.project" in [job.task for job in queued]  # its own next task
     assert not recrawl_queues(obama_project, queued, django_capture_on_commit_callbacks)
 
 

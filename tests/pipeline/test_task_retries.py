@@ -9,12 +9,13 @@ from types import SimpleNamespace
 import pytest
 from celery.exceptions import Retry
 
-from commons.client import TASK_RETRY, TransientError
+from core.enqueue import retry_later
+from core.errors import TransientError
+from core.retry import TASK_RETRY
 from faces.models import Image
 from faces.services import crawl
 from faces.services import detect as detect_service
 from faces.tasks import detect_image
-from projects.enqueue import retry_later
 from tests.pipeline.test_pipeline import client
 
 pytestmark = pytest.mark.django_db

@@ -32,7 +32,7 @@ def test_killed_worker_leaves_images_to_a_restarted_one(transactional_db, stand_
     stand_in.inject("slow", times=1, target="upload", seconds=20.0)
 
     with celery_worker(extra_env=stand_in_env(stand_in)) as first:
-        processing.queue_detection(image_ids)  # detect.next messages, taken turn by turn
+        processing.queue_detection(image_ids)  # faces.detect.next messages, taken turn by turn
         assert wait_for(
             lambda: Image.objects.filter(state=Image.State.PROCESSING).exists(), timeout=60
         ), "".join(first.output[-30:])

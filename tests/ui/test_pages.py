@@ -119,7 +119,7 @@ def test_a_project_is_created_after_checking_person_and_category(
         "Barack Obama",
         "Barack Obama 01.jpg",
     )
-    assert [(q.task, q.args) for q in queued] == [("crawl.project", (project.pk,))]
+    assert [(q.task, q.args) for q in queued] == [("faces.crawl.project", (project.pk,))]
     assert set(project.person_labels) >= {"en", "nb", "es", "fr"}  # shown in each language
     assert response.redirect_chain[-1][0] == reverse("projects:detail", args=[project.pk])
     assert "being crawled" in response.content.decode()
@@ -299,7 +299,7 @@ def test_new_learner_settings_rescore_at_once(
     }
     with django_capture_on_commit_callbacks(execute=True):
         client_of(owner).post(reverse("projects:settings", args=[project.pk]), {**form, **change})
-    assert [q.task for q in queued].count("learn.project") == int(rescored)
+    assert [q.task for q in queued].count("faces.learn.project") == int(rescored)
 
 
 def test_the_owner_pauses_the_project_in_the_settings(client_of, owner, project):

@@ -69,7 +69,7 @@ def test_the_owner_archives_and_restores_their_project(
     assert reload(project).state == Project.State.ACTIVE
     assert not project.writes_enabled  # the owner turns them on again, knowingly
     # What changed in the category while it was archived is crawled now.
-    assert [(job.task, job.args) for job in queued] == [("crawl.project", (project.pk,))]
+    assert [(job.task, job.args) for job in queued] == [("faces.crawl.project", (project.pk,))]
     assert url("archive", project) in client.get(url("detail", project)).content.decode()
 
 

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from faces.models import Answer
-from projects.models import Heartbeat
 from tests.ui.conftest import answer_body
+from wikivisage.health.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_answers_and_picks_share_one_limit(client_of, owner, project):
 
 
 def next_minute(monkeypatch: pytest.MonkeyPatch) -> None:
-    from projects import ratelimit
+    from core import ratelimit
 
     minute = ratelimit.current_minute()
     monkeypatch.setattr(ratelimit, "current_minute", lambda: minute + 1)
@@ -165,7 +165,7 @@ def test_a_pending_ping_is_not_sent_again(client, queued, django_capture_on_comm
         responses = [client.post(reverse("health-ping")) for _ in range(5)]
     assert {r.status_code for r in responses} == {302}
     assert Heartbeat.objects.count() == 1
-    assert [q.task for q in queued] == ["default.heartbeat"]
+    assert [q.task for q in queued] == ["health.default.heartbeat"]
 
 
 def test_a_new_ping_goes_once_the_last_is_answered_or_lost(client):

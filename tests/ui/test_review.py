@@ -310,7 +310,7 @@ def test_a_drawn_face_becomes_the_question_and_is_encoded_by_a_worker(
     assert status == 200
     drawn = Face.objects.get(pk=data["question"]["face"]["id"])
     assert (drawn.origin, drawn.encoding, drawn.created_by) == (Face.Origin.DRAWN, None, owner)
-    assert ("detect.encode_face", (drawn.pk,)) in [(q.task, q.args) for q in queued]
+    assert ("faces.detect.encode_face", (drawn.pk,)) in [(q.task, q.args) for q in queued]
     assert data["question"]["face"]["drawn"] is True
 
 
@@ -388,10 +388,10 @@ def test_an_answer_is_kept_when_the_learner_cannot_be_queued(
     client_of, owner, project, faces, monkeypatch, django_capture_on_commit_callbacks
 ):
     """Committed, then the broker refuses the learner's task: the answer stands, and the
-    project stays marked for the ``learn.pending`` sweep."""
+    project stays marked for the ``faces.learn.pending`` sweep."""
     from kombu.exceptions import OperationalError
 
-    from projects import enqueue
+    from core import enqueue
 
     def broker_down(*args, **kwargs):
         raise OperationalError("connection refused")

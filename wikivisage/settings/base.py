@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "faces",
     "commons",
     "depicts",
+    "wikivisage.health",
     # Last: the site's admin (moderation) replaces the User admin of django.contrib.auth.
     "wikivisage",
 ]
@@ -131,7 +132,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "social_django.context_processors.backends",
-                "projects.context_processors.site",
+                "wikivisage.context_processors.site",
                 "projects.context_processors.notifications",
             ],
         },
@@ -367,16 +368,16 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "recrawl-active-projects": {
-        "task": "crawl.recrawl_active",
+        "task": "faces.crawl.recrawl_active",
         "schedule": WIKIVISAGE_RECRAWL_HOURS * 3600,
     },
     "reclaim-stale-images": {
-        "task": "detect.reclaim",
+        "task": "faces.detect.reclaim",
         "schedule": max(60, WIKIVISAGE_DETECT_CLAIM_TIMEOUT // 3),
     },
-    "resume-edits": {"task": "write.resume", "schedule": 300},
-    "learn-reverts": {"task": "learn.reverts", "schedule": 6 * 3600},
-    "learn-pending": {"task": "learn.pending", "schedule": 600},
+    "resume-edits": {"task": "depicts.write.resume", "schedule": 300},
+    "learn-reverts": {"task": "depicts.learn.reverts", "schedule": 6 * 3600},
+    "learn-pending": {"task": "faces.learn.pending", "schedule": 600},
 }
 
 # Worker health (/health, /health.json, the admin): beat sends a heartbeat to every queue this
@@ -390,7 +391,7 @@ WIKIVISAGE_FAILURE_WINDOW_SECONDS = env.int("WIKIVISAGE_FAILURE_WINDOW_SECONDS",
 CELERY_BEAT_SCHEDULE.update(
     {
         f"heartbeat-{queue}": {
-            "task": f"{queue}.queue_heartbeat",
+            "task": f"health.{queue}.queue_heartbeat",
             "schedule": WIKIVISAGE_HEARTBEAT_SECONDS,
             "args": [queue],
         }
@@ -398,7 +399,7 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 CELERY_BEAT_SCHEDULE["watch-write-queue"] = {
-    "task": "default.watch_write_queue",
+    "task": "health.default.watch_write_queue",
     "schedule": WIKIVISAGE_HEARTBEAT_SECONDS,
 }
 

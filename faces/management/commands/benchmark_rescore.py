@@ -2,7 +2,7 @@
 
 Makes a synthetic project whose encodings are shaped like dlib's (identities are clusters
 whose photos lie about 0.4 apart, different identities about 0.85), then times what the
-``learn.project`` task runs: the first scoring (every label written), and the scoring after
+``faces.learn.project`` task runs: the first scoring (every label written), and the scoring after
 each of ``--answers`` truthful answers to the question the classify page would ask. Run it
 in a fresh process: the first scoring is the one a worker does after a restart. Everything
 it made is deleted at the end.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from projects.health import QueueStatus, write_queue_stalled
+from wikivisage.health.status import QueueStatus, write_queue_stalled
 
 register = template.Library()
 

@@ -1,15 +1,15 @@
 """The one way services ask for background work: a task by its name, after commit.
 
 Services never import tasks: a task module imports the services it calls, and importing back
-would make a cycle. The task names (``"detect.image"``) are the contract; they also route
+would make a cycle. The task names (``"faces.detect.image"``) are the contract; they also route
 each message to its queue (``wikivisage/celery.py``).
 
 The message leaves when the surrounding transaction commits, so a worker never looks for a
 row that is not there yet, and a rolled-back change queues nothing. A broker that is down is
 handled here, once: the failure is logged and the request is dropped, because every piece of
-queued work has a periodic sweep that finds what a lost message left behind (``detect.reclaim``
-for images, ``learn.pending`` for re-scorings, ``write.resume`` for edits,
-``crawl.recrawl_active`` for crawls).
+queued work has a periodic sweep that finds what a lost message left behind
+(``faces.detect.reclaim`` for images, ``faces.learn.pending`` for re-scorings,
+``depicts.write.resume`` for edits, ``faces.crawl.recrawl_active`` for crawls).
 
 Tests replace :data:`send` with a recorder (``tests/conftest.py``), and call the task
 functions they mean to test.
@@ -26,7 +26,8 @@ from celery import Task, current_app
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-from commons.client import TASK_RETRY, RetryPolicy, TransientError
+from core.errors import TransientError
+from core.retry import TASK_RETRY, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,9 @@ def enqueue_each(task: str, ids: Sequence[int]) -> None:
 
 def retry_later(task: Task, error: TransientError, *, policy: RetryPolicy = TASK_RETRY) -> NoReturn:
     """Raise the Celery retry of ``task`` after ``policy``'s backoff (``Retry-After`` a floor);
-    past the policy's attempts, ``error`` itself. Every task that meets a transient Wikimedia
-    error retries this way: one formula, in place and in the queue."""
+    past the policy's attempts, ``error`` itself. Every task that meets a transient error of an
+    outside service (Wikimedia, the model service) retries this way: one formula, in place and
+    in the queue."""
     attempt = task.request.retries
     if attempt + 1 >= policy.max_attempts:
         raise error

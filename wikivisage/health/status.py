@@ -3,11 +3,12 @@
 Reads for /health, /health.json and the admin, and the watch that tells moderators, once per
 stall, that the write queue stopped moving (nothing reaches Commons while it stands).
 
-Each queue has one :class:`~projects.models.QueueHealth` row: beat sends ``<queue>
-.queue_heartbeat`` every ``WIKIVISAGE_HEARTBEAT_SECONDS``, a worker of that queue writes who
-answered and how long the message waited (``projects.tasks``); the workers' ``task_failure``
-signal counts the tasks that failed for good (``wikivisage/celery.py``). The backlog is read
-from the broker at the time of the page, never stored.
+Each queue has one :class:`~wikivisage.health.models.QueueHealth` row: beat sends
+``health.<queue>.queue_heartbeat`` every ``WIKIVISAGE_HEARTBEAT_SECONDS``, a worker of that
+queue writes who answered and how long the message waited (``wikivisage.health.tasks``);
+the workers' ``task_failure`` signal counts the tasks that failed for good
+(``wikivisage/celery.py``). The backlog is read from the broker at the time of the page,
+never stored.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
-from .models import QueueHealth
+from .models import Heartbeat, QueueHealth
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,11 @@ def _waiting(channel: Any, queue: str) -> int:
         return int(channel.queue_declare(queue=queue).message_count)
     except FileNotFoundError:
         return 0  # the filesystem broker's folder is made by the first process that sends
+
+
+def last_heartbeat() -> Heartbeat | None:
+    """The last ping a worker answered (``services.heartbeat_send``)."""
+    return Heartbeat.objects.filter(answered_at__isnull=False).order_by("-answered_at").first()
 
 
 def stale_seconds() -> int:

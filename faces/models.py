@@ -243,6 +243,9 @@ class Face(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = FaceQuerySet.as_manager()
+    # Not a column: the project this object was read as a face of (``seen_in_q`` and its
+    # photos), by ``faces.selectors.face_of_project`` in the request at hand.
+    seen_in_project: int | None = None
 
     class Meta:
         verbose_name = _("face")

@@ -346,13 +346,18 @@ def faces_of_project(*, project: Project, face_ids: Sequence[int]) -> list[Face]
 
 def face_of_project(*, project: Project, face_id: int) -> Face | None:
     """A face of the project (even one replaced since, so a late answer is explained)."""
-    return (
+    face = (
         Face.objects.filter(pk=face_id, image__project_links__project=project)
         .filter(seen_in_q(project))
         .select_related("image")
         .defer("encoding")
         .first()
     )
+    if face is not None:
+        # What faces.services.review.face_in_project asks, bar the replacement: it reads
+        # this mark instead of asking again on every answer (the face was read just now).
+        face.seen_in_project = project.pk
+    return face
 
 
 def twin_groups(*, project: Project, face_ids: Sequence[int]) -> list[list[int]]:

@@ -858,10 +858,14 @@ def _checked(box: FaceBox) -> FaceBox:
 
 
 def face_in_project(*, project: Project, face: Face) -> bool:
-    """A current face of the project's photos that the project is asked about (one query)."""
+    """A current face of the project's photos that the project is asked about (one query,
+    none for a face read by ``faces.selectors.face_of_project`` for this project)."""
+    if face.superseded_by_id is not None:
+        return False
+    if getattr(face, "seen_in_project", None) == project.pk:
+        return True
     return (
-        face.superseded_by_id is None
-        and Face.objects.filter(seen_in_q(project), pk=face.pk)
+        Face.objects.filter(seen_in_q(project), pk=face.pk)
         .filter(image__project_links__project=project)
         .exists()
     )

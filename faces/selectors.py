@@ -22,6 +22,7 @@ from faces.models import (
     ImageCategory,
     Label,
     ReviewLease,
+    drawn_elsewhere,
     old_enough_q,
     seen_in_q,
 )
@@ -234,15 +235,21 @@ class Question:
 
 def question_for(*, project: Project, face: Face) -> Question:
     """Everything the classify page shows about one face, in two plain queries: the photo's
-    faces, then their labels in this project. Rows, not model objects, and no subquery per
-    label: this runs on every answer, and building the queries was most of its cost."""
-    siblings = list(
+    faces, then their labels in this project, which also tell the boxes drawn in another
+    project that this one sees (``seen_in_q``, answered here). Rows, not model objects, and
+    no subquery: this runs on every answer, and building the queries was most of its cost."""
+    rows = list(
         Face.objects.current()
-        .filter(seen_in_q(project), image_id=face.image_id)
+        .filter(image_id=face.image_id)
         .order_by("index", "pk")
-        .values(*_BOX_FIELDS)
+        .values(*_BOX_FIELDS, "project_id")
     )
-    verdicts, scores = _labels_of(project, [row["pk"] for row in siblings])
+    verdicts, scores = _labels_of(project, [row["pk"] for row in rows])
+    siblings = [
+        row
+        for row in rows
+        if not drawn_elsewhere(row["project_id"], project.pk) or row["pk"] in verdicts
+    ]
     views = [
         _box_view(position + 1, row, verdicts.get(row["pk"]))
         for position, row in enumerate(siblings)
@@ -348,16 +355,27 @@ def face_of_project(*, project: Project, face_id: int) -> Face | None:
     """A face of the project (even one replaced since, so a late answer is explained)."""
     face = (
         Face.objects.filter(pk=face_id, image__project_links__project=project)
-        .filter(seen_in_q(project))
         .select_related("image")
         .defer("encoding")
         .first()
     )
-    if face is not None:
-        # What faces.services.review.face_in_project asks, bar the replacement: it reads
-        # this mark instead of asking again on every answer (the face was read just now).
-        face.seen_in_project = project.pk
+    if face is None:
+        return None
+    if drawn_elsewhere(face.project_id, project.pk) and not _answered_here(project, [face_id]):
+        return None
+    # What faces.services.review.face_in_project asks, bar the replacement: it reads this
+    # mark instead of asking again on every answer (the face was read just now).
+    face.seen_in_project = project.pk
     return face
+
+
+def _answered_here(project: Project, face_ids: Sequence[int]) -> set[int]:
+    """Those of ``face_ids`` with a human answer in this project."""
+    return set(
+        Label.objects.filter(
+            project=project, face_id__in=list(face_ids), source=Label.Source.HUMAN
+        ).values_list("face_id", flat=True)
+    )
 
 
 def twin_groups(*, project: Project, face_ids: Sequence[int]) -> list[list[int]]:

@@ -234,11 +234,8 @@ def _repeat(
 ) -> Answer | None:
     """The answer stored before under this request id; RequestIdReused if it was another's."""
     repeat = Answer.objects.filter(request_id=request_id).first()
-    if repeat is not None and (repeat.user_id, repeat.project_id, repeat.face_id) != (
-        user.pk,
-        project.pk,
-        face.pk,
-    ):
+    this = (user.pk, project.pk, face.pk)
+    if repeat is not None and (repeat.user_id, repeat.project_id, repeat.face_id) != this:
         raise RequestIdReused
     return repeat
 

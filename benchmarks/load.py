@@ -480,9 +480,18 @@ def report(result: dict[str, Any]) -> str:
         f"server Max_used_connections {result['server_max_used_connections']}; row lock "
         f"waits {result['row_lock_waits'][0]} ({result['row_lock_waits'][1]} ms)",
         f"  web + worker RSS peak {result['rss_mb_peak']:.0f} MB; CPU web "
-        f"{result['cpu_seconds']['web']:.1f} s, workers {result['cpu_seconds']['workers']:.1f} s",
+        f"{result['cpu_seconds']['web']:.1f} s ({_per_answer(result)}), workers "
+        f"{result['cpu_seconds']['workers']:.1f} s",
     ]
     return "\n".join(lines)
+
+
+def _per_answer(result: dict[str, Any]) -> str:
+    """The web tier's CPU per answer, every other request of the run included: what decides
+    how many contributors the cores hold, whatever else the machine runs."""
+    if not result["answers"]:
+        return "no answer"
+    return f"{result['cpu_seconds']['web'] / result['answers'] * 1000:.0f} ms per answer"
 
 
 def _arguments() -> argparse.Namespace:

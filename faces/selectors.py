@@ -22,6 +22,7 @@ from faces.models import (
     ImageCategory,
     Label,
     ReviewLease,
+    drawn_elsewhere,
     old_enough_q,
     seen_in_q,
 )
@@ -101,13 +102,18 @@ def _held_by_others(project: Project, user: AbstractBaseUser, field: str) -> Que
 
 
 def _held(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int | None:
+    """1. Whether this reviewer holds any face out of ``exclude``: a plain read of at most
+    ``len(exclude) + 1`` of their leases (one lease a face, so that many rows cannot all be
+    excluded). On an answer round there is none: they hold what the page shows, excluded.
+    2. Only if there is: the first such face still current and open."""
+    leases = ReviewLease.objects.filter(
+        project=project, user_id=user.pk, expires_at__gt=timezone.now()
+    )
+    some = leases.values_list("face_id", flat=True)[: len(exclude) + 1]
+    if set(some) <= set(exclude):
+        return None
     return (
-        ReviewLease.objects.filter(
-            project=project,
-            user_id=user.pk,
-            expires_at__gt=timezone.now(),
-            face__superseded_by__isnull=True,
-        )
+        leases.filter(face__superseded_by__isnull=True)
         .exclude(face_id__in=exclude)
         .filter(_open(project, user, "face_id"))
         .order_by("expires_at", "id")
@@ -228,28 +234,58 @@ class Question:
 
 
 def question_for(*, project: Project, face: Face) -> Question:
-    """Everything the classify page shows about one face, in two queries."""
-    image = face.image
-    siblings = list(
+    """Everything the classify page shows about one face, in two plain queries: the photo's
+    faces, then their labels in this project, which also tell the boxes drawn in another
+    project that this one sees (``seen_in_q``, answered here). Rows, not model objects, and
+    no subquery: this runs on every answer, and building the queries was most of its cost."""
+    rows = list(
         Face.objects.current()
-        .filter(seen_in_q(project), image=image)
-        .defer("encoding")
+        .filter(image_id=face.image_id)
         .order_by("index", "pk")
-        .annotate(verdict=label_of(project, Label.Source.HUMAN, "verdict"))
-        .annotate(score=label_of(project, Label.Source.MODEL, "score"))
+        .values(*_BOX_FIELDS, "project_id")
     )
-    views = [_box_view(position + 1, sibling) for position, sibling in enumerate(siblings)]
+    verdicts, scores = _labels_of(project, [row["pk"] for row in rows])
+    siblings = [
+        row
+        for row in rows
+        if not drawn_elsewhere(row["project_id"], project.pk) or row["pk"] in verdicts
+    ]
+    views = [
+        _box_view(position + 1, row, verdicts.get(row["pk"]))
+        for position, row in enumerate(siblings)
+    ]
     by_id = {view.id: view for view in views}
-    current = by_id.get(face.pk) or _box_view(len(views) + 1, face)
-    score = next((s.score for s in siblings if s.pk == face.pk), None)
-    open_scores = [s.score for s in siblings if s.verdict is None and s.score is not None]
+    current = by_id.get(face.pk) or _box_view(
+        len(views) + 1, {name: getattr(face, name) for name in _BOX_FIELDS}, None
+    )
+    open_scores = [scores[pk] for pk in by_id if pk not in verdicts and pk in scores]
     return Question(
         face=current,
-        image=image_view(image),
+        image=image_view(face.image),
         faces=views,
-        score=score,
+        score=scores.get(face.pk),
         which=learning.is_contested(open_scores),
     )
+
+
+_BOX_FIELDS = ("pk", "left", "top", "width", "height", "origin")
+
+
+def _labels_of(project: Project, face_ids: list[int]) -> tuple[dict[int, str], dict[int, float]]:
+    """The human verdicts and the model's scores of these faces in this project."""
+    rows = Label.objects.filter(
+        project=project,
+        face_id__in=face_ids,
+        source__in=(Label.Source.HUMAN, Label.Source.MODEL),
+    ).values_list("face_id", "source", "verdict", "score")
+    verdicts: dict[int, str] = {}
+    scores: dict[int, float] = {}
+    for face_id, source, verdict, score in rows:
+        if source == Label.Source.HUMAN:
+            verdicts[face_id] = verdict
+        elif score is not None:
+            scores[face_id] = score
+    return verdicts, scores
 
 
 def label_of(project: Project, source: str, column: str, *, face: str = "pk") -> Subquery:
@@ -258,16 +294,16 @@ def label_of(project: Project, source: str, column: str, *, face: str = "pk") ->
     return Subquery(labels.values(column)[:1])
 
 
-def _box_view(number: int, face: Face) -> FaceBoxView:
+def _box_view(number: int, row: dict[str, Any], verdict: str | None) -> FaceBoxView:
     return FaceBoxView(
-        id=face.pk,
+        id=row["pk"],
         number=number,
-        left=face.left,
-        top=face.top,
-        width=face.width,
-        height=face.height,
-        verdict=getattr(face, "verdict", None),
-        drawn=face.origin == Face.Origin.DRAWN,
+        left=row["left"],
+        top=row["top"],
+        width=row["width"],
+        height=row["height"],
+        verdict=verdict,
+        drawn=row["origin"] == Face.Origin.DRAWN,
     )
 
 
@@ -317,12 +353,28 @@ def faces_of_project(*, project: Project, face_ids: Sequence[int]) -> list[Face]
 
 def face_of_project(*, project: Project, face_id: int) -> Face | None:
     """A face of the project (even one replaced since, so a late answer is explained)."""
-    return (
+    face = (
         Face.objects.filter(pk=face_id, image__project_links__project=project)
-        .filter(seen_in_q(project))
         .select_related("image")
         .defer("encoding")
         .first()
+    )
+    if face is None:
+        return None
+    if drawn_elsewhere(face.project_id, project.pk) and not _answered_here(project, [face_id]):
+        return None
+    # What faces.services.review.face_in_project asks, bar the replacement: it reads this
+    # mark instead of asking again on every answer (the face was read just now).
+    face.seen_in_project = project.pk
+    return face
+
+
+def _answered_here(project: Project, face_ids: Sequence[int]) -> set[int]:
+    """Those of ``face_ids`` with a human answer in this project."""
+    return set(
+        Label.objects.filter(
+            project=project, face_id__in=list(face_ids), source=Label.Source.HUMAN
+        ).values_list("face_id", flat=True)
     )
 
 

@@ -189,29 +189,86 @@ def answer_record(
     """Store one reviewer's verdict on one face, once per request id.
 
     1. Refuse when the project does not take answers, or the face is not a current face
-       of the project.
-    2. Create the Answer under its unique request id; if it exists already, this is a
-       repeat of an earlier request: return that answer untouched.
-    3. A skip stops here, stored as the reviewer's answer only (:func:`_skip_store`).
-    4. Create (or, for the same reviewer, change) the human Label; a label from another
-       reviewer wins, and this answer is refused (nothing is stored).
-    5. Drop the face from the review order and free the reviewer's lease; ask for a rescore.
+       of the project (a repeat of an answer stored before hears that it was stored).
+    2. A skip is stored as the reviewer's answer only (:func:`_skip_store`).
+    3. Create the Answer under its unique request id and the human Label, drop the face
+       from the review order, free the reviewer's lease and ask for a rescore, in one
+       transaction (:func:`_answer_store`).
+    4. If a unique constraint refused step 3 (nothing is stored), tell the cases apart
+       (:func:`_answer_store_careful`): the request id was stored before, a repeat: return
+       that answer untouched; the face has a human label: the reviewer's own is changed,
+       another reviewer's wins and this answer is refused.
     """
     if verdict not in Label.Verdict.values:
         raise ValueError(f"unknown verdict {verdict!r}")
-    repeat = Answer.objects.filter(request_id=request_id).first()
-    if repeat is not None:
-        # Checked before the project's state: a retry of an answer stored before a pause
-        # must hear that it was stored.
-        if (repeat.user_id, repeat.project_id, repeat.face_id) != (user.pk, project.pk, face.pk):
-            raise RequestIdReused
-        return AnswerOutcome(answers=(repeat,), created=False)
-    _check_open(project)
-    if not face_in_project(project=project, face=face):
-        raise FaceNotInProject
-    _check_old_enough(face.image)
+    refusal = _refusal(project, face)
+    if refusal is not None or verdict == Label.Verdict.SKIP:
+        # Before a refusal (or a skip's own check): a retry of an answer stored before a
+        # pause must hear that it was stored.
+        repeat = _repeat(request_id, project, face, user)
+        if repeat is not None:
+            return AnswerOutcome(answers=(repeat,), created=False)
+        if refusal is not None:
+            raise refusal
     if verdict == Label.Verdict.SKIP:
         return _skip_store(project, face, user, request_id)
+    try:
+        return _answer_store(project, face, user, verdict, request_id)
+    except IntegrityError:
+        # This request id was stored before (a repeat), or the face has a human label: the
+        # careful path, which tells them apart.
+        return _answer_store_careful(project, face, user, verdict, request_id)
+
+
+def _refusal(project: Project, face: Face) -> ReviewError | None:
+    """Why the project does not take an answer on this face now, if it does not."""
+    if not project.accepts_answers:
+        return ProjectNotAcceptingAnswers(project)
+    if not face_in_project(project=project, face=face):
+        return FaceNotInProject()
+    if not is_old_enough(face.image):
+        return NewUploadWaits()
+    return None
+
+
+def _repeat(
+    request_id: uuid.UUID, project: Project, face: Face, user: AbstractBaseUser
+) -> Answer | None:
+    """The answer stored before under this request id; RequestIdReused if it was another's."""
+    repeat = Answer.objects.filter(request_id=request_id).first()
+    this = (user.pk, project.pk, face.pk)
+    if repeat is not None and (repeat.user_id, repeat.project_id, repeat.face_id) != this:
+        raise RequestIdReused
+    return repeat
+
+
+def _answer_store(
+    project: Project, face: Face, user: AbstractBaseUser, verdict: str, request_id: uuid.UUID
+) -> AnswerOutcome:
+    """The common case, a new answer on a face nobody answered: its rows in one transaction
+    with no savepoint. A unique constraint that fails rolls all of it back (IntegrityError),
+    and nothing was stored."""
+    now = timezone.now()
+    with transaction.atomic():
+        answer = Answer.objects.create(
+            project=project,
+            face=face,
+            user_id=user.pk,
+            verdict=verdict,
+            request_id=request_id,
+            created_at=now,
+        )
+        Label.objects.create(
+            project=project, face=face, source=Label.Source.HUMAN, verdict=verdict, user_id=user.pk
+        )
+        _twins_align(project, [face.pk])
+        _after_answers(project, [face.pk], user)
+    return AnswerOutcome(answers=(answer,), created=True)
+
+
+def _answer_store_careful(
+    project: Project, face: Face, user: AbstractBaseUser, verdict: str, request_id: uuid.UUID
+) -> AnswerOutcome:
     with transaction.atomic():
         answer, created = _answer_create(project, face, user, verdict, request_id, timezone.now())
         if created:
@@ -793,10 +850,14 @@ def _checked(box: FaceBox) -> FaceBox:
 
 
 def face_in_project(*, project: Project, face: Face) -> bool:
-    """A current face of the project's photos that the project is asked about (one query)."""
+    """A current face of the project's photos that the project is asked about (one query,
+    none for a face read by ``faces.selectors.face_of_project`` for this project)."""
+    if face.superseded_by_id is not None:
+        return False
+    if getattr(face, "seen_in_project", None) == project.pk:
+        return True
     return (
-        face.superseded_by_id is None
-        and Face.objects.filter(seen_in_q(project), pk=face.pk)
+        Face.objects.filter(seen_in_q(project), pk=face.pk)
         .filter(image__project_links__project=project)
         .exists()
     )

@@ -245,3 +245,18 @@ def test_the_owner_opts_in_from_the_settings_and_the_page_says_what_is_shared(
     assert project.share_evidence is True
     page = client.get(f"/projects/{project.pk}/").content.decode()
     assert "Answers are shared" in page
+
+
+def test_a_drawn_face_another_project_answered_is_read_and_shown_here(
+    owner, project, shared_face, strangers_project
+):
+    drawn = review.face_draw(
+        project=strangers_project,
+        image=shared_face.image,
+        user=strangers_project.owner,
+        box=BETTER_BOX,
+    )
+    LabelFactory(project=project, face=drawn, source=Label.Source.HUMAN, user=owner)
+    assert selectors.face_of_project(project=project, face_id=drawn.pk) == drawn
+    question = selectors.question_for(project=project, face=shared_face)
+    assert [view.id for view in question.faces] == [shared_face.pk, drawn.pk]

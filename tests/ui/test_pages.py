@@ -504,8 +504,9 @@ DASHBOARD_QUERIES = 4
 PROJECT_QUERIES = 10
 # session, user, project, membership; next face (my recent skips, held by me, candidates by
 # priority, which of them are answered, the face); its lease (savepoint, insert, release);
-# the photo's faces; the bell (unread notifications)
-CLASSIFY_QUERIES = 14
+# the photo's faces and their labels (two plain queries: one with two label subqueries per
+# face cost more to build, on every answer too); the bell (unread notifications)
+CLASSIFY_QUERIES = 15
 # session, user, project, membership; the faces that need an individual look (sensitive
 # content); the batch "which of these are not the person?"; count and page of the grid; the bell
 SUGGESTIONS_QUERIES = 9

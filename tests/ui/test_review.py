@@ -242,6 +242,30 @@ def test_a_reload_serves_the_face_i_was_looking_at(owner, project, faces):
     assert review.face_serve(project=project, user=owner) == first
 
 
+def test_a_face_read_as_another_projects_is_still_refused_here(owner, project):
+    from tests.factories import ProjectFactory
+
+    other = ProjectFactory(owner=owner)
+    theirs = photos_of(other, 1)[0]
+    read = selectors.face_of_project(project=other, face_id=theirs.pk)
+    assert read is not None
+    with pytest.raises(review.FaceNotInProject):
+        review.answer_record(
+            project=project, face=read, user=owner, verdict="yes", request_id=uuid.uuid4()
+        )
+    assert not Answer.objects.filter(face=theirs).exists()
+
+
+def test_a_face_i_hold_comes_first_however_late_in_the_order_and_however_many_shown(owner, project):
+    faces = photos_of(project, 6)
+    for wanted in faces[-2:]:  # the page's question and its reserve, the last two in order
+        others = [f.pk for f in faces if f != wanted]
+        assert review.face_serve(project=project, user=owner, exclude=others) == wanted
+    # The page shows the first of them: the other is served again, not the order's first.
+    assert review.face_serve(project=project, user=owner, exclude=[faces[-2].pk]) == faces[-1]
+    assert review.face_serve(project=project, user=owner, exclude=[faces[-1].pk]) == faces[-2]
+
+
 def test_a_lease_taken_between_read_and_write_is_passed_over(owner, member, project, faces):
     seen_by_member = selectors.next_face(project=project, user=member)
     assert review.face_serve(project=project, user=owner) == seen_by_member

@@ -170,6 +170,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"]["KEY_PREFIX"] = env.str("CELERY_KEY_PREFIX", default="wikivisage:")
+    # Every request reads the session: from the shared cache, the database only on a miss
+    # (written to both). Not with a per-process cache: a logout in one process would leave
+    # the session alive in the others' copies.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -14,6 +14,7 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -49,23 +50,32 @@ class Command(BaseCommand):
         pending = project.rescore_pending
         Project.objects.filter(pk=project.pk).update(rescore_pending=True)
         try:
-            timings, queries, answered = _rounds(project, user, options["rounds"])
+            measured, answered = _rounds(project, user, options["rounds"])
         finally:
             Project.objects.filter(pk=project.pk).update(rescore_pending=pending)
         if not options["keep"]:
             _take_back(project, user, answered)
-        self._report(timings, queries)
+        self._report(measured)
 
-    def _report(self, timings: list[float], queries: list[int]) -> None:
-        if not timings:
+    def _report(self, measured: Measured) -> None:
+        if not measured.timings:
             raise CommandError("No question was served: nothing to measure.")
-        ms = sorted(t * 1000 for t in timings)
+        ms = sorted(t * 1000 for t in measured.timings)
         centiles = statistics.quantiles(ms, n=100, method="inclusive")
         self.stdout.write(
             f"{len(ms)} rounds: p50 {centiles[49]:.1f} ms, p95 {centiles[94]:.1f} ms, "
             f"p99 {centiles[98]:.1f} ms, max {ms[-1]:.1f} ms, mean {statistics.fmean(ms):.1f} ms; "
-            f"{statistics.median(queries):.0f} queries per round"
+            f"{statistics.median(measured.queries):.0f} queries per round; this process's CPU "
+            f"{statistics.fmean(measured.cpu) * 1000:.1f} ms per round"
         )
+
+
+@dataclass
+class Measured:
+    timings: list[float] = field(default_factory=list)  # wall clock, seconds
+    # This process's CPU, seconds: what the round costs the web tier, whatever else runs.
+    cpu: list[float] = field(default_factory=list)
+    queries: list[int] = field(default_factory=list)
 
 
 def _reviewer(project: Project, username: str | None) -> Any:
@@ -84,9 +94,7 @@ def _client(user: Any) -> Client:
     return client
 
 
-def _rounds(
-    project: Project, user: Any, rounds: int
-) -> tuple[list[float], list[int], dict[int, float | None]]:
+def _rounds(project: Project, user: Any, rounds: int) -> tuple[Measured, dict[int, float | None]]:
     """Answer ``rounds`` faces the way the page does, holding one question in reserve."""
     client = _client(user)
     answer_url = reverse("projects:answer", args=[project.pk])
@@ -101,8 +109,7 @@ def _rounds(
         if shown
         else None
     )
-    timings: list[float] = []
-    queries: list[int] = []
+    measured = Measured()
     answered: dict[int, float | None] = {}  # face → its review priority before the answer
     model = Label.objects.filter(project=project, source=Label.Source.MODEL)
     for number in range(rounds):
@@ -118,14 +125,15 @@ def _rounds(
             "exclude": [reserve["face"]["id"]] if reserve else [],
         }
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             response = client.post(answer_url, body, content_type="application/json", secure=True)
-            timings.append(time.perf_counter() - started)
+            measured.timings.append(time.perf_counter() - started)
+            measured.cpu.append(time.process_time() - cpu)
         if response.status_code != 200:
             raise CommandError(f"round {number}: HTTP {response.status_code} {response.content!r}")
-        queries.append(len(captured))
+        measured.queries.append(len(captured))
         shown, reserve = reserve, response.json()["next"]
-    return timings, queries, answered
+    return measured, answered
 
 
 def _take_back(project: Project, user: Any, answered: dict[int, float | None]) -> None:

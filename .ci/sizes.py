@@ -38,9 +38,6 @@ KNOWN: dict[str, int] = {
     "projects/models.py": 811,
     # its retry policy and error types move to core/ (issue #24)
     "commons/client.py": 619,
-    # the evaluation moves to benchmarks/ (issue #23/#24)
-    "faces/evaluation.py::simulate": 65,
-    "wikivisage/management/commands/evaluate_learning.py::Command.add_arguments": 65,
 }
 
 

@@ -37,9 +37,6 @@ KNOWN: dict[str, int] = {
     # the enqueue seam, rate limits and worker health move to core/ and the site (issue #24)
     "projects/models.py": 811,
     # its retry policy and error types move to core/ (issue #24)
-    # the evaluation moves to benchmarks/ (issue #23/#24)
-    "faces/evaluation.py::simulate": 65,
-    "wikivisage/management/commands/evaluate_learning.py::Command.add_arguments": 65,
 }
 
 

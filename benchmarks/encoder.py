@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.detection import find_images
 from faces import resnet
 from faces.detection import CHIP_PADDING, load_image, load_models
-from faces.detection_benchmark import find_images
 
 # As settings.FACES_DATA_DIR, without setting Django up for it.
 DEFAULT_IMAGES = Path(

@@ -5,8 +5,8 @@
 
 On the shared photos (their reference encodings, so nothing is detected), every identity
 with 4 or more photos is the person in turn; a truthful reviewer answers what the learner
-asks (``faces.evaluation.simulate``, which a test pins to the app's own path). After every
-answer from the first card on, the learner's estimated precision of its suggestions and
+asks (``benchmarks.evaluation.reviewer.simulate``, which a test pins to the app's own path).
+After every answer from the first card on, the learner's estimated precision of its suggestions and
 estimated recall of "confirmed + suggested" are set against the truth. Prints, per
 distance threshold, the mean and worst gap of each and where the worst one was; with
 ``--every``, one line per answer.
@@ -63,17 +63,17 @@ def moments(
     *, threshold: float, seeds: int, start: str, at_most: int, target: str, min_images: int
 ) -> Iterator[Moment]:
     """Every moment from the first card on, of every identity and seed at one threshold."""
-    from faces import evaluation
+    from benchmarks.evaluation import dataset, reviewer
 
-    rows = evaluation.read_manifest(FACES / "manifest.csv")
-    table = evaluation.load_precomputed(FACES / "reference_encodings.npz", rows)
-    project = evaluation.ProjectSettings(distance_threshold=threshold, min_answers=3)
-    for identity in evaluation.targets(rows, target, min_images):
-        scenario = evaluation.build_scenario(rows, table, identity, group_photos="unknown")
+    rows = dataset.read_manifest(FACES / "manifest.csv")
+    table = dataset.load_precomputed(FACES / "reference_encodings.npz", rows)
+    project = reviewer.ProjectSettings(distance_threshold=threshold, min_answers=3)
+    for identity in dataset.targets(rows, target, min_images):
+        scenario = reviewer.build_scenario(rows, table, identity, group_photos="unknown")
         for seed in range(seeds):
-            run = evaluation.simulate(
+            run = reviewer.simulate(
                 scenario,
-                start=evaluation.Start(start),
+                start=reviewer.Start(start),
                 seed=seed,
                 project=project,
                 at_least=at_most,

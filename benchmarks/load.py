@@ -191,13 +191,14 @@ def seed_world(photos: int, projects: int) -> list[int]:
     """``projects`` projects of ``photos / projects`` photos each; their learner may run."""
     from django.core.management import call_command
 
+    from benchmarks.commands import seedproject
     from projects.models import Project
 
     ids = []
     faces = int(photos / projects * FACES_PER_PHOTO) + 1
     for number in range(projects):
         out = io.StringIO()
-        call_command("seedproject", faces=faces, owner="seed", seed=number + 1, stdout=out)
+        call_command(seedproject.Command(), faces=faces, owner="seed", seed=number + 1, stdout=out)
         ids.append(int(out.getvalue().strip()))
     Project.objects.filter(pk__in=ids).update(rescore_pending=False)
     return ids

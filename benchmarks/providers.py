@@ -5,7 +5,7 @@
 The photos are the shared faces' images as Commons would serve them to a detect worker: 500 px
 wide JPEG thumbnails, made beforehand in memory. Each provider analyses the same thumbnails one
 after the other, as one detect worker does (after one photo to warm up). Without ``--url`` the
-reference server (``python -m faces.modelserver``) is started on a free port of this machine
+reference server (``python -m benchmarks.modelserver``) is started on a free port of this machine
 and stopped at the end. Also prints the largest difference between the encodings the two
 providers gave (0 with the reference server: the same dlib, bit for bit).
 """
@@ -35,9 +35,9 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
+from benchmarks.detection import find_images  # noqa: E402
 from core.retry import RetryPolicy  # noqa: E402
 from faces.detection import DETECTION  # noqa: E402
-from faces.detection_benchmark import find_images  # noqa: E402
 from faces.imaging import decode_image, downscale_to_width  # noqa: E402
 from faces.inference import Detections  # noqa: E402
 from faces.modelclient import ModelServiceClient  # noqa: E402
@@ -91,7 +91,7 @@ def largest_difference(a: list[Detections], b: list[Detections]) -> float:
 @contextmanager
 def reference_server() -> Iterator[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "faces.modelserver", "--port", "0"],
+        [sys.executable, "-m", "benchmarks.modelserver", "--port", "0"],
         cwd=settings.BASE_DIR,
         stdout=subprocess.PIPE,
         text=True,

@@ -18,11 +18,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from faces import evaluation
-from faces.evaluation import ProjectSettings, Start
+from benchmarks.commands import evaluate_learning
+from benchmarks.evaluation import dataset, in_app, reviewer
+from benchmarks.evaluation.reviewer import ProjectSettings, Start
 from faces.models import Face, Image
 from projects.models import Project
-from wikivisage import evaluation as in_app
 
 FACES_DIR = Path(settings.FACES_DATA_DIR)
 REFERENCE = FACES_DIR / "reference_encodings.npz"
@@ -47,16 +47,15 @@ def tiny_set() -> list[tuple[str, str]]:
 
 def run_command(*args: str) -> list[dict]:
     out = io.StringIO()
-    call_command("evaluate_learning", *args, "--json", stdout=out, stderr=io.StringIO())
+    call_command(evaluate_learning.Command(), *args, "--json", stdout=out, stderr=io.StringIO())
     return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 
 
-def tiny_scenarios() -> list[evaluation.Scenario]:
+def tiny_scenarios() -> list[reviewer.Scenario]:
     rows = [{"file": name, "identity": who} for name, who in tiny_set()]
-    table = evaluation.load_precomputed(REFERENCE).restricted_to({name for name, _ in tiny_set()})
+    table = dataset.load_precomputed(REFERENCE).restricted_to({name for name, _ in tiny_set()})
     return [
-        evaluation.build_scenario(rows, table, who, group_photos="unknown")
-        for who in TINY_IDENTITIES
+        reviewer.build_scenario(rows, table, who, group_photos="unknown") for who in TINY_IDENTITIES
     ]
 
 
@@ -103,7 +102,7 @@ def test_the_simulation_serves_equal_stored_priorities_as_the_app_does():
     # The app stores priorities to 0.01 and serves the later label of a tie: 1.004 and
     # 1.001 are both 1.00 there, so face 2 comes first, not the slightly higher face 0.
     priority = np.array([1.004, np.nan, 1.001, 0.5])
-    assert evaluation.served_first(priority) == 2
+    assert reviewer.served_first(priority) == 2
 
 
 def test_evaluate_learning_refuses_an_identity_that_is_not_in_the_manifest(tmp_path):
@@ -123,35 +122,33 @@ def test_evaluate_learning_refuses_bad_options_with_a_message(tmp_path, option):
 
 def test_group_photo_faces_are_unknown_unless_asked_to_count_them_as_no():
     rows = [{"file": name, "identity": who} for name, who in tiny_set()]
-    table = evaluation.load_precomputed(REFERENCE).restricted_to({name for name, _ in tiny_set()})
-    unknown = evaluation.build_scenario(rows, table, "tony_blair", group_photos="unknown")
-    strict = evaluation.build_scenario(rows, table, "tony_blair", group_photos="no")
+    table = dataset.load_precomputed(REFERENCE).restricted_to({name for name, _ in tiny_set()})
+    unknown = reviewer.build_scenario(rows, table, "tony_blair", group_photos="unknown")
+    strict = reviewer.build_scenario(rows, table, "tony_blair", group_photos="no")
     in_group = table.files == "multi/06.jpg"
-    assert (unknown.truth[in_group] == evaluation.UNKNOWN).all()
-    assert (strict.truth[in_group] == evaluation.OTHER).all()
+    assert (unknown.truth[in_group] == reviewer.UNKNOWN).all()
+    assert (strict.truth[in_group] == reviewer.OTHER).all()
     assert unknown.targets == strict.targets == 4
 
 
 def test_the_reviewer_picks_the_person_on_a_contested_photo_and_skips_what_is_unnamed():
     scenario = tiny_scenarios()[0]
-    person = int(np.flatnonzero(scenario.truth == evaluation.PERSON)[0])
-    assert evaluation.reviewer_action(scenario, person, which=True).chosen == person
-    group = int(np.flatnonzero(scenario.truth == evaluation.UNKNOWN)[0])
-    assert evaluation.reviewer_action(scenario, group, which=True).pick is False
+    person = int(np.flatnonzero(scenario.truth == reviewer.PERSON)[0])
+    assert reviewer.reviewer_action(scenario, person, which=True).chosen == person
+    group = int(np.flatnonzero(scenario.truth == reviewer.UNKNOWN)[0])
+    assert reviewer.reviewer_action(scenario, group, which=True).pick is False
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("start", [Start.PORTRAIT, Start.STATEMENT, Start.NOTHING])
 def test_the_app_and_the_simulation_agree(start):
     # One review order, one gate, one measure: the same answers, suggestions and estimates.
-    table = evaluation.load_precomputed(REFERENCE).restricted_to({name for name, _ in tiny_set()})
+    table = dataset.load_precomputed(REFERENCE).restricted_to({name for name, _ in tiny_set()})
     project = ProjectSettings.defaults()
     limits = {"at_least": 6, "at_most": 20}
     with in_app.world_in_database(table) as world:
         for scenario in tiny_scenarios():
-            simulated = evaluation.simulate(
-                scenario, start=start, seed=1, project=project, **limits
-            )
+            simulated = reviewer.simulate(scenario, start=start, seed=1, project=project, **limits)
             through_app = in_app.run_in_app(
                 world, scenario, start=start, seed=1, project_settings=project, **limits
             )
@@ -200,14 +197,14 @@ def test_evaluate_learning_detects_faces_once_and_caches_them_beside_the_csv(tmp
     def no_detection(*args, **kwargs):
         raise AssertionError("faces should come from the cache")
 
-    monkeypatch.setattr(evaluation, "detect_manifest", no_detection)
+    monkeypatch.setattr(dataset, "detect_manifest", no_detection)
     assert run_command(*args) == first
 
 
-def bystander_table() -> evaluation.FaceTable:
+def bystander_table() -> dataset.FaceTable:
     """One 200x200 photo: the person small and centred, a larger bystander in front, left."""
     boxes = np.array([[0.40, 0.40, 0.20, 0.20], [0.00, 0.50, 0.40, 0.40]])  # left, top, w, h
-    return evaluation.FaceTable(
+    return dataset.FaceTable(
         files=np.array(["p/01.jpg", "p/01.jpg"]),
         boxes=boxes,
         encodings=np.zeros((2, 128), dtype=np.float32),
@@ -216,26 +213,26 @@ def bystander_table() -> evaluation.FaceTable:
 
 def test_the_person_of_a_centred_portrait_is_the_centred_face_not_a_larger_bystander():
     rows = [{"file": "p/01.jpg", "identity": "p", "width": "200", "height": "200"}]
-    scenario = evaluation.build_scenario(rows, bystander_table(), "p", group_photos="unknown")
-    assert scenario.truth.tolist() == [evaluation.PERSON, evaluation.OTHER]
+    scenario = reviewer.build_scenario(rows, bystander_table(), "p", group_photos="unknown")
+    assert scenario.truth.tolist() == [reviewer.PERSON, reviewer.OTHER]
 
 
 def test_a_manifest_person_box_names_the_face_that_overlaps_it():
     # A third face, small, top right: neither the largest nor the centred one.
     table = bystander_table()
-    table = evaluation.FaceTable(
+    table = dataset.FaceTable(
         files=np.append(table.files, "p/01.jpg"),
         boxes=np.vstack([table.boxes, [0.75, 0.05, 0.15, 0.15]]),
         encodings=np.zeros((3, 128), dtype=np.float32),
     )
     row = {"file": "p/01.jpg", "identity": "p", "width": "200", "height": "200"}
     rows = [{**row, "person_box": "12;178;40;148"}]  # top;right;bottom;left pixels
-    scenario = evaluation.build_scenario(rows, table, "p", group_photos="unknown")
-    assert scenario.truth.tolist() == [evaluation.OTHER, evaluation.OTHER, evaluation.PERSON]
+    scenario = reviewer.build_scenario(rows, table, "p", group_photos="unknown")
+    assert scenario.truth.tolist() == [reviewer.OTHER, reviewer.OTHER, reviewer.PERSON]
 
 
 def test_a_person_box_that_overlaps_no_detected_face_names_none():
     row = {"file": "p/01.jpg", "identity": "p", "width": "200", "height": "200"}
     rows = [{**row, "person_box": "0;200;30;170"}]
-    scenario = evaluation.build_scenario(rows, bystander_table(), "p", group_photos="unknown")
+    scenario = reviewer.build_scenario(rows, bystander_table(), "p", group_photos="unknown")
     assert scenario.targets == 0

@@ -16,6 +16,13 @@ from django.conf import settings
 from django.core.management import call_command
 from PIL import Image
 
+from benchmarks.commands import benchmark_detection
+from benchmarks.detection import (
+    find_images,
+    read_expected_faces,
+    recall_by_folder,
+    run_benchmark,
+)
 from faces.detection import (
     DETECTION,
     SMALL_FACE_HEIGHT_PX,
@@ -25,12 +32,6 @@ from faces.detection import (
     detect_faces,
     encode_box,
     load_image,
-)
-from faces.detection_benchmark import (
-    find_images,
-    read_expected_faces,
-    recall_by_folder,
-    run_benchmark,
 )
 from faces.imaging import decode_image
 
@@ -279,7 +280,7 @@ def test_benchmark_counts_faces_bad_images_and_recall_per_folder(benchmark_folde
 def test_benchmark_command_ends_with_one_json_summary(benchmark_folder: Path) -> None:
     out = io.StringIO()
     call_command(
-        "benchmark_detection",
+        benchmark_detection.Command(),
         images=str(benchmark_folder),
         json=True,
         stdout=out,
@@ -307,7 +308,7 @@ def test_benchmark_command_refuses_a_folder_without_images(tmp_path: Path) -> No
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="no images"):
-        call_command("benchmark_detection", images=str(tmp_path))
+        call_command(benchmark_detection.Command(), images=str(tmp_path))
 
 
 def test_decoded_image_of_a_file_and_its_bytes_agree() -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from faces import evaluation, learning
+from benchmarks.evaluation import dataset, reviewer
+from faces import learning
 from faces.learning import Evidence, Verdict
 
 DIMENSIONS = 128
@@ -74,22 +75,22 @@ def play(
     )
 
 
-def session(project: Project, *, seed: int, threshold: float) -> list[evaluation.Snapshot]:
+def session(project: Project, *, seed: int, threshold: float) -> list[reviewer.Snapshot]:
     """A truthful reviewer answers what the learner asks, 12 times, from the person's
-    portrait (``faces.evaluation.simulate``, pinned to the app's path): every moment from
-    the first card on."""
+    portrait (``benchmarks.evaluation.reviewer.simulate``, pinned to the app's path): every
+    moment from the first card on."""
     size = project.truth.size
-    table = evaluation.FaceTable(
+    table = dataset.FaceTable(
         files=np.array([f"{face}.jpg" for face in range(size)]),
         boxes=np.tile([0.4, 0.4, 0.2, 0.2], (size, 1)),
         encodings=project.evidence.encodings,
     )
-    truth = np.where(project.truth, evaluation.PERSON, evaluation.OTHER).astype(np.int8)
-    scenario = evaluation.Scenario("synthetic", table, np.arange(size), truth)
-    settings = evaluation.ProjectSettings(distance_threshold=threshold, min_answers=3)
-    run = evaluation.simulate(
+    truth = np.where(project.truth, reviewer.PERSON, reviewer.OTHER).astype(np.int8)
+    scenario = reviewer.Scenario("synthetic", table, np.arange(size), truth)
+    settings = reviewer.ProjectSettings(distance_threshold=threshold, min_answers=3)
+    run = reviewer.simulate(
         scenario,
-        start=evaluation.Start.PORTRAIT,
+        start=reviewer.Start.PORTRAIT,
         seed=seed,
         project=settings,
         at_least=12,

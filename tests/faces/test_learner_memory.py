@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from benchmarks.commands import benchmark_rescore
 from faces.models import Face, Label, ProjectImage
 from faces.services import learner_memory, scoring
 from tests.factories import (
@@ -193,7 +194,7 @@ def test_a_photo_that_leaves_the_project_takes_its_faces_along(project):
 
 def test_the_rescoring_benchmark_runs_and_leaves_nothing_behind():
     out = io.StringIO()
-    call_command("benchmark_rescore", "--faces", "400", "--answers", "2", stdout=out)
+    call_command(benchmark_rescore.Command(), "--faces", "400", "--answers", "2", stdout=out)
     text = out.getvalue()
     assert "first scoring" in text and "after an answer (2 answers)" in text
     assert not Face.objects.exists() and not Label.objects.exists()

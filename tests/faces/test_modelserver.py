@@ -1,4 +1,4 @@
-"""The reference model service (``python -m faces.modelserver``) and its protocol messages.
+"""The reference model service (``python -m benchmarks.modelserver``) and its protocol messages.
 
 The server runs as a real process on a free port, as an operator would start it; requests go
 to it over loopback with requests, as any Open Inference Protocol client would send them.
@@ -32,9 +32,9 @@ class ServerProcess:
 
 
 def start_model_server() -> ServerProcess:
-    """``python -m faces.modelserver --port 0``, once it says where it listens."""
+    """``python -m benchmarks.modelserver --port 0``, once it says where it listens."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "faces.modelserver", "--port", "0"],
+        [sys.executable, "-m", "benchmarks.modelserver", "--port", "0"],
         cwd=settings.BASE_DIR,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -111,7 +111,9 @@ def test_a_malformed_answer_is_a_protocol_error(answer) -> None:
 
 
 def test_the_server_module_needs_no_django() -> None:
-    code = "import sys, faces.modelserver; print('django' in sys.modules, 'dlib' in sys.modules)"
+    code = (
+        "import sys, benchmarks.modelserver; print('django' in sys.modules, 'dlib' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -220,7 +222,7 @@ def test_bad_input_is_a_400_with_an_error_never_a_500(model_server, name) -> Non
 
 @pytest.mark.slow
 def test_a_body_over_the_limit_is_refused_before_it_is_read(model_server) -> None:
-    from faces.modelserver import MAX_BODY_BYTES
+    from benchmarks.modelserver import MAX_BODY_BYTES
 
     host, port = model_server.url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)

@@ -1,6 +1,6 @@
 """Detectors behind one interface: dlib in process, or the model service over HTTP.
 
-The model service is the reference server (``python -m faces.modelserver``) as a real process
+The model service is the reference server (``python -m benchmarks.modelserver``) as a real process
 on a free port; Commons is the offline stand-in. The HTTP provider must find what dlib finds
 in process, and a service that is down or slow must leave images pending, not in error.
 """
@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from benchmarks.modelserver import ModelServer
 from commons.client import CommonsError
 from core.errors import TransientError
 from core.retry import RetryPolicy
@@ -33,7 +34,6 @@ from faces.detection import (
 from faces.imaging import BadImageError
 from faces.modelclient import ModelServiceClient, ModelServiceRejected, ModelServiceUnavailable
 from faces.models import Face, Image, Label
-from faces.modelserver import ModelServer
 from faces.providers import DlibProvider, HttpProvider, detector
 from faces.services import crawl, detect, processing, reencode, scoring
 from faces.services import drawn as drawn_service

@@ -20,6 +20,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from benchmarks.commands import seedproject
 from faces.management.commands.benchmark_review import _client
 from faces.models import Face, Image
 from projects.models import Project
@@ -33,7 +34,7 @@ STEP = 100
 
 def seed(faces: int) -> Project:
     out = StringIO()
-    call_command("seedproject", faces=faces, owner="bench", stdout=out, stderr=StringIO())
+    call_command(seedproject.Command(), faces=faces, owner="bench", stdout=out, stderr=StringIO())
     project = Project.objects.get(pk=int(out.getvalue()))
     Project.objects.filter(pk=project.pk).update(rescore_pending=True)  # no learner run
     return project

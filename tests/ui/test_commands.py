@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from benchmarks.commands import seedproject
 from faces.models import Answer, Face, Label, ReviewLease
 from faces.selectors import learner_summary
 from projects.models import Project
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def seed(faces: int) -> Project:
     out = StringIO()
-    call_command("seedproject", faces=faces, owner="bench", stdout=out, stderr=StringIO())
+    call_command(seedproject.Command(), faces=faces, owner="bench", stdout=out, stderr=StringIO())
     return Project.objects.get(pk=int(out.getvalue()))
 
 

@@ -281,7 +281,7 @@ COMMONS_DOWNLOAD_THROTTLE_SECONDS = env.float("COMMONS_DOWNLOAD_THROTTLE_SECONDS
 COMMONS_DOWNLOAD_TIMEOUT = env.float("COMMONS_DOWNLOAD_TIMEOUT", default=120.0)
 # Who finds and encodes faces (faces/providers.py): "dlib" in the detect worker's own process,
 # or "http", a model service speaking the Open Inference Protocol (KServe V2) at
-# WIKIVISAGE_DETECTOR_URL, e.g. `python -m faces.modelserver --port 8600`. A request takes at
+# WIKIVISAGE_DETECTOR_URL, e.g. `python -m benchmarks.modelserver --port 8600`. A request takes at
 # most the timeout (seconds) in all, however slowly the answer comes; connection errors and 5xx
 # are tried again RETRIES times, then the image waits, pending, and the task is retried later.
 WIKIVISAGE_DETECTOR = env.str("WIKIVISAGE_DETECTOR", default="dlib")

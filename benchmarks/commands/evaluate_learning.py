@@ -1,9 +1,9 @@
 """How many answers a contributor needs: a truthful reviewer on a labelled manifest.
 
 ``--path app`` (the default) drives the app's own services and database with the project's
-default settings and counts what the suggestion grid shows (``wikivisage.evaluation``);
+default settings and counts what the suggestion grid shows (``benchmarks.evaluation.in_app``);
 ``--path simulation`` runs the same reviewer against the learner in memory
-(``faces.evaluation``), much faster, and agrees with the app.
+(``benchmarks.evaluation.reviewer``), much faster, and agrees with the app.
 """
 
 from __future__ import annotations
@@ -14,16 +14,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from faces import evaluation
-from faces.evaluation import (
-    Category,
-    EvaluationError,
-    ProjectSettings,
-    Run,
-    Scenario,
-    Start,
-)
-from wikivisage import evaluation as in_app
+from benchmarks.evaluation import dataset, in_app, reviewer
+from benchmarks.evaluation.dataset import EvaluationError
+from benchmarks.evaluation.reviewer import Category, ProjectSettings, Run, Scenario, Start
 
 PATHS = ("app", "simulation")
 
@@ -44,78 +37,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        defaults = ProjectSettings.defaults()
-        parser.add_argument("--manifest", required=True, type=Path, help="the manifest CSV")
-        parser.add_argument(
-            "--target",
-            default="all",
-            help="identity taken as the person; several separated by commas; 'all' (the "
-            "default) for every identity with at least --min-images images",
-        )
-        parser.add_argument("--min-images", type=int, default=4, help="for --target all")
-        parser.add_argument(
-            "--path",
-            choices=PATHS,
-            default="app",
-            help="app: through the app's services and database (default); simulation: the "
-            "learner in memory",
-        )
-        parser.add_argument(
-            "--start",
-            default=f"{Start.PORTRAIT},{Start.STATEMENT}",
-            help="how projects start, comma-separated: portrait (P18 among the photos), "
-            "statement (one existing depicts statement), nothing",
-        )
-        parser.add_argument("--seeds", type=int, default=1, help="runs per identity and start")
-        parser.add_argument(
-            "--threshold",
-            default=str(defaults.distance_threshold),
-            help="the project's distance threshold; several separated by commas "
-            f"(default {defaults.distance_threshold})",
-        )
-        parser.add_argument(
-            "--min-answers",
-            type=int,
-            default=defaults.min_answers,
-            help=f"the project's answers before suggestions (default {defaults.min_answers})",
-        )
-        parser.add_argument(
-            "--answers",
-            type=int,
-            default=100,
-            help="most answers per run; a run that has not reached the target by then "
-            "counts this many (default 100)",
-        )
-        parser.add_argument(
-            "--keep-going",
-            type=int,
-            default=10,
-            help="answers a run goes on to after reaching the target, so the estimates are "
-            "judged past the first suggestions too (default 10)",
-        )
-        parser.add_argument(
-            "--group-photos",
-            choices=["unknown", "no"],
-            default="unknown",
-            help="truth for faces of 'multi' images: unknown (skipped) or no",
-        )
-        parser.add_argument(
-            "--category",
-            choices=[c.value for c in Category],
-            default=Category.WHOLE,
-            help="whole: each identity's category is the whole manifest (default); own: "
-            "their photos and the unnamed ones only, as a category of the person holds "
-            "mostly them (simulation path only)",
-        )
-        parser.add_argument(
-            "--encodings",
-            type=Path,
-            help="precomputed faces (npz with image_file, encoding, box_trbl, as "
-            "reference_encodings.npz) instead of running detection",
-        )
-        parser.add_argument(
-            "--json", action="store_true", help="one JSON object per threshold and start"
-        )
+        _manifest_arguments(parser)
+        _project_arguments(parser, ProjectSettings.defaults())
+        _truth_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -125,8 +49,8 @@ class Command(BaseCommand):
 
     def _evaluate(self, options: dict[str, Any]) -> None:
         manifest: Path = options["manifest"]
-        rows = evaluation.read_manifest(manifest)
-        identities = evaluation.targets(rows, options["target"], options["min_images"])
+        rows = dataset.read_manifest(manifest)
+        identities = dataset.targets(rows, options["target"], options["min_images"])
         starts = _starts(options["start"])
         thresholds = _thresholds(options["threshold"])
         if options["min_answers"] < 1 or options["answers"] < 1:
@@ -149,7 +73,7 @@ class Command(BaseCommand):
                     "identities": len(scenarios),
                     "faces": int(table.files.size),
                     "seeds": options["seeds"],
-                    **evaluation.summarise(runs, at_most=options["answers"]),
+                    **reviewer.summarise(runs, at_most=options["answers"]),
                     "per_identity": _per_identity(runs),
                 }
                 self._print(report, options["json"])
@@ -157,7 +81,7 @@ class Command(BaseCommand):
     def _runs(
         self,
         scenarios: list[Scenario],
-        table: evaluation.FaceTable,
+        table: dataset.FaceTable,
         start: Start,
         project: ProjectSettings,
         options: dict[str, Any],
@@ -166,7 +90,7 @@ class Command(BaseCommand):
         jobs = [(s, seed) for s in scenarios for seed in range(options["seeds"])]
         if options["path"] == "simulation":
             return [
-                evaluation.simulate(s, start=start, seed=seed, project=project, **limits)
+                reviewer.simulate(s, start=start, seed=seed, project=project, **limits)
                 for s, seed in jobs
             ]
         with in_app.world_in_database(table) as world:
@@ -180,7 +104,7 @@ class Command(BaseCommand):
     def _scenarios(
         self,
         rows: list[dict[str, str]],
-        table: evaluation.FaceTable,
+        table: dataset.FaceTable,
         identities: list[str],
         truth: str,
         category: Category,
@@ -189,8 +113,8 @@ class Command(BaseCommand):
         for identity in identities:
             faces = table
             if category == Category.OWN:
-                faces = evaluation.category_of(rows, table, identity)
-            scenario = evaluation.build_scenario(rows, faces, identity, group_photos=truth)
+                faces = reviewer.category_of(rows, table, identity)
+            scenario = reviewer.build_scenario(rows, faces, identity, group_photos=truth)
             if scenario.targets:
                 scenarios.append(scenario)
             else:
@@ -201,11 +125,11 @@ class Command(BaseCommand):
 
     def _faces(
         self, manifest: Path, rows: list[dict[str, str]], given: Path | None
-    ) -> evaluation.FaceTable:
+    ) -> dataset.FaceTable:
         if given is not None:
-            table = evaluation.load_precomputed(given, rows)
+            table = dataset.load_precomputed(given, rows)
             return table.restricted_to({row["file"] for row in rows})
-        return evaluation.faces_of(manifest, rows, notice=self.stderr.write)
+        return dataset.faces_of(manifest, rows, notice=self.stderr.write)
 
     def _print(self, report: dict[str, Any], as_json: bool) -> None:
         if as_json:
@@ -269,3 +193,86 @@ def _per_identity(runs: list[Run]) -> dict[str, list[int | None]]:
     for run in runs:
         table.setdefault(run.identity, []).append(run.answers_to_target)
     return table
+
+
+def _manifest_arguments(parser: CommandParser) -> None:
+    """Which manifest, which identities, which path and how projects start."""
+    parser.add_argument("--manifest", required=True, type=Path, help="the manifest CSV")
+    parser.add_argument(
+        "--target",
+        default="all",
+        help="identity taken as the person; several separated by commas; 'all' (the "
+        "default) for every identity with at least --min-images images",
+    )
+    parser.add_argument("--min-images", type=int, default=4, help="for --target all")
+    parser.add_argument(
+        "--path",
+        choices=PATHS,
+        default="app",
+        help="app: through the app's services and database (default); simulation: the "
+        "learner in memory",
+    )
+    parser.add_argument(
+        "--start",
+        default=f"{Start.PORTRAIT},{Start.STATEMENT}",
+        help="how projects start, comma-separated: portrait (P18 among the photos), "
+        "statement (one existing depicts statement), nothing",
+    )
+
+
+def _project_arguments(parser: CommandParser, defaults: ProjectSettings) -> None:
+    """The project's settings and how long each run goes on."""
+    parser.add_argument("--seeds", type=int, default=1, help="runs per identity and start")
+    parser.add_argument(
+        "--threshold",
+        default=str(defaults.distance_threshold),
+        help="the project's distance threshold; several separated by commas "
+        f"(default {defaults.distance_threshold})",
+    )
+    parser.add_argument(
+        "--min-answers",
+        type=int,
+        default=defaults.min_answers,
+        help=f"the project's answers before suggestions (default {defaults.min_answers})",
+    )
+    parser.add_argument(
+        "--answers",
+        type=int,
+        default=100,
+        help="most answers per run; a run that has not reached the target by then "
+        "counts this many (default 100)",
+    )
+    parser.add_argument(
+        "--keep-going",
+        type=int,
+        default=10,
+        help="answers a run goes on to after reaching the target, so the estimates are "
+        "judged past the first suggestions too (default 10)",
+    )
+
+
+def _truth_arguments(parser: CommandParser) -> None:
+    """What the reviewer takes as true, the faces, and the output."""
+    parser.add_argument(
+        "--group-photos",
+        choices=["unknown", "no"],
+        default="unknown",
+        help="truth for faces of 'multi' images: unknown (skipped) or no",
+    )
+    parser.add_argument(
+        "--category",
+        choices=[c.value for c in Category],
+        default=Category.WHOLE,
+        help="whole: each identity's category is the whole manifest (default); own: "
+        "their photos and the unnamed ones only, as a category of the person holds "
+        "mostly them (simulation path only)",
+    )
+    parser.add_argument(
+        "--encodings",
+        type=Path,
+        help="precomputed faces (npz with image_file, encoding, box_trbl, as "
+        "reference_encodings.npz) instead of running detection",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object per threshold and start"
+    )

@@ -1,4 +1,4 @@
-"""The truthful reviewer of ``faces.evaluation``, driven through the app itself.
+"""The truthful reviewer of ``benchmarks.evaluation.reviewer``, driven through the app itself.
 
 Each run makes a real project in the configured database, with the new-project form's
 default settings, on the manifest's photos (stored once per evaluation as images and faces,
@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from django.contrib.auth.models import User
 
+from benchmarks.evaluation import dataset, reviewer
+from benchmarks.evaluation.reviewer import Action, ProjectSettings, Run, Scenario, Start
 from core import enqueue
 from depicts.selectors import SuggestionFilter, suggestions
-from faces import evaluation
-from faces.evaluation import Action, ProjectSettings, Run, Scenario, Start
 from faces.learning import Verdict
 from faces.models import Face, Image, Label, ProjectImage
 from faces.selectors import learner_summary, question_for
@@ -50,7 +50,7 @@ class World:
 
 
 @contextmanager
-def world_in_database(table: evaluation.FaceTable) -> Iterator[World]:
+def world_in_database(table: dataset.FaceTable) -> Iterator[World]:
     """Images and faces for the table, deleted (with every project on them) afterwards.
 
     Images are made in the order of their file names and faces in the table's order, so the
@@ -199,7 +199,7 @@ def _drive(
             return
         question = question_for(project=project, face=face)
         row = world.row_of[face.pk]
-        action = evaluation.reviewer_action(scenario, row, which=question.which)
+        action = reviewer.reviewer_action(scenario, row, which=question.which)
         _answer(world, project, user, face, action)
         answers += action.verdict != Verdict.SKIP
         questions += 1
@@ -230,7 +230,7 @@ def _answer(world: World, project: Project, user: User, face: Face, action: Acti
 
 def _snapshot(
     world: World, scenario: Scenario, project: Project, answers: int, questions: int
-) -> evaluation.Snapshot:
+) -> reviewer.Snapshot:
     """What the grid shows now, and what Commons would say once it is all approved."""
     project.refresh_from_db(fields=["learning"])
     rows = _rows(world)
@@ -251,7 +251,7 @@ def _snapshot(
     claimed = np.zeros(scenario.truth.size, dtype=bool)
     claimed[np.concatenate([proposed, human_yes, standing])] = True
     summary = learner_summary(project)
-    return evaluation.measure(
+    return reviewer.measure(
         scenario,
         answers,
         questions,

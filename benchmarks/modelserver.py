@@ -1,6 +1,6 @@
 """A reference model service: dlib's face models behind the Open Inference Protocol (KServe V2).
 
-    python -m faces.modelserver --host 0.0.0.0 --port 8600
+    python -m benchmarks.modelserver --host 0.0.0.0 --port 8600
 
 Detect workers then use it with ``WIKIVISAGE_DETECTOR=http`` and
 ``WIKIVISAGE_DETECTOR_URL=http://<host>:8600``: one machine holds the models and computes, many

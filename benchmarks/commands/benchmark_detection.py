@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from faces.detection_benchmark import (
+from benchmarks.detection import (
     BenchmarkReport,
     FolderRecall,
     find_images,

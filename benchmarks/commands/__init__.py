@@ -1,0 +1,1 @@
+"""Django management commands of the tooling, run as ``python -m benchmarks COMMAND``."""

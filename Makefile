@@ -132,7 +132,7 @@ catalogues: install .env
 lint: install .env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy wikivisage projects faces commons depicts fakecommons benchmarks/pipeline.py benchmarks/encoder.py
+	$(BIN)/mypy wikivisage projects faces faceengine commons depicts fakecommons benchmarks/pipeline.py benchmarks/encoder.py
 	@# DESIGN.md's layers and no import cycles, imports inside functions counted (pyproject.toml).
 	$(BIN)/lint-imports --no-cache
 	@# No module of the product over 600 lines, no function over 60 (.ci/sizes.py).

@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faces import learning
-from faces.learning import Evidence, Strategy, Verdict
+from faceengine import learning
+from faceengine.learning import Evidence, Strategy, Verdict
 
 DIMENSIONS = 128
 # Per-coordinate spreads giving dlib-like distances: sqrt(2*128)*spread = 0.85 between identity

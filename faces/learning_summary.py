@@ -69,7 +69,7 @@ class ScoreHistogram:
 class LearnerSummary:
     """The learner's last run: its estimates, its threshold and its score histogram.
 
-    ``precision`` and ``recall`` are ``faces.learning.Estimate``'s (None when nothing supports
+    ``precision`` and ``recall`` are ``faceengine.learning.Estimate``'s (None when nothing supports
     a figure): ``precision`` is the expected share of the suggestions themselves that are
     right (None while nothing is suggested); ``precision_interval`` and ``recall_interval``
     (low, high) hold the realised figure with 90 % probability (None: no interval, as in

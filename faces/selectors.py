@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from commons.addresses import file_page_url
 from commons.files import STANDARD_WIDTHS
-from faces import learning
+from faceengine import learning
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import (
     Answer,

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from commons.client import IN_TASK_RETRY, TransientError, commons_client
-from faces.detection import load_models
+from faceengine.detection import load_models
 from faces.models import Image
 from faces.services import bootstrap, crawl, detect, drawn, processing, reencode, scoring
 from projects.enqueue import enqueue, enqueue_each, retry_later

@@ -31,7 +31,7 @@ from wikivisage.views import health
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = {"migrate", "web", "worker", "detect", "writer", "beat"}
 TOOL_IMAGE = "tool-wikivisage/tool-wikivisage:latest"
-PRODUCT = ("wikivisage", "projects", "faces", "commons", "depicts")
+PRODUCT = ("wikivisage", "projects", "faces", "faceengine", "commons", "depicts")
 FACE_RECOGNITION = re.compile(r"face[-_]recognition(?![-_]models)", re.IGNORECASE)
 SENSITIVE = [
     ".env",

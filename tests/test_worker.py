@@ -42,7 +42,7 @@ def test_a_detect_workers_processes_load_the_models_as_they_start(
 ):
     from celery import current_app
 
-    from faces import detection
+    from faceengine import detection
     from faces.tasks import warm_detector
 
     loaded = []

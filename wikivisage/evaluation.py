@@ -25,9 +25,9 @@ import numpy as np
 from django.contrib.auth.models import User
 
 from depicts.selectors import SuggestionFilter, suggestions
+from faceengine.learning import Verdict
 from faces import evaluation
 from faces.evaluation import Action, ProjectSettings, Run, Scenario, Start
-from faces.learning import Verdict
 from faces.models import Face, Image, Label, ProjectImage
 from faces.selectors import learner_summary, question_for
 from faces.services import review

@@ -15,7 +15,7 @@ from commons.identifiers import FileRef
 from commons.mediainfo import Region, region_fractions
 from commons.search import search_depicting
 from commons.types import FileInfo
-from faces.detection import DETECTION
+from faceengine.detection import DETECTION
 from faces.models import (
     Face,
     Image,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from commons.client import ApiClient, PermanentError
+from faceengine.detection import FaceBox
+from faceengine.imaging import BadImageError
 from faces import providers
-from faces.detection import FaceBox
-from faces.imaging import BadImageError
 from faces.models import (
     Face,
 )

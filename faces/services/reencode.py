@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from commons.client import ApiClient, CommonsError, PermanentError, TransientError
+from faceengine.detection import FaceBox
+from faceengine.imaging import BadImageError
 from faces import providers
-from faces.detection import FaceBox
-from faces.imaging import BadImageError
 from faces.models import (
     Face,
     Image,

@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from faces.detection import FaceBox
+from faceengine.detection import FaceBox
 from faces.models import (
     Answer,
     Face,

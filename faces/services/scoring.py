@@ -1,6 +1,6 @@
 """The learner's verdict on every face of a project, stored as model labels.
 
-The numerical method lives in ``faces.learning`` (pure numpy); this module reads the
+The numerical method lives in ``faceengine.learning`` (pure numpy); this module reads the
 project's faces and answers from the database, runs it, and writes the results back as
 ``Label(source=MODEL)`` rows: ``score`` is the calibrated probability that the face is the
 person, ``verdict`` is yes for a suggestion, ``priority`` orders the review questions.
@@ -18,7 +18,7 @@ import numpy as np
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from faces import learning
+from faceengine import learning
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Face, Label, ProjectImage
 from faces.services import learner_memory

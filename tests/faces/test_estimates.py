@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from faces import evaluation, learning
-from faces.learning import Evidence, Verdict
+from faceengine import learning
+from faceengine.learning import Evidence, Verdict
+from faces import evaluation
 
 DIMENSIONS = 128
 PERSON_SPREAD = 0.3 / np.sqrt(DIMENSIONS)  # 0.3 from the centre, about 0.42 apart

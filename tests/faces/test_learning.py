@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from faces import learning
-from faces.learning import Evidence, Strategy, Verdict
+from faceengine import learning
+from faceengine.learning import Evidence, Strategy, Verdict
 
 YES, NO, NONE = Verdict.YES, Verdict.NO, Verdict.NONE
 FACES_DIR = Path(settings.FACES_DATA_DIR)

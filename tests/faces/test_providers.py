@@ -21,14 +21,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from commons.client import RetryPolicy, TransientError
-from faces.detection import (
+from faceengine.detection import (
     DETECTION,
     ENCODER,
     SMALL_FACE_HEIGHT_PX,
     DetectionConfig,
     FaceBox,
 )
-from faces.imaging import BadImageError
+from faceengine.imaging import BadImageError
 from faces.modelclient import ModelServiceClient, ModelServiceRejected, ModelServiceUnavailable
 from faces.models import Face, Image, Label
 from faces.modelserver import ModelServer

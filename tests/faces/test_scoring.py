@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from faces import learning
+from faceengine import learning
 from faces.models import Face, Label, ProjectImage
 from faces.selectors import learner_summary, question_for
 from faces.services import scoring

@@ -11,7 +11,8 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
-from faces import learning, selectors
+from faceengine import learning
+from faces import selectors
 from faces.models import Answer, Face, Label, ReviewLease
 from faces.services import review, scoring
 from tests.factories import AnswerFactory, FaceFactory, LabelFactory

@@ -29,7 +29,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from faces import learning
+from faceengine import learning
 from faces.models import Face, Image, Label, ProjectImage
 from faces.services import learner_memory, scoring
 from projects.models import Project

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from faces.detection import DetectedFace, DetectionConfig, FaceBox
-from faces.learning import MAX_ENCODING_VALUE, usable_encodings
+from faceengine.detection import DetectedFace, DetectionConfig, FaceBox
+from faceengine.learning import MAX_ENCODING_VALUE, usable_encodings
 
 ENCODING_SIZE = 128
 # Wider than any Commons thumbnail (1920) is no detection setting the pipeline uses.

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from faceengine.detection import DetectedFace, DetectionConfig, FaceBox
-from faceengine.learning import MAX_ENCODING_VALUE, usable_encodings
+from faceengine.learner.distances import MAX_ENCODING_VALUE, usable_encodings
 
 ENCODING_SIZE = 128
 # Wider than any Commons thumbnail (1920) is no detection setting the pipeline uses.

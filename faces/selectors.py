@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from commons.addresses import file_page_url
 from commons.files import STANDARD_WIDTHS
-from faceengine import learning
+from faceengine.learner.scores import is_contested
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import (
     Answer,
@@ -248,7 +248,7 @@ def question_for(*, project: Project, face: Face) -> Question:
         image=image_view(image),
         faces=views,
         score=score,
-        which=learning.is_contested(open_scores),
+        which=is_contested(open_scores),
     )
 
 

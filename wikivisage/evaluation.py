@@ -25,7 +25,7 @@ import numpy as np
 from django.contrib.auth.models import User
 
 from depicts.selectors import SuggestionFilter, suggestions
-from faceengine.learning import Verdict
+from faceengine.learner.evidence import Verdict
 from faces import evaluation
 from faces.evaluation import Action, ProjectSettings, Run, Scenario, Start
 from faces.models import Face, Image, Label, ProjectImage

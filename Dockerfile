@@ -17,12 +17,12 @@ WORKDIR /app
 # requirements.txt is the lock of pyproject.toml's dependencies (`make lock`): every package,
 # setuptools included, at one version, and pip refuses any file whose hash it does not list. dlib
 # comes prebuilt from dlib-bin.
-# face-recognition-models ships four model files and the app loads two (faces.detection: the
+# face-recognition-models ships four model files and the app loads two (faceengine.detection: the
 # 5-point landmarks and the ResNet; the HOG detector is compiled into dlib). The 68-point
 # landmarks (99.7 MB, whose training data's terms exclude commercial use, NOTICE) and the CNN
 # detector (0.7 MB) are deleted: the package is data plus four path functions, and nothing
 # checks its files. face_recognition itself, which loads both as it is imported and which the
-# app never imports (faces.detection drives dlib directly), is not installed here.
+# app never imports (faceengine.detection drives dlib directly), is not installed here.
 ARG MODELS=/opt/venv/lib/python3.11/site-packages/face_recognition_models/models
 COPY requirements.txt ./
 RUN pip install --require-hashes -r requirements.txt \
@@ -34,6 +34,7 @@ COPY core core
 COPY wikivisage wikivisage
 COPY projects projects
 COPY faces faces
+COPY faceengine faceengine
 COPY commons commons
 COPY depicts depicts
 COPY templates templates
@@ -75,7 +76,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 
 # Fails the build when a native library, a module or a model file the app loads is missing.
 RUN python -c "import dlib, face_recognition_models, MySQLdb, numpy, PIL" \
-    && python -c "from faces.detection import load_models; load_models()" \
+    && python -c "from faceengine.detection import load_models; load_models()" \
     && DJANGO_SECRET_KEY=build-only-throwaway-key WIKIVISAGE_DATA_DIR=/tmp/check-data \
         python manage.py check \
     && rm -rf /tmp/check-data

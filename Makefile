@@ -136,7 +136,7 @@ TOOLING := benchmarks/__main__.py benchmarks/commands benchmarks/evaluation benc
 lint: install .env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core wikivisage projects faces commons depicts fakecommons benchmarks/pipeline.py benchmarks/encoder.py \
+	$(BIN)/mypy core wikivisage projects faces faceengine commons depicts fakecommons benchmarks/pipeline.py benchmarks/encoder.py \
 		$(TOOLING)
 	@# DESIGN.md's layers and no import cycles, imports inside functions counted (pyproject.toml).
 	$(BIN)/lint-imports --no-cache

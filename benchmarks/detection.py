@@ -1,7 +1,7 @@
 """The detection benchmark: a folder of images through decode, thumbnail, detect and encode,
 as a detect worker runs them, with throughput, peak memory and recall against a manifest.
 
-Kept apart from ``faces.detection`` (the detector the workers run); used by the
+Kept apart from ``faceengine.detection`` (the detector the workers run); used by the
 ``benchmark_detection`` command and its tests.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faces.detection import DETECTION, DetectionConfig, analyse_image, load_models
-from faces.imaging import BadImageError, decode_image
+from faceengine.detection import DETECTION, DetectionConfig, analyse_image, load_models
+from faceengine.imaging import BadImageError, decode_image
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp"})
 

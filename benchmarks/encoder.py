@@ -1,11 +1,11 @@
-"""Seconds per face encoding: dlib's own ResNet (dlib-bin) against faces.resnet, on one core.
+"""Seconds per face encoding: dlib's own ResNet (dlib-bin) against faceengine.resnet, on one core.
 
     .venv/bin/python benchmarks/encoder.py [--images DIR] [--faces 100] [--json]
 
 The faces are those dlib's HOG detector finds in the photos of a folder (by default the shared
 faces), cut into aligned 150 px chips as the pipeline cuts them. Each network encodes every
 chip, one at a time as a detect worker does, after one chip to warm up, with one BLAS thread
-(``faces.detection.load_models`` sets it, as in a worker). Also prints the largest
+(``faceengine.detection.load_models`` sets it, as in a worker). Also prints the largest
 difference between the two encodings of a face.
 """
 
@@ -24,8 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.detection import find_images
-from faces import resnet
-from faces.detection import CHIP_PADDING, load_image, load_models
+from faceengine import resnet
+from faceengine.detection import CHIP_PADDING, load_image, load_models
 
 # As settings.FACES_DATA_DIR, without setting Django up for it.
 DEFAULT_IMAGES = Path(
@@ -95,7 +95,7 @@ def main() -> None:
     }
     print(
         f"{result['faces']} faces: dlib-bin {1000 * result['dlib_seconds']:.1f} ms a face, "
-        f"faces.resnet {1000 * result['numpy_seconds']:.1f} ms a face "
+        f"faceengine.resnet {1000 * result['numpy_seconds']:.1f} ms a face "
         f"({result['dlib_seconds'] / result['numpy_seconds']:.1f}x); "
         f"largest difference {result['largest_difference']:.1e}"
     )

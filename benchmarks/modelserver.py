@@ -4,17 +4,17 @@
 
 Detect workers then use it with ``WIKIVISAGE_DETECTOR=http`` and
 ``WIKIVISAGE_DETECTOR_URL=http://<host>:8600``: one machine holds the models and computes, many
-small workers only download thumbnails. It runs the very functions of ``faces.detection``, so
+small workers only download thumbnails. It runs the very functions of ``faceengine.detection``, so
 its faces equal those of dlib in process, bit for bit, and it names the same model
 (``dlib-resnet-v1``): a project keeps its faces when it moves from one to the other.
 
-No Django: the standard library's threaded HTTP server and ``faces.detection``. Requests are
+No Django: the standard library's threaded HTTP server and ``faceengine.detection``. Requests are
 read in threads, but one inference runs at a time per process (dlib's networks are not safe to
 share between threads); run one process per core behind a load balancer to use more cores.
 
 Endpoints (all JSON): ``GET /v2/health/live``, ``GET /v2/health/ready``, ``GET /v2``,
 ``GET /v2/models/<name>`` (metadata, with the model version), ``GET /v2/models/<name>/ready``,
-``POST /v2/models/<name>[/versions/<version>]/infer`` (messages: ``faces.inference``).
+``POST /v2/models/<name>[/versions/<version>]/infer`` (messages: ``faceengine.wire``).
 Failures answer ``{"error": "..."}``: 400 for a malformed request or a file that is no
 picture, 404 for an unknown model or path, 413 for a body over the limit.
 """
@@ -31,9 +31,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from faces import inference
-from faces.detection import DETECTION, ENCODER, analyse_file, encode_boxes, load_models
-from faces.imaging import BadImageError
+from faceengine import wire
+from faceengine.detection import DETECTION, ENCODER, analyse_file, encode_boxes, load_models
+from faceengine.imaging import BadImageError
 
 logger = logging.getLogger(__name__)
 
@@ -89,17 +89,17 @@ class ModelServer:
 
     def infer(self, body: Any) -> dict[str, Any]:
         """Answer one inference request (ProtocolError, BadImageError if it cannot be)."""
-        request = inference.read_request(body, default=DETECTION)
+        request = wire.read_request(body, default=DETECTION)
         names = {"model_name": self.model_name, "model_version": self.model_version}
         with self._lock:
             if request.boxes is not None:
                 vectors = encode_boxes(request.image, request.boxes)
-                return inference.encode_response(vectors, **names)
+                return wire.encode_response(vectors, **names)
             faces = analyse_file(request.image, config=request.config)
-        return inference.detect_response(faces, **names)
+        return wire.detect_response(faces, **names)
 
     def metadata(self) -> dict[str, Any]:
-        return inference.metadata(model_name=self.model_name, model_version=self.model_version)
+        return wire.metadata(model_name=self.model_name, model_version=self.model_version)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -146,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _infer(self, body: Any) -> None:
         try:
             answer = self.server_model.infer(body)
-        except (inference.ProtocolError, BadImageError) as error:
+        except (wire.ProtocolError, BadImageError) as error:
             self._error(HTTPStatus.BAD_REQUEST, str(error))
         except Exception:
             logger.exception("inference failed")

@@ -37,9 +37,9 @@ from django.conf import settings  # noqa: E402
 
 from benchmarks.detection import find_images  # noqa: E402
 from core.retry import RetryPolicy  # noqa: E402
-from faces.detection import DETECTION  # noqa: E402
-from faces.imaging import decode_image, downscale_to_width  # noqa: E402
-from faces.inference import Detections  # noqa: E402
+from faceengine.detection import DETECTION  # noqa: E402
+from faceengine.imaging import decode_image, downscale_to_width  # noqa: E402
+from faceengine.wire import Detections  # noqa: E402
 from faces.modelclient import ModelServiceClient  # noqa: E402
 from faces.providers import DetectorProvider, DlibProvider, HttpProvider  # noqa: E402
 

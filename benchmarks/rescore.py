@@ -24,8 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faces import learning
-from faces.learning import Evidence, Strategy, Verdict
+from faceengine.learner.evidence import Evidence, Verdict
+from faceengine.learner.questions import review_priority
+from faceengine.learner.scores import Strategy, score_faces
+from faceengine.learner.suggestions import suggest
 
 DIMENSIONS = 128
 # Per-coordinate spreads giving dlib-like distances: sqrt(2*128)*spread = 0.85 between identity
@@ -86,11 +88,11 @@ def best_time(step: Callable[[], object], repeat: int) -> float:
 def time_rescoring(evidence: Evidence, *, strategy: Strategy, repeat: int) -> dict[str, float]:
     """Seconds for what the learn task computes (score_faces, suggest, review_priority: the
     order of every question), and their sum."""
-    scores = learning.score_faces(evidence, strategy=strategy)
+    scores = score_faces(evidence, strategy=strategy)
     timings = {
-        "score": best_time(lambda: learning.score_faces(evidence, strategy=strategy), repeat),
-        "suggest": best_time(lambda: learning.suggest(evidence, scores), repeat),
-        "review order": best_time(lambda: learning.review_priority(evidence, scores), repeat),
+        "score": best_time(lambda: score_faces(evidence, strategy=strategy), repeat),
+        "suggest": best_time(lambda: suggest(evidence, scores), repeat),
+        "review order": best_time(lambda: review_priority(evidence, scores), repeat),
     }
     timings["total"] = sum(timings.values())
     return timings

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from commons.mediainfo import region_fractions
 from commons.oauth import wikimedia_username
 from depicts.models import DepictsEdit, WriteSwitch
-from faces import learning
+from faceengine.learner.questions import DOUBT
 from faces.models import Face, Label, ProjectImage
 from faces.selectors import label_of, learner_summary
 from projects.figures import whole_percent
@@ -119,10 +119,10 @@ DOUBT_BATCH = 6
 
 def doubted(*, project: Project, limit: int = DOUBT_BATCH) -> list[Label]:
     """The learner's suggestions most likely wrong, least likely first: those no reviewer
-    answered and the learner doubts (below 1 - ``faces.learning.DOUBT``). A "no" to one of
+    answered and the learner doubts (below 1 - ``DOUBT``). A "no" to one of
     them fixes a mistake the grid would otherwise make; it is what the learner asks next."""
     rows = suggestions(project=project, filters=SuggestionFilter(source=SuggestionSource.MODEL))
-    rows = rows.filter(score__lt=1 - learning.DOUBT)
+    rows = rows.filter(score__lt=1 - DOUBT)
     return list(rows.order_by(F("score").asc(nulls_first=True), "face_id")[:limit])
 
 

@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from faces.detection import FaceBox
+from faceengine.detection import FaceBox
 from faces.models import Label
 
 # The browser never holds more than a few faces; a longer list is not from our page.

@@ -69,14 +69,14 @@ class ScoreHistogram:
 class LearnerSummary:
     """The learner's last run: its estimates, its threshold and its score histogram.
 
-    ``precision`` and ``recall`` are ``faces.learning.Estimate``'s (None when nothing supports
-    a figure): ``precision`` is the expected share of the suggestions themselves that are
-    right (None while nothing is suggested); ``precision_interval`` and ``recall_interval``
-    (low, high) hold the realised figure with 90 % probability (None: no interval, as in
-    rows written before the learner gave one); ``answers`` counts the yes and no answers,
-    ``confirmed`` the yes ones; ``suggested`` the faces it proposes; ``faces`` the faces it
-    scored. ``threshold`` and
-    ``histogram`` are None when the project had no face to score.
+    ``precision`` and ``recall`` are those of ``faceengine.learner.estimates.Estimate`` (None
+    when nothing supports a figure): ``precision`` is the expected share of the suggestions
+    themselves that are right (None while nothing is suggested); ``precision_interval`` and
+    ``recall_interval`` (low, high) hold the realised figure with 90 % probability (None: no
+    interval, as in rows written before the learner gave one); ``answers`` counts the yes and
+    no answers, ``confirmed`` the yes ones; ``suggested`` the faces it proposes; ``faces`` the
+    faces it scored. ``threshold`` and ``histogram`` are None when the project had no face to
+    score.
     """
 
     updated_at: datetime | None

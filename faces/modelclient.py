@@ -2,7 +2,7 @@
 
 It speaks the Open Inference Protocol (KServe V2) over HTTP: ``GET /v2/health/ready``,
 ``GET /v2/models/<name>`` (the model version) and ``POST /v2/models/<name>/infer`` with the
-messages of ``faces.inference``. Like ``commons.client``: one ``requests.Session`` per client,
+messages of ``faceengine.wire``. Like ``commons.client``: one ``requests.Session`` per client,
 a timeout and the tool's User-Agent on every request, answers turned into typed values.
 
 Failures are classified as the Commons client classifies its own, so the pipeline and the
@@ -35,13 +35,13 @@ import requests
 from commons.client import Deadline, ResponseTooLarge, read_capped, watched_session
 from core.errors import PermanentError, TransientError
 from core.retry import RetryPolicy
-from faces import inference
-from faces.detection import DetectionConfig, FaceBox
+from faceengine import wire
+from faceengine.detection import DetectionConfig, FaceBox
 
 logger = logging.getLogger(__name__)
 
 REJECTING_STATUSES = frozenset({400, 413, 415, 422})
-# A detect answer of inference.MAX_BOXES faces is about 3.5 MB of JSON.
+# A detect answer of wire.MAX_BOXES faces is about 3.5 MB of JSON.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 # An error answer is read for its message only.
 MAX_ERROR_BYTES = 64 * 1024
@@ -57,7 +57,7 @@ class ModelServiceRejected(PermanentError):
 
 class AnswerRefused(PermanentError):
     """An answer refused at the door: too large, or holding values the pipeline cannot store
-    or learn from (``inference.InvalidValue``; ``faces.providers`` checks every provider's).
+    or learn from (``wire.InvalidValue``; ``faces.providers`` checks every provider's).
     Permanent for that image, which is marked as an error with the reason."""
 
 
@@ -106,16 +106,16 @@ class ModelServiceClient:
 
     def model_version(self) -> str:
         """The version the service's model metadata names (GET /v2/models/<name>)."""
-        return self._read(inference.read_version, self._call("GET", self._model_at("")))
+        return self._read(wire.read_version, self._call("GET", self._model_at("")))
 
-    def detect(self, image: bytes, *, config: DetectionConfig) -> inference.Detections:
-        body = inference.detect_request(image, config=config)
-        return self._read(inference.read_detections, self._call("POST", self._infer_at(), body))
+    def detect(self, image: bytes, *, config: DetectionConfig) -> wire.Detections:
+        body = wire.detect_request(image, config=config)
+        return self._read(wire.read_detections, self._call("POST", self._infer_at(), body))
 
-    def encode(self, image: bytes, *, boxes: Sequence[FaceBox]) -> inference.Encodings:
-        body = inference.encode_request(image, boxes=boxes)
+    def encode(self, image: bytes, *, boxes: Sequence[FaceBox]) -> wire.Encodings:
+        body = wire.encode_request(image, boxes=boxes)
         answer = self._call("POST", self._infer_at(), body)
-        return self._read(lambda data: inference.read_encodings(data, expected=len(boxes)), answer)
+        return self._read(lambda data: wire.read_encodings(data, expected=len(boxes)), answer)
 
     # --- one request, classified ------------------------------------------------------------
 
@@ -196,9 +196,9 @@ class ModelServiceClient:
     def _read(self, reader: Callable[[Any], Any], answer: Any) -> Any:
         try:
             return reader(answer)
-        except inference.InvalidValue as error:
+        except wire.InvalidValue as error:
             raise AnswerRefused("answer-refused", f"the model service's answer: {error}") from None
-        except inference.ProtocolError as error:
+        except wire.ProtocolError as error:
             raise self._unavailable("bad-answer", str(error)) from None
 
     def _timeout(self) -> ModelServiceUnavailable:

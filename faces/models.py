@@ -218,7 +218,7 @@ class Face(models.Model):
     width = models.FloatField()
     height = models.FloatField()
     encoding = models.BinaryField(_("128-D encoding"), null=True, blank=True, editable=False)
-    # The model that computed ``encoding`` (faces.detection.ENCODER, or the model service's
+    # The model that computed ``encoding`` (faceengine.detection.ENCODER, or the model service's
     # version): encodings of two models are never compared. Meaningless while not encoded.
     encoder = models.CharField(
         _("encoding model"), max_length=64, default="dlib-resnet-v1", db_index=True

@@ -2,16 +2,16 @@
 
 The pipeline asks :func:`detector` for the configured provider (``WIKIVISAGE_DETECTOR``):
 
-- ``dlib`` (the default): ``faces.detection`` in the worker's own process, as before.
+- ``dlib`` (the default): ``faceengine.detection`` in the worker's own process, as before.
 - ``http``: a model service speaking the Open Inference Protocol (``faces.modelclient``), e.g.
-  ``python -m faces.modelserver`` on a larger machine that many small workers share.
+  ``python -m benchmarks.modelserver`` on a larger machine that many small workers share.
 
 Every answer names the model that computed its encodings (``model_version``); each face stores
 it (``Face.encoder``) and the learner never compares encodings of two models.
 
 The pipeline asks through :func:`analysed`, :func:`encoded` and :func:`current_model`, the one
 door every provider's result passes: a result whose values the pipeline could not store or
-learn from (``inference.checked_detections``) is refused there (:class:`AnswerRefused`,
+learn from (``wire.checked_detections``) is refused there (:class:`AnswerRefused`,
 permanent for that image), whichever provider gave it.
 """
 
@@ -25,10 +25,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from core.retry import RetryPolicy
-from faces import inference
-from faces.detection import ENCODER, DetectionConfig, FaceBox, analyse_file, encode_boxes
-from faces.imaging import decode_image
-from faces.inference import Detections, Encodings
+from faceengine import wire
+from faceengine.detection import ENCODER, DetectionConfig, FaceBox, analyse_file, encode_boxes
+from faceengine.imaging import decode_image
+from faceengine.wire import Detections, Encodings
 from faces.modelclient import AnswerRefused, ModelServiceClient
 
 # Connection errors and 5xx answers of the model service are tried again after about 0.5 s,
@@ -62,7 +62,7 @@ class DetectorProvider(Protocol):
 
 
 class DlibProvider:
-    """dlib's HOG detector and ResNet encoder in this process (``faces.detection``)."""
+    """dlib's HOG detector and ResNet encoder in this process (``faceengine.detection``)."""
 
     name = "dlib"
 
@@ -105,25 +105,25 @@ class HttpProvider:
 
 def analysed(image: bytes, *, config: DetectionConfig) -> Detections:
     """The faces the configured provider finds in ``image``, checked at the door."""
-    return _checked(lambda: inference.checked_detections(detector().analyse(image, config=config)))
+    return _checked(lambda: wire.checked_detections(detector().analyse(image, config=config)))
 
 
 def encoded(image: bytes, boxes: Sequence[FaceBox]) -> Encodings:
     """The configured provider's encodings of ``boxes`` of ``image``, checked at the door."""
     return _checked(
-        lambda: inference.checked_encodings(detector().encode(image, boxes), expected=len(boxes))
+        lambda: wire.checked_encodings(detector().encode(image, boxes), expected=len(boxes))
     )
 
 
 def current_model() -> str:
     """The model the configured provider serves now, checked at the door."""
-    return _checked(lambda: inference.checked_version(detector().model_version()))
+    return _checked(lambda: wire.checked_version(detector().model_version()))
 
 
 def _checked(result: Callable[[], T]) -> T:
     try:
         return result()
-    except inference.InvalidValue as error:
+    except wire.InvalidValue as error:
         raise AnswerRefused("answer-refused", f"the detector's answer: {error}") from None
 
 

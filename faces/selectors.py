@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from commons.addresses import file_page_url
 from commons.files import STANDARD_WIDTHS
-from faces import learning
+from faceengine.learner.scores import is_contested
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import (
     Answer,
@@ -264,7 +264,7 @@ def question_for(*, project: Project, face: Face) -> Question:
         image=image_view(face.image),
         faces=views,
         score=scores.get(face.pk),
-        which=learning.is_contested(open_scores),
+        which=is_contested(open_scores),
     )
 
 

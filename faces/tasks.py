@@ -13,7 +13,7 @@ from commons.client import commons_client
 from core.enqueue import enqueue, enqueue_each, retry_later
 from core.errors import TransientError
 from core.retry import IN_TASK_RETRY
-from faces import detection
+from faceengine import detection
 from faces.models import Image
 from faces.services import (
     bootstrap,

@@ -31,7 +31,7 @@ from wikivisage.health.views import health
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = {"migrate", "web", "worker", "detect", "writer", "beat"}
 TOOL_IMAGE = "tool-wikivisage/tool-wikivisage:latest"
-PRODUCT = ("wikivisage", "projects", "faces", "commons", "depicts")
+PRODUCT = ("wikivisage", "projects", "faces", "faceengine", "commons", "depicts")
 FACE_RECOGNITION = re.compile(r"face[-_]recognition(?![-_]models)", re.IGNORECASE)
 SENSITIVE = [
     ".env",
@@ -249,8 +249,8 @@ def test_the_image_drops_the_model_files_the_app_never_loads():
     build = " ".join(instructions("RUN", 0))
     for unused in ("shape_predictor_68_face_landmarks.dat", "mmod_human_face_detector.dat"):
         assert re.search(rf"\brm [^&]*\$MODELS/{re.escape(unused)}", build)
-    loaders = (ROOT / "faces" / "detection.py").read_text() + (
-        ROOT / "faces" / "resnet.py"
+    loaders = (ROOT / "faceengine" / "detection.py").read_text() + (
+        ROOT / "faceengine" / "resnet.py"
     ).read_text()
     assert "pose_predictor_model_location" not in loaders
     assert "cnn_face_detector_model_location" not in loaders

@@ -20,7 +20,7 @@ import pytest
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_PACKAGES = {"core", "wikivisage", "projects", "faces", "commons", "depicts"}
+APP_PACKAGES = {"core", "wikivisage", "projects", "faces", "faceengine", "commons", "depicts"}
 NOT_SHIPPED = {"fakecommons", "tests", "benchmarks"}
 FORBIDDEN_IMPORTS = {"pytest", "fakecommons"}
 # Local state of the work tree that is no source (and build output that would be stale).

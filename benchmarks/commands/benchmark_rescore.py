@@ -29,7 +29,6 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from faces import learning
 from faces.models import Face, Image, Label, ProjectImage
 from faces.services import learner_memory, scoring
 from projects.models import Project
@@ -182,10 +181,11 @@ PHASES: dict[str, list[tuple[Any, str]]] = {
     ],
     "reading": [(scoring, "project_faces"), (scoring, "_stored_labels")],
     "arithmetic": [
-        (learning, "score_faces"),
-        (learning, "suggest"),
-        (learning, "suggest_nothing"),
-        (learning, "review_priority"),
+        # faceengine's functions, wrapped where the learner service looks them up.
+        (scoring, "score_faces"),
+        (scoring, "suggest"),
+        (scoring, "suggest_nothing"),
+        (scoring, "review_priority"),
         (scoring, "_summary"),
         (scoring, "_label_arrays"),
         (learner_memory.LabelArrays, "changed_since"),

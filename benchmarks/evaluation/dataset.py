@@ -74,8 +74,8 @@ def targets(rows: list[dict[str, str]], given: str, min_images: int) -> list[str
 
 def detect_manifest(manifest: Path, rows: list[dict[str, str]]) -> FaceTable:
     """Run the pipeline's detection (thumbnail, HOG, encodings) on every image of the manifest."""
-    from faces.detection import DETECTION, analyse_image
-    from faces.imaging import BadImageError, decode_image
+    from faceengine.detection import DETECTION, analyse_image
+    from faceengine.imaging import BadImageError, decode_image
 
     base = manifest.resolve().parent
     files: list[str] = []
@@ -151,7 +151,7 @@ def _writable(folder: Path) -> bool:
 
 def _cache_key(manifest: Path) -> str:
     """What the cached faces depend on: the CSV (path and mtime) and the detection setup."""
-    from faces.detection import DETECTION
+    from faceengine.detection import DETECTION
 
     resolved = manifest.resolve()
     return (

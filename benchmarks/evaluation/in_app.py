@@ -28,7 +28,7 @@ from benchmarks.evaluation import dataset, reviewer
 from benchmarks.evaluation.reviewer import Action, ProjectSettings, Run, Scenario, Start
 from core import enqueue
 from depicts.selectors import SuggestionFilter, suggestions
-from faces.learning import Verdict
+from faceengine.learner.evidence import Verdict
 from faces.models import Face, Image, Label, ProjectImage
 from faces.selectors import learner_summary, question_for
 from faces.services import review

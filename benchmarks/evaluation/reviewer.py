@@ -23,8 +23,10 @@ from enum import StrEnum
 import numpy as np
 
 from benchmarks.evaluation.dataset import GROUP_PHOTOS, NOT_A_PERSON, EvaluationError, FaceTable
-from faces import learning
-from faces.learning import Evidence, Verdict
+from faceengine.learner.evidence import Evidence, Verdict, evidence_count, yes_faces
+from faceengine.learner.questions import review_priority
+from faceengine.learner.scores import Scores, score_faces
+from faceengine.learner.suggestions import best_of_each_image, suggest, suggest_nothing
 
 TARGET_PRECISION = 0.99
 TARGET_RECALL = 0.95
@@ -145,7 +147,7 @@ def person_faces(
     has_box = np.array([box is not None for box in given], dtype=bool)
     closeness = np.where(has_box, overlap, -off_centre)
     person = np.zeros(table.files.size, dtype=bool)
-    person[learning.best_of_each_image(np.arange(table.files.size), closeness, image_index)] = True
+    person[best_of_each_image(np.arange(table.files.size), closeness, image_index)] = True
     return person & ~(has_box & (overlap < MIN_PERSON_OVERLAP))
 
 
@@ -326,13 +328,11 @@ def simulate(
         evidence = Evidence(
             scenario.encodings, scenario.image_index, verdicts, bootstrap=bootstrap, hint=hint
         )
-        scores = learning.score_faces(evidence)
+        scores = score_faces(evidence)
         run.record(_snapshot(scenario, evidence, scores, project, (answers, questions)))
         if run.done(at_least=at_least, at_most=at_most):
             return run
-        priority = learning.review_priority(
-            evidence, scores, max_distance=project.distance_threshold
-        )
+        priority = review_priority(evidence, scores, max_distance=project.distance_threshold)
         priority[skipped] = np.nan
         if np.isnan(priority).all():
             return run
@@ -346,15 +346,15 @@ def simulate(
 def _snapshot(
     scenario: Scenario,
     evidence: Evidence,
-    scores: learning.Scores,
+    scores: Scores,
     project: ProjectSettings,
     counts: tuple[int, int],
 ) -> Snapshot:
     """What the grid would show now, as the learn task computes it, against the truth."""
-    suggestions = learning.suggest(evidence, scores, max_distance=project.distance_threshold)
-    if learning.evidence_count(evidence) < project.min_answers:
-        suggestions = learning.suggest_nothing(evidence, scores)
-    claimed = learning.yes_faces(evidence)
+    suggestions = suggest(evidence, scores, max_distance=project.distance_threshold)
+    if evidence_count(evidence) < project.min_answers:
+        suggestions = suggest_nothing(evidence, scores)
+    claimed = yes_faces(evidence)
     claimed[suggestions.faces] = True
     estimate = suggestions.estimate
     return measure(

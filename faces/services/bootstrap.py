@@ -16,7 +16,7 @@ from commons.mediainfo import Region, region_fractions
 from commons.search import search_depicting
 from commons.types import FileInfo
 from core.enqueue import enqueue
-from faces.detection import DETECTION
+from faceengine.detection import DETECTION
 from faces.models import (
     Face,
     Image,

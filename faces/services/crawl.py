@@ -19,7 +19,7 @@ from commons.files import Lookup, resolve_files
 from commons.identifiers import FileRef, file_reference
 from commons.types import CrawlCursor, FileInfo
 from core.enqueue import enqueue
-from faces.detection import DETECTION
+from faceengine.detection import DETECTION
 from faces.models import (
     ProjectImage,
     ReviewLease,

@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from commons.client import ApiClient
 from core.errors import PermanentError, TransientError
+from faceengine.detection import DETECTION, DetectedFace, DetectionConfig
+from faceengine.imaging import BadImageError
+from faceengine.wire import Detections
 from faces import providers
-from faces.detection import DETECTION, DetectedFace, DetectionConfig
-from faces.imaging import BadImageError
-from faces.inference import Detections
 from faces.models import (
     DetectTurn,
     Face,

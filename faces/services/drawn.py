@@ -6,9 +6,9 @@ import logging
 
 from commons.client import ApiClient
 from core.errors import PermanentError
+from faceengine.detection import FaceBox
+from faceengine.imaging import BadImageError
 from faces import providers
-from faces.detection import FaceBox
-from faces.imaging import BadImageError
 from faces.models import (
     Face,
 )

@@ -16,7 +16,7 @@ from commons.files import fetch_file_infos
 from commons.identifiers import normalise_category
 from commons.mediainfo import fetch_depicts
 from commons.types import FileInfo
-from faces.detection import DETECTION
+from faceengine.detection import DETECTION
 from faces.models import (
     Image,
     ImageCategory,

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from commons.client import ApiClient
 from core.errors import PermanentError, ServiceError, TransientError
+from faceengine.detection import FaceBox
+from faceengine.imaging import BadImageError
 from faces import providers
-from faces.detection import FaceBox
-from faces.imaging import BadImageError
 from faces.models import (
     Face,
     Image,

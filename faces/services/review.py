@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from core.enqueue import enqueue
 from core.transactions import retried
-from faces.detection import FaceBox
+from faceengine.detection import FaceBox
 from faces.models import (
     Answer,
     Face,

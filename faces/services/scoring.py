@@ -1,6 +1,6 @@
 """The learner's verdict on every face of a project, stored as model labels.
 
-The numerical method lives in ``faces.learning`` (pure numpy); this module reads the
+The numerical method lives in ``faceengine.learner`` (pure numpy); this module reads the
 project's faces and answers from the database, runs it, and writes the results back as
 ``Label(source=MODEL)`` rows: ``score`` is the calibrated probability that the face is the
 person, ``verdict`` is yes for a suggestion, ``priority`` orders the review questions.
@@ -18,7 +18,11 @@ import numpy as np
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from faces import learning
+from faceengine.learner.distances import usable_encodings
+from faceengine.learner.evidence import Evidence, Verdict, evidence_count
+from faceengine.learner.questions import review_priority
+from faceengine.learner.scores import Scores, score_faces
+from faceengine.learner.suggestions import suggest, suggest_nothing
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Face, Label, ProjectImage
 from faces.services import learner_memory
@@ -52,7 +56,7 @@ class ProjectFaces:
 
     face_ids: np.ndarray
     image_ids: np.ndarray
-    evidence: learning.Evidence
+    evidence: Evidence
 
 
 def project_rescore(*, project_id: int) -> dict | None:
@@ -71,11 +75,11 @@ def project_rescore(*, project_id: int) -> dict | None:
     if data.face_ids.size == 0:
         return _store_summary(project, _empty_summary(project))
     evidence = data.evidence
-    scores = learning.score_faces(evidence)
-    suggestions = learning.suggest(evidence, scores, max_distance=project.distance_threshold)
-    if learning.evidence_count(evidence) < project.min_answers:
-        suggestions = learning.suggest_nothing(evidence, scores)
-    priority = learning.review_priority(evidence, scores, max_distance=project.distance_threshold)
+    scores = score_faces(evidence)
+    suggestions = suggest(evidence, scores, max_distance=project.distance_threshold)
+    if evidence_count(evidence) < project.min_answers:
+        suggestions = suggest_nothing(evidence, scores)
+    priority = review_priority(evidence, scores, max_distance=project.distance_threshold)
     written = _write_labels(project, data.face_ids, scores, suggestions.faces, priority)
     stored = _store_summary(project, _summary(project, evidence, scores, suggestions))
     learner_memory.remember_written(project.pk, written, stored)
@@ -85,7 +89,7 @@ def project_rescore(*, project_id: int) -> dict | None:
 
 
 def _tell_if_suggesting(
-    project: Project, *, suggested_images: np.ndarray, evidence: learning.Evidence
+    project: Project, *, suggested_images: np.ndarray, evidence: Evidence
 ) -> None:
     """Suggestions appear where the learner's last run had none: the members are told, once
     per number of answers (the event), so a run done twice or a re-scoring that changes
@@ -102,7 +106,7 @@ def _tell_if_suggesting(
         notify(
             project=project,
             kind=Notification.Kind.SUGGESTIONS_READY,
-            event=f"suggestions:{learning.evidence_count(evidence)}",
+            event=f"suggestions:{evidence_count(evidence)}",
             count=waiting,
         )
 
@@ -139,7 +143,7 @@ def project_faces(project: Project) -> ProjectFaces:
     known = learner_memory.recall_faces(project, key) or _faces_read(project, key)
     face_ids = known.face_ids
     if face_ids.size == 0:
-        empty = learning.Evidence(
+        empty = Evidence(
             encodings=np.zeros((0, 128), np.float32),
             image_index=np.zeros(0, np.int64),
             verdicts=np.zeros(0, np.int8),
@@ -148,7 +152,7 @@ def project_faces(project: Project) -> ProjectFaces:
         return ProjectFaces(face_ids=none, image_ids=none, evidence=empty)
     _, image_index = np.unique(known.image_ids, return_inverse=True)
     position = {face_id: i for i, face_id in enumerate(face_ids.tolist())}
-    evidence = learning.Evidence(
+    evidence = Evidence(
         encodings=known.encodings,
         image_index=image_index,
         verdicts=_verdicts(project, position),
@@ -191,7 +195,7 @@ def _usable(project: Project, face_ids: np.ndarray, encodings: np.ndarray) -> np
     """The faces whose stored encoding the learner can compute with. A broken row (written
     before the model door refused such values, or by hand) is left out and logged, so that
     one face never stops its project's learner."""
-    usable = learning.usable_encodings(encodings)
+    usable = usable_encodings(encodings)
     for face_id in face_ids[~usable].tolist():
         logger.warning(
             "project %s: face %s left out: its encoding is not finite or out of range",
@@ -217,10 +221,10 @@ def project_model(encoders: Iterable[str]) -> str | None:
 
 def _verdicts(project: Project, position: dict[int, int]) -> np.ndarray:
     verdicts = np.zeros(len(position), dtype=np.int8)
-    codes: dict[str, learning.Verdict] = {
-        Label.Verdict.YES: learning.Verdict.YES,
-        Label.Verdict.NO: learning.Verdict.NO,
-        Label.Verdict.SKIP: learning.Verdict.SKIP,
+    codes: dict[str, Verdict] = {
+        Label.Verdict.YES: Verdict.YES,
+        Label.Verdict.NO: Verdict.NO,
+        Label.Verdict.SKIP: Verdict.SKIP,
     }
     answers = Label.objects.filter(project=project, source=Label.Source.HUMAN)
     for face_id, verdict in answers.values_list("face_id", "verdict"):
@@ -231,8 +235,8 @@ def _verdicts(project: Project, position: dict[int, int]) -> np.ndarray:
         project=project, source=Label.Source.BOOTSTRAP, verdict=Label.Verdict.NO
     )
     for face_id in removed.values_list("face_id", flat=True):
-        if face_id in position and verdicts[position[face_id]] == learning.Verdict.NONE:
-            verdicts[position[face_id]] = learning.Verdict.NO
+        if face_id in position and verdicts[position[face_id]] == Verdict.NONE:
+            verdicts[position[face_id]] = Verdict.NO
     return verdicts
 
 
@@ -300,7 +304,7 @@ def _hint(
 def _write_labels(
     project: Project,
     face_ids: np.ndarray,
-    scores: learning.Scores,
+    scores: Scores,
     suggested: np.ndarray,
     priority: np.ndarray,
 ) -> learner_memory.LabelArrays:
@@ -360,7 +364,7 @@ def _rows(
 
 
 def _label_arrays(
-    face_ids: np.ndarray, scores: learning.Scores, suggested: np.ndarray, priority: np.ndarray
+    face_ids: np.ndarray, scores: Scores, suggested: np.ndarray, priority: np.ndarray
 ) -> learner_memory.LabelArrays:
     is_suggested = np.zeros(face_ids.size, dtype=bool)
     is_suggested[suggested] = True
@@ -408,7 +412,7 @@ def _summary(project, evidence, scores, suggestions) -> LearnerSummary:
         updated_at=timezone.now(),
         faces=int(evidence.size),
         answers=estimate.answers,
-        confirmed=int((verdicts == learning.Verdict.YES).sum()),
+        confirmed=int((verdicts == Verdict.YES).sum()),
         suggested=len(suggestions),
         threshold=suggestions.min_probability,
         precision=estimate.precision,
@@ -419,8 +423,8 @@ def _summary(project, evidence, scores, suggestions) -> LearnerSummary:
         recall_interval=estimate.recall_interval,
         histogram=ScoreHistogram(
             bins=tuple(bins.round(3).tolist()),
-            answered_yes=histogram(verdicts == learning.Verdict.YES),
-            answered_no=histogram(verdicts == learning.Verdict.NO),
+            answered_yes=histogram(verdicts == Verdict.YES),
+            answered_no=histogram(verdicts == Verdict.NO),
             unanswered=histogram(scores.open),
         ),
     )

@@ -23,7 +23,7 @@ from benchmarks.detection import (
     recall_by_folder,
     run_benchmark,
 )
-from faces.detection import (
+from faceengine.detection import (
     DETECTION,
     SMALL_FACE_HEIGHT_PX,
     DetectionConfig,
@@ -33,7 +33,7 @@ from faces.detection import (
     encode_box,
     load_image,
 )
-from faces.imaging import decode_image
+from faceengine.imaging import decode_image
 
 FACES: Path = settings.FACES_DATA_DIR
 OBAMA = "barack_obama/01.jpg"
@@ -108,8 +108,8 @@ def test_detection_refuses_an_array_that_is_not_rgb_uint8() -> None:
 
 
 def test_importing_detection_does_not_load_dlib() -> None:
-    # The web process imports faces.detection for its types; it must not pay for the models.
-    code = "import sys, faces.detection; print('dlib' in sys.modules)"
+    # The web process imports faceengine.detection for its types; it must not pay for the models.
+    code = "import sys, faceengine.detection; print('dlib' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -126,7 +126,7 @@ def test_importing_detection_does_not_load_dlib() -> None:
 @pytest.mark.slow
 def test_models_load_once_and_leave_pillow_strict() -> None:
     code = (
-        "import sys; from PIL import ImageFile; from faces.detection import load_models; "
+        "import sys; from PIL import ImageFile; from faceengine.detection import load_models; "
         "first = load_models(); "
         "print(first is load_models(), 'face_recognition' in sys.modules, "
         "ImageFile.LOAD_TRUNCATED_IMAGES)"

@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 
 from benchmarks.evaluation import dataset, reviewer
-from faces import learning
-from faces.learning import Evidence, Verdict
+from faceengine.learner.estimates import Estimate
+from faceengine.learner.evidence import Evidence, Verdict, yes_faces
+from faceengine.learner.scores import score_faces
+from faceengine.learner.suggestions import suggest, suggest_nothing
 
 DIMENSIONS = 128
 PERSON_SPREAD = 0.3 / np.sqrt(DIMENSIONS)  # 0.3 from the centre, about 0.42 apart
@@ -50,7 +52,7 @@ def synthetic(seed: int, *, person: int = 20, answered: int = 8, nearest: float 
 
 @dataclass(frozen=True)
 class Outcome:
-    estimate: learning.Estimate
+    estimate: Estimate
     precision: float
     recall: float
 
@@ -61,11 +63,11 @@ def play(
     """The learner's estimates, and the true precision of its suggestions and the true
     recall of "yes + suggestions"."""
     evidence = project.evidence
-    scores = learning.score_faces(evidence)
-    suggestions = learning.suggest(
+    scores = score_faces(evidence)
+    suggestions = suggest(
         evidence, scores, max_distance=max_distance, min_probability=min_probability
     )
-    claimed = learning.yes_faces(evidence)
+    claimed = yes_faces(evidence)
     claimed[suggestions.faces] = True
     right = project.truth[suggestions.faces]
     return Outcome(
@@ -196,6 +198,6 @@ def test_one_set_of_answers_always_gives_one_interval():
 
 def test_nothing_suggested_has_no_precision_interval():
     evidence = synthetic(2).evidence
-    estimate = learning.suggest_nothing(evidence, learning.score_faces(evidence)).estimate
+    estimate = suggest_nothing(evidence, score_faces(evidence)).estimate
     assert estimate.precision is None and estimate.precision_interval is None
     assert estimate.recall_interval is not None

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faces.imaging import (
+from faceengine.imaging import (
     BadImageError,
     BadImageReason,
     decode_image,

@@ -12,8 +12,18 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from faces import learning
-from faces.learning import Evidence, Strategy, Verdict
+from faceengine.learner.distances import covering_subset, nearest_distance
+from faceengine.learner.evidence import Evidence, Verdict, evidence_count, implied_no, open_faces
+from faceengine.learner.questions import in_doubt, next_question, review_priority
+from faceengine.learner.scores import (
+    MIN_SLOPE,
+    SCORE_LIMIT,
+    SHARPNESS,
+    Strategy,
+    margin_scores,
+    score_faces,
+)
+from faceengine.learner.suggestions import suggest
 
 YES, NO, NONE = Verdict.YES, Verdict.NO, Verdict.NONE
 FACES_DIR = Path(settings.FACES_DATA_DIR)
@@ -42,8 +52,8 @@ def project(
 
 
 def suggested(evidence: Evidence, strategy: Strategy = Strategy.DEFAULT) -> set[int]:
-    scores = learning.score_faces(evidence, strategy=strategy)
-    return {int(face) for face in learning.suggest(evidence, scores).faces}
+    scores = score_faces(evidence, strategy=strategy)
+    return {int(face) for face in suggest(evidence, scores).faces}
 
 
 # Scoring --------------------------------------------------------------------------------
@@ -62,8 +72,8 @@ def test_a_no_answer_moves_the_boundary():
     assert 1 in suggested(before)
     assert 1 not in suggested(after)
     assert 3 in suggested(after)  # a face on the yes side keeps its place
-    score_before = learning.score_faces(before).score[1]
-    score_after = learning.score_faces(after).score[1]
+    score_before = score_faces(before).score[1]
+    score_after = score_faces(after).score[1]
     assert score_after < score_before - 5
 
 
@@ -73,8 +83,8 @@ def test_the_centroid_strategy_ignores_no_answers():
     with_no = project(points, [YES, YES, NONE, NO])
     centroid = Strategy.CENTROID
     assert np.array_equal(
-        learning.score_faces(without, strategy=centroid).score,
-        learning.score_faces(with_no, strategy=centroid).score,
+        score_faces(without, strategy=centroid).score,
+        score_faces(with_no, strategy=centroid).score,
     )
     assert 2 in suggested(with_no, centroid)
     assert 2 not in suggested(with_no)  # the default strategy listens to the no
@@ -89,7 +99,7 @@ def test_only_one_face_of_an_image_is_suggested():
     # Faces 1, 2 and 3 are on the same image; 2 and 3 are far from the yes.
     points = [at(0), at(0.2), at(0, 0.8), at(-0.5, 0.7)]
     evidence = project(points, [YES, NONE, NONE, NONE], images=[0, 1, 1, 1])
-    scores = learning.score_faces(evidence)
+    scores = score_faces(evidence)
     assert suggested(evidence) == {1}
     assert scores.probability[1:].sum() <= 1.0 + 1e-6
 
@@ -98,30 +108,30 @@ def test_two_plausible_faces_of_one_photo_are_asked_about_not_suggested():
     # Faces 1 and 2 share a photo and both look like the yes: a lookalike beside the person.
     points = [at(0), at(0.2), at(0, 0.3), at(0.25, 0.25), at(2.0)]
     evidence = project(points, [YES, NONE, NONE, NONE, NONE], images=[0, 1, 1, 2, 3])
-    scores = learning.score_faces(evidence)
+    scores = score_faces(evidence)
     assert scores.contested[1] and scores.contested[2] and not scores.contested[3]
     assert suggested(evidence) == {3}
-    assert learning.next_question(evidence, scores) == 1  # the likelier of the two first
+    assert next_question(evidence, scores) == 1  # the likelier of the two first
 
 
 def test_a_yes_makes_the_other_faces_of_its_image_no():
     points = [at(0), at(0.2), at(0, 0.3), at(0.25, 0.1)]
     evidence = project(points, [YES, NONE, YES, NONE], images=[0, 1, 1, 2])
-    scores = learning.score_faces(evidence)
+    scores = score_faces(evidence)
     assert not scores.open[1]
-    assert learning.implied_no(evidence)[1]
+    assert implied_no(evidence)[1]
     assert 1 not in suggested(evidence)
     # ... and that implied no is evidence against the faces that look like it.
     alone = project(points, [YES, NONE, NONE, NONE], images=[0, 1, 5, 2])
-    assert scores.score[3] < learning.score_faces(alone).score[3]
+    assert scores.score[3] < score_faces(alone).score[3]
 
 
 def test_being_confirmed_as_someone_else_elsewhere_lowers_a_score():
     points = [at(0), at(0.3), at(0.35, 0.05), at(-0.45)]
-    clean = learning.score_faces(project(points, [YES, NONE, NONE, NONE])).score
+    clean = score_faces(project(points, [YES, NONE, NONE, NONE])).score
     weights = np.array([0, 1.0, 0, 0], dtype=np.float32)
     evidence = project(points, [YES, NONE, NONE, NONE], against=weights)
-    against = learning.score_faces(evidence).score
+    against = score_faces(evidence).score
     assert against[1] < clean[1] - 5  # the face itself
     assert against[2] < clean[2] - 3  # and the face that looks just like it
     assert against[3] == pytest.approx(clean[3], abs=0.05)  # 0.75 away: barely touched
@@ -131,7 +141,7 @@ def test_being_confirmed_as_someone_else_elsewhere_lowers_a_score():
 def test_weaker_evidence_against_lowers_a_score_less():
     points = [at(0), at(0.3)]
     scores = [
-        learning.score_faces(
+        score_faces(
             project(points, [YES, NONE], against=np.array([0, weight], dtype=np.float32))
         ).score[1]
         for weight in (0.0, 0.3, 1.0)
@@ -148,9 +158,9 @@ def test_an_existing_depicts_statement_counts_as_a_yes_until_a_human_says_no():
 
 def test_answered_faces_are_scored_without_their_own_answer():
     evidence = project([at(0), at(0.3), at(1.5)], [YES, YES, NO])
-    scores = learning.score_faces(evidence)
-    assert scores.score[0] == pytest.approx(learning.SHARPNESS * (0.6 - 0.3), abs=1e-3)
-    assert scores.score[2] == -learning.SCORE_LIMIT
+    scores = score_faces(evidence)
+    assert scores.score[0] == pytest.approx(SHARPNESS * (0.6 - 0.3), abs=1e-3)
+    assert scores.score[2] == -SCORE_LIMIT
 
 
 def known_set(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +194,7 @@ def test_probabilities_match_frequencies_on_a_known_set(seed):
     answered = rng.random(truth.size) < 0.3
     verdicts = np.where(answered, np.where(truth, YES, NO), NONE)
     evidence = Evidence(encodings, np.arange(truth.size), verdicts)
-    scores = learning.score_faces(evidence)
+    scores = score_faces(evidence)
     unseen = scores.open
     assert calibration_error(scores.probability[unseen], truth[unseen]) < 0.06
     expected = scores.probability[unseen].sum()
@@ -194,19 +204,19 @@ def test_probabilities_match_frequencies_on_a_known_set(seed):
 def test_a_project_threshold_caps_suggestions_without_changing_probabilities():
     # Before, a wide threshold (0.75) shifted every score up and the estimate with it.
     evidence = project([at(0), at(0.3), at(0.5), at(0.7)], [YES, NONE, NONE, NONE])
-    wide = learning.score_faces(evidence, threshold=0.75)
-    assert np.array_equal(wide.probability, learning.score_faces(evidence).probability)
+    wide = score_faces(evidence, threshold=0.75)
+    assert np.array_equal(wide.probability, score_faces(evidence).probability)
     assert wide.probability[3] < 0.5  # 0.7 away is not the person on dlib's scale
-    capped = learning.suggest(evidence, wide, max_distance=0.4)
+    capped = suggest(evidence, wide, max_distance=0.4)
     assert {int(face) for face in capped.faces} == {1}
-    assert {int(face) for face in learning.suggest(evidence, wide).faces} == {1, 2}
+    assert {int(face) for face in suggest(evidence, wide).faces} == {1, 2}
 
 
 def test_the_first_answers_cannot_turn_the_score_around():
     # One yes whose only support is itself scores -10 left out; it must not flip the slope.
     evidence = project([at(0), at(0.3), at(1.5)], [YES, NONE, NO])
-    calibration = learning.score_faces(evidence).calibration
-    assert calibration.slope >= learning.MIN_SLOPE
+    calibration = score_faces(evidence).calibration
+    assert calibration.slope >= MIN_SLOPE
     assert suggested(evidence) == {1}
 
 
@@ -215,17 +225,17 @@ def test_the_first_answers_cannot_turn_the_score_around():
 
 def test_the_next_question_is_the_most_uncertain_face():
     evidence = project([at(0), at(0.2), at(0.6), at(1.2)], [YES, NONE, NONE, NONE])
-    assert learning.next_question(evidence, learning.score_faces(evidence)) == 2
+    assert next_question(evidence, score_faces(evidence)) == 2
 
 
 def test_a_doubted_suggestion_is_asked_before_a_face_the_threshold_keeps_out():
     # Face 1 (0.55 from the yes) is suggested at about 78 %; face 2 (0.605) sits nearer 50 %
     # but beyond the project's threshold of 0.6, so no answer about it changes the grid.
     evidence = project([at(0), at(0.55), at(0, 0.605), at(-1.5)], [YES, NONE, NONE, NO])
-    scores = learning.score_faces(evidence)
+    scores = score_faces(evidence)
     assert 0.6 < scores.probability[1] < 0.9 and 0.4 < scores.probability[2] < 0.5
-    assert learning.next_question(evidence, scores, max_distance=0.6) == 1
-    priority = learning.review_priority(evidence, scores, max_distance=0.6)
+    assert next_question(evidence, scores, max_distance=0.6) == 1
+    priority = review_priority(evidence, scores, max_distance=0.6)
     assert priority[1] > priority[2]
 
 
@@ -233,60 +243,57 @@ def test_a_likely_missed_face_is_asked_before_a_fairly_sure_suggestion():
     # Face 1 is suggested at about 92 %; face 2, within a threshold of 0.65, is just below
     # 50 %: the likelier mistake of the grid (a face of the person it would leave out).
     evidence = project([at(0), at(0.5), at(0, 0.61), at(-1.5)], [YES, NONE, NONE, NO])
-    scores = learning.score_faces(evidence)
+    scores = score_faces(evidence)
     assert 0.9 < scores.probability[1] < 0.95 and 0.4 < scores.probability[2] < 0.5
-    assert list(learning.in_doubt(evidence, scores, max_distance=0.65)) == [2, 1]
-    assert learning.next_question(evidence, scores, max_distance=0.65) == 2
+    assert list(in_doubt(evidence, scores, max_distance=0.65)) == [2, 1]
+    assert next_question(evidence, scores, max_distance=0.65) == 2
     # Beyond a threshold of 0.6 face 2 could not be sent: the suggestion is asked first.
-    assert learning.next_question(evidence, scores, max_distance=0.6) == 1
+    assert next_question(evidence, scores, max_distance=0.6) == 1
 
 
 def test_an_existing_statement_is_a_yes_without_asking():
     points = [at(1.0), at(1.05), at(1.1), at(0), at(-1.0), at(-1.1)]
     bootstrap = np.array([False, False, False, False, True, False])
     evidence = project(points, bootstrap=bootstrap, hint=3)
-    scores = learning.score_faces(evidence)
-    assert learning.next_question(evidence, scores) != 4
-    assert np.isnan(learning.review_priority(evidence, scores)[4])
+    scores = score_faces(evidence)
+    assert next_question(evidence, scores) != 4
+    assert np.isnan(review_priority(evidence, scores)[4])
     # A yes already: it counts, and its look-alike is suggested with no answer given.
-    assert learning.evidence_count(evidence) == 1
+    assert evidence_count(evidence) == 1
     assert 5 in suggested(evidence)
 
 
 def test_an_existing_statement_is_no_for_the_other_faces_of_its_photo():
     evidence = project([at(0), at(0.1)], images=[0, 0], bootstrap=np.array([True, False]))
-    assert list(learning.open_faces(evidence)) == [False, False]
+    assert list(open_faces(evidence)) == [False, False]
 
 
 def test_a_statement_a_human_said_no_to_leaves_the_hint_first():
     points = [at(1.0), at(1.05), at(1.1), at(0), at(-1.0)]
     bootstrap = np.array([False, False, False, False, True])
     confirmed_no = project(points, [NONE, NONE, NONE, NONE, NO], bootstrap=bootstrap, hint=3)
-    assert learning.next_question(confirmed_no, learning.score_faces(confirmed_no)) == 3
+    assert next_question(confirmed_no, score_faces(confirmed_no)) == 3
 
 
 def test_without_a_hint_the_densest_cluster_is_asked_first():
     points = [at(0), at(1.0), at(1.05), at(1.1, 0.05), at(-1.0), at(2.0)]
     evidence = project(points)
-    assert learning.next_question(evidence, learning.score_faces(evidence)) in {1, 2, 3}
+    assert next_question(evidence, score_faces(evidence)) in {1, 2, 3}
     # After a no on that cluster the next question goes elsewhere.
     told = project(points, [NONE, NONE, NO, NONE, NONE, NONE])
-    assert learning.next_question(told, learning.score_faces(told)) not in {1, 2, 3}
+    assert next_question(told, score_faces(told)) not in {1, 2, 3}
 
 
 def test_the_centroid_strategy_asks_at_random_among_open_faces():
     evidence = project([at(0), at(0.2), at(0.6), at(1.2)], [YES, NONE, NONE, NONE])
-    scores = learning.score_faces(evidence, strategy=Strategy.CENTROID)
-    asked = {
-        learning.next_question(evidence, scores, rng=np.random.default_rng(seed))
-        for seed in range(20)
-    }
+    scores = score_faces(evidence, strategy=Strategy.CENTROID)
+    asked = {next_question(evidence, scores, rng=np.random.default_rng(seed)) for seed in range(20)}
     assert asked == {1, 2, 3}
 
 
 def test_no_question_is_left_when_every_face_is_answered():
     evidence = project([at(0), at(1.0)], [YES, NO])
-    assert learning.next_question(evidence, learning.score_faces(evidence)) is None
+    assert next_question(evidence, score_faces(evidence)) is None
 
 
 # Estimates and distances ----------------------------------------------------------------
@@ -295,7 +302,7 @@ def test_no_question_is_left_when_every_face_is_answered():
 def test_estimates_come_from_the_answers():
     # Two yes close together, two no far away: each answer is predicted by the others.
     evidence = project([at(0), at(0.2), at(1.2), at(1.3), at(0.1, 0.1)], [YES, YES, NO, NO, NONE])
-    estimate = learning.suggest(evidence, learning.score_faces(evidence)).estimate
+    estimate = suggest(evidence, score_faces(evidence)).estimate
     assert estimate.held_out_precision == 1.0
     assert estimate.held_out_recall == 1.0
     assert estimate.answers == 4
@@ -304,7 +311,7 @@ def test_estimates_come_from_the_answers():
 
 def test_a_lone_yes_gives_a_pessimistic_held_out_recall():
     evidence = project([at(0), at(2.0, 1.0), at(0.2)], [YES, YES, NONE])
-    estimate = learning.suggest(evidence, learning.score_faces(evidence)).estimate
+    estimate = suggest(evidence, score_faces(evidence)).estimate
     assert estimate.held_out_recall == 0.0  # neither yes predicts the other
 
 
@@ -315,9 +322,9 @@ def test_nearest_distance_in_blocks_matches_the_direct_computation():
     direct = np.sqrt(
         ((queries[:, None, :].astype(np.float64) - references[None]) ** 2).sum(-1)
     ).min(axis=1)
-    blocks = learning.nearest_distance(queries, references, chunk_rows=128)
+    blocks = nearest_distance(queries, references, chunk_rows=128)
     np.testing.assert_allclose(blocks, direct, atol=1e-4)
-    assert np.isinf(learning.nearest_distance(queries, references[:0])).all()
+    assert np.isinf(nearest_distance(queries, references[:0])).all()
 
 
 def test_many_yes_faces_are_covered_by_representatives_that_only_lower_scores():
@@ -327,11 +334,11 @@ def test_many_yes_faces_are_covered_by_representatives_that_only_lower_scores():
     encodings = np.concatenate([yes_points, crowd])
     verdicts = np.array([YES] * 40 + [NONE] * 60)
     evidence = Evidence(encodings, np.arange(100), verdicts)
-    chosen = learning.covering_subset(encodings, np.arange(40), limit=8)
+    chosen = covering_subset(encodings, np.arange(40), limit=8)
     assert chosen.size == 8 and set(chosen) <= set(range(40))
-    exact = learning.margin_scores(evidence)
+    exact = margin_scores(evidence)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(learning, "MAX_YES_REFERENCES", 8)
-        covered = learning.margin_scores(evidence)
+        patch.setattr("faceengine.learner.scores.MAX_YES_REFERENCES", 8)
+        covered = margin_scores(evidence)
     assert (covered <= exact + 1e-4).all()
     assert (covered < exact - 1e-3).any()

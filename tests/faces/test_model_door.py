@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from core.errors import PermanentError
-from faces import inference
-from faces.detection import DETECTION, ENCODER, DetectedFace, FaceBox
+from faceengine import wire
+from faceengine.detection import DETECTION, ENCODER, DetectedFace, FaceBox
 from faces.modelclient import AnswerRefused, ModelServiceUnavailable
 from faces.models import Face, Image
 from faces.services import detect, reencode
@@ -72,7 +72,7 @@ def service() -> Iterator[Callable[[Behaviour], tuple[str, list[str]]]]:
 
 def answering(body: Any, *, metadata: Any = None) -> Behaviour:
     """Inference requests get ``body``; metadata requests get ``metadata`` (a sound one)."""
-    sound = inference.metadata(model_name="faces", model_version=ENCODER)
+    sound = wire.metadata(model_name="faces", model_version=ENCODER)
 
     def behave(handler: BaseHTTPRequestHandler) -> None:
         answer = body if handler.command == "POST" else (metadata or sound)
@@ -96,7 +96,7 @@ def one_face(*, faces: int = 1, version: str = ENCODER) -> dict[str, Any]:
         small=False,
         encoding=np.full(128, 0.05, dtype=np.float32),
     )
-    return inference.detect_response([face] * faces, model_name="faces", model_version=version)
+    return wire.detect_response([face] * faces, model_name="faces", model_version=version)
 
 
 def tensor(answer: dict[str, Any], name: str) -> dict[str, Any]:
@@ -167,7 +167,7 @@ def test_an_answer_the_pipeline_cannot_store_marks_the_image_as_an_error(
 def test_a_drawn_face_is_left_unencoded_when_its_encoding_is_refused(service, use):
     image = Image.objects.get(title="File:Obama 1.jpg")
     drawn = FaceFactory(image=image, index=5, encoding=None, origin=Face.Origin.DRAWN)
-    answer = inference.encode_response(
+    answer = wire.encode_response(
         [np.zeros(128, np.float32)], model_name="faces", model_version=ENCODER
     )
     tensor(answer, "encodings")["data"][0][0] = 1e39
@@ -185,7 +185,7 @@ def test_a_drawn_face_is_left_unencoded_when_its_encoding_is_refused(service, us
 def test_the_sweep_leaves_faces_alone_when_the_service_names_a_version_too_long(service, use):
     face = FaceFactory()
     Image.objects.filter(pk=face.image_id).update(state=Image.State.DONE)
-    metadata = inference.metadata(model_name="faces", model_version="v" * 65)
+    metadata = wire.metadata(model_name="faces", model_version="v" * 65)
     url, _ = service(answering(one_face(), metadata=metadata))
     use(url)
 
@@ -207,10 +207,10 @@ def test_the_sweep_leaves_faces_alone_while_the_model_service_is_down(use):
 
 def test_a_refused_answer_is_permanent_and_a_sound_one_passes_unchanged() -> None:
     assert issubclass(AnswerRefused, PermanentError)
-    sound = inference.read_detections(one_face())
-    assert inference.checked_detections(sound) is sound
-    with pytest.raises(inference.InvalidValue, match="not inside"):
-        inference.checked_detections(inference.read_detections(with_box(0.9, 0.1, 0.9, 0.3)))
+    sound = wire.read_detections(one_face())
+    assert wire.checked_detections(sound) is sound
+    with pytest.raises(wire.InvalidValue, match="not inside"):
+        wire.checked_detections(wire.read_detections(with_box(0.9, 0.1, 0.9, 0.3)))
 
 
 # ---- an answer too large, too slow, or elsewhere ---------------------------------------------

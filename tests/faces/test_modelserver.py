@@ -19,8 +19,8 @@ import pytest
 import requests
 from django.conf import settings
 
-from faces import inference
-from faces.detection import DETECTION, ENCODER, DetectedFace, FaceBox, analyse_file
+from faceengine import wire
+from faceengine.detection import DETECTION, ENCODER, DetectedFace, FaceBox, analyse_file
 
 FACES = Path(settings.FACES_DATA_DIR)
 OBAMA = FACES / "barack_obama/01.jpg"
@@ -76,9 +76,9 @@ def a_face(encoding: np.ndarray) -> DetectedFace:
 
 def test_a_detect_answer_reads_back_bit_for_bit() -> None:
     encoding = np.random.default_rng(7).normal(size=128).astype(np.float32)
-    answer = inference.detect_response([a_face(encoding)], model_name="faces", model_version="m-1")
+    answer = wire.detect_response([a_face(encoding)], model_name="faces", model_version="m-1")
     # Through JSON text, as on the wire.
-    read = inference.read_detections(json.loads(json.dumps(answer)))
+    read = wire.read_detections(json.loads(json.dumps(answer)))
 
     assert read.model_version == "m-1"
     assert read.faces == [a_face(encoding)]
@@ -88,8 +88,8 @@ def test_a_detect_answer_reads_back_bit_for_bit() -> None:
 
 def test_an_encode_request_reads_back_with_its_boxes_and_picture() -> None:
     boxes = [FaceBox(0.1, 0.2, 0.3, 0.4), FaceBox(0.5, 0.5, 0.25, 0.125)]
-    request = inference.read_request(
-        inference.encode_request(b"\xff\xd8picture", boxes=boxes), default=DETECTION
+    request = wire.read_request(
+        wire.encode_request(b"\xff\xd8picture", boxes=boxes), default=DETECTION
     )
     assert request.image == b"\xff\xd8picture"
     assert request.boxes == tuple(boxes)
@@ -106,8 +106,8 @@ def test_an_encode_request_reads_back_with_its_boxes_and_picture() -> None:
     ],
 )
 def test_a_malformed_answer_is_a_protocol_error(answer) -> None:
-    with pytest.raises(inference.ProtocolError):
-        inference.read_detections(answer)
+    with pytest.raises(wire.ProtocolError):
+        wire.read_detections(answer)
 
 
 def test_the_server_module_needs_no_django() -> None:
@@ -142,12 +142,12 @@ def test_health_and_metadata_name_the_model_and_its_version(model_server) -> Non
 @pytest.mark.slow
 def test_an_infer_request_gives_the_faces_dlib_finds_in_process(model_server) -> None:
     data = (FACES / "multi/03.jpg").read_bytes()
-    body = inference.detect_request(data, config=DETECTION)
+    body = wire.detect_request(data, config=DETECTION)
     answer = requests.post(infer_url(model_server), json=body, timeout=60)
 
     assert answer.status_code == 200
     assert answer.json()["model_name"] == "faces"
-    read = inference.read_detections(answer.json())
+    read = wire.read_detections(answer.json())
     expected = analyse_file(data, config=DETECTION)
     assert read.model_version == ENCODER
     assert read.faces == expected
@@ -157,11 +157,11 @@ def test_an_infer_request_gives_the_faces_dlib_finds_in_process(model_server) ->
 
 @pytest.mark.slow
 def test_the_versioned_infer_path_answers_for_its_version_only(model_server) -> None:
-    body = inference.encode_request(OBAMA.read_bytes(), boxes=[FaceBox(0.38, 0.12, 0.3, 0.24)])
+    body = wire.encode_request(OBAMA.read_bytes(), boxes=[FaceBox(0.38, 0.12, 0.3, 0.24)])
     versioned = f"/v2/models/faces/versions/{ENCODER}/infer"
     answer = requests.post(infer_url(model_server, versioned), json=body, timeout=60)
     assert answer.status_code == 200
-    assert inference.read_encodings(answer.json(), expected=1).vectors[0] is not None
+    assert wire.read_encodings(answer.json(), expected=1).vectors[0] is not None
     other = requests.post(
         infer_url(model_server, "/v2/models/faces/versions/9/infer"), json=body, timeout=10
     )

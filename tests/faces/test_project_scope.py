@@ -8,8 +8,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from faceengine.detection import FaceBox
 from faces import selectors
-from faces.detection import FaceBox
 from faces.models import Face, Image, Label
 from faces.services import review, scoring
 from tests.factories import (

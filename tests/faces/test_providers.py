@@ -24,14 +24,14 @@ from benchmarks.modelserver import ModelServer
 from commons.client import CommonsError
 from core.errors import TransientError
 from core.retry import RetryPolicy
-from faces.detection import (
+from faceengine.detection import (
     DETECTION,
     ENCODER,
     SMALL_FACE_HEIGHT_PX,
     DetectionConfig,
     FaceBox,
 )
-from faces.imaging import BadImageError
+from faceengine.imaging import BadImageError
 from faces.modelclient import ModelServiceClient, ModelServiceRejected, ModelServiceUnavailable
 from faces.models import Face, Image, Label
 from faces.providers import DlibProvider, HttpProvider, detector

@@ -1,4 +1,4 @@
-"""The numpy face network (faces.resnet) against dlib's own, on chips and photos it never saw."""
+"""The numpy face network (faceengine.resnet) against dlib's, on chips and photos it never saw."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from faces import resnet
-from faces.detection import FaceBox, encode_box, load_image
+from faceengine import resnet
+from faceengine.detection import FaceBox, encode_box, load_image
 
 FACES: Path = settings.FACES_DATA_DIR
 # float32 sums in another order: measured differences are about 3e-7 on descriptors whose

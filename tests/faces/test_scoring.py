@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from faces import learning
+from faceengine.learner.questions import FIRST_QUESTION
 from faces.models import Face, Label, ProjectImage
 from faces.selectors import learner_summary, question_for
 from faces.services import rescoring, scoring
@@ -148,8 +148,8 @@ def test_answered_faces_leave_the_review_queue_and_one_question_comes_first(bush
     labels = model_labels(project)
     assert labels[faces["george_w_bush/01.jpg"].pk].priority is None
     priorities = [label.priority for label in labels.values() if label.priority is not None]
-    assert max(priorities) == learning.FIRST_QUESTION
-    assert sorted(priorities).count(learning.FIRST_QUESTION) == 1
+    assert max(priorities) == FIRST_QUESTION
+    assert sorted(priorities).count(FIRST_QUESTION) == 1
 
 
 def test_an_existing_statement_is_never_asked(bush_project):

@@ -11,7 +11,8 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
-from faces import learning, selectors
+from faceengine.learner.evidence import Verdict
+from faces import selectors
 from faces.models import Answer, Face, Label, ReviewLease
 from faces.services import review, scoring
 from tests.factories import AnswerFactory, FaceFactory, LabelFactory
@@ -70,7 +71,7 @@ def test_the_learner_never_hears_of_a_skip(
 ):
     with django_capture_on_commit_callbacks() as callbacks:
         say(project, faces[0], owner, "skip")
-    assert learner_verdicts(project) == [learning.Verdict.NONE] * 3
+    assert learner_verdicts(project) == [Verdict.NONE] * 3
     assert not rescore_requested(project, callbacks)
 
 
@@ -248,7 +249,7 @@ def test_confirmed_faces_are_yes_for_the_learner(
     with django_capture_on_commit_callbacks() as callbacks:
         assert confirm(project, faces[:2], owner) == 2
     assert human_labels(project) == {faces[0].pk: ("yes", owner.pk), faces[1].pk: ("yes", owner.pk)}
-    assert learner_verdicts(project)[:2] == [learning.Verdict.YES] * 2
+    assert learner_verdicts(project)[:2] == [Verdict.YES] * 2
     assert set(Answer.objects.values_list("verdict", flat=True)) == {"yes"}
     assert rescore_requested(project, callbacks)
 

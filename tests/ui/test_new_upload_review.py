@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from faces.detection import FaceBox
+from faceengine.detection import FaceBox
 from faces.models import Answer, Face, Image
 from faces.services import review
 from tests.ui.conftest import answer_body, photos_of

@@ -12,8 +12,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from faceengine.detection import FaceBox
 from faces import selectors
-from faces.detection import FaceBox
 from faces.learning_summary import LearnerSummary
 from faces.models import Answer, Face, Label, ReviewLease
 from faces.services import review

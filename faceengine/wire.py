@@ -1,7 +1,7 @@
 """The face model's messages in the Open Inference Protocol (KServe V2), as plain functions.
 
 Shared by the client (``faces.modelclient``) and the reference server
-(``faces.modelserver``); no HTTP and no Django here. One model, one ``infer`` call, two uses:
+(``benchmarks.modelserver``); no HTTP and no Django here. One model, one ``infer`` call, two uses:
 
 - detect: input ``image`` (BYTES, shape [1], the file's bytes in base64: the
   ``content_type: base64`` parameter of MLServer's codecs) and the request parameters
@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from faces.detection import DetectedFace, DetectionConfig, FaceBox
-from faces.learning import MAX_ENCODING_VALUE, usable_encodings
+from faceengine.detection import DetectedFace, DetectionConfig, FaceBox
+from faceengine.learner.distances import MAX_ENCODING_VALUE, usable_encodings
 
 ENCODING_SIZE = 128
 # Wider than any Commons thumbnail (1920) is no detection setting the pipeline uses.

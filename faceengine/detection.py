@@ -6,12 +6,12 @@ file (DESIGN.md, "Coordinates").
 
 dlib is driven directly with the model files of the face_recognition_models package, as
 face_recognition 1.3 does (HOG detector, 5-point landmarks, one jitter, box trimmed to the image
-before landmarks). The encoding network runs in numpy (``faces.resnet``: the same weights, about
-6x faster than the prebuilt dlib, which has no BLAS), so encodings equal face_recognition's to
-about 1e-6. Importing
-face_recognition itself would load two unused models (CNN detector, 68-point landmarks,
-~100 MB) and set Pillow's LOAD_TRUNCATED_IMAGES for the whole process, which would make
-truncated downloads decode silently instead of raising BadImageError.
+before landmarks). The encoding network runs in numpy (``faceengine.resnet``: the same weights,
+about 6x faster than the prebuilt dlib, which has no BLAS), so encodings equal
+face_recognition's to about 1e-6. Importing face_recognition itself would load two unused
+models (CNN detector, 68-point landmarks, ~100 MB) and set Pillow's LOAD_TRUNCATED_IMAGES for
+the whole process, which would make truncated downloads decode silently instead of raising
+BadImageError.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from faces import resnet
-from faces.imaging import decode_image, downscale_to_width, image_to_array
+from faceengine import resnet
+from faceengine.imaging import decode_image, downscale_to_width, image_to_array
 
 # Below this height (in pixels of the analysed image) an encoding is not trustworthy. Measured
 # on 216 large identity faces shrunk step by step: under 40 px the encoding moves on average

@@ -1,0 +1,1 @@
+"""The learner's arithmetic: pure numpy over one row per face, no Django (see each module)."""

@@ -1,0 +1,212 @@
+"""Which face to ask about next, and the review order the classify page serves from.
+
+The answer that teaches the learner most comes first: a contested photo ("which face is it?"),
+then the faces the suggestions may be wrong about, then the face nearest the suggestion
+boundary; when every face is sure, the densest cluster no answer explains yet.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from faceengine.learner.distances import as_encodings, pairwise_squared
+from faceengine.learner.evidence import Evidence, other_weights, project_distance, yes_faces
+from faceengine.learner.scores import (
+    DEFAULT_MIN_PROBABILITY,
+    DEFAULT_THRESHOLD,
+    SHARPNESS,
+    Scores,
+    Strategy,
+    sigmoid,
+)
+from faceengine.learner.suggestions import best_of_each_image, open_within, proposed_faces
+
+CORE_DISTANCE = 0.5
+"""Looking for a cluster nobody answered about, a face this close to an answered one (or to
+a known other) counts as explained already."""
+
+
+DOUBT = 0.05
+"""A face within the project's threshold that the suggestions are wrong about with this
+probability or more is asked before any other (``in_doubt``): 95 %, as EXPLORE_GAP."""
+
+
+EXPLORE_GAP = 3.0
+"""When every open face is this sure (log-odds from the threshold: p < 5 % or > 95 %),
+the next question explores instead."""
+
+
+DENSITY_SAMPLE = 2000
+"""How many faces stand in for the project when looking for its densest cluster."""
+
+
+def next_question(
+    evidence: Evidence,
+    scores: Scores,
+    *,
+    min_probability: float = DEFAULT_MIN_PROBABILITY,
+    max_distance: float | None = None,
+    rng: np.random.Generator | None = None,
+) -> int | None:
+    """The face to ask about next, or None when every face is answered.
+
+    An existing statement's face is never asked: it is a yes already (:func:`open_faces`).
+
+    1. Before any yes: the hint face (P18), then the densest cluster of faces that no
+       answer explains yet, since a category's most frequent face is most often its subject.
+    2. Default strategy: the best face of a contested photo ("which face is it?"), then
+       the face within ``max_distance`` (the project's threshold) the suggestions are most
+       likely wrong about (:func:`in_doubt`), then the open face whose probability is
+       nearest the suggestion threshold, the answer that moves the boundary most; when no
+       open face is uncertain any more, the densest cluster no answer explains (a new look
+       of the person, or a crowd the model has not been told about). Centroid strategy: a
+       random open face, as the anchor asked.
+    """
+    plan = _plan(
+        evidence, scores, min_probability=min_probability, max_distance=max_distance, rng=rng
+    )
+    return plan[0]
+
+
+def _plan(
+    evidence: Evidence,
+    scores: Scores,
+    *,
+    min_probability: float = DEFAULT_MIN_PROBABILITY,
+    max_distance: float | None = None,
+    doubted: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[int | None, tuple[np.ndarray, np.ndarray] | None]:
+    """The next question, and when the learner is exploring, the ranking it chose from
+    (sample faces and their density): the faces to ask after that one, if it is skipped.
+    ``doubted``: :func:`in_doubt`'s faces when the caller has them already."""
+    candidates = scores.open
+    if not candidates.any():
+        return None, None
+    others = other_weights(evidence) > 0
+    if not yes_faces(evidence).any():
+        ranking = density_ranking(evidence, candidates, explained_by=others)
+        if evidence.hint is not None and candidates[evidence.hint]:
+            return int(evidence.hint), ranking
+        return int(ranking[0][np.argmax(ranking[1])]), ranking
+    if scores.strategy == Strategy.CENTROID:
+        return int((rng or np.random.default_rng()).choice(np.flatnonzero(candidates))), None
+    contested = np.flatnonzero(scores.contested)
+    if contested.size:
+        return int(contested[np.argmax(scores.probability[contested])]), None
+    if doubted is None:
+        doubted = in_doubt(
+            evidence, scores, min_probability=min_probability, max_distance=max_distance
+        )
+    if doubted.size:
+        return int(doubted[0]), None
+    face, gap = _most_uncertain(scores, min_probability)
+    if gap <= EXPLORE_GAP:
+        return face, None
+    ranking = density_ranking(evidence, candidates, explained_by=others | yes_faces(evidence))
+    return int(ranking[0][np.argmax(ranking[1])]), ranking
+
+
+def in_doubt(
+    evidence: Evidence,
+    scores: Scores,
+    *,
+    min_probability: float = DEFAULT_MIN_PROBABILITY,
+    max_distance: float | None = None,
+) -> np.ndarray:
+    """Faces the suggestions may be wrong about, the likeliest mistake first.
+
+    Within ``max_distance`` (the project's threshold; the grid proposes nothing beyond it):
+    a suggestion is wrong with probability 1 - p, any other face there is a missed face
+    of the person with probability p. Those at DOUBT or more are asked, before any face
+    beyond the threshold: a face that could not be sent whatever its answer teaches the
+    grid less, and a "no" to the likeliest-wrong suggestion moves the boundary under the
+    suggestions next to it. The suggestions are counted as :func:`suggest` would make
+    them, even before the project shows any.
+    """
+    rows = np.flatnonzero(open_within(scores, max_distance) & ~scores.contested)
+    proposed = np.zeros(evidence.size, dtype=bool)
+    proposed[proposed_faces(evidence, scores, min_probability, max_distance)] = True
+    probability = scores.probability[rows]
+    mistake = np.where(proposed[rows], 1.0 - probability, probability)
+    keep = mistake >= DOUBT
+    return rows[keep][np.argsort(-mistake[keep], kind="stable")]
+
+
+def _most_uncertain(scores: Scores, min_probability: float) -> tuple[int, float]:
+    """The open face nearest the threshold, and its distance from it in log-odds."""
+    probability = np.clip(scores.probability, 1e-6, 1 - 1e-6)
+    logits = np.log(probability) - np.log1p(-probability)
+    boundary = math.log(min_probability / (1 - min_probability))
+    gap = np.where(scores.open, np.abs(logits - boundary), np.inf)
+    face = int(np.argmin(gap))
+    return face, float(gap[face])
+
+
+def densest_face(evidence: Evidence, candidates: np.ndarray, *, explained_by: np.ndarray) -> int:
+    """The candidate face with the most candidate faces within the threshold, not counting
+    faces already explained (see :func:`density_ranking`)."""
+    sample, density = density_ranking(evidence, candidates, explained_by=explained_by)
+    return int(sample[np.argmax(density)])
+
+
+def density_ranking(
+    evidence: Evidence, candidates: np.ndarray, *, explained_by: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate faces and how many unexplained candidate faces lie within the threshold.
+
+    A face is explained when it lies within CORE_DISTANCE of an ``explained_by`` face:
+    somebody already answered about that person, so asking again teaches little.
+    Large projects are judged on an evenly spread sample of DENSITY_SAMPLE faces.
+    """
+    pool = np.flatnonzero(candidates)
+    sample = pool[np.linspace(0, pool.size - 1, min(pool.size, DENSITY_SAMPLE)).astype(int)]
+    known = np.flatnonzero(explained_by)
+    novelty = sigmoid(SHARPNESS * (project_distance(evidence, sample, known) - CORE_DISTANCE))
+    encodings = as_encodings(evidence.encodings[sample])
+    close = pairwise_squared(encodings, encodings) < DEFAULT_THRESHOLD**2
+    return sample, (close @ novelty) * novelty
+
+
+FIRST_QUESTION = 1000.0
+CONTESTED_PHOTO = 10.0
+IN_DOUBT = 5.0
+EXPLORING = 1.0
+
+
+def review_priority(
+    evidence: Evidence, scores: Scores, *, max_distance: float | None = None
+) -> np.ndarray:
+    """Every open face's place in the review order: higher is asked sooner; NaN for faces
+    that are not open to questions. What the database stores and the classify page serves
+    from (highest first), so the evaluation and the app ask in the same order.
+    ``max_distance`` is the project's distance threshold, as :func:`suggest` takes it.
+
+    1. The face :func:`next_question` chooses.
+    2. The faces of contested photos ("which face is it?").
+    3. The faces the suggestions may be wrong about (:func:`in_doubt`), likeliest first.
+    4. While exploring, the densest clusters no answer explains.
+    5. The rest by how close they lie to the suggestion boundary (always below 0).
+    """
+    priority = np.full(evidence.size, np.nan, dtype=np.float64)
+    is_open = scores.open
+    probability = np.clip(scores.probability.astype(np.float64), 1e-6, 1 - 1e-6)
+    logits = np.log(probability) - np.log1p(-probability)
+    boundary = math.log(DEFAULT_MIN_PROBABILITY / (1 - DEFAULT_MIN_PROBABILITY))
+    priority[is_open] = -np.abs(logits[is_open] - boundary)
+    # One question per contested photo: its likeliest face, asked as "which face is it?".
+    asked = best_of_each_image(np.flatnonzero(scores.contested), probability, evidence.image_index)
+    priority[asked] = CONTESTED_PHOTO + probability[asked]
+    doubted = in_doubt(evidence, scores, max_distance=max_distance)
+    priority[doubted] = IN_DOUBT + np.linspace(1.0, 0.0, doubted.size, endpoint=False)
+    first, ranking = _plan(evidence, scores, max_distance=max_distance, doubted=doubted)
+    if ranking is not None:
+        # Exploring: if the first question is skipped, the next densest clusters follow.
+        sample, density = ranking
+        explore = EXPLORING + density / max(float(density.max()), 1e-9)
+        priority[sample] = np.fmax(priority[sample], explore)
+    if first is not None:
+        priority[first] = FIRST_QUESTION
+    return priority

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from commons.client import commons_client
 from faces.models import Answer, Face, Image, Label
-from faces.services import pipeline
+from faces.services import crawl, detect
 from tests.browser.conftest import log_in, shot
 from tests.factories import ProjectFactory, UserFactory
 from tests.ui.conftest import score
@@ -22,9 +22,9 @@ def crawled_project(owner):
         owner=owner, qid="Q76", category="Barack Obama", person_labels={"en": "Barack Obama"}
     )
     with commons_client() as client:
-        pipeline.project_crawl(project=project, client=client, queue=False)
+        crawl.project_crawl(project=project, client=client, queue=False)
         for image in Image.objects.filter(project_links__project=project):
-            pipeline.image_detect(image_id=image.pk, client=client)
+            detect.image_detect(image_id=image.pk, client=client)
     return project
 
 

@@ -17,8 +17,9 @@ from commons.mediainfo import region_fractions
 from commons.oauth import wikimedia_username
 from depicts.models import DepictsEdit, WriteSwitch
 from faceengine.learner.questions import DOUBT
+from faces.learner_figures import learner_summary
 from faces.models import Face, Label, ProjectImage
-from faces.selectors import label_of, learner_summary
+from faces.selectors import label_of
 from projects.figures import whole_percent
 from projects.models import Project
 

@@ -36,7 +36,7 @@ from core.ratelimit import rate_limited
 from depicts.services import approval, common, sending, undo
 from faces import selectors as face_selectors
 from faces.models import Face, Label
-from faces.services import review
+from faces.services import answers, refusals
 from projects.access import project_for
 from projects.models import Project
 
@@ -295,7 +295,7 @@ def suggestions_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     faces = _not_sensitive_in_bulk(request, project, _selected(request, project))
     if faces:
         # An approval is a "yes" for the learner, as a rejection is a "no".
-        review.faces_confirm(project=project, faces=faces, user=request.user)
+        answers.faces_confirm(project=project, faces=faces, user=request.user)
         edits = approval.edits_approve(project=project, faces=faces, user=request.user)
         approved = [edit for edit in edits if edit.state != DepictsEdit.State.CANCELLED]
         messages.success(
@@ -330,7 +330,7 @@ def suggestions_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk)
     faces = _selected(request, project)
     if faces:
-        count = review.faces_reject(project=project, faces=faces, user=request.user)
+        count = answers.faces_reject(project=project, faces=faces, user=request.user)
         proposals = approval.edits_reject(project=project, faces=faces, user=request.user)
         messages.success(
             request,
@@ -358,15 +358,15 @@ def suggestions_doubts(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("These answers could not be read. Please try again."))
         return _back_to_grid(request, project)
-    answers = form.cleaned_data["answers"]
-    shown = face_selectors.faces_of_project(project=project, face_ids=[a[0] for a in answers])
+    given = form.cleaned_data["answers"]
+    shown = face_selectors.faces_of_project(project=project, face_ids=[a[0] for a in given])
     faces = {face.pk: face for face in shown}
-    refusals = [
+    refused = [
         refusal
-        for face_id, request_id, not_person in answers
+        for face_id, request_id, not_person in given
         if (refusal := _doubt_answer(request, project, faces.get(face_id), request_id, not_person))
     ]
-    _tell_doubts(request, stored=len(answers) - len(refusals), refusals=refusals)
+    _tell_doubts(request, stored=len(given) - len(refused), refusals=refused)
     return _back_to_grid(request, project)
 
 
@@ -379,13 +379,13 @@ def _doubt_answer(
 ) -> str | None:
     """One face of the batch as one answer; why it was refused, or None once stored."""
     if face is None:
-        return str(review.FaceNotInProject())
+        return str(refusals.FaceNotInProject())
     verdict = Label.Verdict.NO if not_person else Label.Verdict.YES
     try:
-        review.answer_record(
+        answers.answer_record(
             project=project, face=face, user=request.user, verdict=verdict, request_id=request_id
         )
-    except review.ReviewError as error:
+    except refusals.ReviewError as error:
         return str(error)
     return None
 
@@ -442,7 +442,7 @@ def _removal_proposed_text(count: int) -> str:
 def _selected(request: AuthenticatedRequest, project: Project) -> list[Face]:
     """The faces ticked (or shown, for "approve all"), if the project takes decisions now."""
     if not project.accepts_answers:
-        messages.error(request, str(review.ProjectNotAcceptingAnswers(project)))
+        messages.error(request, str(refusals.ProjectNotAcceptingAnswers(project)))
         return []
     form = FaceSelectionForm({"face": request.POST.getlist("face")})
     if not form.is_valid():

@@ -25,7 +25,8 @@ from core.ratelimit import rate_limited
 from faces import selectors
 from faces.forms import AnswerForm, CorrectForm, DrawForm, ExcludeForm, PickForm
 from faces.models import Face, Label
-from faces.services import review
+from faces.services import answers, drawing, leases, refusals
+from faces.services.undo import answer_undo
 from projects import selectors as project_selectors
 from projects.access import project_for
 from projects.models import Project
@@ -58,7 +59,7 @@ def _not_found() -> JsonResponse:
 
 def _serve(project: Project, request: AuthenticatedRequest, exclude: list[int]) -> dict[str, Any]:
     """The next question for this reviewer (held for them), or why there is none."""
-    face = review.face_serve(project=project, user=request.user, exclude=exclude)
+    face = leases.face_serve(project=project, user=request.user, exclude=exclude)
     if face is not None:
         return {"question": selectors.question_for(project=project, face=face).as_dict()}
     return {"question": None, "message": _nothing_left(project)}
@@ -66,7 +67,7 @@ def _serve(project: Project, request: AuthenticatedRequest, exclude: list[int]) 
 
 def _nothing_left(project: Project) -> str:
     if not project.accepts_answers:
-        return str(review.ProjectNotAcceptingAnswers(project))
+        return str(refusals.ProjectNotAcceptingAnswers(project))
     progress = selectors.project_progress(project=project)
     if progress.detecting or project_selectors.crawling(project):
         return _(
@@ -90,7 +91,7 @@ def classify(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     first = (
         _serve(project, request, [])
         if project.accepts_answers
-        else {"question": None, "message": str(review.ProjectNotAcceptingAnswers(project))}
+        else {"question": None, "message": str(refusals.ProjectNotAcceptingAnswers(project))}
     )
     return render(
         request,
@@ -117,7 +118,7 @@ def next_question(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     if not form.is_valid():
         return _invalid(form)
     if not project.accepts_answers:
-        return _refused("paused", str(review.ProjectNotAcceptingAnswers(project)))
+        return _refused("paused", str(refusals.ProjectNotAcceptingAnswers(project)))
     return JsonResponse(_serve(project, request, form.cleaned_data["exclude"]))
 
 
@@ -134,14 +135,14 @@ def answer(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     if face is None:
         return _not_found()
     try:
-        outcome = review.answer_record(
+        outcome = answers.answer_record(
             project=project,
             face=face,
             user=request.user,
             verdict=data["verdict"],
             request_id=data["request_id"],
         )
-    except review.ReviewError as error:
+    except refusals.ReviewError as error:
         return _refusal(project, request, error, data["exclude"])
     return _stored(project, request, outcome, data["exclude"])
 
@@ -163,14 +164,14 @@ def pick(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     if image is None or (data["face"] and chosen is None):
         return _not_found()
     try:
-        outcome = review.answer_pick(
+        outcome = answers.answer_pick(
             project=project,
             image=image,
             user=request.user,
             chosen=chosen,
             request_id=data["request_id"],
         )
-    except review.ReviewError as error:
+    except refusals.ReviewError as error:
         return _refusal(project, request, error, data["exclude"])
     return _stored(project, request, outcome, data["exclude"])
 
@@ -178,7 +179,7 @@ def pick(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 def _stored(
     project: Project,
     request: AuthenticatedRequest,
-    outcome: review.AnswerOutcome,
+    outcome: answers.AnswerOutcome,
     exclude: list[int],
 ) -> JsonResponse:
     following = _serve(project, request, exclude)
@@ -194,10 +195,10 @@ def _stored(
 
 
 def _refusal(
-    project: Project, request: AuthenticatedRequest, error: review.ReviewError, exclude: list[int]
+    project: Project, request: AuthenticatedRequest, error: refusals.ReviewError, exclude: list[int]
 ) -> JsonResponse:
     # Refused because someone was quicker: the page moves on with the next face.
-    extra = _serve(project, request, exclude) if isinstance(error, review.AlreadyAnswered) else {}
+    extra = _serve(project, request, exclude) if isinstance(error, refusals.AlreadyAnswered) else {}
     return _refused(error.code, str(error), next=extra.get("question"))
 
 
@@ -208,8 +209,8 @@ def undo(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """Z / Backspace: take back the latest answer still standing (again: the one before)."""
     project = project_for(request, pk)
     try:
-        outcome = review.answer_undo(project=project, user=request.user)
-    except review.ReviewError as error:
+        outcome = answer_undo(project=project, user=request.user)
+    except refusals.ReviewError as error:
         return _refused(error.code, str(error))
     if outcome is None:
         return JsonResponse(
@@ -220,7 +221,7 @@ def undo(request: AuthenticatedRequest, pk: int) -> JsonResponse:
         (f for f, a in zip(faces, outcome.answers, strict=True) if a.verdict == Label.Verdict.YES),
         faces[0],
     )
-    review.lease_take(project=project, face=shown, user=request.user)
+    leases.lease_take(project=project, face=shown, user=request.user)
     return JsonResponse(
         {
             "undone": [a.face_id for a in outcome.answers],
@@ -244,8 +245,8 @@ def draw(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     if image is None:
         return _not_found()
     try:
-        face = review.face_draw(project=project, image=image, user=request.user, box=form.box)
-    except review.ReviewError as error:
+        face = drawing.face_draw(project=project, image=image, user=request.user, box=form.box)
+    except refusals.ReviewError as error:
         return _refused(error.code, str(error))
     return JsonResponse({"question": _question(project, face)})
 
@@ -263,7 +264,7 @@ def correct(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     if face is None:
         return _not_found()
     try:
-        new = review.face_correct(project=project, face=face, user=request.user, box=form.box)
-    except review.ReviewError as error:
+        new = drawing.face_correct(project=project, face=face, user=request.user, box=form.box)
+    except refusals.ReviewError as error:
         return _refused(error.code, str(error))
     return JsonResponse({"question": _question(project, new), "replaced": face.pk})

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from faces.models import Answer, Label
-from faces.services import learner_memory, review, scoring
+from faces.services import answers, learner_memory, scoring
 from projects.models import Project
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.ui.conftest import photos_of
@@ -82,7 +82,7 @@ def test_an_answer_does_not_wait_for_the_learners_whole_write(monkeypatch):
 
     def answer() -> None:
         try:
-            review.answer_record(
+            answers.answer_record(
                 project=project, face=faces[0], user=user, verdict="yes", request_id=uuid.uuid4()
             )
             finished.set()

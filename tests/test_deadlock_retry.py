@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from core import transactions
 from faces.models import Answer, Label
-from faces.services import review
+from faces.services import answers, undo
 from tests.ui.conftest import answer_body, photos_of
 
 DEADLOCK = OperationalError(1213, "Deadlock found when trying to get lock; try restarting")
@@ -40,8 +40,8 @@ def test_an_answer_refused_by_a_deadlock_is_tried_again_and_stored(
 ):
     face = photos_of(project, 1)[0]
     # The deadlock strikes mid-way, after the answer's first rows: InnoDB rolls it all back.
-    align, calls = failing(1, DEADLOCK, then=review._twins_align)
-    monkeypatch.setattr(review, "_twins_align", align)
+    align, calls = failing(1, DEADLOCK, then=answers.twins_align)
+    monkeypatch.setattr(answers, "twins_align", align)
     response = client_of(owner).post(
         reverse("projects:answer", args=[project.pk]),
         answer_body(face, "yes"),
@@ -56,13 +56,13 @@ def test_an_answer_refused_by_a_deadlock_is_tried_again_and_stored(
 def test_an_undo_refused_by_a_lock_wait_timeout_takes_back_one_step(owner, project, monkeypatch):
     first, second = photos_of(project, 2)
     for face in (first, second):
-        review.answer_record(
+        answers.answer_record(
             project=project, face=face, user=owner, verdict="yes", request_id=face_request(face)
         )
     timeout = OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction")
-    restore, calls = failing(1, timeout, then=review._label_restore)
-    monkeypatch.setattr(review, "_label_restore", restore)
-    outcome = review.answer_undo(project=project, user=owner)
+    restore, calls = failing(1, timeout, then=undo._label_restore)
+    monkeypatch.setattr(undo, "_label_restore", restore)
+    outcome = undo.answer_undo(project=project, user=owner)
     assert outcome is not None and [a.face_id for a in outcome.answers] == [second.pk]
     assert len(calls) == 2
     assert list(Answer.objects.filter(undone_at__isnull=True).values_list("face", flat=True)) == [

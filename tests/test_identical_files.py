@@ -12,7 +12,7 @@ from depicts.selectors import SuggestionFilter, suggestions
 from depicts.services import approval
 from faces.models import Answer, Face, Image, Label
 from faces.selectors import next_face
-from faces.services import crawl, detect, review
+from faces.services import answers, crawl, detect, refusals, undo
 from faces.services.scoring import project_rescore
 from tests.factories import (
     FaceFactory,
@@ -58,7 +58,7 @@ def twins(project):
 
 
 def say(project, user, face: Face, verdict: str = "yes") -> None:
-    review.answer_record(
+    answers.answer_record(
         project=project, face=face, user=user, verdict=verdict, request_id=uuid.uuid4()
     )
 
@@ -101,7 +101,7 @@ def test_a_face_with_another_box_in_the_identical_file_is_still_asked(twins, pro
 def test_undo_takes_the_answer_back_from_both_files(twins, project, owner):
     original, copy, _other = twins
     say(project, owner, original)
-    review.answer_undo(project=project, user=owner)
+    undo.answer_undo(project=project, user=owner)
     assert (human(project, original), human(project, copy)) == (None, None)
     assert copy.pk in asked(project, owner)
 
@@ -109,7 +109,7 @@ def test_undo_takes_the_answer_back_from_both_files(twins, project, owner):
 def test_another_reviewer_cannot_contradict_through_the_copy(twins, project, owner, member):
     original, copy, _other = twins
     say(project, owner, original, "yes")
-    with pytest.raises(review.AlreadyAnswered):
+    with pytest.raises(refusals.AlreadyAnswered):
         say(project, member, copy, "no")
     assert (human(project, original), human(project, copy)) == ("yes", "yes")
 
@@ -117,7 +117,7 @@ def test_another_reviewer_cannot_contradict_through_the_copy(twins, project, own
 def test_the_grid_rejecting_one_rejects_the_other(twins, project, owner):
     original, copy, _other = twins
     say(project, owner, original, "yes")
-    review.faces_reject(project=project, faces=[copy], user=owner)
+    answers.faces_reject(project=project, faces=[copy], user=owner)
     assert (human(project, original), human(project, copy)) == ("no", "no")
 
 
@@ -184,7 +184,7 @@ def test_rejecting_one_withdraws_the_approved_edit_of_the_other(twins, project, 
     original, copy, _other = twins
     say(project, owner, original, "yes")
     edits = approval.edits_approve(project=project, faces=[original, copy], user=owner)
-    review.faces_reject(project=project, faces=[original], user=owner)
+    answers.faces_reject(project=project, faces=[original], user=owner)
     approval.edits_reject(project=project, faces=[original], user=owner)
     for edit in edits:
         edit.refresh_from_db()

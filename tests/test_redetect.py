@@ -18,7 +18,7 @@ from faces.models import Answer, Face, Image, Label
 from faces.selectors import next_face
 from faces.services import crawl as crawl_service
 from faces.services import detect, images, processing
-from faces.services.review import answer_record
+from faces.services.answers import answer_record
 from tests.depicts.writing import approve, queue_only, send_all, setclaims
 from tests.factories import FaceFactory, ImageFactory, ProjectFactory
 from tests.pipeline.test_pipeline import client

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST, require_safe
 from commons.addresses import file_page_url, person_image_url
 from core.http import AuthenticatedRequest
 from core.ratelimit import rate_limited
+from faces import learner_figures
 from faces import selectors as face_selectors
 from faces.selectors import ProjectProgress
 from faces.services import rescoring
@@ -180,7 +181,7 @@ def project_status(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """What the project page polls: progress, counts, and whether the workers keep up."""
     project = project_for(request, pk)
     overview = _overview(project)
-    summary = face_selectors.learner_summary(project)
+    summary = learner_figures.learner_summary(project)
     return JsonResponse(
         {
             "state": project.state,
@@ -195,7 +196,7 @@ def project_status(request: AuthenticatedRequest, pk: int) -> JsonResponse:
             "precision": summary.precision if summary else None,
             "recall": summary.recall if summary else None,
             # Shown as the page shows them (one rule, projects.figures): the script copies them.
-            **face_selectors.estimate_texts(summary),
+            **learner_figures.estimate_texts(summary),
         }
     )
 
@@ -206,7 +207,7 @@ def project_learner(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """What the pages that show the learner's figures poll (``static/js/learner.js``): the
     figures drawn again when the learner has run since ``since``, else the version alone."""
     project = project_for(request, pk)
-    context = face_selectors.learner_panel_context(project, compact="compact" in request.GET)
+    context = learner_figures.learner_panel_context(project, compact="compact" in request.GET)
     if request.GET.get("since") == context["version"]:
         return JsonResponse({"version": context["version"]})
     html = render_to_string("faces/_learner_figures.html", context, request=request)

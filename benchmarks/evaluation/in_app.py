@@ -3,7 +3,7 @@
 Each run makes a real project in the configured database, with the new-project form's
 default settings, on the manifest's photos (stored once per evaluation as images and faces,
 as the detect workers store them). The reviewer then does what the classify page does:
-``review.face_serve`` serves the next face, ``question_for`` says whether it is a "which
+``face_serve`` serves the next face, ``question_for`` says whether it is a "which
 face?" question, and ``answer_record`` / ``answer_pick`` store the answer. The learner runs
 as the ``faces.learn.project`` task the answer queues (the task's own function, called when the
 answer commits: a worker that is always free). What counts is what the suggestion grid
@@ -29,9 +29,11 @@ from benchmarks.evaluation.reviewer import Action, ProjectSettings, Run, Scenari
 from core import enqueue
 from depicts.selectors import SuggestionFilter, suggestions
 from faceengine.learner.evidence import Verdict
+from faces.learner_figures import learner_summary
 from faces.models import Face, Image, Label, ProjectImage
-from faces.selectors import learner_summary, question_for
-from faces.services import review
+from faces.selectors import question_for
+from faces.services.answers import answer_pick, answer_record
+from faces.services.leases import face_serve
 from faces.tasks import learn_project
 from projects.models import Project
 
@@ -194,7 +196,7 @@ def _drive(
         run.record(_snapshot(world, scenario, project, answers, questions))
         if run.done(at_least=at_least, at_most=at_most):
             return
-        face = review.face_serve(project=project, user=user)
+        face = face_serve(project=project, user=user)
         if face is None:
             return
         question = question_for(project=project, face=face)
@@ -210,7 +212,7 @@ def _answer(world: World, project: Project, user: User, face: Face, action: Acti
         chosen = None
         if action.chosen is not None:
             chosen = Face.objects.get(pk=int(world.faces[action.chosen]))
-        review.answer_pick(
+        answer_pick(
             project=project, image=face.image, user=user, chosen=chosen, request_id=uuid.uuid4()
         )
         return
@@ -219,7 +221,7 @@ def _answer(world: World, project: Project, user: User, face: Face, action: Acti
         Verdict.NO: Label.Verdict.NO,
         Verdict.SKIP: Label.Verdict.SKIP,
     }
-    review.answer_record(
+    answer_record(
         project=project,
         face=face,
         user=user,

@@ -130,7 +130,7 @@ def edits_reject(*, project: Project, faces: Sequence[Face], user: User) -> list
 
 def _twins(project: Project, faces: Sequence[Face]) -> list[Face]:
     """The same faces in identical files of the project: rejected with them (their human
-    labels follow, ``faces.services.review``), so their edits go the same way."""
+    labels follow, ``faces.services.twins``), so their edits go the same way."""
     given = {face.pk for face in faces}
     groups = twin_groups(project=project, face_ids=list(given))
     ids = {pk for group in groups for pk in group} - given

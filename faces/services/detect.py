@@ -41,7 +41,7 @@ from faces.services.processing import (
     turns_for,
 )
 from faces.services.reencode import detected_before, reencode_claimed
-from faces.services.review import twin_answers_share
+from faces.services.twins import twin_answers_share
 
 
 def image_claim(*, image_id: int) -> Image | None:

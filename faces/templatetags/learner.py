@@ -10,7 +10,7 @@ from typing import Any
 
 from django import template
 
-from faces.selectors import learner_panel_context
+from faces.learner_figures import learner_panel_context
 from projects.models import Project
 
 register = template.Library()

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from faces.models import Answer, Face
-from faces.services import review
+from faces.services import answers
 from tests.browser.conftest import log_in
 from tests.browser.test_review_ui import processed_project, shown
 from tests.factories import MembershipFactory, UserFactory
@@ -49,7 +49,7 @@ def test_answering_a_face_another_reviewer_took_is_said_without_a_console_error(
     page.goto(reverse("projects:classify", args=[project.pk]))
     page.wait_for_selector("#stage:not([hidden])")
     face = Face.objects.get(pk=shown(page))
-    review.answer_record(
+    answers.answer_record(
         project=project, face=face, user=bob, verdict="no", request_id=uuid.uuid4()
     )
     page.keyboard.press("y")  # the server refuses: bob answered it first (409)

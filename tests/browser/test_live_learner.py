@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from PIL import Image as PillowImage
 
+from faces.learner_figures import learner_summary
 from faces.models import Face, Label
-from faces.selectors import learner_summary
-from faces.services import review, scoring
+from faces.services import answers, scoring
 from projects.models import Project
 from tests.browser.conftest import (
     README_SHOT_MAX_BYTES,
@@ -34,7 +34,7 @@ LIVE_WITHIN_MS = 3000
 
 def answer(project: Project, owner, face: Face, verdict: str) -> str:
     """An answer as another tab gives it, and the learner's run after it: its new version."""
-    review.answer_record(
+    answers.answer_record(
         project=project, face=face, user=owner, verdict=verdict, request_id=uuid.uuid4()
     )
     scoring.project_rescore(project_id=project.pk)

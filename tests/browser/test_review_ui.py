@@ -11,7 +11,7 @@ from django.urls import reverse
 from commons.client import commons_client
 from depicts.models import DepictsEdit
 from faces.models import Answer, Face, Image, Label
-from faces.services import bootstrap, crawl, detect, review, scoring
+from faces.services import answers, bootstrap, crawl, detect, scoring
 from faces.tasks import encode_face
 from projects.models import Project
 from tests.browser.conftest import log_in, readme_shot, shot
@@ -181,7 +181,7 @@ def test_approve_suggestions_in_the_grid_by_keyboard(page, commons, writer_setti
     project = processed_project(owner)
     for title in ("File:Barack Obama 01.jpg", "File:Barack Obama 02.jpg"):
         face = Face.objects.current().filter(image__title=title).first()
-        review.answer_record(
+        answers.answer_record(
             project=project, face=face, user=owner, verdict="yes", request_id=uuid.uuid4()
         )
     scoring.project_rescore(project_id=project.pk)

@@ -14,7 +14,7 @@ from commons.client import commons_client
 from depicts.models import DepictsEdit
 from depicts.services import approval
 from faces.models import Face, Image
-from faces.services import crawl, detect, review
+from faces.services import answers, crawl, detect
 from fakecommons import FakeCommons
 from projects.models import Project
 from tests.browser.conftest import log_in, shot
@@ -56,7 +56,7 @@ def approved_project(owner) -> Project:
     faces = list(Face.objects.current().filter(image__title__in=[f"File:{p}" for p in PHOTOS]))
     assert len(faces) == len(PHOTOS)
     for face in faces:
-        review.answer_record(
+        answers.answer_record(
             project=project, face=face, user=owner, verdict="yes", request_id=uuid.uuid4()
         )
     approval.edits_approve(project=project, faces=faces, user=owner)

@@ -15,7 +15,7 @@ from depicts.models import DepictsEdit
 from depicts.services import approval, common
 from faces.learning_summary import LearnerSummary
 from faces.models import Face, Label, ProjectImage
-from faces.services import review
+from faces.services import answers
 from tests.depicts.writing import KNOWN, PERSON, depicts, face_on, queue, send_all
 from tests.factories import DepictsEditFactory, LabelFactory, ProjectFactory
 from tests.ui.conftest import photos_of, score
@@ -38,7 +38,7 @@ def sent_addition(project, face: Face) -> DepictsEdit:
 
 
 def say_no(project, face: Face, user) -> None:
-    review.answer_record(
+    answers.answer_record(
         project=project, face=face, user=user, verdict="no", request_id=uuid.uuid4()
     )
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from faces.learner_figures import learner_summary, score_chart
 from faces.learning_summary import LearnerSummary, ScoreHistogram
-from faces.selectors import learner_summary, score_chart
 from tests.factories import ProjectFactory
 
 WHEN = datetime(2026, 11, 23, 15, tzinfo=UTC)

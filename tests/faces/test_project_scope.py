@@ -11,7 +11,7 @@ from django.urls import reverse
 from faceengine.detection import FaceBox
 from faces import selectors
 from faces.models import Face, Image, Label
-from faces.services import review, scoring
+from faces.services import answers, drawing, leases, refusals, scoring
 from tests.factories import (
     DepictsEditFactory,
     FaceFactory,
@@ -44,7 +44,7 @@ def strangers_project(shared_face):
 
 
 def strangers_yes(other, face: Face) -> None:
-    review.answer_record(
+    answers.answer_record(
         project=other, face=face, user=other.owner, verdict="yes", request_id=uuid.uuid4()
     )
 
@@ -103,8 +103,8 @@ def test_a_box_corrected_here_never_changes_a_face_another_project_answered(
         face=shared_face,
         region=shared_face.region_pct,
     )
-    with pytest.raises(review.FaceUsedElsewhere):
-        review.face_correct(project=project, face=shared_face, user=owner, box=BETTER_BOX)
+    with pytest.raises(refusals.FaceUsedElsewhere):
+        drawing.face_correct(project=project, face=shared_face, user=owner, box=BETTER_BOX)
     shared_face.refresh_from_db()
     edit.refresh_from_db()
     assert shared_face.superseded_by_id is None
@@ -124,10 +124,10 @@ def test_a_face_only_this_project_answered_is_corrected_with_its_answers(
     each of them (the other has only the learner's score on it, no say)."""
     MembershipFactory(project=strangers_project, user=owner)
     LabelFactory(project=strangers_project, face=shared_face, source=Label.Source.MODEL)
-    review.answer_record(
+    answers.answer_record(
         project=project, face=shared_face, user=owner, verdict="yes", request_id=uuid.uuid4()
     )
-    new = review.face_correct(project=project, face=shared_face, user=owner, box=BETTER_BOX)
+    new = drawing.face_correct(project=project, face=shared_face, user=owner, box=BETTER_BOX)
     shared_face.refresh_from_db()
     assert shared_face.superseded_by == new
     assert Label.objects.get(project=project, source=Label.Source.HUMAN).face == new
@@ -142,12 +142,12 @@ def test_a_non_members_correction_never_changes_the_box_another_project_is_asked
 ):
     """The stranger's project has not answered the face yet: it is still asked about it."""
     score_in(strangers_project, shared_face)
-    with pytest.raises(review.FaceAskedElsewhere):
-        review.face_correct(project=project, face=shared_face, user=owner, box=BETTER_BOX)
+    with pytest.raises(refusals.FaceAskedElsewhere):
+        drawing.face_correct(project=project, face=shared_face, user=owner, box=BETTER_BOX)
     shared_face.refresh_from_db()
     assert shared_face.superseded_by_id is None
     stranger = strangers_project.owner
-    assert review.face_serve(project=strangers_project, user=stranger) == shared_face
+    assert leases.face_serve(project=strangers_project, user=stranger) == shared_face
 
 
 def test_a_non_members_correction_is_refused_from_the_classify_page(
@@ -166,15 +166,15 @@ def test_a_face_drawn_by_a_non_member_is_not_served_in_another_project(
     owner, project, shared_face, strangers_project
 ):
     stranger = strangers_project.owner
-    drawn = review.face_draw(
+    drawn = drawing.face_draw(
         project=strangers_project, image=shared_face.image, user=stranger, box=BETTER_BOX
     )
     Face.objects.filter(pk=drawn.pk).update(encoding=random_encoding(7))
     score_in(project, shared_face)
-    review.answer_record(
+    answers.answer_record(
         project=project, face=shared_face, user=owner, verdict="no", request_id=uuid.uuid4()
     )
-    assert review.face_serve(project=project, user=owner) is None
+    assert leases.face_serve(project=project, user=owner) is None
     assert drawn.pk not in scoring.project_faces(project).face_ids.tolist()
     assert drawn.pk in scoring.project_faces(strangers_project).face_ids.tolist()
     question = selectors.question_for(project=project, face=shared_face)
@@ -184,14 +184,14 @@ def test_a_face_drawn_by_a_non_member_is_not_served_in_another_project(
 def test_a_face_drawn_by_a_non_member_cannot_be_answered_or_approved_by_id(
     owner, project, shared_face, strangers_project
 ):
-    drawn = review.face_draw(
+    drawn = drawing.face_draw(
         project=strangers_project,
         image=shared_face.image,
         user=strangers_project.owner,
         box=BETTER_BOX,
     )
-    with pytest.raises(review.FaceNotInProject):
-        review.answer_record(
+    with pytest.raises(refusals.FaceNotInProject):
+        answers.answer_record(
             project=project, face=drawn, user=owner, verdict="yes", request_id=uuid.uuid4()
         )
     assert selectors.faces_of_project(project=project, face_ids=[drawn.pk]) == []
@@ -201,8 +201,8 @@ def test_a_face_drawn_by_a_non_member_cannot_be_answered_or_approved_by_id(
 def test_a_face_drawn_here_is_corrected_here_and_stays_this_projects(
     owner, project, shared_face, strangers_project
 ):
-    drawn = review.face_draw(project=project, image=shared_face.image, user=owner, box=BETTER_BOX)
-    new = review.face_correct(
+    drawn = drawing.face_draw(project=project, image=shared_face.image, user=owner, box=BETTER_BOX)
+    new = drawing.face_correct(
         project=project, face=drawn, user=owner, box=FaceBox(0.5, 0.1, 0.3, 0.3)
     )
     assert new.project == project
@@ -214,7 +214,7 @@ def test_a_drawn_face_another_project_answered_stays_in_that_project(
     owner, project, shared_face, strangers_project
 ):
     """Answered there before boxes belonged to their project: that answer still counts."""
-    drawn = review.face_draw(
+    drawn = drawing.face_draw(
         project=strangers_project,
         image=shared_face.image,
         user=strangers_project.owner,
@@ -250,7 +250,7 @@ def test_the_owner_opts_in_from_the_settings_and_the_page_says_what_is_shared(
 def test_a_drawn_face_another_project_answered_is_read_and_shown_here(
     owner, project, shared_face, strangers_project
 ):
-    drawn = review.face_draw(
+    drawn = drawing.face_draw(
         project=strangers_project,
         image=shared_face.image,
         user=strangers_project.owner,

@@ -9,8 +9,9 @@ import pytest
 from django.conf import settings
 
 from faceengine.learner.questions import FIRST_QUESTION
+from faces.learner_figures import learner_summary
 from faces.models import Face, Label, ProjectImage
-from faces.selectors import learner_summary, question_for
+from faces.selectors import question_for
 from faces.services import rescoring, scoring
 from faces.services.rescoring import RESCORE_DELAY_SECONDS
 from tests.factories import (

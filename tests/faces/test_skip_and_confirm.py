@@ -14,7 +14,7 @@ from django.utils import timezone
 from faceengine.learner.evidence import Verdict
 from faces import selectors
 from faces.models import Answer, Face, Label, ReviewLease
-from faces.services import review, scoring
+from faces.services import answers, leases, refusals, scoring, undo
 from tests.factories import AnswerFactory, FaceFactory, LabelFactory
 from tests.ui.conftest import answer_body, photos_of, score
 
@@ -26,8 +26,8 @@ def faces(project) -> list[Face]:
     return photos_of(project, 3)
 
 
-def say(project, face, user, verdict, request_id=None) -> review.AnswerOutcome:
-    return review.answer_record(
+def say(project, face, user, verdict, request_id=None) -> answers.AnswerOutcome:
+    return answers.answer_record(
         project=project,
         face=face,
         user=user,
@@ -77,12 +77,12 @@ def test_the_learner_never_hears_of_a_skip(
 
 def test_a_skip_keeps_the_face_in_the_review_order_and_frees_it(owner, member, project, faces):
     score(project, faces, [0.5, 0.3, 0.1])
-    assert review.face_serve(project=project, user=owner) == faces[0]
+    assert leases.face_serve(project=project, user=owner) == faces[0]
     say(project, faces[0], owner, "skip")
     model = Label.objects.get(face=faces[0], source=Label.Source.MODEL)
     assert model.priority is not None
     assert not ReviewLease.objects.filter(face=faces[0]).exists()
-    assert review.face_serve(project=project, user=member) == faces[0]
+    assert leases.face_serve(project=project, user=member) == faces[0]
 
 
 def test_a_skip_sent_twice_is_stored_once(owner, project, faces):
@@ -99,7 +99,7 @@ def test_a_skip_sent_twice_is_stored_once(owner, project, faces):
 def test_a_skipped_face_is_not_asked_again_of_the_reviewer(owner, project, faces):
     score(project, faces, [0.5, 0.3, 0.1])
     say(project, faces[0], owner, "skip")
-    assert review.face_serve(project=project, user=owner) == faces[1]
+    assert leases.face_serve(project=project, user=owner) == faces[1]
 
 
 def test_a_skipped_face_is_still_asked_of_other_reviewers(owner, member, project, faces):
@@ -125,7 +125,7 @@ def test_a_skip_hides_the_face_before_the_learner_runs(owner, project, faces):
 
 
 def test_a_face_i_hold_is_not_served_again_once_skipped(owner, project, faces):
-    held = review.face_serve(project=project, user=owner)  # leased to me
+    held = leases.face_serve(project=project, user=owner)  # leased to me
     AnswerFactory(project=project, face=held, user=owner, verdict="skip")
     assert selectors.next_face(project=project, user=owner) != held
 
@@ -144,7 +144,7 @@ def test_many_skipped_top_faces_still_leave_the_priority_order(owner, project):
 
 def test_a_skip_on_a_face_someone_answered_is_refused(owner, member, project, faces):
     say(project, faces[0], member, "no")
-    with pytest.raises(review.AlreadyAnswered) as refused:
+    with pytest.raises(refusals.AlreadyAnswered) as refused:
         say(project, faces[0], owner, "skip")
     assert "member" in str(refused.value)
     assert human_labels(project) == {faces[0].pk: ("no", member.pk)}
@@ -153,7 +153,7 @@ def test_a_skip_on_a_face_someone_answered_is_refused(owner, member, project, fa
 
 def test_a_skip_leaves_my_own_answer_as_it_is(owner, project, faces):
     say(project, faces[0], owner, "yes")
-    with pytest.raises(review.AnswerStands):
+    with pytest.raises(refusals.AnswerStands):
         say(project, faces[0], owner, "skip")
     assert human_labels(project) == {faces[0].pk: ("yes", owner.pk)}
     assert list(Answer.objects.values_list("verdict", flat=True)) == ["yes"]
@@ -181,7 +181,7 @@ def test_undoing_a_skip_makes_the_face_askable_at_once(
     score(project, faces, [0.5, 0.3, 0.1])
     with django_capture_on_commit_callbacks() as callbacks:
         say(project, faces[0], owner, "skip")
-        outcome = review.answer_undo(project=project, user=owner)
+        outcome = undo.answer_undo(project=project, user=owner)
     assert outcome is not None and outcome.faces == [faces[0]]
     assert selectors.next_face(project=project, user=owner) == faces[0]
     assert not rescore_requested(project, callbacks)
@@ -190,7 +190,7 @@ def test_undoing_a_skip_makes_the_face_askable_at_once(
 def test_undoing_my_skip_leaves_another_reviewers_answer(owner, member, project, faces):
     say(project, faces[0], owner, "skip")
     say(project, faces[0], member, "yes")
-    review.answer_undo(project=project, user=owner)
+    undo.answer_undo(project=project, user=owner)
     assert human_labels(project) == {faces[0].pk: ("yes", member.pk)}
 
 
@@ -198,7 +198,7 @@ def test_an_undone_answer_falls_back_past_skips_to_no_answer(owner, member, proj
     """The label follows the latest yes or no still standing; a skip is neither."""
     say(project, faces[0], owner, "skip")
     say(project, faces[0], member, "yes")
-    review.answer_undo(project=project, user=member)
+    undo.answer_undo(project=project, user=member)
     assert human_labels(project) == {}
     assert selectors.next_face(project=project, user=member) == faces[0]
 
@@ -239,7 +239,7 @@ def test_an_old_skip_over_an_answer_gives_that_answer_back(owner, project, faces
 
 
 def confirm(project, faces, user) -> int:
-    return review.faces_confirm(project=project, faces=faces, user=user)
+    return answers.faces_confirm(project=project, faces=faces, user=user)
 
 
 def test_confirmed_faces_are_yes_for_the_learner(
@@ -266,13 +266,13 @@ def test_the_approver_has_the_last_word_and_undo_gives_it_back(owner, member, pr
     say(project, faces[0], member, "no")
     confirm(project, faces[:1], owner)
     assert human_labels(project) == {faces[0].pk: ("yes", owner.pk)}
-    review.answer_undo(project=project, user=owner)
+    undo.answer_undo(project=project, user=owner)
     assert human_labels(project) == {faces[0].pk: ("no", member.pk)}
 
 
 def test_confirmations_are_one_step_of_the_history(owner, project, faces):
     confirm(project, faces, owner)
-    outcome = review.answer_undo(project=project, user=owner)
+    outcome = undo.answer_undo(project=project, user=owner)
     assert outcome is not None and sorted(outcome.faces, key=lambda f: f.pk) == faces
     assert human_labels(project) == {}
 
@@ -295,7 +295,7 @@ def test_other_faces_of_the_image_keep_their_labels(owner, member, project, face
 
 def test_a_paused_project_confirms_nothing(owner, project, faces):
     project.pause()
-    with pytest.raises(review.ProjectNotAcceptingAnswers):
+    with pytest.raises(refusals.ProjectNotAcceptingAnswers):
         confirm(project, faces, owner)
     assert not Label.objects.exists()
     assert not Answer.objects.exists()

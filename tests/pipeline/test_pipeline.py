@@ -12,7 +12,7 @@ from core import enqueue
 from core.errors import TransientError
 from core.retry import RetryPolicy
 from faces.models import Face, Image, Label, ProjectImage
-from faces.services import bootstrap, crawl, detect, review, scoring
+from faces.services import bootstrap, crawl, detect, leases, scoring
 from faces.services.rescoring import RESCORE_DELAY_SECONDS
 from faces.tasks import crawl_project, detect_image, detect_next
 from projects.models import Project
@@ -154,7 +154,7 @@ def test_the_persons_wikidata_image_outside_the_category_is_the_first_question(
     link = ProjectImage.objects.get(project=project, image__title="File:Obama 2.jpg")
     assert link.source == ProjectImage.Source.BOOTSTRAP and not link.depicts_person
     scoring.project_rescore(project_id=project.pk)
-    first = review.face_serve(project=project, user=UserFactory())
+    first = leases.face_serve(project=project, user=UserFactory())
     assert first is not None and first.image.title == "File:Obama 2.jpg"
 
 

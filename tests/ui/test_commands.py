@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 
 from benchmarks.commands import seedproject
+from faces.learner_figures import learner_summary
 from faces.models import Answer, Face, Label, ReviewLease
-from faces.selectors import learner_summary
 from projects.models import Project
 
 pytestmark = pytest.mark.django_db

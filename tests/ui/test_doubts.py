@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from depicts.models import DepictsEdit
 from faces.models import Answer, Label
-from faces.services import review
+from faces.services import answers
 from tests.ui.conftest import photos_of, score
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def test_the_batch_shows_the_six_suggestions_most_likely_wrong_least_likely_firs
 ):
     faces = photos_of(project, 10)
     score(project, faces, [0.99, 0.97, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.55, 0.3])
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[8], user=owner, verdict="yes", request_id=uuid.uuid4()
     )
     client = client_of(owner)
@@ -60,13 +60,13 @@ def test_saving_the_batch_is_one_answer_per_face_through_the_answer_service(
     faces = photos_of(project, 3)
     score(project, faces, [0.8, 0.7, 0.6])
     calls = []
-    record = review.answer_record
+    record = answers.answer_record
 
     def spy(**kwargs):
         calls.append((kwargs["face"].pk, kwargs["verdict"]))
         return record(**kwargs)
 
-    monkeypatch.setattr(review, "answer_record", spy)
+    monkeypatch.setattr(answers, "answer_record", spy)
     client = client_of(owner)
     request_ids = [uuid.uuid4() for _ in faces]
     response = save(client, project, faces, not_person=[faces[1]], request_ids=request_ids)
@@ -87,7 +87,7 @@ def test_a_face_another_reviewer_answered_meanwhile_keeps_that_answer(
 ):
     faces = photos_of(project, 2)
     score(project, faces, [0.8, 0.7])
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[0], user=member, verdict="no", request_id=uuid.uuid4()
     )
     response = save(client_of(owner), project, faces, follow=True)

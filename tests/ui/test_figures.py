@@ -11,8 +11,8 @@ import pytest
 from django.template import Context, Template
 from django.urls import reverse
 
+from faces.learner_figures import estimate_texts, score_chart
 from faces.learning_summary import ScoreHistogram
-from faces.selectors import estimate_texts, score_chart
 from projects.figures import percent, percent_between
 from tests.ui.conftest import photos_of, score
 from tests.ui.test_pages import LEARNING

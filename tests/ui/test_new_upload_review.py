@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from faceengine.detection import FaceBox
 from faces.models import Answer, Face, Image
-from faces.services import review
+from faces.services import answers, drawing, leases, refusals
 from tests.ui.conftest import answer_body, photos_of
 from tests.ui.test_review import post
 
@@ -43,8 +43,8 @@ def test_drawing_a_face_on_a_new_upload_is_refused_with_the_reason(
 
 
 def test_correcting_a_box_on_a_new_upload_is_refused(owner, project, young):
-    with pytest.raises(review.NewUploadWaits):
-        review.face_correct(project=project, face=young[0], user=owner, box=FaceBox(**BOX))
+    with pytest.raises(refusals.NewUploadWaits):
+        drawing.face_correct(project=project, face=young[0], user=owner, box=FaceBox(**BOX))
     assert Face.objects.current().filter(pk=young[0].pk).exists()
 
 
@@ -55,8 +55,8 @@ def test_answering_a_face_of_a_new_upload_is_refused(client_of, owner, project, 
 
 
 def test_picking_a_face_of_a_new_upload_is_refused(owner, project, young):
-    with pytest.raises(review.NewUploadWaits):
-        review.answer_pick(
+    with pytest.raises(refusals.NewUploadWaits):
+        answers.answer_pick(
             project=project,
             image=young[0].image,
             user=owner,
@@ -67,9 +67,9 @@ def test_picking_a_face_of_a_new_upload_is_refused(owner, project, young):
 
 
 def test_a_face_of_a_new_upload_is_not_served(owner, project, young):
-    assert review.face_serve(project=project, user=owner) is None
+    assert leases.face_serve(project=project, user=owner) is None
     older = photos_of(project, 1)
-    assert review.face_serve(project=project, user=owner) == older[0]
+    assert leases.face_serve(project=project, user=owner) == older[0]
 
 
 def test_with_new_uploads_switched_off_drawing_says_they_are_not_processed(

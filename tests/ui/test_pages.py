@@ -15,7 +15,7 @@ from django.utils import timezone
 from depicts.models import DepictsEdit
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Label, ReviewLease
-from faces.services import review
+from faces.services import answers, undo
 from projects.models import Membership, Notification, Project
 from tests.factories import DepictsEditFactory, ProjectFactory
 from tests.ui.conftest import photos_of, score
@@ -32,7 +32,7 @@ def test_the_landing_page_explains_and_offers_to_log_in(client):
 
 
 def test_the_dashboard_lists_my_projects_with_progress(client_of, owner, project, faces):
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[0], user=owner, verdict="yes", request_id=uuid.uuid4()
     )
     body = client_of(owner).get(reverse("projects:dashboard")).content.decode()
@@ -337,10 +337,10 @@ def read_csv(response) -> list[list[str]]:
 
 
 def test_answers_export_as_csv(client_of, owner, project, faces):
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[0], user=owner, verdict="no", request_id=uuid.uuid4()
     )
-    review.answer_undo(project=project, user=owner)
+    undo.answer_undo(project=project, user=owner)
     response = client_of(owner).get(reverse("projects:export-answers", args=[project.pk]))
     assert response["Content-Type"].startswith("text/csv")
     rows = read_csv(response)
@@ -366,10 +366,10 @@ def grid(client, project, **query):
 def test_suggestions_are_sorted_by_score_and_skip_what_is_decided(client_of, owner, project):
     faces = photos_of(project, 5)
     score(project, faces, [0.7, 0.95, 0.2, 0.8, 0.6])
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[3], user=owner, verdict="no", request_id=uuid.uuid4()
     )
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[2], user=owner, verdict="yes", request_id=uuid.uuid4()
     )
     cards = grid(client_of(owner), project).context["cards"]
@@ -380,7 +380,7 @@ def test_suggestions_are_sorted_by_score_and_skip_what_is_decided(client_of, own
 def test_suggestions_filter_by_score_and_source(client_of, owner, project):
     faces = photos_of(project, 4)
     score(project, faces, [0.9, 0.8, 0.7, 0.2])
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[3], user=owner, verdict="yes", request_id=uuid.uuid4()
     )
     client = client_of(owner)
@@ -418,7 +418,7 @@ def test_rejecting_stores_no_answers_and_the_faces_leave_the_grid(
 ):
     faces = photos_of(project, 3)
     score(project, faces, [0.9, 0.8, 0.7])
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[0], user=member, verdict="yes", request_id=uuid.uuid4()
     )
     client = client_of(owner)
@@ -429,7 +429,7 @@ def test_rejecting_stores_no_answers_and_the_faces_leave_the_grid(
     labels = Label.objects.filter(project=project, source=Label.Source.HUMAN)
     assert dict(labels.values_list("face_id", "verdict")) == {faces[0].pk: "no", faces[1].pk: "no"}
     assert [c["face"] for c in grid(client, project).context["cards"]] == [faces[2]]
-    review.answer_undo(project=project, user=owner)  # the owner changes their mind
+    undo.answer_undo(project=project, user=owner)  # the owner changes their mind
     assert dict(labels.values_list("face_id", "verdict")) == {faces[0].pk: "yes"}
 
 

@@ -16,7 +16,7 @@ from faceengine.detection import FaceBox
 from faces import selectors
 from faces.learning_summary import LearnerSummary
 from faces.models import Answer, Face, Label, ReviewLease
-from faces.services import review
+from faces.services import answers, drawing, leases, refusals, undo
 from projects.models import Project
 from tests.factories import LabelFactory, UserFactory
 from tests.ui.conftest import answer_body, photos_of, score
@@ -82,11 +82,11 @@ def test_a_paused_project_refuses_answers(client_of, owner, project, face):
 
 def test_a_retry_of_an_answer_stored_before_a_pause_hears_it_was_stored(owner, project, face):
     request_id = uuid.uuid4()
-    review.answer_record(
+    answers.answer_record(
         project=project, face=face, user=owner, verdict="yes", request_id=request_id
     )
     project.pause()
-    outcome = review.answer_record(
+    outcome = answers.answer_record(
         project=project, face=face, user=owner, verdict="yes", request_id=request_id
     )
     assert outcome.created is False
@@ -94,18 +94,18 @@ def test_a_retry_of_an_answer_stored_before_a_pause_hears_it_was_stored(owner, p
 
 def test_a_request_id_cannot_be_reused_for_another_face(owner, project, faces):
     request_id = uuid.uuid4()
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[0], user=owner, verdict="yes", request_id=request_id
     )
-    with pytest.raises(review.RequestIdReused):
-        review.answer_record(
+    with pytest.raises(refusals.RequestIdReused):
+        answers.answer_record(
             project=project, face=faces[1], user=owner, verdict="no", request_id=request_id
         )
 
 
 def test_an_answer_takes_the_face_out_of_the_review_order(owner, project, faces):
     score(project, faces, [0.5, 0.9, 0.1])
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[0], user=owner, verdict="yes", request_id=uuid.uuid4()
     )
     model = Label.objects.get(project=project, face=faces[0], source=Label.Source.MODEL)
@@ -159,11 +159,11 @@ def test_undo_takes_back_only_my_own_answers(client_of, owner, member, project, 
 
 def test_undo_of_a_changed_answer_brings_back_the_one_before(owner, project, face):
     for verdict in ("yes", "no"):
-        review.answer_record(
+        answers.answer_record(
             project=project, face=face, user=owner, verdict=verdict, request_id=uuid.uuid4()
         )
     assert human_labels(project) == {face.pk: "no"}
-    review.answer_undo(project=project, user=owner)
+    undo.answer_undo(project=project, user=owner)
     assert human_labels(project) == {face.pk: "yes"}
 
 
@@ -212,34 +212,34 @@ def test_a_pick_keeps_what_another_reviewer_said(client_of, owner, member, proje
 
 def test_the_learner_decides_the_order(owner, project, faces):
     score(project, faces, [0.95, 0.48, 0.2])  # 0.48 is nearest the threshold
-    face = review.face_serve(project=project, user=owner)
+    face = leases.face_serve(project=project, user=owner)
     assert face == faces[1]
 
 
 def test_before_the_learner_runs_bootstrap_faces_come_first(owner, project, faces):
     LabelFactory(project=project, face=faces[2], source=Label.Source.BOOTSTRAP, verdict="yes")
-    assert review.face_serve(project=project, user=owner) == faces[2]
-    assert review.face_serve(project=project, user=owner, exclude=[faces[2].pk]) == faces[0]
+    assert leases.face_serve(project=project, user=owner) == faces[2]
+    assert leases.face_serve(project=project, user=owner, exclude=[faces[2].pk]) == faces[0]
 
 
 def test_faces_found_after_the_learner_ran_are_still_asked(owner, project, faces):
     score(project, faces[:1], [0.5])
     project.learning = LearnerSummary(updated_at=timezone.now()).to_json()
     project.save()
-    first = review.face_serve(project=project, user=owner)
-    second = review.face_serve(project=project, user=owner, exclude=[first.pk])
+    first = leases.face_serve(project=project, user=owner)
+    second = leases.face_serve(project=project, user=owner, exclude=[first.pk])
     assert [first, second] == [faces[0], faces[1]]
 
 
 def test_two_reviewers_are_never_served_the_same_face(owner, member, project, faces):
-    mine = review.face_serve(project=project, user=owner)
-    theirs = review.face_serve(project=project, user=member)
+    mine = leases.face_serve(project=project, user=owner)
+    theirs = leases.face_serve(project=project, user=member)
     assert mine != theirs
 
 
 def test_a_reload_serves_the_face_i_was_looking_at(owner, project, faces):
-    first = review.face_serve(project=project, user=owner)
-    assert review.face_serve(project=project, user=owner) == first
+    first = leases.face_serve(project=project, user=owner)
+    assert leases.face_serve(project=project, user=owner) == first
 
 
 def test_a_face_read_as_another_projects_is_still_refused_here(owner, project):
@@ -249,8 +249,8 @@ def test_a_face_read_as_another_projects_is_still_refused_here(owner, project):
     theirs = photos_of(other, 1)[0]
     read = selectors.face_of_project(project=other, face_id=theirs.pk)
     assert read is not None
-    with pytest.raises(review.FaceNotInProject):
-        review.answer_record(
+    with pytest.raises(refusals.FaceNotInProject):
+        answers.answer_record(
             project=project, face=read, user=owner, verdict="yes", request_id=uuid.uuid4()
         )
     assert not Answer.objects.filter(face=theirs).exists()
@@ -260,23 +260,23 @@ def test_a_face_i_hold_comes_first_however_late_in_the_order_and_however_many_sh
     faces = photos_of(project, 6)
     for wanted in faces[-2:]:  # the page's question and its reserve, the last two in order
         others = [f.pk for f in faces if f != wanted]
-        assert review.face_serve(project=project, user=owner, exclude=others) == wanted
+        assert leases.face_serve(project=project, user=owner, exclude=others) == wanted
     # The page shows the first of them: the other is served again, not the order's first.
-    assert review.face_serve(project=project, user=owner, exclude=[faces[-2].pk]) == faces[-1]
-    assert review.face_serve(project=project, user=owner, exclude=[faces[-1].pk]) == faces[-2]
+    assert leases.face_serve(project=project, user=owner, exclude=[faces[-2].pk]) == faces[-1]
+    assert leases.face_serve(project=project, user=owner, exclude=[faces[-1].pk]) == faces[-2]
 
 
 def test_a_lease_taken_between_read_and_write_is_passed_over(owner, member, project, faces):
     seen_by_member = selectors.next_face(project=project, user=member)
-    assert review.face_serve(project=project, user=owner) == seen_by_member
-    assert review.lease_take(project=project, face=seen_by_member, user=member) is False
-    assert review.face_serve(project=project, user=member) != seen_by_member
+    assert leases.face_serve(project=project, user=owner) == seen_by_member
+    assert leases.lease_take(project=project, face=seen_by_member, user=member) is False
+    assert leases.face_serve(project=project, user=member) != seen_by_member
 
 
 def test_an_expired_lease_frees_the_face(owner, member, project, faces):
-    first = review.face_serve(project=project, user=owner, exclude=[f.pk for f in faces[1:]])
+    first = leases.face_serve(project=project, user=owner, exclude=[f.pk for f in faces[1:]])
     ReviewLease.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert review.face_serve(project=project, user=member) == first
+    assert leases.face_serve(project=project, user=member) == first
 
 
 def test_nothing_left_says_why(client_of, owner, project, faces):
@@ -303,7 +303,7 @@ def test_reviewers_racing_for_faces_each_get_their_own():
     def ask(user):
         try:
             barrier.wait()
-            served.append(review.face_serve(project=project, user=user).pk)
+            served.append(leases.face_serve(project=project, user=user).pk)
         except Exception as error:  # the assertion below shows it
             errors.append(error)
         finally:
@@ -349,10 +349,10 @@ def test_a_box_outside_the_image_is_refused(client_of, owner, project, face):
 
 
 def test_a_corrected_box_replaces_the_face_and_keeps_its_answers(owner, project, face):
-    review.answer_record(
+    answers.answer_record(
         project=project, face=face, user=owner, verdict="yes", request_id=uuid.uuid4()
     )
-    new = review.face_correct(
+    new = drawing.face_correct(
         project=project,
         face=face,
         user=owner,
@@ -361,16 +361,16 @@ def test_a_corrected_box_replaces_the_face_and_keeps_its_answers(owner, project,
     face.refresh_from_db()
     assert face.superseded_by == new
     assert human_labels(project) == {new.pk: "yes"}
-    review.answer_undo(project=project, user=owner)
+    undo.answer_undo(project=project, user=owner)
     assert human_labels(project) == {}
 
 
 def test_a_replaced_face_cannot_be_corrected_again(owner, project, face):
     box = FaceBox(left=0.05, top=0.1, width=0.3, height=0.3)
-    review.face_correct(project=project, face=face, user=owner, box=box)
+    drawing.face_correct(project=project, face=face, user=owner, box=box)
     face.refresh_from_db()
-    with pytest.raises(review.FaceNotInProject):
-        review.face_correct(project=project, face=face, user=owner, box=box)
+    with pytest.raises(refusals.FaceNotInProject):
+        drawing.face_correct(project=project, face=face, user=owner, box=box)
 
 
 def test_question_shows_every_face_of_the_photo_numbered(owner, project):
@@ -385,18 +385,18 @@ def test_question_shows_every_face_of_the_photo_numbered(owner, project):
 def test_projects_refuse_state_changes_unless_active(owner, project, face):
     project.state = Project.State.COMPLETED
     project.save()
-    with pytest.raises(review.ProjectNotAcceptingAnswers):
-        review.answer_undo(project=project, user=owner)
+    with pytest.raises(refusals.ProjectNotAcceptingAnswers):
+        undo.answer_undo(project=project, user=owner)
 
 
 def test_a_stale_priority_written_back_by_the_learner_does_not_ask_again(owner, project, faces):
     """The learner may have read the answers before this one and write its priority back."""
     score(project, faces, [0.5, 0.45, 0.1])
-    review.answer_record(
+    answers.answer_record(
         project=project, face=faces[0], user=owner, verdict="yes", request_id=uuid.uuid4()
     )
     Label.objects.filter(face=faces[0], source=Label.Source.MODEL).update(priority=2.0)
-    assert review.face_serve(project=project, user=owner) == faces[1]
+    assert leases.face_serve(project=project, user=owner) == faces[1]
 
 
 def test_many_stale_priorities_are_passed_over(owner, project):
@@ -404,7 +404,7 @@ def test_many_stale_priorities_are_passed_over(owner, project):
     score(project, faces, [0.5] * 40)
     for face in faces[:39]:
         LabelFactory(project=project, face=face, source=Label.Source.HUMAN, verdict="no")
-    assert review.face_serve(project=project, user=owner) == faces[39]
+    assert leases.face_serve(project=project, user=owner) == faces[39]
 
 
 @pytest.mark.django_db(transaction=True)

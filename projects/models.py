@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,15 +12,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, ngettext, pgettext, pgettext_lazy
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from commons.identifiers import (
-    category_reference,
-    file_reference,
-    normalise_qid,
     validate_qid,
 )
+from projects.list_entries import withheld_form
+from projects.standing import Standing
 
 DEFAULT_MIN_ANSWERS = 3
 """Answers before suggestions: a first yes and two more answers near the boundary are
@@ -306,101 +303,6 @@ class Project(models.Model):
         return membership.role if membership else None
 
 
-OWNER, MODERATOR = "owner", "moderator"
-
-
-@dataclass(frozen=True)
-class Standing:
-    """A project's state in effect, and who put it there: the owner (``state``,
-    ``writes_enabled``) or a moderator (``moderation``, ``moderator_writes_stopped``).
-
-    A moderator's hold comes first: the owner cannot lift it. ``writes_stopped_by`` names who
-    stopped the writes only where the state itself does not already stop them.
-    """
-
-    state: str  # a Project.State value
-    by: str  # OWNER, MODERATOR, or "" (active)
-    writes_stopped_by: str  # OWNER, MODERATOR, or ""
-
-    @classmethod
-    def of(cls, project: Project) -> Standing:
-        if project.moderation != Project.Moderation.NONE:
-            return cls(state=project.moderation, by=MODERATOR, writes_stopped_by="")
-        by = "" if project.state == Project.State.ACTIVE else OWNER
-        return cls(state=project.state, by=by, writes_stopped_by=cls._writes_stopper(project))
-
-    @staticmethod
-    def _writes_stopper(project: Project) -> str:
-        if project.moderator_writes_stopped:
-            return MODERATOR
-        # The owner's archive switches the writes off itself: its sentence says so.
-        if not project.writes_enabled and project.state != Project.State.ARCHIVED:
-            return OWNER
-        return ""
-
-    @property
-    def label(self) -> str:
-        """A few words for the project page's header, the dashboard and the page's poll."""
-        label = str(STATE_LABELS.get((self.state, self.by), self.state))
-        if self.writes_stopped_by == MODERATOR:
-            return pgettext("project state", "%(state)s, writes stopped by a moderator") % {
-                "state": label
-            }
-        if self.writes_stopped_by == OWNER:
-            return pgettext("project state", "%(state)s, writes off") % {"state": label}
-        return label
-
-    @property
-    def holds_answers(self) -> str:
-        """Why the project takes no answers, or "" when it takes them."""
-        return str(NO_ANSWERS.get((self.state, self.by), ""))
-
-    @property
-    def holds_writes(self) -> str:
-        """Why approved edits wait although the state lets them leave, or ""."""
-        return str(WRITES_STOPPED.get(self.writes_stopped_by, ""))
-
-
-STATE_LABELS = {
-    ("active", ""): pgettext_lazy("project state", "Active"),
-    ("paused", OWNER): pgettext_lazy("project state", "Paused by the owner"),
-    ("paused", MODERATOR): pgettext_lazy("project state", "Paused by a moderator"),
-    ("completed", OWNER): pgettext_lazy("project state", "Completed"),
-    ("archived", OWNER): pgettext_lazy("project state", "Archived by the owner"),
-    ("archived", MODERATOR): pgettext_lazy("project state", "Archived by a moderator"),
-}
-NO_ANSWERS = {
-    ("paused", OWNER): _(
-        "This project is paused by its owner: it takes no answers until its owner resumes it."
-    ),
-    ("paused", MODERATOR): _(
-        "A moderator paused this project: it takes no answers and sends no edits until a "
-        "moderator resumes it."
-    ),
-    ("completed", OWNER): _(
-        "This project is completed: it takes no answers until its owner makes it active again."
-    ),
-    ("archived", OWNER): _(
-        "This project is archived by its owner: it takes no answers and sends no edits until "
-        "its owner restores it."
-    ),
-    ("archived", MODERATOR): _(
-        "A moderator archived this project: it takes no answers and sends no edits until a "
-        "moderator restores it."
-    ),
-}
-WRITES_STOPPED = {
-    MODERATOR: _(
-        "A moderator stopped the writes of this project: approved edits wait until a "
-        "moderator resumes them."
-    ),
-    OWNER: _(
-        "The owner switched the writes of this project off: approved edits wait until the "
-        "owner switches them on in the settings."
-    ),
-}
-
-
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", _("Owner")
@@ -668,34 +570,6 @@ class Withholding(ModeratorListEntry):
         constraints = [
             models.UniqueConstraint(fields=["kind", "value"], name="withholding_unique"),
         ]
-
-
-FILE_EXTENSION = re.compile(r"\.[A-Za-z0-9]+$")
-
-
-def withheld_form(kind: str, value: str) -> str:
-    """``value`` as a withholding of ``kind`` stores it: a category name without namespace,
-    a file title with ``File:``, a Q-id in capitals. Addresses of Commons pages give their
-    title; a page id is refused (only Commons knows its title, and no web request asks it)."""
-    if kind == Withholding.Kind.CATEGORY:
-        return category_reference(value)
-    if kind == Withholding.Kind.PERSON:
-        return normalise_qid(value)
-    if not value.strip():
-        raise ValidationError(_("Give the title of a Commons file."))
-    reference = file_reference(value)
-    if reference.pageid is not None:
-        raise ValidationError(
-            _("“%(value)s” is a page id: give the file's title (File:…) instead."),
-            params={"value": value.strip()},
-        )
-    if not FILE_EXTENSION.search(reference.title):
-        # Every upload's name ends in its extension: a title without one matches nothing.
-        raise ValidationError(
-            _("“%(value)s” has no file extension: give the title of a Commons file."),
-            params={"value": value.strip()},
-        )
-    return reference.title
 
 
 class Sensitivity(ModeratorListEntry):

@@ -89,6 +89,9 @@ class Image(models.Model):
     thumb_width = models.PositiveIntegerField(_("thumbnail width"), default=0)
     # When the current version was uploaded: a new upload waits before it is detected.
     uploaded_at = models.DateTimeField(_("uploaded"), null=True, blank=True)
+    # Who uploaded the current version (imageinfo's user; empty when Commons hides it, or
+    # for rows from before it was stored). A user name is personal data: the admin only.
+    uploader = models.CharField(_("uploader"), max_length=255, blank=True, default="")
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.PENDING, db_index=True
     )

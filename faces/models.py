@@ -80,7 +80,8 @@ class Image(models.Model):
         ERROR = "error", _("Error")
 
     pageid = models.PositiveBigIntegerField(_("Commons page id"), unique=True)
-    title = models.CharField(_("file title"), max_length=255)
+    # Indexed: the read API finds a file's suggestions by its title, once per page view.
+    title = models.CharField(_("file title"), max_length=255, db_index=True)
     sha1 = models.CharField(_("SHA1"), max_length=40, blank=True, default="", db_index=True)
     width = models.PositiveIntegerField(_("original width"), default=0)
     height = models.PositiveIntegerField(_("original height"), default=0)

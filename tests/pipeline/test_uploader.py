@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 
 from faces.models import Image
 from faces.services import crawl as crawl_service
-from tests.factories import ProjectFactory
+from tests.factories import ImageFactory, ProjectFactory
 from tests.pipeline.test_pipeline import client
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +71,11 @@ def test_the_uploader_alone_changing_is_stored(make_fake_commons, project):
     image = crawl(project)
 
     assert image.uploader == "Ada Renamed"
+
+
+def test_the_uploader_is_shown_in_the_admin_and_read_only(client_of, moderator):
+    image = ImageFactory(uploader="Ada Uploader")
+    page = client_of(moderator).get(reverse("admin:faces_image_change", args=[image.pk]))
+    assert page.status_code == 200
+    assert "Ada Uploader" in page.content.decode()
+    assert 'name="uploader"' not in page.content.decode()  # read-only: Commons says who

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from commons.mediainfo import region_fractions
@@ -90,19 +90,35 @@ class SuggestionFilter:
     source: str = SuggestionSource.ALL
 
 
-def suggestions(*, project: Project, filters: SuggestionFilter) -> QuerySet[Label]:
-    """Faces waiting for approval, best score first: one model label row per face.
+def waiting(*, project: Project | None, source: str = SuggestionSource.ALL) -> QuerySet[Label]:
+    """Faces waiting for approval: one model label row per face, in no order.
 
     A face waits when the learner suggests it and no reviewer answered it, or a reviewer said
     yes; and its photo neither depicts the person on Commons already nor has an edit for it.
+    ``project`` None: in every project, each label judged in its own (the read API).
     """
+    here: int | OuterRef = project.pk if project is not None else OuterRef("project_id")
+    qid: str | OuterRef = project.qid if project is not None else OuterRef("project__qid")
+    rows = Label.objects.filter(source=Label.Source.MODEL)
+    if project is not None:
+        rows = rows.filter(project=project)
+    # Q: the stubs type a lookup's value, and a constant or an outer column are both fine here.
+    human = Label.objects.filter(
+        Q(project_id=here), face_id=OuterRef("face_id"), source=Label.Source.HUMAN
+    )
+    return (
+        rows.filter(face__superseded_by__isnull=True)
+        .annotate(human=Subquery(human.values("verdict")[:1]))
+        .filter(_waiting(source))
+        .exclude(Exists(_depicted(here)))
+        .exclude(Exists(_edited(here, qid)))
+    )
+
+
+def suggestions(*, project: Project, filters: SuggestionFilter) -> QuerySet[Label]:
+    """The grid's faces waiting for approval (:func:`waiting`), best score first."""
     rows = (
-        Label.objects.filter(project=project, source=Label.Source.MODEL)
-        .filter(face__superseded_by__isnull=True)
-        .annotate(human=label_of(project, Label.Source.HUMAN, "verdict", face="face_id"))
-        .filter(_waiting(filters.source))
-        .exclude(Exists(_depicted(project)))
-        .exclude(Exists(_edited(project)))
+        waiting(project=project, source=filters.source)
         .select_related("face__image")
         .defer("face__encoding")
         .order_by(F("score").desc(nulls_last=True), "face_id")
@@ -207,17 +223,16 @@ def _waiting(source: str) -> Q:
     return suggested | confirmed
 
 
-def _depicted(project: Project) -> QuerySet[ProjectImage]:
+def _depicted(project: int | OuterRef) -> QuerySet[ProjectImage]:
     return ProjectImage.objects.filter(
-        project=project, image_id=OuterRef("face__image_id"), depicts_person=True
+        Q(project_id=project), image_id=OuterRef("face__image_id"), depicts_person=True
     )
 
 
-def _edited(project: Project) -> QuerySet[DepictsEdit]:
+def _edited(project: int | OuterRef, qid: str | OuterRef) -> QuerySet[DepictsEdit]:
     return DepictsEdit.objects.filter(
-        project=project,
+        Q(project_id=project, qid=qid),
         image_id=OuterRef("face__image_id"),
-        qid=project.qid,
         action=DepictsEdit.Action.ADD,
     ).exclude(state=DepictsEdit.State.CANCELLED)
 

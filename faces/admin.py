@@ -10,8 +10,8 @@ from .models import Answer, Face, Image, Label, ProjectImage, ReviewLease
 class ImageAdmin(admin.ModelAdmin):
     list_display = ["title", "pageid", "state", "attempts", "width", "height", "processed_at"]
     list_filter = ["state", "mime"]
-    search_fields = ["title", "=pageid", "=sha1"]
-    readonly_fields = ["created_at", "updated_at", "claimed_at", "processed_at"]
+    search_fields = ["title", "=pageid", "=sha1", "=uploader"]
+    readonly_fields = ["created_at", "updated_at", "claimed_at", "processed_at", "uploader"]
 
 
 @admin.register(ProjectImage)

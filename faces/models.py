@@ -80,7 +80,8 @@ class Image(models.Model):
         ERROR = "error", _("Error")
 
     pageid = models.PositiveBigIntegerField(_("Commons page id"), unique=True)
-    title = models.CharField(_("file title"), max_length=255)
+    # Indexed: the read API finds a file's suggestions by its title, once per page view.
+    title = models.CharField(_("file title"), max_length=255, db_index=True)
     sha1 = models.CharField(_("SHA1"), max_length=40, blank=True, default="", db_index=True)
     width = models.PositiveIntegerField(_("original width"), default=0)
     height = models.PositiveIntegerField(_("original height"), default=0)
@@ -89,6 +90,9 @@ class Image(models.Model):
     thumb_width = models.PositiveIntegerField(_("thumbnail width"), default=0)
     # When the current version was uploaded: a new upload waits before it is detected.
     uploaded_at = models.DateTimeField(_("uploaded"), null=True, blank=True)
+    # Who uploaded the current version (imageinfo's user; empty when Commons hides it, or
+    # for rows from before it was stored). A user name is personal data: the admin only.
+    uploader = models.CharField(_("uploader"), max_length=255, blank=True, default="")
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.PENDING, db_index=True
     )

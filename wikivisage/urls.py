@@ -89,6 +89,7 @@ urlpatterns = [
     ),
     path("projects/<int:project_pk>/edits/", include("depicts.urls")),
     path("notifications/", include((notification_pages, "notifications"))),
+    path("api/v1/", include("wikivisage.api.urls")),
     path("admin/", admin.site.urls),
 ]
 

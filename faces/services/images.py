@@ -76,6 +76,7 @@ def _new_image(info: FileInfo) -> Image:
         thumb_url=info.thumb_url,
         thumb_width=info.thumb_width,
         uploaded_at=info.timestamp,
+        uploader=info.user,
     )
 
 
@@ -86,16 +87,16 @@ def _refresh_metadata(image: Image, info: FileInfo) -> None:
     and send the image back to pending, its claim dropped: a worker still detecting the old
     bytes finds its claim gone and stores nothing. The same SHA1 again changes nothing.
     """
-    stored = (image.title, image.sha1, image.thumb_url, image.uploaded_at)
-    if stored == (info.title, info.sha1, info.thumb_url, info.timestamp):
+    stored = (image.title, image.sha1, image.thumb_url, image.uploaded_at, image.uploader)
+    if stored == (info.title, info.sha1, info.thumb_url, info.timestamp, info.user):
         return
     reuploaded = image.sha1 != info.sha1
     image.title, image.sha1, image.mime = info.title, info.sha1, info.mime
     image.width, image.height = info.width, info.height
     image.thumb_url, image.thumb_width = info.thumb_url, info.thumb_width
-    image.uploaded_at = info.timestamp
+    image.uploaded_at, image.uploader = info.timestamp, info.user
     fields = ["title", "sha1", "mime", "width", "height", "thumb_url", "thumb_width"]
-    fields += ["uploaded_at", "updated_at"]
+    fields += ["uploaded_at", "uploader", "updated_at"]
     if reuploaded:
         _faces_retire(image)
         image.state, image.error = Image.State.PENDING, ""

@@ -83,9 +83,6 @@ def test_the_wheel_holds_the_app_and_not_the_stand_in_tests_or_benchmarks(wheel)
 TOOLING = re.compile(r"evaluat|benchmark|seed|modelserver", re.IGNORECASE)
 # The commands users and operators run, each a thin adapter over a service of the product.
 PRODUCT_COMMANDS = {"createproject", "processproject", "setupdemo"}
-# Tooling still in the product: another helper was editing it as the rest moved (issue #24);
-# it goes to benchmarks/commands/ next, and this test fails once it is gone until it is dropped.
-MOVING = {"faces/management/commands/benchmark_review.py"}
 
 
 def tooling_in(names: list[str]) -> set[str]:
@@ -103,8 +100,7 @@ def tooling_in(names: list[str]) -> set[str]:
 
 def test_the_wheel_holds_no_evaluation_benchmark_seeding_or_model_server_code(wheel):
     shipped = tooling_in(wheel.namelist())
-    assert not shipped - MOVING, f"tooling in the wheel (move it to benchmarks/): {shipped}"
-    assert shipped >= MOVING, f"moved out: drop {sorted(MOVING - shipped)} from MOVING"
+    assert not shipped, f"tooling in the wheel (move it to benchmarks/): {shipped}"
 
 
 def test_the_tooling_check_sees_tooling_modules_and_commands_by_name():

@@ -15,7 +15,13 @@ from django.core.management.base import BaseCommand
 from benchmarks.__main__ import names
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = {"benchmark_detection", "benchmark_rescore", "evaluate_learning", "seedproject"}
+COMMANDS = {
+    "benchmark_detection",
+    "benchmark_rescore",
+    "benchmark_review",
+    "evaluate_learning",
+    "seedproject",
+}
 
 
 def tooling(*args: str) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from benchmarks.commands import seedproject
-from faces.management.commands.benchmark_review import _client
+from benchmarks.commands.benchmark_review import _client
 from faces.models import Face, Image
 from projects.models import Project
 

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from benchmarks.commands import seedproject
+from benchmarks.commands import benchmark_review, seedproject
 from faces.learner_figures import learner_summary
 from faces.models import Answer, Face, Label, ReviewLease
 from projects.models import Project
@@ -41,7 +41,7 @@ def test_benchmark_review_measures_and_takes_its_answers_back():
         )
     )
     out = StringIO()
-    call_command("benchmark_review", project=project.pk, rounds=20, stdout=out)
+    call_command(benchmark_review.Command(), project=project.pk, rounds=20, stdout=out)
     assert "20 rounds: p50" in out.getvalue() and "p95" in out.getvalue()
     assert not Answer.objects.exists() and not ReviewLease.objects.exists()
     assert not Label.objects.filter(source=Label.Source.HUMAN).exists()

@@ -20,7 +20,6 @@ from faceengine.learner.questions import DOUBT
 from faces.learner_figures import learner_summary
 from faces.models import Face, Label, ProjectImage
 from faces.selectors import label_of
-from projects.figures import whole_percent
 from projects.models import Project
 
 State = DepictsEdit.State
@@ -237,31 +236,6 @@ def _edited(project: int | OuterRef, qid: str | OuterRef) -> QuerySet[DepictsEdi
     ).exclude(state=DepictsEdit.State.CANCELLED)
 
 
-# --- the learner's estimate, where approval happens -----------------------------------------
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """How many of its suggestions the learner expects to be right, as the grid and the send
-    page state it; ``precision`` is None while the learner has too little to go on."""
-
-    precision: float | None
-
-    @property
-    def right_in_hundred(self) -> int | None:
-        # The rule of every percentage shown: rounded down, never claiming more.
-        return whole_percent(self.precision) if self.precision is not None else None
-
-
-def learner_estimate(project: Project) -> Estimate | None:
-    """The learner's last estimate of its suggestions; None before it ran or when it suggests
-    nothing (then there is nothing to estimate)."""
-    summary = learner_summary(project)
-    if summary is None or summary.updated_at is None or summary.suggested == 0:
-        return None
-    return Estimate(precision=summary.precision)
-
-
 # --- the send page ----------------------------------------------------------------------
 
 
@@ -370,11 +344,6 @@ class SendPage:
     batches: list[BatchSummary]
     writes_stopped: bool
     wikimedia_account: str | None  # the Wikimedia user the edits are made as; None: unlinked
-    estimate: Estimate | None
-
-    @property
-    def has_approved_additions(self) -> bool:
-        return any(not preview.is_removal for preview in self.approved)
 
 
 def send_page(*, project: Project, user: User, language: str) -> SendPage:
@@ -391,7 +360,6 @@ def send_page(*, project: Project, user: User, language: str) -> SendPage:
         batches=batch_summaries(project=project, user=user),
         writes_stopped=not (project.writes_on and WriteSwitch.writes_allowed()),
         wikimedia_account=wikimedia_username(user),
-        estimate=learner_estimate(project),
     )
 
 

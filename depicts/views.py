@@ -251,7 +251,6 @@ def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "person_label": project.label_in(request.LANGUAGE_CODE),
             "form": form,
             "on_commons": on_commons,
-            "estimate": selectors.learner_estimate(project),
             "page": page,
             "query": query.urlencode(),
             "cards": [_card(row) for row in page.object_list],

@@ -56,16 +56,16 @@ def test_a_detect_workers_processes_load_the_models_as_they_start(
 ):
     from celery import current_app
 
-    from faces import tasks
+    from faceengine import detection
+    from faces.tasks import warm_detector
 
     loaded = []
-    # Where warm_detector looks it up (faceengine.detection's own name is not read there).
-    monkeypatch.setattr(tasks, "load_models", lambda: loaded.append(True))
+    monkeypatch.setattr(detection, "load_models", lambda: loaded.append(True))
     monkeypatch.setattr(
         type(current_app.amqp.queues), "consume_from", property(lambda self: dict.fromkeys(queues))
     )
     settings.WIKIVISAGE_DETECTOR = detector
 
-    tasks.warm_detector()
+    warm_detector()
 
     assert loaded == ([True] if loads else [])

@@ -4,6 +4,7 @@ estimate where approval happens."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -248,47 +249,43 @@ def test_a_statement_already_gone_is_no_longer_recorded_as_depicted(commons, pro
 # --- the learner's estimate where approval happens -------------------------------------------
 
 
-def learnt(project, *, precision: float | None, suggested: int = 12) -> None:
+def learnt(
+    project,
+    *,
+    precision: float | None,
+    suggested: int = 12,
+    interval: tuple[float, float] | None = None,
+) -> None:
     summary = LearnerSummary(
         updated_at=datetime(2026, 1, 2, tzinfo=UTC),
         answers=20,
         confirmed=8,
         suggested=suggested,
         precision=precision,
+        precision_interval=interval,
     )
     project.learning = summary.to_json()
     project.save(update_fields=["learning"])
 
 
-ESTIMATE = "The learner estimates that 97 in 100 of its suggestions are right"
+def precision_shown(body: str) -> list[str]:
+    """Every place a page states the precision of the suggestions."""
+    return re.findall(r"(?:[Pp]recision[^<]*<strong[^>]*>[^<]*|in 100 of its suggestions)", body)
 
 
-def test_the_grid_states_the_learners_estimate(client_of, owner, project):
+def test_the_grid_states_the_learners_precision_once_with_its_interval(client_of, owner, project):
     score(project, photos_of(project, 1), [0.9])
-    learnt(project, precision=0.9789)
+    learnt(project, precision=0.9789, interval=(0.91, 0.995))
     body = grid(client_of(owner), project).content.decode()
-    assert f"{ESTIMATE} (estimated precision 97\xa0%)." in body  # rounded down, never up
+    # The live panel only (it follows the learner while the page is open), never a second,
+    # still figure beside it; rounded down, never up.
+    assert precision_shown(body) == [
+        'precision of the suggestions: <strong data-figure="precision">97\xa0% (91\u201399\xa0%)'
+    ]
 
 
-def test_the_grid_claims_nothing_without_an_estimate(client_of, owner, project):
-    score(project, photos_of(project, 1), [0.9])
-    client = client_of(owner)
-    assert 'id="learner-estimate"' not in grid(client, project).content.decode()
-    learnt(project, precision=None)
-    body = grid(client, project).content.decode()
-    assert "too few answers yet to estimate" in body and "in 100" not in body
-    learnt(project, precision=0.9, suggested=0)
-    assert 'id="learner-estimate"' not in grid(client, project).content.decode()
-
-
-def test_the_send_page_states_the_estimate_beside_approved_additions(
-    client_of, owner, project, commons
-):
-    learnt(project, precision=0.97)
-    face = on_commons(project, face_on(commons, KNOWN, project))
-    say_no(project, face, owner)
-    client = client_of(owner)
-    client.post(send_url("remove-contradicted", project, face.pk))
-    assert ESTIMATE not in client.get(send_url("send", project)).content.decode()  # removals only
+def test_the_send_page_states_the_learners_precision_once(client_of, owner, project):
+    learnt(project, precision=0.97, interval=(0.9, 0.99))
     approval.edits_approve(project=project, faces=photos_of(project, 1), user=owner)
-    assert ESTIMATE in client.get(send_url("send", project)).content.decode()
+    body = client_of(owner).get(send_url("send", project)).content.decode()
+    assert len(precision_shown(body)) == 1 and 'data-figure="precision">97' in body

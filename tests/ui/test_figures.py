@@ -42,7 +42,7 @@ def test_the_same_figure_reads_the_same_on_the_grid_and_the_project_page(client_
     grid = client.get(reverse("projects:suggestions", args=[project.pk])).content.decode()
     card = re.search(r'<span class="score"[^>]*>([^<]*)</span>', grid)
     assert card and card.group(1) == "99\xa0%"
-    assert "(estimated precision 99\xa0%)" in grid
+    assert re.findall(r'<strong data-figure="precision">([^<]*)</strong>', grid) == ["99\xa0%"]
     detail = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
     shown = dict(re.findall(r'<strong data-figure="(\w+)">([^<]*)</strong>', detail))
     assert shown == {"precision": "99\xa0%", "recall": "95\xa0%"}

@@ -27,12 +27,11 @@ from faces.models import (
     old_enough_q,
     seen_in_q,
 )
+from faces.review_order import answered_among, held_by_others, order_candidates
 from projects.models import Project, Sensitivity
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
 DISPLAY_WIDTH = 960
-# Faces read per round from the priority order; answered ones among them are skipped.
-PRIORITY_CANDIDATES = 8
 PRIORITY_ROUNDS = 4
 # A skipped face is not asked again of the same reviewer for a day: long enough to leave a
 # face that stumped them to the others, short enough that a quiet project asks it again.
@@ -94,13 +93,8 @@ def _open(project: Project, user: AbstractBaseUser, field: str) -> Q:
     answered = Label.objects.filter(
         project=project, face_id=OuterRef(field), source=Label.Source.HUMAN
     )
-    return ~Exists(answered) & ~Exists(_held_by_others(project, user, field))
-
-
-def _held_by_others(project: Project, user: AbstractBaseUser, field: str) -> QuerySet[ReviewLease]:
-    return ReviewLease.objects.filter(
-        project=project, face_id=OuterRef(field), expires_at__gt=timezone.now()
-    ).exclude(user_id=user.pk)
+    held = held_by_others(project_id=project.pk, user_id=user.pk, field=field, now=timezone.now())
+    return ~Exists(answered) & ~Exists(held)
 
 
 def _held(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int | None:
@@ -127,35 +121,22 @@ def _held(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int |
 def _by_priority(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int | None:
     """The open face with the highest review priority.
 
-    1. Read the first few faces in priority order, skipping those another reviewer holds:
-       MariaDB walks label_review_idx (project, source, priority) backwards and stops early.
+    1. Read the first few faces in priority order, skipping those another reviewer holds
+       (``faces.review_order``: the read prepared once per process).
     2. Drop those a person answered. Answering clears a face's priority, but a learner run
        that started before the answer may write one back, so this is checked, not trusted.
        (Checked on the few candidates only: an anti-join over every human label of a big
        project is what made this slow.)
     """
     skipped = list(exclude)
+    now = timezone.now()
     for _round in range(PRIORITY_ROUNDS):
-        candidates = list(
-            Label.objects.filter(
-                project=project,
-                source=Label.Source.MODEL,
-                priority__isnull=False,
-                face__superseded_by__isnull=True,
-            )
-            .filter(old_enough_q("face__image__"))
-            .exclude(face_id__in=skipped)
-            .filter(~Exists(_held_by_others(project, user, "face_id")))
-            .order_by("-priority", "-id")
-            .values_list("face_id", flat=True)[:PRIORITY_CANDIDATES]
+        candidates = order_candidates(
+            project_id=project.pk, user_id=user.pk, now=now, skipped=skipped
         )
         if not candidates:
             return None
-        answered = set(
-            Label.objects.filter(
-                project=project, source=Label.Source.HUMAN, face_id__in=candidates
-            ).values_list("face_id", flat=True)
-        )
+        answered = answered_among(project_id=project.pk, faces=candidates)
         fresh = [face_id for face_id in candidates if face_id not in answered]
         if fresh:
             return fresh[0]

@@ -82,16 +82,24 @@ ORDER = PreparedRead(build=order_queryset, values=_values, shape=_shape)
 def order_candidates(
     *, project_id: int, user_id: int, now: datetime, skipped: Sequence[int]
 ) -> list[int]:
-    """What ``order_queryset`` returns, through the statement prepared once. ``skipped``
-    loses its repeats first, as the ORM's ``IN`` does."""
+    """What ``order_queryset`` returns, through the statement prepared once."""
     rows = ORDER.rows(
         using=router.db_for_read(Label),
         project_id=project_id,
         user_id=user_id,
         now=now,
-        skipped=tuple(dict.fromkeys(skipped)),
+        skipped=padded(skipped),
     )
     return [face_id for (face_id,) in rows]
+
+
+def padded(face_ids: Sequence[int]) -> tuple[int, ...]:
+    """``face_ids`` without repeats (as the ORM's ``IN`` drops them), padded with ids no face
+    has (negative) to a power of two, at least 8: a reviewer's skips grow one by one, and
+    each length of the list is a statement of its own to compile."""
+    distinct = tuple(dict.fromkeys(face_ids))
+    size = max(8, 1 << (len(distinct) - 1).bit_length())
+    return distinct + tuple(range(-1, len(distinct) - size - 1, -1))
 
 
 def answered_queryset(*, project_id: int, faces: Sequence[int]) -> QuerySet[Label, int]:

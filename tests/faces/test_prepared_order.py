@@ -26,6 +26,7 @@ from faces.review_order import (
     answered_queryset,
     order_candidates,
     order_queryset,
+    padded,
 )
 from projects.models import Project
 from tests.factories import LabelFactory, UserFactory
@@ -120,3 +121,14 @@ def test_a_read_whose_inputs_are_not_all_bound_is_refused() -> None:
     read = PreparedRead(build=build, values=forgets_the_user, shape=lambda **_inputs: ())
     with pytest.raises(ValueError, match="does not name it"):
         read.sql(using=DEFAULT_DB_ALIAS, project_id=1, user_id=2)
+
+
+def test_growing_skips_share_a_few_statements() -> None:
+    """Each length of the skipped list is a statement to compile: a reviewer skipping one
+    face after another must not make a new one on every round."""
+    lists = [padded([*range(1, n + 1), 1]) for n in range(1, 41)]
+    assert {len(faces) for faces in lists} == {8, 16, 32, 64}
+    for n, faces in enumerate(lists, start=1):
+        assert faces[:n] == tuple(range(1, n + 1))
+        assert len(set(faces)) == len(faces)
+        assert all(face_id < 0 for face_id in faces[n:])

@@ -15,11 +15,13 @@ from django.db import router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, OuterRef, QuerySet
 
-from faces.models import Label, ReviewLease, new_upload_wait, old_enough_q, upload_cutoff
+from faces.models import Answer, Label, ReviewLease, new_upload_wait, old_enough_q, upload_cutoff
 from faces.prepared import PreparedRead, Values, adapt_datetime
 
 # Faces read per round from the priority order; answered ones among them are skipped.
 PRIORITY_CANDIDATES = 8
+# Recent skips kept out, newest first: a bound on the list every question's queries carry.
+SKIPS_REMEMBERED = 200
 
 
 def held_by_others(
@@ -130,3 +132,35 @@ def answered_among(*, project_id: int, faces: Sequence[int]) -> set[int]:
         using=router.db_for_read(Label), project_id=project_id, faces=tuple(dict.fromkeys(faces))
     )
     return {face_id for (face_id,) in rows}
+
+
+def skips_queryset(*, project_id: int, user_id: int, since: datetime) -> QuerySet[Answer, int]:
+    """The ORM's form of the reviewer's recent skips (not taken back), newest first."""
+    return (
+        Answer.objects.filter(
+            project_id=project_id,
+            user_id=user_id,
+            verdict=Label.Verdict.SKIP,
+            created_at__gt=since,
+            undone_at__isnull=True,
+        )
+        .order_by("-created_at")
+        .values_list("face_id", flat=True)[:SKIPS_REMEMBERED]
+    )
+
+
+def _skips_values(
+    connection: BaseDatabaseWrapper, *, project_id: int, user_id: int, since: datetime
+) -> Values:
+    return {"project": project_id, "user": user_id, "since": adapt_datetime(connection, since)}
+
+
+SKIPS = PreparedRead(build=skips_queryset, values=_skips_values, shape=lambda **_inputs: ())
+
+
+def skipped_since(*, project_id: int, user_id: int, since: datetime) -> list[int]:
+    """What ``skips_queryset`` returns, through the statement prepared once."""
+    rows = SKIPS.rows(
+        using=router.db_for_read(Answer), project_id=project_id, user_id=user_id, since=since
+    )
+    return [face_id for (face_id,) in rows]

@@ -27,7 +27,7 @@ from faces.models import (
     old_enough_q,
     seen_in_q,
 )
-from faces.review_order import answered_among, held_by_others, order_candidates
+from faces.review_order import answered_among, held_by_others, order_candidates, skipped_since
 from projects.models import Project, Sensitivity
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
@@ -36,8 +36,6 @@ PRIORITY_ROUNDS = 4
 # A skipped face is not asked again of the same reviewer for a day: long enough to leave a
 # face that stumped them to the others, short enough that a quiet project asks it again.
 SKIP_SECONDS = 24 * 3600
-# Recent skips kept out, newest first: a bound on the list every question's queries carry.
-SKIPS_REMEMBERED = 200
 # A face cannot be replaced by a corrected box more often than this in a chain.
 MAX_SUPERSEDE_CHAIN = 50
 
@@ -75,17 +73,7 @@ def _skipped_lately(project: Project, user: AbstractBaseUser) -> list[int]:
     reviewer who skips many of the top faces still gets the next ones in priority order.
     """
     since = timezone.now() - timedelta(seconds=SKIP_SECONDS)
-    return list(
-        Answer.objects.filter(
-            project=project,
-            user_id=user.pk,
-            verdict=Label.Verdict.SKIP,
-            created_at__gt=since,
-            undone_at__isnull=True,
-        )
-        .order_by("-created_at")
-        .values_list("face_id", flat=True)[:SKIPS_REMEMBERED]
-    )
+    return skipped_since(project_id=project.pk, user_id=user.pk, since=since)
 
 
 def _open(project: Project, user: AbstractBaseUser, field: str) -> Q:

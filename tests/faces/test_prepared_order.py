@@ -17,19 +17,22 @@ from django.test import override_settings
 from django.utils import timezone
 
 from benchmarks.commands import seedproject
-from faces.models import Face, Image, Label, ReviewLease
+from faces.models import Answer, Face, Image, Label, ReviewLease
 from faces.prepared import PreparedRead, Values
 from faces.review_order import (
     ANSWERED,
     ORDER,
+    SKIPS,
     answered_among,
     answered_queryset,
     order_candidates,
     order_queryset,
     padded,
+    skipped_since,
+    skips_queryset,
 )
 from projects.models import Project
-from tests.factories import LabelFactory, UserFactory
+from tests.factories import AnswerFactory, LabelFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +67,12 @@ def test_answered_sql_is_what_the_orm_builds(faces: tuple[int, ...]) -> None:
     for project_id in (1, 77):
         prepared = ANSWERED.sql(using=DEFAULT_DB_ALIAS, project_id=project_id, faces=faces)
         assert prepared == orm_sql(answered_queryset(project_id=project_id, faces=faces))
+
+
+def test_skips_sql_is_what_the_orm_builds() -> None:
+    for project_id, user_id, since in ((1, 2, NOW), (8, 40, NOW - timedelta(days=1))):
+        inputs = {"project_id": project_id, "user_id": user_id, "since": since}
+        assert SKIPS.sql(using=DEFAULT_DB_ALIAS, **inputs) == orm_sql(skips_queryset(**inputs))
 
 
 def seed(faces: int) -> Project:
@@ -132,3 +141,18 @@ def test_growing_skips_share_a_few_statements() -> None:
         assert faces[:n] == tuple(range(1, n + 1))
         assert len(set(faces)) == len(faces)
         assert all(face_id < 0 for face_id in faces[n:])
+
+
+def test_skips_rows_are_the_orms_rows() -> None:
+    project = seed(20)
+    reviewer = UserFactory()
+    faces = top_faces(project, 4)
+    for face_id in faces:
+        AnswerFactory(project=project, face_id=face_id, user=reviewer, verdict=Label.Verdict.SKIP)
+    Answer.objects.filter(face_id=faces[1]).update(undone_at=timezone.now())
+    Answer.objects.filter(face_id=faces[2]).update(created_at=timezone.now() - timedelta(days=3))
+    since = timezone.now() - timedelta(days=1)
+    inputs = {"project_id": project.pk, "user_id": reviewer.pk, "since": since}
+    rows = skipped_since(**inputs)
+    assert sorted(rows) == sorted([faces[0], faces[3]])
+    assert rows == list(skips_queryset(**inputs))

@@ -115,6 +115,7 @@ def test_answered_rows_are_the_orms_rows() -> None:
     assert answered_among(project_id=project.pk, faces=asked) == set(
         answered_queryset(project_id=project.pk, faces=asked)
     )
+    assert answered_among(project_id=project.pk, faces=[]) == set()
 
 
 def test_a_read_whose_inputs_are_not_all_bound_is_refused() -> None:

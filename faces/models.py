@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
@@ -26,7 +26,16 @@ def new_upload_wait() -> timedelta:
     return timedelta(hours=settings.WIKIVISAGE_NEW_UPLOAD_WAIT_HOURS)
 
 
-def old_enough_q(image: str = "") -> Q:
+def upload_cutoff(now: datetime) -> datetime | None:
+    """The upload time a file must be past to be old enough at ``now``, or None when the
+    condition does not compare with the time (no wait, or new uploads switched off)."""
+    wait = new_upload_wait()
+    if not settings.WIKIVISAGE_PROCESS_NEW_UPLOADS or not wait:
+        return None
+    return now - wait
+
+
+def old_enough_q(image: str = "", *, now: datetime | None = None) -> Q:
     """Images past that wait, as a condition on the image reached through ``image`` (a
     prefix such as ``"image__"``). An unknown upload time (rows from before it was stored)
     counts as old enough.
@@ -35,15 +44,16 @@ def old_enough_q(image: str = "") -> Q:
     counts only if it was already past the wait when WikiVisage first met it (``created_at``),
     so files younger than that when a crawl found them, and files re-uploaded since, stay
     undetected for as long as the switch is off (MachineVision can turn off the labelling of
-    new uploads in the same way)."""
-    wait = new_upload_wait()
+    new uploads in the same way). ``now``: the time to compare with (a read prepared once,
+    ``faces.prepared``, binds it per request); the current time if not given."""
     field = f"{image}uploaded_at"
     unknown = Q(**{f"{field}__isnull": True})
     if not settings.WIKIVISAGE_PROCESS_NEW_UPLOADS:
-        return unknown | Q(**{f"{field}__lte": F(f"{image}created_at") - wait})
-    if not wait:
+        return unknown | Q(**{f"{field}__lte": F(f"{image}created_at") - new_upload_wait()})
+    cutoff = upload_cutoff(now or timezone.now())
+    if cutoff is None:
         return Q()
-    return unknown | Q(**{f"{field}__lte": timezone.now() - wait})
+    return unknown | Q(**{f"{field}__lte": cutoff})
 
 
 def is_old_enough(image: Image) -> bool:

@@ -27,18 +27,15 @@ from faces.models import (
     old_enough_q,
     seen_in_q,
 )
+from faces.review_order import answered_among, held_by_others, order_candidates, skipped_since
 from projects.models import Project, Sensitivity
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
 DISPLAY_WIDTH = 960
-# Faces read per round from the priority order; answered ones among them are skipped.
-PRIORITY_CANDIDATES = 8
 PRIORITY_ROUNDS = 4
 # A skipped face is not asked again of the same reviewer for a day: long enough to leave a
 # face that stumped them to the others, short enough that a quiet project asks it again.
 SKIP_SECONDS = 24 * 3600
-# Recent skips kept out, newest first: a bound on the list every question's queries carry.
-SKIPS_REMEMBERED = 200
 # A face cannot be replaced by a corrected box more often than this in a chain.
 MAX_SUPERSEDE_CHAIN = 50
 
@@ -76,17 +73,7 @@ def _skipped_lately(project: Project, user: AbstractBaseUser) -> list[int]:
     reviewer who skips many of the top faces still gets the next ones in priority order.
     """
     since = timezone.now() - timedelta(seconds=SKIP_SECONDS)
-    return list(
-        Answer.objects.filter(
-            project=project,
-            user_id=user.pk,
-            verdict=Label.Verdict.SKIP,
-            created_at__gt=since,
-            undone_at__isnull=True,
-        )
-        .order_by("-created_at")
-        .values_list("face_id", flat=True)[:SKIPS_REMEMBERED]
-    )
+    return skipped_since(project_id=project.pk, user_id=user.pk, since=since)
 
 
 def _open(project: Project, user: AbstractBaseUser, field: str) -> Q:
@@ -94,13 +81,8 @@ def _open(project: Project, user: AbstractBaseUser, field: str) -> Q:
     answered = Label.objects.filter(
         project=project, face_id=OuterRef(field), source=Label.Source.HUMAN
     )
-    return ~Exists(answered) & ~Exists(_held_by_others(project, user, field))
-
-
-def _held_by_others(project: Project, user: AbstractBaseUser, field: str) -> QuerySet[ReviewLease]:
-    return ReviewLease.objects.filter(
-        project=project, face_id=OuterRef(field), expires_at__gt=timezone.now()
-    ).exclude(user_id=user.pk)
+    held = held_by_others(project_id=project.pk, user_id=user.pk, field=field, now=timezone.now())
+    return ~Exists(answered) & ~Exists(held)
 
 
 def _held(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int | None:
@@ -127,35 +109,22 @@ def _held(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int |
 def _by_priority(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int | None:
     """The open face with the highest review priority.
 
-    1. Read the first few faces in priority order, skipping those another reviewer holds:
-       MariaDB walks label_review_idx (project, source, priority) backwards and stops early.
+    1. Read the first few faces in priority order, skipping those another reviewer holds
+       (``faces.review_order``: the read prepared once per process).
     2. Drop those a person answered. Answering clears a face's priority, but a learner run
        that started before the answer may write one back, so this is checked, not trusted.
        (Checked on the few candidates only: an anti-join over every human label of a big
        project is what made this slow.)
     """
     skipped = list(exclude)
+    now = timezone.now()
     for _round in range(PRIORITY_ROUNDS):
-        candidates = list(
-            Label.objects.filter(
-                project=project,
-                source=Label.Source.MODEL,
-                priority__isnull=False,
-                face__superseded_by__isnull=True,
-            )
-            .filter(old_enough_q("face__image__"))
-            .exclude(face_id__in=skipped)
-            .filter(~Exists(_held_by_others(project, user, "face_id")))
-            .order_by("-priority", "-id")
-            .values_list("face_id", flat=True)[:PRIORITY_CANDIDATES]
+        candidates = order_candidates(
+            project_id=project.pk, user_id=user.pk, now=now, skipped=skipped
         )
         if not candidates:
             return None
-        answered = set(
-            Label.objects.filter(
-                project=project, source=Label.Source.HUMAN, face_id__in=candidates
-            ).values_list("face_id", flat=True)
-        )
+        answered = answered_among(project_id=project.pk, faces=candidates)
         fresh = [face_id for face_id in candidates if face_id not in answered]
         if fresh:
             return fresh[0]

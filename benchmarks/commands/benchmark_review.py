@@ -49,12 +49,15 @@ class Command(BaseCommand):
         # The learner is not measured here: mark a run as queued so answers queue none.
         pending = project.rescore_pending
         Project.objects.filter(pk=project.pk).update(rescore_pending=True)
+        answered: dict[int, float | None] = {}  # face → its review priority before the answer
         try:
-            measured, answered = _rounds(project, user, options["rounds"])
+            measured = _rounds(project, user, options["rounds"], answered)
         finally:
+            # Also when a round fails (a 429 from the answer rate limit, say): the answers
+            # given so far are taken back all the same.
             Project.objects.filter(pk=project.pk).update(rescore_pending=pending)
-        if not options["keep"]:
-            _take_back(project, user, answered)
+            if not options["keep"]:
+                _take_back(project, user, answered)
         self._report(measured)
 
     def _report(self, measured: Measured) -> None:
@@ -94,8 +97,11 @@ def _client(user: Any) -> Client:
     return client
 
 
-def _rounds(project: Project, user: Any, rounds: int) -> tuple[Measured, dict[int, float | None]]:
-    """Answer ``rounds`` faces the way the page does, holding one question in reserve."""
+def _rounds(
+    project: Project, user: Any, rounds: int, answered: dict[int, float | None]
+) -> Measured:
+    """Answer ``rounds`` faces the way the page does, holding one question in reserve;
+    ``answered`` records each face answered with its review priority before the answer."""
     client = _client(user)
     answer_url = reverse("projects:answer", args=[project.pk])
     first = client.get(reverse("projects:next", args=[project.pk]), secure=True).json()
@@ -110,7 +116,6 @@ def _rounds(project: Project, user: Any, rounds: int) -> tuple[Measured, dict[in
         else None
     )
     measured = Measured()
-    answered: dict[int, float | None] = {}  # face → its review priority before the answer
     model = Label.objects.filter(project=project, source=Label.Source.MODEL)
     for number in range(rounds):
         if shown is None:
@@ -133,7 +138,7 @@ def _rounds(project: Project, user: Any, rounds: int) -> tuple[Measured, dict[in
             raise CommandError(f"round {number}: HTTP {response.status_code} {response.content!r}")
         measured.queries.append(len(captured))
         shown, reserve = reserve, response.json()["next"]
-    return measured, answered
+    return measured
 
 
 def _take_back(project: Project, user: Any, answered: dict[int, float | None]) -> None:

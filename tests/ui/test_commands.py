@@ -5,7 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from benchmarks.commands import benchmark_review, seedproject
 from faces.learner_figures import learner_summary
@@ -51,3 +51,29 @@ def test_benchmark_review_measures_and_takes_its_answers_back():
         )
     )
     assert after == priorities
+
+
+def test_benchmark_review_takes_its_answers_back_when_a_round_fails(monkeypatch):
+    """A round refused on the way (the answer rate limit's 429, say) stops the run, and the
+    answers given before it are taken back all the same."""
+    project = seed(60)
+    real_client = benchmark_review._client
+
+    def failing_after_five(user):
+        client = real_client(user)
+        post, calls = client.post, []
+
+        def counted(*args, **kwargs):
+            calls.append(1)
+            response = post(*args, **kwargs)
+            response.status_code = 429 if len(calls) > 5 else response.status_code
+            return response
+
+        client.post = counted
+        return client
+
+    monkeypatch.setattr(benchmark_review, "_client", failing_after_five)
+    with pytest.raises(CommandError, match="round 5: HTTP 429"):
+        call_command(benchmark_review.Command(), project=project.pk, rounds=20, stdout=StringIO())
+    assert not Answer.objects.exists() and not ReviewLease.objects.exists()
+    assert not Label.objects.filter(source=Label.Source.HUMAN).exists()

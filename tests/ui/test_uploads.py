@@ -39,7 +39,10 @@ def suggest(project: Project, image, *, score: float = 0.9) -> Label:
 def wikimedia_user(username: str, account: str):
     user = UserFactory(username=username)
     UserSocialAuth.objects.create(
-        user=user, provider="mediawiki", uid=str(user.pk), extra_data={"wikimedia_username": account}
+        user=user,
+        provider="mediawiki",
+        uid=str(user.pk),
+        extra_data={"wikimedia_username": account},
     )
     return user
 
@@ -248,9 +251,7 @@ def test_a_paused_project_refuses_with_its_reason(client_of, uploader, own_file,
 # --- the project's setting ----------------------------------------------------------------
 
 
-def test_the_owner_switches_uploaders_off_in_the_settings_and_the_page_says_so(
-    client_of, project
-):
+def test_the_owner_switches_uploaders_off_in_the_settings_and_the_page_says_so(client_of, project):
     client = client_of(project.owner)
     detail = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
     assert 'name="allow_uploaders"' in detail and "Uploaders may answer" in detail

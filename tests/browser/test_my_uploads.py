@@ -62,7 +62,14 @@ def test_an_uploader_confirms_a_suggestion_and_it_reaches_the_grid_as_a_yes(page
     page.wait_for_url("**/projects/")
     page.click("#nav-uploads")
     page.wait_for_selector("[data-upload-card]")
+    page.wait_for_load_state("load")  # the page's module script has run
     assert page.locator("h2", has_text="Is this Barack Obama?").count() == 1
+    # The face's crop, cut by the browser from the photo's Commons thumbnail.
+    thumb = page.get_attribute("[data-upload-card] .crop", "data-thumb") or ""
+    assert thumb.startswith("http")
+    style = page.get_attribute("[data-upload-card] .crop", "style") or ""
+    assert "background-image" in style and thumb.rsplit("/", 1)[-1] in style
+    page.wait_for_load_state("networkidle")
     shot(page, "my-uploads")
     page.keyboard.press("y")
     page.wait_for_selector(".message >> text=Saved: this is Barack Obama.")

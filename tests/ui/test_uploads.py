@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from social_django.models import UserSocialAuth
 
@@ -263,3 +265,19 @@ def test_the_owner_switches_uploaders_off_in_the_settings_and_the_page_says_so(c
     assert project.allow_uploaders is False
     detail = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
     assert "Only the members answer" in detail
+
+
+def test_the_page_reads_the_same_number_of_queries_however_many_suggestions(
+    client_of, uploader, own_file, project
+):
+    client = client_of(uploader)
+    suggest(project, own_file)
+    with CaptureQueriesContext(connection) as few:
+        page(client)
+    other = ProjectFactory(qid="Q42")
+    for _ in range(3):
+        suggest(project, ImageFactory(uploader=ACCOUNT))
+        suggest(other, ImageFactory(uploader=ACCOUNT))
+    with CaptureQueriesContext(connection) as many:
+        assert len(page(client).context["groups"]) == 2
+    assert len(many) == len(few)

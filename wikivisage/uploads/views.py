@@ -54,7 +54,7 @@ def uploaded_face(
     account uploaded, in a project that allows uploaders, and nothing about it is withheld or
     sensitive (``selectors.may_answer``). Anything else is a 403, whether or not it exists."""
     account = wikimedia_username(request.user)
-    project = Project.objects.filter(pk=project_id).select_related("owner").first()
+    project = Project.objects.filter(pk=project_id).first()
     face = face_of_project(project=project, face_id=face_id) if project else None
     if account is None or project is None or face is None:
         raise PermissionDenied

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -18,7 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from commons.identifiers import (
     validate_qid,
 )
-from projects.list_entries import withheld_form
+from projects.moderator_lists import ModeratorListEntry as ModeratorListEntry
+from projects.moderator_lists import Sensitivity as Sensitivity
+from projects.moderator_lists import Withholding as Withholding
 from projects.standing import Standing
 
 DEFAULT_MIN_ANSWERS = 3
@@ -180,6 +181,23 @@ class Project(models.Model):
             "Your reviewers' yes answers then count as evidence against those faces in other "
             "projects about another person that share photos with this one and opted in too; "
             "their answers count here in the same way. Nothing else is shared."
+        ),
+    )
+    allow_uploaders = models.BooleanField(
+        _("Uploaders may answer"),
+        default=True,
+        help_text=_(
+            "Whoever uploaded a photo to Commons may confirm or reject the suggestions on it "
+            "from their “My uploads” page; their answers count here as a member's would."
+        ),
+    )
+    uploaders_by_email = models.BooleanField(
+        _("Tell uploaders by e-mail"),
+        default=False,
+        help_text=_(
+            "Uploaders are told on this site, at most once a day, of suggestions on their "
+            "photos; with this on, also by e-mail when their Wikimedia account shares its "
+            "address (the OAuth consumer's private-info grant). They can opt out."
         ),
     )
     crawl_cursor = models.JSONField(
@@ -365,6 +383,7 @@ class Notification(models.Model):
         SUGGESTIONS_READY = "suggestions_ready", _("Suggestions ready")
         SEND_FINISHED = "send_finished", _("Edits sent")
         SEND_FAILED = "send_failed", _("Edits not sent")
+        UPLOADS_SUGGESTED = "uploads_suggested", _("Suggestions on your uploads")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -403,6 +422,8 @@ class Notification(models.Model):
         """Where the notification leads: the suggestion grid, or the project page."""
         if self.kind == self.Kind.SUGGESTIONS_READY:
             return reverse("projects:suggestions", args=[self.project_id])
+        if self.kind == self.Kind.UPLOADS_SUGGESTED:
+            return reverse("uploads")
         return reverse("projects:detail", args=[self.project_id])
 
     def figure(self, name: str) -> int:
@@ -430,6 +451,15 @@ class Notification(models.Model):
                 "The learner suggests %(count)d faces as %(person)s: they wait for your review.",
                 count,
             ) % {"count": count, "person": person}
+        if self.kind == self.Kind.UPLOADS_SUGGESTED:
+            count = self.figure("count")
+            return ngettext(
+                "%(count)d face on a photo you uploaded may show someone a project looks for: "
+                "confirm or reject it on your uploads page.",
+                "%(count)d faces on photos you uploaded may show people projects look for: "
+                "confirm or reject them on your uploads page.",
+                count,
+            ) % {"count": count}
         sent, failed = self.figure("sent"), self.figure("failed")
         if self.kind == self.Kind.SEND_FAILED:
             return ngettext(
@@ -503,97 +533,26 @@ class ListedFile(models.Model):
         return f"{self.line} ({self.state}) in {self.project_id}"
 
 
-class ModeratorListQuerySet(models.QuerySet):
-    def values_of(self, kind: str) -> frozenset[str]:
-        """The values of one kind, as stored (normalised: titles, category names, Q-ids)."""
-        return frozenset(self.filter(kind=kind).values_list("value", flat=True))
+class UploaderNotices(models.Model):
+    """What one user hears of the suggestions on the files they uploaded (``wikivisage.uploads``):
+    their opt-out, and the last notice, so they are told at most once a day and only of
+    suggestions they were not told of. A user with no row was never told and did not opt out."""
 
-
-class ModeratorListEntry(models.Model):
-    """An entry of a list moderators keep in the admin (withholdings, sensitive content):
-    a kind, a value stored in the form the checks compare with, a reason, who set it, when.
-    Each list names its own kinds (``Kind``) and says what its value is (``value``)."""
-
-    reason = models.CharField(_("reason"), max_length=255)
-    set_by = models.ForeignKey(
+    user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("set by"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="uploader_notices",
     )
-    set_at = models.DateTimeField(_("set at"), auto_now_add=True)
-
-    objects = ModeratorListQuerySet.as_manager()  # type: ignore[django-manager-missing]
+    opted_out = models.BooleanField(_("no notices about my uploads"), default=False)
+    told_at = models.DateTimeField(_("last told"), null=True, blank=True)
+    # The suggestions (model label ids) the last notice was about: a later notice needs one
+    # that is not among them.
+    told = models.JSONField(_("suggestions told of"), default=list, blank=True)
 
     class Meta:
-        abstract = True
-        ordering = ["kind", "value"]
-
-    kind: models.CharField
-    value: models.CharField
+        verbose_name = _("notices about uploads")
+        verbose_name_plural = _("notices about uploads")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.value}"  # type: ignore[attr-defined]
-
-    def clean(self) -> None:
-        """Store the value in the form the crawl and the checks compare with (a withholding's
-        form: every list's kinds are withholding kinds)."""
-        if not self.value or self.kind not in self.Kind.values:  # type: ignore[attr-defined]
-            return
-        try:
-            self.value = withheld_form(self.kind, self.value)
-        except ValidationError as error:
-            raise ValidationError({"value": error.messages}) from error
-
-
-class Withholding(ModeratorListEntry):
-    """Something no project may touch: a person never tagged, a file or category never listed
-    (MachineVision's withhold list and Wikidata id block list). Set in the admin only."""
-
-    class Kind(models.TextChoices):
-        CATEGORY = "category", _("Category")
-        FILE = "file", _("File")
-        PERSON = "person", _("Person")
-
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    value = models.CharField(
-        _("withheld"),
-        max_length=255,
-        help_text=_("A category name, a file title (File:…) or a Wikidata item id (Q…)."),
-    )
-
-    class Meta(ModeratorListEntry.Meta):
-        verbose_name = _("withholding")
-        verbose_name_plural = _("withholdings")
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "value"], name="withholding_unique"),
-        ]
-
-
-class Sensitivity(ModeratorListEntry):
-    """Content that needs an individual look (MachineVision's "sensitive" hold): faces of
-    files in such a category, or of a project about such a person (a minor, say), are
-    never offered nor approved in bulk, only one at a time. Set in the admin only."""
-
-    class Kind(models.TextChoices):
-        CATEGORY = "category", _("Category")
-        PERSON = "person", _("Person")
-
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    value = models.CharField(
-        _("sensitive"),
-        max_length=255,
-        help_text=_(
-            "A category name (faces of files the crawl found in it) or a Wikidata item id "
-            "(Q…: faces of projects about that person)."
-        ),
-    )
-
-    class Meta(ModeratorListEntry.Meta):
-        verbose_name = _("sensitive content")
-        verbose_name_plural = _("sensitive content")
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "value"], name="sensitivity_unique"),
-        ]
+        return f"{self.user_id}: {'off' if self.opted_out else self.told_at}"

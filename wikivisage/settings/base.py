@@ -382,6 +382,8 @@ CELERY_BEAT_SCHEDULE = {
     "resume-edits": {"task": "depicts.write.resume", "schedule": 300},
     "learn-reverts": {"task": "depicts.learn.reverts", "schedule": 6 * 3600},
     "learn-pending": {"task": "faces.learn.pending", "schedule": 600},
+    # Hourly; each uploader is told at most once a day (wikivisage.uploads.services).
+    "uploader-notices": {"task": "wikivisage.default.uploader_notices", "schedule": 3600},
 }
 
 # Worker health (/health, /health.json, the admin): beat sends a heartbeat to every queue this

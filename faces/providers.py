@@ -158,9 +158,22 @@ def analysed(image: bytes, *, config: DetectionConfig, wait_for_all: bool = True
             left_out.append(provider.name)
         else:
             answers.append((provider.name, faces))
-    merged = merge_faces(answers)
-    encodings = _encodings(ranked[0], image, merged, model=first.model_version)
-    return Found(tuple(merged), encodings, first.model_version, tuple(left_out))
+    return merged(ranked[0], image, answers, model=first.model_version, left_out=left_out)
+
+
+def merged(
+    encoder: DetectorProvider,
+    image: bytes,
+    answers: Sequence[tuple[str, Sequence[DetectedFace]]],
+    *,
+    model: str,
+    left_out: Sequence[str] = (),
+) -> Found:
+    """Steps 3 and 4 of :func:`analysed`: the providers' faces (checked, in rank order, the
+    encoder's first, found with ``model``) merged, the others' boxes encoded by ``encoder``."""
+    faces = merge_faces(answers)
+    encodings = _encodings(encoder, image, faces, model=model)
+    return Found(tuple(faces), encodings, model, tuple(left_out))
 
 
 def _detections(provider: DetectorProvider, image: bytes, config: DetectionConfig) -> Detections:

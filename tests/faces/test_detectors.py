@@ -31,7 +31,7 @@ from tests.faces.test_providers import (
     free_port,
     thumbnail_of,
 )
-from tests.factories import FaceFactory, ProjectFactory
+from tests.factories import FaceFactory, ImageFactory, ProjectFactory, ProjectImageFactory
 from tests.pipeline.test_pipeline import client
 from tests.test_settings import manage
 
@@ -294,3 +294,16 @@ def test_the_admin_shows_which_detectors_found_a_face(client_of, moderator) -> N
 
     assert "dlib,http" in listing
     assert "Found by" in page and "dlib,http" in page
+
+
+@pytest.mark.django_db
+def test_an_identical_file_takes_the_faces_with_who_found_them(project) -> None:
+    done = ImageFactory(sha1="5" * 40, state=Image.State.DONE)
+    FaceFactory(image=done, index=0, found_by="dlib,http")
+    copy = ImageFactory(sha1="5" * 40)
+    ProjectImageFactory(project=project, image=copy)
+
+    with client() as api:
+        assert detect.image_detect(image_id=copy.pk, client=api).reused
+
+    assert list(copy.faces.values_list("found_by", flat=True)) == ["dlib,http"]

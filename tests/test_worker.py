@@ -65,10 +65,8 @@ def test_a_detect_workers_processes_load_the_models_as_they_start(
     monkeypatch.setattr(
         type(current_app.amqp.queues), "consume_from", property(lambda self: dict.fromkeys(queues))
     )
-    if "," in detector:
-        settings.WIKIVISAGE_DETECTORS = detector.split(",")
-    else:
-        settings.WIKIVISAGE_DETECTOR = detector
+    settings.WIKIVISAGE_DETECTORS = detector.split(",") if "," in detector else []
+    settings.WIKIVISAGE_DETECTOR = detector.split(",")[0]  # ignored beside the list
 
     warm_detector()
 

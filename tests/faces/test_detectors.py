@@ -8,20 +8,25 @@ of the other one. Commons is the offline stand-in.
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.urls import reverse
 
+from benchmarks.commands import benchmark_detection
 from benchmarks.modelserver import ModelServer
 from faceengine.detection import DETECTION, ENCODER, FaceBox
 from faces.modelclient import ModelServiceUnavailable
 from faces.models import Face, Image
 from faces.providers import DlibProvider, HttpProvider, detector, detectors
 from faces.services import crawl, detect
+from tests.faces.test_detection import benchmark_folder as benchmark_folder
 from tests.faces.test_model_door import REFUSED, answering
 from tests.faces.test_model_door import service as service
 from tests.faces.test_providers import (
@@ -307,3 +312,28 @@ def test_an_identical_file_takes_the_faces_with_who_found_them(project) -> None:
         assert detect.image_detect(image_id=copy.pk, client=api).reused
 
     assert list(copy.faces.values_list("found_by", flat=True)) == ["dlib,http"]
+
+
+# ---- the benchmark ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_benchmark_reports_each_detector_and_both_merged(benchmark_folder) -> None:
+    out = io.StringIO()
+    call_command(
+        benchmark_detection.Command(),
+        images=str(benchmark_folder),
+        detectors=True,
+        json=True,
+        stdout=out,
+    )
+
+    lines = out.getvalue().strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert (summary["photos"], summary["expected"]) == (2, 4)  # the broken file is no photo
+    assert lines[0].startswith("photos 2 (bad 1)")
+    modes = [summary[mode] for mode in ("dlib alone", "model service alone", "both merged")]
+    dlib, service, both = modes
+    assert dlib["faces"] == 3 and dlib["recall"] == 0.75
+    assert both["faces"] >= max(dlib["faces"], service["faces"])
+    assert both["cpu_ms"] >= max(dlib["cpu_ms"], service["cpu_ms"]) > 0

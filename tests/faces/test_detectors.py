@@ -138,6 +138,11 @@ def test_a_valid_list_of_detectors_starts() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_the_reference_service_runs_hog_or_cnn_only() -> None:
+    with pytest.raises(ValueError, match="hog"):
+        ModelServer(detector="gpu")
+
+
 # ---- merged faces, one encoder ------------------------------------------------------------------
 
 

@@ -336,6 +336,16 @@ class World:
             if category.pageid is not None:
                 self.categories_by_pageid[category.pageid] = category
 
+    def uncategorise(self, name: str, category_name: str) -> None:
+        """Someone takes the file out of a category."""
+        name, category_name = normal_name(name), normal_name(category_name)
+        with self.lock:
+            category = self.categories[category_name]
+            kept = tuple(member for member in category.files if member != name)
+            self.categories[category_name] = dataclasses.replace(category, files=kept)
+            if category.pageid is not None:
+                self.categories_by_pageid[category.pageid] = self.categories[category_name]
+
     def source_text(self, page: FilePage) -> str:
         """The wikitext of the file's page: the world's, or the usual upload form's."""
         if page.wikitext is not None:

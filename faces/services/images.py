@@ -38,6 +38,15 @@ def in_withheld_categories(client: ApiClient, pageids: Sequence[int]) -> set[int
     return {pageid for pageid, names in categories.items() if names & withheld}
 
 
+def not_withheld(client: ApiClient, infos: Sequence[FileInfo]) -> list[FileInfo]:
+    """The files of ``infos`` a project may take: neither withheld themselves (by their
+    current title) nor directly in a withheld category now, as a list of files' lines."""
+    withheld = Withholding.objects.values_of(Withholding.Kind.FILE)
+    kept = [info for info in infos if info.title not in withheld]
+    barred = in_withheld_categories(client, [info.pageid for info in kept])
+    return [info for info in kept if info.pageid not in barred]
+
+
 def file_infos(client: ApiClient, pageids: Sequence[int]) -> list[FileInfo]:
     """The bitmap files among ``pageids``, withheld ones left out (by their current title)."""
     if not pageids:

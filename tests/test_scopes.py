@@ -6,10 +6,12 @@ no longer names leaves the project, as a category's files do; withholdings apply
 from __future__ import annotations
 
 import copy
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from faces import tasks
@@ -330,3 +332,49 @@ def test_an_interrupted_uploads_crawl_continues_where_it_stopped(
     project.refresh_from_db()
     assert project.crawl_cursor is None
     assert len(linked(project)) == MANY
+
+
+# --- createproject ---------------------------------------------------------------------------
+
+
+def test_createproject_makes_search_and_uploads_projects(fake, owner, queued):
+    out = StringIO()
+    call_command(
+        "createproject", "--qid", "Q42", "--search", SEARCH, "--owner", owner.username, stdout=out
+    )
+    project = Project.objects.get(pk=int(out.getvalue()))
+    assert (project.scope, project.search_query) == ("search", SEARCH)
+    out = StringIO()
+    call_command(
+        "createproject",
+        "--qid",
+        "Q42",
+        "--uploads",
+        "User:Ada_Lovelace",
+        "--owner",
+        owner.username,
+        stdout=out,
+    )
+    assert Project.objects.get(pk=int(out.getvalue())).uploads_user == ADA
+    with pytest.raises(CommandError, match="finds no file"):
+        call_command(
+            "createproject",
+            "--qid",
+            "Q42",
+            "--search",
+            "incategory:Nothing",
+            "--owner",
+            owner.username,
+        )
+    with pytest.raises(CommandError, match="one of them only"):
+        call_command(
+            "createproject",
+            "--qid",
+            "Q42",
+            "--search",
+            SEARCH,
+            "--uploads",
+            ADA,
+            "--owner",
+            owner.username,
+        )

@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from faces import tasks
 from faces.models import Image, ProjectImage
+from faces.selectors import sensitive_faces
 from fakecommons.media import source_from_spec
-from projects.models import Project, Withholding
-from tests.factories import ProjectFactory
+from projects.models import Project, Sensitivity, Withholding
+from tests.factories import FaceFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -185,8 +187,6 @@ def test_a_category_project_is_made_as_before(client_of, owner, fake):
 
 
 def test_a_project_holds_exactly_the_parameter_of_its_scope(owner):
-    from django.db import IntegrityError, transaction
-
     for scope, fields in [
         ("search", {"category": None, "search_query": ""}),
         ("search", {"category": "X", "search_query": SEARCH}),
@@ -378,3 +378,18 @@ def test_createproject_makes_search_and_uploads_projects(fake, owner, queued):
             "--owner",
             owner.username,
         )
+
+
+def test_a_search_crawl_records_the_files_categories_for_the_sensitive_hold(
+    fake, search_project, django_capture_on_commit_callbacks
+):
+    crawl_task(search_project, django_capture_on_commit_callbacks)
+    Sensitivity.objects.create(kind="category", value="Private portraits", reason="Minors")
+    faces = [
+        FaceFactory(image=Image.objects.get(title=f"File:{name}"), index=0)
+        for name in ("Adams 1.jpg", "Adams 3.jpg")
+    ]
+
+    held = sensitive_faces(project=search_project, faces=faces)
+
+    assert held == {faces[1].pk}

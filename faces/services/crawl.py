@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from commons.categories import crawl, start_crawl
+from commons.categories import crawl, file_categories, start_crawl
 from commons.client import ApiClient
 from commons.files import Lookup, resolve_files
 from commons.identifiers import FileRef, file_reference
@@ -35,6 +35,7 @@ from faces.services.images import (
     not_withheld,
     record_categories,
     record_depicts,
+    record_file_categories,
 )
 from faces.services.processing import pending, queue_detection
 from projects.models import ListedFile, Project, Withholding
@@ -220,10 +221,11 @@ def _crawl_paged(
 
     1. Continue after the last answer a committed batch saved (the cursor holds the API's
        ``continue`` object), or start a new pass from the first answer.
-    2. For each answer: its bitmap files with their metadata (``commons.listings``); leave
-       out those withheld or directly in a withheld category (:func:`not_withheld`, as a
-       list's lines); keep those within the project's bound; upsert and link their Images,
-       record their depicts statements, store the cursor — in one transaction.
+    2. For each answer: its bitmap files with their metadata (``commons.listings``) and
+       their direct categories; leave out those withheld or directly in a withheld category
+       (:func:`not_withheld`, as a list's lines); keep those within the project's bound;
+       upsert and link their Images, record their categories (for the sensitive-content
+       hold) and depicts statements, store the cursor — in one transaction.
     3. Queue detection for the new images once each batch is committed.
     4. Stop at the bound as a category crawl does: the pass has not seen every file, so it
        unlinks nothing. Otherwise, once the listing ends, clear the cursor and unlink the
@@ -236,12 +238,14 @@ def _crawl_paged(
     bound = settings.WIKIVISAGE_MAX_FILES_PER_PROJECT
     listing = [] if cursor.get("ended") else _listing(project, client, cursor.get("continue"))
     for batch in listing:
-        infos = not_withheld(client, batch.files)
+        categories = file_categories(client, pageids=[info.pageid for info in batch.files])
+        infos = not_withheld(batch.files, categories)
         skipped = dict(Counter(summary.skipped) + Counter(batch.skipped))
         with transaction.atomic():
             taken = _within_file_bound(project, infos, bound=bound)
             images = images_upsert(infos=taken)
             link_images(project, images, source=ProjectImage.Source.CATEGORY)
+            record_file_categories(images, categories)
             record_depicts(project, client, images)
             stored = _paged_state(project, batch.continuation, skipped)
             Project.objects.filter(pk=project.pk).update(crawl_cursor=stored)

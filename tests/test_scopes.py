@@ -275,12 +275,14 @@ def test_withheld_files_and_files_in_withheld_categories_are_left_out(
 
 
 def test_a_search_stops_at_the_project_bound_and_unlinks_nothing(
-    fake, search_project, settings, django_capture_on_commit_callbacks
+    fake, search_project, settings, client_of, owner, django_capture_on_commit_callbacks
 ):
     settings.WIKIVISAGE_MAX_FILES_PER_PROJECT = 2
     crawl_task(search_project, django_capture_on_commit_callbacks)
     search_project.refresh_from_db()
     assert len(linked(search_project)) == 2 and search_project.crawl_limit_hit == 2
+    page = client_of(owner).get(reverse("projects:detail", args=[search_project.pk]))
+    assert "hold more than 2 files; WikiVisage took the first 2." in page.content.decode()
     fake.world.uncategorise("Adams 1.jpg", "Douglas Adams")
 
     crawl_task(search_project, django_capture_on_commit_callbacks)

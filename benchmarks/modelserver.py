@@ -1,12 +1,15 @@
 """A reference model service: dlib's face models behind the Open Inference Protocol (KServe V2).
 
-    python -m benchmarks.modelserver --host 0.0.0.0 --port 8600
+    python -m benchmarks.modelserver --host 0.0.0.0 --port 8600 [--detector hog|cnn]
 
 Detect workers then use it with ``WIKIVISAGE_DETECTOR=http`` and
 ``WIKIVISAGE_DETECTOR_URL=http://<host>:8600``: one machine holds the models and computes, many
 small workers only download thumbnails. It runs the very functions of ``faceengine.detection``, so
 its faces equal those of dlib in process, bit for bit, and it names the same model
-(``dlib-resnet-v1``): a project keeps its faces when it moves from one to the other.
+(``dlib-resnet-v1``): a project keeps its faces when it moves from one to the other. With
+``--detector cnn`` it finds faces with dlib's CNN instead of HOG (slower; it finds turned faces
+HOG misses), for a site that lists it beside dlib (``WIKIVISAGE_DETECTORS=dlib,http``); its
+encodings are the same model's.
 
 No Django: the standard library's threaded HTTP server and ``faceengine.detection``. Requests are
 read in threads, but one inference runs at a time per process (dlib's networks are not safe to
@@ -32,7 +35,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from faceengine import wire
-from faceengine.detection import DETECTION, ENCODER, analyse_file, encode_boxes, load_models
+from faceengine.detection import (
+    DETECTION,
+    DETECTORS,
+    ENCODER,
+    analyse_file,
+    encode_boxes,
+    load_cnn_detector,
+    load_models,
+)
 from faceengine.imaging import BadImageError
 
 logger = logging.getLogger(__name__)
@@ -48,9 +59,17 @@ class ModelServer:
     """The service on ``host:port`` (0: a free port, read back from ``port``), in a thread."""
 
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, model_name: str = DEFAULT_MODEL_NAME
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        model_name: str = DEFAULT_MODEL_NAME,
+        detector: str = "hog",
     ) -> None:
+        if detector not in DETECTORS:
+            raise ValueError(f"a detector is one of {DETECTORS}, not {detector!r}")
         self.host, self.port, self.model_name = host, port, model_name
+        self.detector = detector
         self.model_version = ENCODER
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -62,6 +81,8 @@ class ModelServer:
 
     def start(self) -> ModelServer:
         load_models()  # before the first request: ready means ready
+        if self.detector == "cnn":
+            load_cnn_detector()
         handler = type("BoundHandler", (_Handler,), {"server_model": self})
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
@@ -95,7 +116,7 @@ class ModelServer:
             if request.boxes is not None:
                 vectors = encode_boxes(request.image, request.boxes)
                 return wire.encode_response(vectors, **names)
-            faces = analyse_file(request.image, config=request.config)
+            faces = analyse_file(request.image, config=request.config, detector=self.detector)
         return wire.detect_response(faces, **names)
 
     def metadata(self) -> dict[str, Any]:
@@ -196,12 +217,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0: any free port")
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
+    parser.add_argument(
+        "--detector", choices=DETECTORS, default="hog", help="dlib's HOG (as in process) or CNN"
+    )
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    server = ModelServer(host=options.host, port=options.port, model_name=options.model_name)
+    server = ModelServer(
+        host=options.host,
+        port=options.port,
+        model_name=options.model_name,
+        detector=options.detector,
+    )
     server.start()
     # One line on stdout, for whoever started it on port 0 (tests, the benchmark).
-    print(f"serving {server.model_name} ({server.model_version}) on {server.url}", flush=True)
+    print(
+        f"serving {server.model_name} ({server.model_version}, {server.detector}) on {server.url}",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

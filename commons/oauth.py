@@ -164,6 +164,16 @@ def wikimedia_username(user: Any) -> str | None:
     return str(social.extra_data.get(USERNAME_FIELD) or social.uid)
 
 
+def wikimedia_accounts() -> dict[str, int]:
+    """Every active user's Wikimedia account name (as :func:`wikimedia_username` reads it) →
+    that user's id, in one query."""
+    rows = UserSocialAuth.objects.filter(provider=PROVIDER, user__is_active=True)
+    return {
+        str(row.extra_data.get(USERNAME_FIELD) or row.uid): row.user_id
+        for row in rows.only("uid", "extra_data", "user_id")
+    }
+
+
 @sensitive_variables("token")
 def seal_extra_data(social: UserSocialAuth) -> bool:
     """Move a plaintext token in ``extra_data`` into the sealed field; True if one was there."""

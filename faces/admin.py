@@ -24,11 +24,23 @@ class ProjectImageAdmin(admin.ModelAdmin):
 
 @admin.register(Face)
 class FaceAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "origin", "small", "left", "top", "width", "height"]
-    list_filter = ["origin", "small"]
+    list_display = [
+        "__str__",
+        "origin",
+        "found_by",
+        "encoder",
+        "small",
+        "left",
+        "top",
+        "width",
+        "height",
+    ]
+    list_filter = ["origin", "found_by", "encoder", "small"]
     list_select_related = ["image"]
     raw_id_fields = ["image", "superseded_by", "created_by"]
     search_fields = ["image__title"]
+    # Which detectors found the face, and which model encoded it: facts of detection.
+    readonly_fields = ["found_by", "encoder"]
 
 
 @admin.register(Label)

@@ -240,6 +240,10 @@ class Face(models.Model):
     origin = models.CharField(
         _("origin"), max_length=16, choices=Origin.choices, default=Origin.DETECTOR
     )
+    # The detectors that found the face, in rank order, comma-separated (faces.providers:
+    # "dlib", "http"); the box is the first one's. Empty for a drawn face, and for faces
+    # detected before it was recorded.
+    found_by = models.CharField(_("found by"), max_length=64, blank=True, default="")
     small = models.BooleanField(_("too small for a trustworthy encoding"), default=False)
     superseded_by = models.ForeignKey(
         "self",

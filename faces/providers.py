@@ -1,35 +1,59 @@
 """Face detectors behind one interface: dlib in this process, or a model service over HTTP.
 
-The pipeline asks :func:`detector` for the configured provider (``WIKIVISAGE_DETECTOR``):
+The site lists its providers in rank order (``WIKIVISAGE_DETECTORS``, e.g. ``dlib,http``; or
+one, ``WIKIVISAGE_DETECTOR``); :func:`detectors` gives them, :func:`detector` the first:
 
 - ``dlib`` (the default): ``faceengine.detection`` in the worker's own process, as before.
 - ``http``: a model service speaking the Open Inference Protocol (``faces.modelclient``), e.g.
   ``python -m benchmarks.modelserver`` on a larger machine that many small workers share.
 
 Every answer names the model that computed its encodings (``model_version``); each face stores
-it (``Face.encoder``) and the learner never compares encodings of two models.
+it (``Face.encoder``) and the learner never compares encodings of two models. With several
+providers every one detects, their boxes are merged (``faceengine.merging``), and the first
+encodes every face, also the faces only the others found: a site's faces are of one model.
 
 The pipeline asks through :func:`analysed`, :func:`encoded` and :func:`current_model`, the one
 door every provider's result passes: a result whose values the pipeline could not store or
 learn from (``wire.checked_detections``) is refused there (:class:`AnswerRefused`,
 permanent for that image), whichever provider gave it.
+
+A provider that fails on a photo: the first one's failure is the photo's, as with one
+provider (a transient one hands the photo back, to be tried again later; a permanent one marks
+it as an error). Another one's transient failure also hands the photo back, while the caller
+waits for all (``wait_for_all``: the detect service stops waiting after a few attempts, so a
+provider down for good does not hold up the others' faces); its permanent failure (a refused
+answer, a rejected photo) leaves its faces out of that photo only, the others' are kept.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from core.errors import PermanentError, TransientError
 from core.retry import RetryPolicy
 from faceengine import wire
-from faceengine.detection import ENCODER, DetectionConfig, FaceBox, analyse_file, encode_boxes
-from faceengine.imaging import decode_image
+from faceengine.detection import (
+    ENCODER,
+    DetectedFace,
+    DetectionConfig,
+    FaceBox,
+    analyse_file,
+    encode_boxes,
+)
+from faceengine.imaging import BadImageError, decode_image
+from faceengine.merging import MergedFace, merge_faces
 from faceengine.wire import Detections, Encodings
-from faces.modelclient import AnswerRefused, ModelServiceClient
+from faces.modelclient import AnswerRefused, ModelServiceClient, ModelServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 # Connection errors and 5xx answers of the model service are tried again after about 0.5 s,
 # then 1 s...: a restarting service gets a moment; a down one fails the task, which the queue
@@ -103,20 +127,108 @@ class HttpProvider:
         return self.client.encode(image, boxes=boxes)
 
 
-def analysed(image: bytes, *, config: DetectionConfig) -> Detections:
-    """The faces the configured provider finds in ``image``, checked at the door."""
-    return _checked(lambda: wire.checked_detections(detector().analyse(image, config=config)))
+@dataclass(frozen=True)
+class Found:
+    """The faces every provider found in one photo, merged, each encoded by the first."""
+
+    faces: tuple[MergedFace, ...]
+    # One per face, of ``model_version`` (None: a box too thin to encode in this picture).
+    encodings: tuple[np.ndarray | None, ...]
+    model_version: str
+    # The providers whose answer this photo goes without (they failed on it).
+    left_out: tuple[str, ...] = ()
+
+
+def analysed(image: bytes, *, config: DetectionConfig, wait_for_all: bool = True) -> Found:
+    """The faces the configured providers find in ``image``, each answer checked at the door.
+
+    1. The first provider detects; its failure is the photo's.
+    2. Each other provider detects; its failure is handled as the module's docstring says.
+    3. Their faces are merged (``faceengine.merging.merge_faces``), in rank order.
+    4. The first provider encodes the boxes it did not find itself, with the model it
+       detected with (a model that changed in between: transient, the photo is tried again).
+    """
+    ranked = detectors()
+    first = _detections(ranked[0], image, config)
+    answers: list[tuple[str, Sequence[DetectedFace]]] = [(ranked[0].name, first.faces)]
+    left_out = []
+    for provider in ranked[1:]:
+        faces = _other_detections(provider, image, config, wait_for_all=wait_for_all)
+        if faces is None:
+            left_out.append(provider.name)
+        else:
+            answers.append((provider.name, faces))
+    return merged(ranked[0], image, answers, model=first.model_version, left_out=left_out)
+
+
+def merged(
+    encoder: DetectorProvider,
+    image: bytes,
+    answers: Sequence[tuple[str, Sequence[DetectedFace]]],
+    *,
+    model: str,
+    left_out: Sequence[str] = (),
+) -> Found:
+    """Steps 3 and 4 of :func:`analysed`: the providers' faces (checked, in rank order, the
+    encoder's first, found with ``model``) merged, the others' boxes encoded by ``encoder``."""
+    faces = merge_faces(answers)
+    encodings = _encodings(encoder, image, faces, model=model)
+    return Found(tuple(faces), encodings, model, tuple(left_out))
+
+
+def _detections(provider: DetectorProvider, image: bytes, config: DetectionConfig) -> Detections:
+    return _checked(lambda: wire.checked_detections(provider.analyse(image, config=config)))
+
+
+def _other_detections(
+    provider: DetectorProvider, image: bytes, config: DetectionConfig, *, wait_for_all: bool
+) -> Sequence[DetectedFace] | None:
+    """A provider ranked after the first: its faces, or None if the photo goes without."""
+    try:
+        return _detections(provider, image, config).faces
+    except TransientError as error:
+        if wait_for_all:
+            raise
+        logger.warning(
+            "detector %s left out of this photo, still failing: %s", provider.name, error
+        )
+    except (PermanentError, BadImageError) as error:
+        logger.warning("detector %s left out of this photo: %s", provider.name, error)
+    return None
+
+
+def _encodings(
+    encoder: DetectorProvider, image: bytes, merged: Sequence[MergedFace], *, model: str
+) -> tuple[np.ndarray | None, ...]:
+    vectors: list[np.ndarray | None] = [face.face.encoding for face in merged]
+    others = [i for i, face in enumerate(merged) if face.found_by[0] != encoder.name]
+    if not others:
+        return tuple(vectors)
+    encoded = _encoded_by(encoder, image, [merged[i].face.box for i in others])
+    if encoded.model_version != model:
+        raise ModelServiceUnavailable(
+            "model-service-model-changed",
+            f"the model changed from {model} to {encoded.model_version} during the photo",
+        )
+    for i, vector in zip(others, encoded.vectors, strict=True):
+        vectors[i] = vector
+    return tuple(vectors)
 
 
 def encoded(image: bytes, boxes: Sequence[FaceBox]) -> Encodings:
-    """The configured provider's encodings of ``boxes`` of ``image``, checked at the door."""
+    """The encoder's (first provider's) encodings of ``boxes`` of ``image``, checked at the
+    door."""
+    return _encoded_by(detector(), image, boxes)
+
+
+def _encoded_by(provider: DetectorProvider, image: bytes, boxes: Sequence[FaceBox]) -> Encodings:
     return _checked(
-        lambda: wire.checked_encodings(detector().encode(image, boxes), expected=len(boxes))
+        lambda: wire.checked_encodings(provider.encode(image, boxes), expected=len(boxes))
     )
 
 
 def current_model() -> str:
-    """The model the configured provider serves now, checked at the door."""
+    """The model the encoder (the first provider) serves now, checked at the door."""
     return _checked(lambda: wire.checked_version(detector().model_version()))
 
 
@@ -130,15 +242,27 @@ def _checked(result: Callable[[], T]) -> T:
 PROVIDERS = ("dlib", "http")
 
 
+def detectors() -> list[DetectorProvider]:
+    """The providers the settings list, in rank order, each made once per process for each
+    configuration; the first one encodes every face."""
+    names = list(settings.WIKIVISAGE_DETECTORS or [settings.WIKIVISAGE_DETECTOR])
+    if not names or len(set(names)) < len(names):
+        raise ImproperlyConfigured(f"WIKIVISAGE_DETECTORS lists each provider once, not {names}")
+    return [
+        _provider(
+            name,
+            settings.WIKIVISAGE_DETECTOR_URL,
+            settings.WIKIVISAGE_DETECTOR_MODEL,
+            settings.WIKIVISAGE_DETECTOR_TIMEOUT,
+            settings.WIKIVISAGE_DETECTOR_RETRIES,
+        )
+        for name in names
+    ]
+
+
 def detector() -> DetectorProvider:
-    """The provider the settings name, made once per process for each configuration."""
-    return _provider(
-        settings.WIKIVISAGE_DETECTOR,
-        settings.WIKIVISAGE_DETECTOR_URL,
-        settings.WIKIVISAGE_DETECTOR_MODEL,
-        settings.WIKIVISAGE_DETECTOR_TIMEOUT,
-        settings.WIKIVISAGE_DETECTOR_RETRIES,
-    )
+    """The encoder: the provider ranked first."""
+    return detectors()[0]
 
 
 @functools.lru_cache(maxsize=4)
@@ -146,7 +270,9 @@ def _provider(kind: str, url: str, model: str, timeout: float, retries: int) -> 
     if kind == "dlib":
         return DlibProvider()
     if kind != "http":
-        raise ImproperlyConfigured(f"WIKIVISAGE_DETECTOR is one of {PROVIDERS}, not {kind!r}")
+        raise ImproperlyConfigured(
+            f"WIKIVISAGE_DETECTOR(S) names providers of {PROVIDERS}, not {kind!r}"
+        )
     if not url:
         raise ImproperlyConfigured("WIKIVISAGE_DETECTOR=http needs WIKIVISAGE_DETECTOR_URL")
     retry = RetryPolicy(

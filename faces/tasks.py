@@ -35,7 +35,8 @@ def warm_detector(**kwargs: Any) -> None:
     """Each process of a worker that takes ``detect`` tasks loads the face models as it starts
     (about 0.5 s), so that its first photo takes no longer than the others."""
     queues = current_app.amqp.queues.consume_from or {}
-    if settings.WIKIVISAGE_DETECTOR == "dlib" and "detect" in queues:
+    listed = settings.WIKIVISAGE_DETECTORS or [settings.WIKIVISAGE_DETECTOR]
+    if "dlib" in listed and "detect" in queues:
         detection.load_models()
         logger.info("detection models loaded")
 

@@ -21,6 +21,7 @@ from fakecommons.protocol import ApiError
 from fakecommons.world import FILE_NS, FilePage, LogEvent, normal_name, title_hash
 
 MAX_LIMIT = 500
+UPLOAD_COMMENT = "User created page with UploadWizard"
 LOG_TYPES = (
     "block",
     "create",
@@ -116,6 +117,8 @@ def file_info(ctx: ApiContext, page: FilePage, props: set[str], width: int) -> d
         info["userid"] = user_id(ctx, page.user)
     if props & {"size", "dimensions"}:
         info.update(size=facts.size, width=facts.width, height=facts.height)
+    if "comment" in props:
+        info["comment"] = UPLOAD_COMMENT
     if "canonicaltitle" in props:
         info["canonicaltitle"] = page.title
     if "url" in props:
@@ -127,11 +130,21 @@ def file_info(ctx: ApiContext, page: FilePage, props: set[str], width: int) -> d
         info["descriptionshorturl"] = ctx.urls.short_description(page.pageid)
     if "sha1" in props:
         info["sha1"] = facts.sha1
+    if "metadata" in props:
+        info["metadata"] = _metadata(facts.mime)
     if "mime" in props:
         info["mime"] = facts.mime
     if "mediatype" in props:
         info["mediatype"] = facts.mediatype
     return info
+
+
+def _metadata(mime: str) -> list[dict[str, Any]] | None:
+    """The file's metadata as MediaWiki stores it, without what the stand-in does not read
+    (EXIF): a JPEG's holds the EXIF reader's version; no metadata at all is ``null``."""
+    if mime == "image/jpeg":
+        return [{"name": "MEDIAWIKI_EXIF_VERSION", "value": 2}]
+    return None
 
 
 def _must_use_with(name: str, other: str) -> ApiError:
@@ -310,5 +323,5 @@ def _log_row(ctx: ApiContext, event: LogEvent, props: set[str]) -> dict[str, Any
     if "timestamp" in props:
         row["timestamp"] = page.timestamp
     if "comment" in props:
-        row["comment"] = ""
+        row["comment"] = UPLOAD_COMMENT
     return row

@@ -143,6 +143,23 @@ class Format:
         """``batchcomplete``, ``missing``, ``anon``…: ``""`` in v1, ``true`` in v2."""
         return True if self.v2 else ""
 
+    def bools(self, data: dict[str, Any], *, keep: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """A module's booleans as each version prints them: formatversion 1 (ApiResult's BC
+        transformation) prints true as ``""`` and leaves false out, except the ``keep`` keys
+        (META_BC_BOOLS); 2 keeps them. Nested objects too."""
+        if self.v2:
+            return data
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, dict):
+                out[key] = self.bools(value)
+            elif isinstance(value, bool) and key not in keep:
+                if value:
+                    out[key] = ""
+            else:
+                out[key] = value
+        return out
+
     def pages(self, pages: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, Any]:
         """``query.pages``: an array in v2; in v1 an object keyed by page id (-1, -2… if none)."""
         if self.v2:

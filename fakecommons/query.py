@@ -1,5 +1,6 @@
-"""``action=query``: categorymembers, search, imageinfo, categories, categoryinfo, tokens,
-userinfo, and generators.
+"""``action=query``: categorymembers, search, imageinfo, categories, categoryinfo, info
+(fakecommons/pageinfo.py), tokens, userinfo (userinfo.py), siteinfo (siteinfo.py), and
+generators.
 
 Continuation follows ApiContinuationManager (API:Continue): a list module that has more adds
 its key and ``"continue": "-||"`` next to ``batchcomplete``; an incomplete prop module adds
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fakecommons import cirrus, filelists, wikibase
+from fakecommons import cirrus, filelists, pageinfo, siteinfo, userinfo, wikibase
 from fakecommons.context import ApiContext
 from fakecommons.protocol import ApiError
 from fakecommons.world import (
@@ -95,14 +96,16 @@ def run(ctx: ApiContext) -> dict[str, Any]:
     query: dict[str, Any] = {}
     continuation = Continuation()
     skipped = _finished_modules(ctx)
-    for name in ctx.params.multi("list"):
+    # A module named twice runs once (ParamValidator drops repeated values): mwclient adds
+    # meta=userinfo to every query, also to one that asks for it.
+    for name in dict.fromkeys(ctx.params.multi("list")):
         _run_list(ctx, name, query, continuation, skip=name in skipped)
     pages = _page_set(ctx, query, continuation)
     if pages is not None:
         _run_props(ctx, pages, continuation)
         if pages:
             query["pages"] = ctx.fmt.pages([page for _, page in pages])
-    for name in ctx.params.multi("meta"):
+    for name in dict.fromkeys(ctx.params.multi("meta")):
         _run_meta(ctx, name, query)
     return _assemble(ctx, query, continuation)
 
@@ -164,8 +167,11 @@ def categorymembers(ctx: ApiContext, g: str) -> ListResult:
     """list=categorymembers (``g`` = "g" when used as a generator: gcmtitle…)."""
     p = f"{g}cm"
     members = _category_rows(ctx, p)
+    descending = _descending(ctx, f"{p}dir")
+    if descending:
+        members.reverse()
     limit = _limit(ctx, f"{p}limit", 10, f"{g}categorymembers")
-    start = _cm_start(members, ctx.params.get(f"{p}continue"))
+    start = _cm_start(members, ctx.params.get(f"{p}continue"), descending=descending)
     chosen = members[start : start + limit]
     props = set(ctx.params.multi(f"{p}prop") or ["ids", "title"])
     rows = [_member_row(ctx, member, props) for member in chosen]
@@ -193,6 +199,15 @@ def _category_rows(ctx: ApiContext, p: str) -> list[Member]:
         for m in ctx.world.members(name)
         if m.type in types and (not namespaces or m.ns in namespaces)
     ]
+
+
+def _descending(ctx: ApiContext, name: str) -> bool:
+    """``cmdir``: ``asc``/``ascending``/``newer`` (the default) or ``desc``/``descending``/
+    ``older``."""
+    value = ctx.params.get(name) or "ascending"
+    if value not in ("asc", "ascending", "newer", "desc", "descending", "older"):
+        raise ApiError("badvalue", f'Unrecognized value for parameter "{name}": {value}.')
+    return value in ("desc", "descending", "older")
 
 
 _namespaces = filelists.namespaces
@@ -242,7 +257,7 @@ def _cm_token(member: Member) -> str:
     return f"{member.type}|{member.sortkey.encode().hex()}|{member.pageid}"
 
 
-def _cm_start(members: list[Member], token: str | None) -> int:
+def _cm_start(members: list[Member], token: str | None, *, descending: bool = False) -> int:
     if not token:
         return 0
     parts = token.split("|")
@@ -255,6 +270,8 @@ def _cm_start(members: list[Member], token: str | None) -> int:
             "Invalid continue param. You should pass the original value returned by the "
             "previous query.",
         ) from None
+    if descending:
+        return next((i for i, m in enumerate(members) if m.order <= position), len(members))
     return next((i for i, m in enumerate(members) if m.order >= position), len(members))
 
 
@@ -515,19 +532,32 @@ class _MissingById(PageRef):
 
 
 def _run_props(ctx: ApiContext, pages: PageSet, cont: Continuation) -> None:
-    for name in ctx.params.multi("prop"):
+    for name in dict.fromkeys(ctx.params.multi("prop")):
         if name == "imageinfo":
             imageinfo(ctx, pages, cont)
         elif name == "categoryinfo":
             categoryinfo(ctx, pages)
         elif name == "categories":
             categories(ctx, pages, cont)
-        elif name != "info":
+        elif name == "info":
+            pageinfo.info(ctx, pages)
+        else:
             ctx.warn("query", f'Unrecognized value for parameter "prop": {name}')
+
+
+# What the stand-in answers; ``archivename`` names old versions only, and the world holds
+# current ones, so it adds nothing. Other iiprop values draw a warning.
+IIPROPS = frozenset(
+    {"timestamp", "user", "userid", "size", "dimensions", "comment", "url", "sha1", "metadata"}
+    | {"mime", "mediatype", "archivename"}
+)
+UPLOAD_COMMENT = filelists.UPLOAD_COMMENT
 
 
 def imageinfo(ctx: ApiContext, pages: PageSet, cont: Continuation) -> None:
     props = set(ctx.params.multi("iiprop") or ["timestamp", "user"])
+    for prop in sorted(props - IIPROPS):
+        ctx.warn("imageinfo", f'Unrecognized value for parameter "iiprop": {prop}')
     width = ctx.params.integer("iiurlwidth", -1)
     ctx.params.accept("iilimit", "iiurlheight")
     start_key = _ii_start(ctx.params.get("iicontinue"))
@@ -650,9 +680,6 @@ def _category_counts(ctx: ApiContext, category: Category) -> dict[str, Any]:
     return counts
 
 
-# --- prop=categories -----------------------------------------------------------------------
-
-
 # --- meta modules ---------------------------------------------------------------------------
 
 
@@ -660,7 +687,9 @@ def _run_meta(ctx: ApiContext, name: str, query: dict[str, Any]) -> None:
     if name == "tokens":
         query["tokens"] = _tokens(ctx)
     elif name == "userinfo":
-        query["userinfo"] = _userinfo(ctx)
+        query["userinfo"] = userinfo.userinfo(ctx)
+    elif name == "siteinfo":
+        siteinfo.siteinfo(ctx, query)
     else:
         ctx.warn("query", f'Unrecognized value for parameter "meta": {name}')
 
@@ -673,37 +702,3 @@ def _tokens(ctx: ApiContext) -> dict[str, str]:
             raise ApiError("badvalue", f'Unrecognized value for parameter "type": {kind}.')
         tokens[f"{kind}token"] = ctx.csrf_token if kind != "login" else "f00dcafe+\\"
     return tokens
-
-
-def _userinfo(ctx: ApiContext) -> dict[str, Any]:
-    props = set(ctx.params.multi("uiprop"))
-    user = ctx.user
-    info: dict[str, Any] = {
-        "id": user.id if user else 0,
-        "name": user.name if user else "127.0.0.1",
-    }
-    if user is None:
-        info["anon"] = ctx.fmt.flag()
-    if "groups" in props:
-        info["groups"] = list(user.groups) if user else ["*"]
-    if "editcount" in props and user:
-        info["editcount"] = user.editcount
-    if "ratelimits" in props:
-        info["ratelimits"] = _ratelimits(user is not None)
-    if "registrationdate" in props and user:
-        info["registrationdate"] = _iso(user.registered)
-    return info
-
-
-def _ratelimits(logged_in: bool) -> dict[str, Any]:
-    # Commons' edit limits (wmf-config InitialiseSettings.php, +commonswiki).
-    edit = (
-        {"user": {"hits": 900, "seconds": 180}}
-        if logged_in
-        else {"ip": {"hits": 120, "seconds": 900}}
-    )
-    return {"edit": edit}
-
-
-def _iso(stamp: str) -> str:
-    return f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[8:10]}:{stamp[10:12]}:{stamp[12:14]}Z"

@@ -337,6 +337,8 @@ class ProjectSettingsForm(forms.ModelForm):
             "write_face_region",
             "writes_enabled",
             "share_evidence",
+            "allow_uploaders",
+            "uploaders_by_email",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 

@@ -123,20 +123,8 @@ class Project(models.Model):
         _("Commons category"), max_length=255, null=True, blank=True
     )
     # CirrusSearch refuses a query longer than 300 characters.
-    search_query = models.CharField(
-        _("Commons search"),
-        max_length=300,
-        blank=True,
-        default="",
-        help_text=_("A search in the File namespace of Commons, such as incategory:… insource:…"),
-    )
-    uploads_user = models.CharField(
-        _("uploader"),
-        max_length=255,
-        blank=True,
-        default="",
-        help_text=_("The Wikimedia user whose uploads the project looks in."),
-    )
+    search_query = models.CharField(_("Commons search"), max_length=300, blank=True, default="")
+    uploads_user = models.CharField(_("uploader"), max_length=255, blank=True, default="")
     listed_count = models.PositiveIntegerField(
         _("listed files"), default=0, help_text=_("How many files the list names.")
     )
@@ -199,6 +187,23 @@ class Project(models.Model):
             "Your reviewers' yes answers then count as evidence against those faces in other "
             "projects about another person that share photos with this one and opted in too; "
             "their answers count here in the same way. Nothing else is shared."
+        ),
+    )
+    allow_uploaders = models.BooleanField(
+        _("Uploaders may answer"),
+        default=True,
+        help_text=_(
+            "Whoever uploaded a photo to Commons may confirm or reject the suggestions on it "
+            "from their “My uploads” page; their answers count here as a member's would."
+        ),
+    )
+    uploaders_by_email = models.BooleanField(
+        _("Tell uploaders by e-mail"),
+        default=False,
+        help_text=_(
+            "Uploaders are told on this site, at most once a day, of suggestions on their "
+            "photos; with this on, also by e-mail when their Wikimedia account shares its "
+            "address (the OAuth consumer's private-info grant). They can opt out."
         ),
     )
     crawl_cursor = models.JSONField(
@@ -291,11 +296,9 @@ class Project(models.Model):
     def __str__(self) -> str:
         if self.scope == self.Scope.FILES:
             return f"{self.person_label} — {self.listed_count} listed files"
-        if self.scope == self.Scope.SEARCH:
-            return f"{self.person_label} — search: {self.search_query}"
-        if self.scope == self.Scope.UPLOADS:
-            return f"{self.person_label} — uploads of User:{self.uploads_user}"
-        return f"{self.person_label} — {self.category}"
+        if self.scope == self.Scope.CATEGORY:
+            return f"{self.person_label} — {self.category}"
+        return f"{self.person_label} — {self.scope_text}"
 
     @property
     def scope_text(self) -> str:
@@ -416,6 +419,7 @@ class Notification(models.Model):
         SUGGESTIONS_READY = "suggestions_ready", _("Suggestions ready")
         SEND_FINISHED = "send_finished", _("Edits sent")
         SEND_FAILED = "send_failed", _("Edits not sent")
+        UPLOADS_SUGGESTED = "uploads_suggested", _("Suggestions on your uploads")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -454,6 +458,8 @@ class Notification(models.Model):
         """Where the notification leads: the suggestion grid, or the project page."""
         if self.kind == self.Kind.SUGGESTIONS_READY:
             return reverse("projects:suggestions", args=[self.project_id])
+        if self.kind == self.Kind.UPLOADS_SUGGESTED:
+            return reverse("uploads")
         return reverse("projects:detail", args=[self.project_id])
 
     def figure(self, name: str) -> int:
@@ -481,6 +487,15 @@ class Notification(models.Model):
                 "The learner suggests %(count)d faces as %(person)s: they wait for your review.",
                 count,
             ) % {"count": count, "person": person}
+        if self.kind == self.Kind.UPLOADS_SUGGESTED:
+            count = self.figure("count")
+            return ngettext(
+                "%(count)d face on a photo you uploaded may show someone a project looks for: "
+                "confirm or reject it on your uploads page.",
+                "%(count)d faces on photos you uploaded may show people projects look for: "
+                "confirm or reject them on your uploads page.",
+                count,
+            ) % {"count": count}
         sent, failed = self.figure("sent"), self.figure("failed")
         if self.kind == self.Kind.SEND_FAILED:
             return ngettext(
@@ -552,3 +567,28 @@ class ListedFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line} ({self.state}) in {self.project_id}"
+
+
+class UploaderNotices(models.Model):
+    """What one user hears of the suggestions on the files they uploaded (``wikivisage.uploads``):
+    their opt-out, and the last notice, so they are told at most once a day and only of
+    suggestions they were not told of. A user with no row was never told and did not opt out."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="uploader_notices",
+    )
+    opted_out = models.BooleanField(_("no notices about my uploads"), default=False)
+    told_at = models.DateTimeField(_("last told"), null=True, blank=True)
+    # The suggestions (model label ids) the last notice was about: a later notice needs one
+    # that is not among them.
+    told = models.JSONField(_("suggestions told of"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("notices about uploads")
+        verbose_name_plural = _("notices about uploads")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {'off' if self.opted_out else self.told_at}"

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from core.enqueue import enqueue
 
-from .models import Membership, Notification, Project
+from .models import Membership, Notification, Project, UploaderNotices
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,35 @@ def notify(*, project: Project, kind: str, event: str, **params: int | str) -> l
     return made
 
 
+def uploader_notify(
+    *, user: User, project: Project, event: str, count: int, by_email: bool
+) -> Notification | None:
+    """Tell an uploader of ``count`` suggestions on their files (``wikivisage.uploads``), once
+    per ``event``; ``project`` is where the notice leads from (the page lists all of them).
+    An e-mail is queued, after commit, when ``by_email`` and the user has an address. Returns
+    the row made now, None when this event was told before."""
+    notification, created = Notification.objects.get_or_create(
+        recipient=user,
+        project=project,
+        event=event[:100],
+        defaults={
+            "kind": Notification.Kind.UPLOADS_SUGGESTED,
+            "params": {"count": count},
+            "email": by_email and bool(user.email),
+        },
+    )
+    if not created:
+        return None
+    if notification.email:
+        enqueue(EMAIL_TASK, notification.pk)
+    return notification
+
+
+def uploader_opt_out_set(*, user: User, opted_out: bool) -> None:
+    """The user's own choice: no notices at all about suggestions on their uploads."""
+    UploaderNotices.objects.update_or_create(user=user, defaults={"opted_out": opted_out})
+
+
 def membership_notifications_set(
     *, membership: Membership, on_site: bool, by_email: bool, language: str
 ) -> None:
@@ -86,8 +115,11 @@ def notifications_read(*, user: User) -> int:
 
 def project_address(project_id: int) -> str:
     """The project page's full address, for a reader outside the site (an e-mail)."""
-    base = settings.WIKIVISAGE_TOOL_URL.rstrip("/")
-    return base + reverse("projects:detail", args=[project_id])
+    return _site_address(reverse("projects:detail", args=[project_id]))
+
+
+def _site_address(path: str) -> str:
+    return settings.WIKIVISAGE_TOOL_URL.rstrip("/") + path
 
 
 def notification_email(*, notification_id: int) -> bool:
@@ -132,14 +164,25 @@ def _email_text(notification: Notification) -> tuple[str, str]:
             "what": notification.get_kind_display(),
             "person": person,
         }
-        body = "\n\n".join(
-            [
-                notification.text(),
-                project_address(notification.project_id),
-                _(
-                    "You receive this e-mail because you asked for e-mails about this project. "
-                    "To stop them, untick “by e-mail” on the project page."
-                ),
-            ]
-        )
+        body = "\n\n".join([notification.text(), *_email_footer(notification)])
     return subject, body + "\n"
+
+
+def _email_footer(notification: Notification) -> list[str]:
+    """Where the e-mail leads, and why its reader receives it."""
+    if notification.kind == Notification.Kind.UPLOADS_SUGGESTED:
+        return [
+            _site_address(notification.get_absolute_url()),
+            _(
+                "You receive this e-mail because you uploaded these photos to Wikimedia "
+                "Commons and the project's owner asked to tell uploaders by e-mail. To stop "
+                "these notices, switch them off on your uploads page."
+            ),
+        ]
+    return [
+        project_address(notification.project_id),
+        _(
+            "You receive this e-mail because you asked for e-mails about this project. "
+            "To stop them, untick “by e-mail” on the project page."
+        ),
+    ]

@@ -49,6 +49,7 @@ def test_a_message_the_old_code_queued_under_an_old_name_still_runs(transactiona
         ({"detect", "learn"}, "dlib", True),
         ({"learn", "write"}, "dlib", False),
         ({"detect"}, "http", False),
+        ({"detect"}, "http,dlib", True),  # WIKIVISAGE_DETECTORS: dlib among several
     ],
 )
 def test_a_detect_workers_processes_load_the_models_as_they_start(
@@ -64,7 +65,8 @@ def test_a_detect_workers_processes_load_the_models_as_they_start(
     monkeypatch.setattr(
         type(current_app.amqp.queues), "consume_from", property(lambda self: dict.fromkeys(queues))
     )
-    settings.WIKIVISAGE_DETECTOR = detector
+    settings.WIKIVISAGE_DETECTORS = detector.split(",") if "," in detector else []
+    settings.WIKIVISAGE_DETECTOR = detector.split(",")[0]  # ignored beside the list
 
     warm_detector()
 

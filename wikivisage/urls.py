@@ -14,6 +14,7 @@ from projects import urls as projects_urls
 
 from . import views
 from .health import views as health_views
+from .uploads import views as uploads_views
 
 # The pages that combine apps, under ``projects/`` beside the projects app's own pages.
 project_pages = [
@@ -89,6 +90,10 @@ urlpatterns = [
     ),
     path("projects/<int:project_pk>/edits/", include("depicts.urls")),
     path("notifications/", include((notification_pages, "notifications"))),
+    # An uploader's own view of the suggestions on their files, across projects.
+    path("my-uploads/", uploads_views.my_uploads, name="uploads"),
+    path("my-uploads/answer/", uploads_views.upload_answer, name="uploads-answer"),
+    path("my-uploads/notices/", uploads_views.upload_notices, name="uploads-notices"),
     path("api/v1/", include("wikivisage.api.urls")),
     path("admin/", admin.site.urls),
 ]

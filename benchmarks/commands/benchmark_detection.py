@@ -16,6 +16,8 @@ from benchmarks.detection import (
     recall_by_folder,
     run_benchmark,
 )
+from benchmarks.merged import compare_detectors
+from faceengine.detection import DETECTORS
 
 
 class Command(BaseCommand):
@@ -36,6 +38,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", action="store_true", help="end with one JSON line of the summary"
         )
+        parser.add_argument(
+            "--detectors",
+            action="store_true",
+            help="faces found and CPU per photo by dlib alone, the reference model service "
+            "alone and both merged (WIKIVISAGE_DETECTORS=dlib,http), instead",
+        )
+        parser.add_argument(
+            "--service-detector",
+            choices=DETECTORS,
+            default="cnn",
+            help="the detector of the model service with --detectors (default: cnn)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # call_command(images=...) passes strings through without argparse's type=Path.
@@ -44,6 +58,10 @@ class Command(BaseCommand):
         if not paths:
             raise CommandError(f"no images under {root}")
         manifest = _manifest(root, options["manifest"] and Path(options["manifest"]))
+        if options["detectors"]:
+            expected = read_expected_faces(manifest) if manifest is not None else {}
+            self._compare(paths, expected, options["service_detector"], as_json=options["json"])
+            return
         report = run_benchmark(paths)
         self._print_report(report)
         if manifest is not None:
@@ -51,6 +69,36 @@ class Command(BaseCommand):
             self._print_recall(recall_by_folder(report.outcomes, expected=expected, root=root))
         if options["json"]:
             self.stdout.write(json.dumps(report.summary()))
+
+    def _compare(
+        self, paths: list[Path], expected: dict[Path, int | None], detector: str, *, as_json: bool
+    ) -> None:
+        comparison = compare_detectors(paths, expected=expected, service_detector=detector)
+        self.stdout.write(
+            f"photos {comparison.photos} (bad {comparison.bad_images}), 500 px thumbnails; "
+            f"faces expected {comparison.expected}; model service: dlib {detector}"
+        )
+        self.stdout.write("mode  faces  matched  extra  recall  cpu ms/photo")
+        summary: dict[str, Any] = {"photos": comparison.photos, "expected": comparison.expected}
+        for mode, totals in comparison.modes.items():
+            recall = totals.matched / max(comparison.expected, 1)
+            cpu = comparison.cpu_ms_per_photo(mode)
+            self.stdout.write(
+                f"{mode}  {totals.faces}  {totals.matched}  {totals.extra}  {recall:.3f}  {cpu:.0f}"
+            )
+            summary[mode] = {
+                "faces": totals.faces,
+                "recall": round(recall, 3),
+                "cpu_ms": round(cpu),
+            }
+        merged_ious, near = sorted(comparison.merged_ious), sorted(comparison.near_ious)
+        self.stdout.write(
+            f"dlib boxes merged with the service's: {len(merged_ious)}, IoU min "
+            f"{min(merged_ious, default=0):.2f} median {_median(merged_ious):.2f}; "
+            f"left apart with an IoU of 0.1 to the cut: {len(near)} {[round(v, 2) for v in near]}"
+        )
+        if as_json:
+            self.stdout.write(json.dumps(summary))
 
     def _print_report(self, report: BenchmarkReport) -> None:
         config = report.config
@@ -85,6 +133,10 @@ class Command(BaseCommand):
         )
         for row in [*folders, total]:
             self.stdout.write(_recall_line(row))
+
+
+def _median(values: list[float]) -> float:
+    return values[len(values) // 2] if values else 0.0
 
 
 def _recall_line(row: FolderRecall) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
@@ -14,9 +15,9 @@ from django.utils import timezone
 
 from commons.client import ApiClient
 from core.errors import PermanentError, TransientError
-from faceengine.detection import DETECTION, DetectedFace, DetectionConfig
+from faceengine.detection import DETECTION, DetectionConfig
 from faceengine.imaging import BadImageError
-from faceengine.wire import Detections
+from faceengine.merging import MergedFace
 from faces import providers
 from faces.models import (
     DetectTurn,
@@ -60,6 +61,12 @@ def image_claim(*, image_id: int) -> Image | None:
     return Image.objects.get(pk=image_id)
 
 
+# With several detectors, one ranked after the first that keeps failing transiently (down, too
+# slow) hands the photo back until its claim of this number; from then on the photo is
+# detected without it. The queue's backoff (core.retry.TASK_RETRY: 30 s, 60 s, 2 min, 4 min)
+# gives it about 7 minutes to come back; a service down for longer does not hold up the
+# other detectors' faces.
+WAIT_FOR_ALL_DETECTORS_ATTEMPTS = 5
 # A worker that loses a race for an image tries the next of so many candidates.
 CLAIM_CANDIDATES = 5
 
@@ -149,7 +156,10 @@ def _detect_claimed(image: Image, client: ApiClient, config: DetectionConfig) ->
         hand_back(image)
         raise
     encoder = detected.model_version
-    faces = [_face_from(image, i, face, encoder) for i, face in enumerate(detected.faces)]
+    faces = [
+        _face_from(i, face, encoding, encoder)
+        for i, (face, encoding) in enumerate(zip(detected.faces, detected.encodings, strict=True))
+    ]
     return _finish(image, faces)
 
 
@@ -173,26 +183,31 @@ def _copies(twin: Image) -> list[Face]:
             small=f.small,
             origin=Face.Origin.DETECTOR,
             encoder=f.encoder,
+            found_by=f.found_by,
         )
         for f in twin.faces.current().filter(origin=Face.Origin.DETECTOR)
     ]
 
 
-def _detect(image: Image, client: ApiClient, config: DetectionConfig) -> Detections:
-    return providers.analysed(thumbnail(image, client), config=config)
+def _detect(image: Image, client: ApiClient, config: DetectionConfig) -> providers.Found:
+    # image.attempts counts this claim already.
+    wait = image.attempts < WAIT_FOR_ALL_DETECTORS_ATTEMPTS
+    return providers.analysed(thumbnail(image, client), config=config, wait_for_all=wait)
 
 
-def _face_from(image: Image, index: int, face: DetectedFace, encoder: str) -> Face:
+def _face_from(index: int, merged: MergedFace, encoding: np.ndarray | None, encoder: str) -> Face:
+    face = merged.face
     return Face(
         index=index,
         left=face.box.left,
         top=face.box.top,
         width=max(face.box.width, 1e-6),
         height=max(face.box.height, 1e-6),
-        encoding=Face.pack(face.encoding),
+        encoding=None if encoding is None else Face.pack(encoding),
         encoder=encoder,
         small=face.small,
         origin=Face.Origin.DETECTOR,
+        found_by=",".join(merged.found_by),
     )
 
 

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 from benchmarks.evaluation import dataset, reviewer
-from faceengine.learner.estimates import Estimate
+from benchmarks.rescore import make_evidence, make_project
+from faceengine.learner.estimates import REDRAWN_PROBABILITY, Estimate, estimate_intervals
 from faceengine.learner.evidence import Evidence, Verdict, yes_faces
-from faceengine.learner.scores import score_faces
-from faceengine.learner.suggestions import suggest, suggest_nothing
+from faceengine.learner.scores import DEFAULT_MIN_PROBABILITY, score_faces
+from faceengine.learner.suggestions import proposed_faces, suggest, suggest_nothing
 
 DIMENSIONS = 128
 PERSON_SPREAD = 0.3 / np.sqrt(DIMENSIONS)  # 0.3 from the centre, about 0.42 apart
@@ -201,3 +202,19 @@ def test_nothing_suggested_has_no_precision_interval():
     estimate = suggest_nothing(evidence, score_faces(evidence)).estimate
     assert estimate.precision is None and estimate.precision_interval is None
     assert estimate.recall_interval is not None
+
+
+def test_a_large_project_draws_its_intervals_on_a_sample_of_its_photos():
+    # 60,000 dlib-shaped faces hold some 19,000 of 1e-3 or more; drawn on the photos of about
+    # 5,000 of them, the intervals are those of the full draw (scaled to the full counts).
+    project = make_project(60_000, person_share=0.1, seed=1)
+    evidence = make_evidence(project, yes=10, no=20, confirmed=120, named_others=600, seed=1)
+    scores = score_faces(evidence)
+    chosen = proposed_faces(evidence, scores, DEFAULT_MIN_PROBABILITY, None)
+    near = int((scores.open & (scores.probability >= REDRAWN_PROBABILITY)).sum())
+    assert near > 3 * 5_000 and chosen.size
+    sampled = estimate_intervals(evidence, scores, chosen, redrawn_faces=5_000)
+    full = estimate_intervals(evidence, scores, chosen, redrawn_faces=near)
+    for part, whole in zip(sampled, full, strict=True):
+        assert part is not None and whole is not None
+        assert part == pytest.approx(whole, abs=0.015)

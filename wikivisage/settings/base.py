@@ -284,16 +284,25 @@ COMMONS_DOWNLOAD_TIMEOUT = env.float("COMMONS_DOWNLOAD_TIMEOUT", default=120.0)
 # WIKIVISAGE_DETECTOR_URL, e.g. `python -m benchmarks.modelserver --port 8600`. A request takes at
 # most the timeout (seconds) in all, however slowly the answer comes; connection errors and 5xx
 # are tried again RETRIES times, then the image waits, pending, and the task is retried later.
+# WIKIVISAGE_DETECTORS lists several, in rank order (e.g. "dlib,http"): each detects every photo,
+# their boxes are merged, and the first one encodes every face; empty: WIKIVISAGE_DETECTOR alone.
 WIKIVISAGE_DETECTOR = env.str("WIKIVISAGE_DETECTOR", default="dlib")
+WIKIVISAGE_DETECTORS = env.list("WIKIVISAGE_DETECTORS", default=[])
 WIKIVISAGE_DETECTOR_URL = env.str("WIKIVISAGE_DETECTOR_URL", default="")
 WIKIVISAGE_DETECTOR_MODEL = env.str("WIKIVISAGE_DETECTOR_MODEL", default="faces")
 WIKIVISAGE_DETECTOR_TIMEOUT = env.float("WIKIVISAGE_DETECTOR_TIMEOUT", default=30.0)
 WIKIVISAGE_DETECTOR_RETRIES = env.int("WIKIVISAGE_DETECTOR_RETRIES", default=2)
-if WIKIVISAGE_DETECTOR not in ("dlib", "http") or (
-    WIKIVISAGE_DETECTOR == "http" and not WIKIVISAGE_DETECTOR_URL
+if "WIKIVISAGE_DETECTOR" in os.environ and WIKIVISAGE_DETECTORS:
+    raise ImproperlyConfigured("set WIKIVISAGE_DETECTORS or WIKIVISAGE_DETECTOR, not both")
+_detectors = WIKIVISAGE_DETECTORS or [WIKIVISAGE_DETECTOR]
+if (
+    not set(_detectors) <= {"dlib", "http"}
+    or len(set(_detectors)) < len(_detectors)
+    or ("http" in _detectors and not WIKIVISAGE_DETECTOR_URL)
 ):
     raise ImproperlyConfigured(
-        "WIKIVISAGE_DETECTOR is dlib or http; http needs WIKIVISAGE_DETECTOR_URL"
+        f"WIKIVISAGE_DETECTORS lists dlib and http, each once, in rank order (not {_detectors}); "
+        "WIKIVISAGE_DETECTOR is one of them; http needs WIKIVISAGE_DETECTOR_URL"
     )
 
 
@@ -382,6 +391,8 @@ CELERY_BEAT_SCHEDULE = {
     "resume-edits": {"task": "depicts.write.resume", "schedule": 300},
     "learn-reverts": {"task": "depicts.learn.reverts", "schedule": 6 * 3600},
     "learn-pending": {"task": "faces.learn.pending", "schedule": 600},
+    # Hourly; each uploader is told at most once a day (wikivisage.uploads.services).
+    "uploader-notices": {"task": "wikivisage.default.uploader_notices", "schedule": 3600},
 }
 
 # Worker health (/health, /health.json, the admin): beat sends a heartbeat to every queue this

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("projects", "0015_worker_health_to_site"),
+        ("projects", "0017_uploader_opt_out"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -21,7 +21,6 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 default="",
-                help_text="A search in the File namespace of Commons, such as incategory:… insource:…",
                 max_length=300,
                 verbose_name="Commons search",
             ),
@@ -32,7 +31,6 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 default="",
-                help_text="The Wikimedia user whose uploads the project looks in.",
                 max_length=255,
                 verbose_name="uploader",
             ),

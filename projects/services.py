@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from commons.categories import CategoryInfo, FileEstimate, estimate_files
 from commons.client import ApiClient, CommonsError
 from commons.identifiers import FileRef, normalise_category, normalise_qid
-from commons.listings import search_total, user_has_uploads
+from commons.listings import search_total, upload_log, user_has_uploads
 from commons.types import Person
 from commons.wikidata import PersonNotFound, get_labels, get_person
 from core.enqueue import enqueue
@@ -165,7 +165,19 @@ class SearchEmpty(ValueError):
 
 
 class NoUploads(ValueError):
-    """No file on Commons is the user's upload (its current version)."""
+    """No file on Commons is the user's upload (its current version); ``logged``: the upload
+    log holds uploads of theirs all the same (deleted since, or re-uploaded by others)."""
+
+    def __init__(self, user: str, *, logged: bool) -> None:
+        if logged:
+            text = _(
+                "User:%(user)s uploaded files to Commons, but none of them is theirs now "
+                "(deleted, or a newer version uploaded by someone else)."
+            )
+        else:
+            text = _("User:%(user)s has uploaded no file to Commons.")
+        super().__init__(text % {"user": user})
+        self.user, self.logged = user, logged
 
 
 @dataclass(frozen=True)
@@ -302,7 +314,8 @@ def project_open_uploads(
     current versions is theirs raises NoUploads."""
     person = _person_for_project(wikidata=wikidata, qid=qid, languages=languages)
     if not _on_commons(lambda: user_has_uploads(commons, user=user)):
-        raise NoUploads(user)
+        logged = _on_commons(lambda: any(upload_log(commons, user=user, limit=1)))
+        raise NoUploads(user, logged=logged)
     project = project_start(
         owner=owner,
         person=person,

@@ -118,9 +118,8 @@ def _project_start(request: AuthenticatedRequest, form: ProjectNewForm) -> Proje
         form.add_error("category", message % {"name": data["category"]})
     except services.SearchEmpty:
         form.add_error("search_query", _("This search finds no file on Commons."))
-    except services.NoUploads:
-        message = _("No file on Commons is an upload of User:%(user)s (its current version).")
-        form.add_error("uploads_user", message % {"user": data["uploads_user"]})
+    except services.NoUploads as none:
+        form.add_error("uploads_user", str(none))
     except services.WikimediaTrouble as trouble:
         form.add_error(None, wikimedia_trouble(trouble.error, site=trouble.site))
     except ValidationError as error:

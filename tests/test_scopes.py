@@ -163,16 +163,27 @@ def test_the_uploads_of_a_user_become_a_project_under_their_normal_name(
         ("", "Give the name of a Wikimedia user."),
         ("User:", "Give the name of a Wikimedia user."),
         ("Ada<3", "“Ada<3” is not a valid Wikimedia user name."),
-        (
-            "Nobody Here",
-            "No file on Commons is an upload of User:Nobody Here (its current version).",
-        ),
+        ("Nobody Here", "User:Nobody Here has uploaded no file to Commons."),
     ],
 )
 def test_an_empty_invalid_or_uploadless_user_is_refused(client_of, owner, fake, given, says):
     response = post_new(client_of(owner), scope="uploads", uploads_user=given)
     assert field_errors(response, "uploads_user") == [says]
     assert not Project.objects.exists()
+
+
+def test_a_user_whose_uploads_are_all_someone_elses_now_is_told_so(client_of, owner, fake):
+    upload(fake, "Elsewhere.jpg", user=BO, seed=8)
+    upload(fake, "Adams 1.jpg", user=BO, seed=9)
+    upload(fake, "Adams 3.jpg", user=BO, seed=10)
+    fake.world.delete_file("Map.svg")
+
+    response = post_new(client_of(owner), scope="uploads", uploads_user=ADA)
+
+    assert field_errors(response, "uploads_user") == [
+        "User:Ada Lovelace uploaded files to Commons, but none of them is theirs now (deleted, "
+        "or a newer version uploaded by someone else)."
+    ]
 
 
 def test_a_category_project_is_made_as_before(client_of, owner, fake):

@@ -66,7 +66,7 @@ class Command(BaseCommand):
         except services.SearchEmpty as empty:
             raise CommandError(f"The search {empty} finds no file on Commons.") from empty
         except services.NoUploads as none:
-            raise CommandError(f"No file on Commons is an upload of User:{none}.") from none
+            raise CommandError(str(none)) from none
         except (ValidationError, services.NotAHuman, CommonsError) as error:
             raise CommandError(_message(error)) from error
         except services.WikimediaTrouble as trouble:

@@ -24,6 +24,7 @@ from commons.listings import (
 from core.retry import RetryPolicy
 from fakecommons.media import source_from_spec
 from tests.commons.test_fakecommons import api
+from tests.commons.test_mwclient import no_api_warnings, site_for  # noqa: F401 (a fixture)
 
 NO_WAIT = RetryPolicy(max_attempts=1)
 
@@ -327,3 +328,27 @@ def test_a_user_name_is_normalised_as_mediawiki_does(given, name):
 def test_a_user_name_no_account_can_have_is_refused(given):
     with pytest.raises(ValidationError):
         normalise_user(given)
+
+
+# --- a third-party client ------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("no_api_warnings")
+def test_mwclient_reads_the_search_the_uploads_and_the_upload_log(fake):
+    """mwclient, written against real MediaWiki, pages through the new list modules."""
+    site = site_for(fake, signed=False)
+    found = [hit["title"] for hit in site.search('incategory:"Douglas Adams" -intitle:map', 6)]
+    assert found == ["File:Adams in Lyon.jpg", "File:Adams signing.jpg"]
+    images = [image.name for image in site.allimages(limit=1)]  # generator=allimages, continued
+    assert images == [
+        "File:Adams in Lyon.jpg",
+        "File:Adams map.svg",
+        "File:Adams signing.jpg",
+        "File:Someone else.jpg",
+    ]
+    log = site.logevents(type="upload", user="Ada Lovelace", limit=1)
+    assert [event["title"] for event in log] == [
+        "File:Adams map.svg",
+        "File:Adams in Lyon.jpg",
+        "File:Adams signing.jpg",
+    ]

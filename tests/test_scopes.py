@@ -309,6 +309,19 @@ def test_the_project_page_says_where_it_looks(client_of, owner, search_project, 
     assert "Uploads of User:Ada Lovelace" in page
 
 
+def test_the_admin_lists_where_each_project_looks(
+    client_of, moderator, search_project, uploads_project
+):
+    client = client_of(moderator)
+    listing = client.get(reverse("admin:projects_project_changelist")).content.decode()
+    assert f"Commons search: {SEARCH}" in listing and "Uploads of User:Ada Lovelace" in listing
+    filtered = client.get(reverse("admin:projects_project_changelist"), {"scope": "uploads"})
+    assert "Uploads of User:Ada Lovelace" in filtered.content.decode()
+    assert "Commons search:" not in filtered.content.decode()
+    page = client.get(reverse("admin:projects_project_change", args=[search_project.pk]))
+    assert SEARCH in page.content.decode()
+
+
 # --- a listing longer than one answer ------------------------------------------------------
 
 MANY = 510

@@ -54,6 +54,21 @@ def fetch_file_infos(
     return FileInfoBatch(files=tuple(found), missing_pageids=tuple(missing))
 
 
+def fetch_titled_file_infos(
+    client: ApiClient, *, titles: Sequence[str], width: int = 960
+) -> tuple[FileInfo, ...]:
+    """Metadata and a ``width``-px thumbnail URL of the files named by ``titles`` (``File:…``
+    as Commons gave them), 50 per request; a title naming no file is left out."""
+    if width not in STANDARD_WIDTHS:
+        raise ValueError(f"{width} is not a standard thumbnail width {STANDARD_WIDTHS}")
+    found: list[FileInfo] = []
+    for start in range(0, len(titles), THUMBNAILS_PER_REQUEST):
+        chunk = "|".join(titles[start : start + THUMBNAILS_PER_REQUEST])
+        pages = merge_pages(client.iter_continued(_imageinfo_params(width, titles=chunk)))
+        found.extend(parse_file_pages(pages).files)
+    return tuple(found)
+
+
 def download_thumbnail(
     client: ApiClient, *, info: FileInfo, max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
 ) -> bytes:

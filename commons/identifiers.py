@@ -198,6 +198,35 @@ def _address_page(address: str) -> tuple[str, str]:
     return title or query.get("title", [""])[0], query.get("curid", [""])[0]
 
 
+# UserNameUtils::isValid: $wgInvalidUsernameCharacters (@:>=), then what no title may hold.
+_BAD_USER_NAME = re.compile(r"[@:>=#<\[\]|{}\x00-\x1f\x7f\ud800-\udfff]")
+_USER_PREFIXES = ("user:", "user talk:", "special:contributions/", "special:listfiles/")
+
+
+def normalise_user(value: str) -> str:
+    """A Wikimedia user name as MediaWiki stores it: ``"User:ada_lovelace"`` →
+    ``"Ada lovelace"`` (the ``User:`` prefix or a user page's address taken off, underscores
+    for spaces, the first letter a capital). Raises ValidationError for an empty name or
+    one no account can have."""
+    text = value.strip()
+    if is_address(text):
+        text = _address_page(text)[0]
+    text = normalise_title_text(text)
+    for prefix in _USER_PREFIXES:
+        if text.lower().startswith(prefix):
+            text = normalise_title_text(text[len(prefix) :])
+            break
+    if not text:
+        raise ValidationError(_("Give the name of a Wikimedia user."), code="empty")
+    if _BAD_USER_NAME.search(text) or len(text.encode()) > MAX_TITLE_BYTES:
+        raise ValidationError(
+            _("“%(value)s” is not a valid Wikimedia user name."),
+            params={"value": value.strip()},
+            code="invalid",
+        )
+    return text
+
+
 def category_reference(value: str) -> str:
     """A category name (:func:`normalise_category`) given as a name or as the address of its
     page on Commons. A page id (``?curid=``) is refused: only Commons knows its title."""

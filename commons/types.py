@@ -146,6 +146,32 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class ListedFiles:
+    """The files one answer of a paged listing named (a search, a user's uploads): the bitmap
+    files with their metadata, the others counted by kind, and the ``continue`` object that
+    asks for the next answer (None: the listing ended with this one). Store ``continuation``
+    only once ``files`` are saved: resuming from it neither loses nor repeats a file."""
+
+    files: tuple[FileInfo, ...]
+    skipped: Mapping[str, int]
+    continuation: Mapping[str, str] | None
+
+
+@dataclass(frozen=True)
+class UploadEvent:
+    """One entry of the upload log: a new file (``upload``) or a new version (``overwrite``);
+    ``pageid`` is 0 once the page is gone."""
+
+    logid: int
+    title: str
+    pageid: int
+    action: str
+    user: str
+    timestamp: datetime
+    sha1: str
+
+
+@dataclass(frozen=True)
 class Person:
     """A Wikidata item as the project needs it.
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fakecommons import pageinfo, siteinfo, userinfo, wikibase
+from fakecommons import cirrus, filelists, pageinfo, siteinfo, userinfo, wikibase
 from fakecommons.context import ApiContext
 from fakecommons.protocol import ApiError
 from fakecommons.world import (
@@ -160,18 +160,7 @@ def _run_list(
 ListResult = tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]
 
 
-def _limit(ctx: ApiContext, name: str, default: int, module: str) -> int:
-    """A ``*limit`` parameter: ``max`` is 500; beyond is clamped with MediaWiki's warning."""
-    if ctx.params.get(name) == "max":
-        return MAX_LIMIT
-    value = ctx.params.integer(name, default)
-    if value > MAX_LIMIT:
-        ctx.warn(module, f'"{name}" may not be over {MAX_LIMIT} (set to {MAX_LIMIT}) for users.')
-        return MAX_LIMIT
-    if value < 1:
-        ctx.warn(module, f'"{name}" may not be less than 1 (set to 1).')
-        return 1
-    return value
+_limit = filelists.limit
 
 
 def categorymembers(ctx: ApiContext, g: str) -> ListResult:
@@ -221,12 +210,7 @@ def _descending(ctx: ApiContext, name: str) -> bool:
     return value in ("desc", "descending", "older")
 
 
-def _namespaces(ctx: ApiContext, name: str) -> set[int]:
-    values = ctx.params.multi(name)
-    for value in values:
-        if not value.lstrip("-").isdigit():
-            raise ApiError("badvalue", f'Unrecognized value for parameter "{name}": {value}.')
-    return {int(value) for value in values}
+_namespaces = filelists.namespaces
 
 
 def _category_name(ctx: ApiContext, title: str | None, pageid: str | None) -> str:
@@ -333,62 +317,58 @@ def _search_row(hit: SearchHit, props: list[str]) -> dict[str, Any]:
 
 
 def _search_hits(ctx: ApiContext, text: str, namespaces: set[int]) -> list[SearchHit]:
-    statements = [
-        t[len("haswbstatement:") :] for t in text.split() if t.startswith("haswbstatement:")
-    ]
-    words = [t.lower() for t in text.split() if not t.startswith("haswbstatement:")]
+    """The pages of ``namespaces`` the query matches (:mod:`fakecommons.cirrus`)."""
+    terms = cirrus.parse(text)
     candidates = _search_candidates(ctx, namespaces)
-    return [
-        hit
-        for hit, matcher, haystack in candidates
-        if all(_any_statement(matcher, clause) for clause in statements)
-        and all(word in haystack for word in words)
-    ]
-
-
-StatementMatcher = Callable[[str, str], bool]
+    return [hit for hit, candidate in candidates if cirrus.matches(candidate, terms)]
 
 
 def _search_candidates(
     ctx: ApiContext, namespaces: set[int]
-) -> list[tuple[SearchHit, StatementMatcher, str]]:
+) -> list[tuple[SearchHit, cirrus.Candidate]]:
     if ctx.site == "wikidata":
         return _item_candidates(ctx) if 0 in namespaces else []
-    rows: list[tuple[SearchHit, StatementMatcher, str]] = []
+    rows: list[tuple[SearchHit, cirrus.Candidate]] = []
     if FILE_NS in namespaces:
         for page in sorted(ctx.world.files.values(), key=lambda p: p.name):
             hit = SearchHit(FILE_NS, page.title, page.pageid, page.timestamp)
-            rows.append((hit, _file_matcher(ctx, page.mid), page.name.lower()))
+            rows.append((hit, _file_candidate(ctx, page)))
     if CATEGORY_NS in namespaces:
         for category in sorted(ctx.world.categories.values(), key=lambda c: c.name):
             if category.pageid is None:
                 continue  # search indexes pages; this category has none
             hit = SearchHit(CATEGORY_NS, category.title, category.pageid, "2015-01-01T00:00:00Z")
-            rows.append((hit, lambda _p, _v: False, category.name.lower()))
+            rows.append((hit, cirrus.Candidate(category.name, lambda _p, _v: False)))
     return rows
 
 
-def _file_matcher(ctx: ApiContext, mid: str) -> StatementMatcher:
-    def matches(prop: str, value: str) -> bool:
+def _file_candidate(ctx: ApiContext, page: FilePage) -> cirrus.Candidate:
+    def statements(prop: str, value: str) -> bool:
         return any(
-            wikibase.statement_matches(s, prop, value) for s in ctx.world.statements(mid, prop)
+            wikibase.statement_matches(s, prop, value) for s in ctx.world.statements(page.mid, prop)
         )
 
-    return matches
+    return cirrus.Candidate(
+        title=page.name,
+        statements=statements,
+        words=" ".join(page.captions.values()),
+        categories=cirrus.category_keys([c.name for c in ctx.world.categories_of(page.name)]),
+        source=ctx.world.source_text(page),
+    )
 
 
-def _item_candidates(ctx: ApiContext) -> list[tuple[SearchHit, StatementMatcher, str]]:
-    rows: list[tuple[SearchHit, StatementMatcher, str]] = []
+def _item_candidates(ctx: ApiContext) -> list[tuple[SearchHit, cirrus.Candidate]]:
+    rows: list[tuple[SearchHit, cirrus.Candidate]] = []
     for item in sorted(ctx.world.items.values(), key=lambda i: int(i.qid[1:])):
         if item.missing or item.redirect:
             continue
         haystack = " ".join([*item.labels.values(), *(a for v in item.aliases.values() for a in v)])
         hit = SearchHit(0, item.qid, item.pageid, "2020-01-01T00:00:00Z")
-        rows.append((hit, _item_matcher(item), haystack.lower()))
+        rows.append((hit, cirrus.Candidate(haystack, _item_matcher(item))))
     return rows
 
 
-def _item_matcher(item: Item) -> StatementMatcher:
+def _item_matcher(item: Item) -> cirrus.StatementMatcher:
     claims = {"P31": set(item.instance_of), "P18": {item.image} if item.image else set()}
 
     def matches(prop: str, value: str) -> bool:
@@ -397,20 +377,17 @@ def _item_matcher(item: Item) -> StatementMatcher:
     return matches
 
 
-def _any_statement(matcher: StatementMatcher, clause: str) -> bool:
-    """One ``haswbstatement:`` clause; alternatives separated by ``|``."""
-    for alternative in clause.split("|"):
-        prop, _, value = alternative.partition("=")
-        if matcher(prop, value):
-            return True
-    return False
-
-
 LIST_MODULES: dict[str, Callable[[ApiContext, str], ListResult]] = {
     "categorymembers": categorymembers,
     "search": search,
+    "allimages": filelists.allimages,
+    "logevents": filelists.logevents,
 }
-GENERATORS = {"categorymembers": ("gcm", categorymembers), "search": ("gsr", search)}
+GENERATORS = {
+    "categorymembers": ("gcm", categorymembers),
+    "search": ("gsr", search),
+    "allimages": ("gai", filelists.allimages),
+}
 
 
 # --- the page set ---------------------------------------------------------------------------
@@ -445,7 +422,7 @@ def _generated(ctx: ApiContext, name: str, cont: Continuation) -> list[PageRef]:
     if name not in GENERATORS:
         raise ApiError("badvalue", f'Unrecognized value for parameter "generator": {name}.')
     prefix, module = GENERATORS[name]
-    key = f"{prefix}continue" if name == "categorymembers" else f"{prefix}offset"
+    key = f"{prefix}offset" if name == "search" else f"{prefix}continue"
     if ctx.params.has(key):
         cont.generator_in = {key: str(ctx.params.get(key))}
     rows, next_values, _ = module(ctx, "g")
@@ -574,7 +551,7 @@ IIPROPS = frozenset(
     {"timestamp", "user", "userid", "size", "dimensions", "comment", "url", "sha1", "metadata"}
     | {"mime", "mediatype", "archivename"}
 )
-UPLOAD_COMMENT = "User created page with UploadWizard"
+UPLOAD_COMMENT = filelists.UPLOAD_COMMENT
 
 
 def imageinfo(ctx: ApiContext, pages: PageSet, cont: Continuation) -> None:
@@ -620,51 +597,10 @@ def _ii_start(token: str | None) -> str | None:
     return dbkey
 
 
-def _mw_timestamp(iso: str) -> str:
-    return iso.replace("-", "").replace(":", "").replace("T", "").replace("Z", "")
+_mw_timestamp = filelists.mw_timestamp
 
 
-def _info(ctx: ApiContext, page: FilePage, props: set[str], width: int) -> dict[str, Any]:
-    facts = page.facts()
-    info: dict[str, Any] = {}
-    if "timestamp" in props:
-        info["timestamp"] = page.timestamp
-    if "user" in props:
-        info["user"] = page.user
-    if "userid" in props:
-        info["userid"] = 1000 + page.pageid % 100_000
-    if props & {"size", "dimensions"}:
-        info.update(size=facts.size, width=facts.width, height=facts.height)
-    if "comment" in props:
-        info["comment"] = UPLOAD_COMMENT
-    if "url" in props:
-        if width > 0:
-            info.update(_thumb(ctx, page, width))
-        info["url"] = ctx.urls.original(page)
-        info["descriptionurl"] = ctx.urls.description(page.title)
-        info["descriptionshorturl"] = ctx.urls.short_description(page.pageid)
-    if "sha1" in props:
-        info["sha1"] = facts.sha1
-    if "metadata" in props:
-        info["metadata"] = _metadata(facts.mime)
-    if "mime" in props:
-        info["mime"] = facts.mime
-    if "mediatype" in props:
-        info["mediatype"] = facts.mediatype
-    return info
-
-
-def _metadata(mime: str) -> list[dict[str, Any]] | None:
-    """The file's metadata as MediaWiki stores it, without what the stand-in does not read
-    (EXIF): a JPEG's holds the EXIF reader's version; no metadata at all is ``null``."""
-    if mime == "image/jpeg":
-        return [{"name": "MEDIAWIKI_EXIF_VERSION", "value": 2}]
-    return None
-
-
-def _thumb(ctx: ApiContext, page: FilePage, width: int) -> dict[str, Any]:
-    shown = ctx.urls.rendition(page, width)
-    return {"thumburl": shown.url, "thumbwidth": shown.width, "thumbheight": shown.height}
+_info = filelists.file_info
 
 
 # --- prop=categories -----------------------------------------------------------------------

@@ -34,6 +34,11 @@ someone writes to it). ``change_tags`` absent means every tag is accepted. A cat
 ``"page": false`` has members but no description page (the API calls it missing, yet counts
 its members); one with ``"hidden": true`` carries ``__HIDDENCAT__``. ``redirects`` are the
 names renamed files leave behind: ``titles=`` with ``redirects`` follows them, as Commons does.
+A file's ``user`` and ``timestamp`` are its uploader and upload time (``FakeUploader`` and a
+time derived from its page id unless given); each file starts with one entry in the upload
+log, and :meth:`World.upload` adds files (or new versions) later, as an upload would. Its
+``wikitext`` is the page's source (what ``insource:`` searches); without one, the page reads
+as an ``{{Information}}`` template with its captions, uploader and ``[[Category:…]]`` links.
 
 Page ids are derived from titles (stable across worlds), SHA1/size/MIME/dimensions from the
 bytes; statements written through the API are kept here, under a lock, for later reads.
@@ -118,6 +123,7 @@ class FilePage:
     timestamp: str = ""
     user: str = "FakeUploader"
     captions: Mapping[str, str] = field(default_factory=dict)
+    wikitext: str | None = None
     _facts: media.MediaFacts | None = field(default=None, repr=False)
     _data: bytes | None = field(default=None, repr=False)
 
@@ -214,6 +220,21 @@ class Member:
         return (("page", "subcat", "file").index(self.type), self.sortkey, self.pageid)
 
 
+@dataclass(frozen=True)
+class LogEvent:
+    """One entry of the upload log (``list=logevents&letype=upload``): ``upload`` for a new
+    file, ``overwrite`` for a new version of one; ``page`` is the file as that upload left
+    it (its uploader, time and bytes)."""
+
+    logid: int
+    action: str
+    page: FilePage
+
+    @property
+    def title(self) -> str:
+        return self.page.title
+
+
 @dataclass
 class MediaInfo:
     """The structured data of one file; ``exists`` is False until something is written."""
@@ -255,6 +276,11 @@ class World:
         self._mediainfo = {state.mid: state for state in mediainfo}
         self._revision = _FIRST_WRITTEN_REVISION
         self.lock = threading.RLock()
+        # In the order the uploads happened (by time, then log id), as the logging table.
+        self.upload_log = sorted(
+            (_first_upload(page, logid) for logid, page in enumerate(self.files.values(), 1)),
+            key=lambda event: (event.page.timestamp, event.logid),
+        )
 
     # --- loading --------------------------------------------------------------------------
 
@@ -309,6 +335,71 @@ class World:
             self.categories[category_name] = category
             if category.pageid is not None:
                 self.categories_by_pageid[category.pageid] = category
+
+    def uncategorise(self, name: str, category_name: str) -> None:
+        """Someone takes the file out of a category."""
+        name, category_name = normal_name(name), normal_name(category_name)
+        with self.lock:
+            category = self.categories[category_name]
+            kept = tuple(member for member in category.files if member != name)
+            self.categories[category_name] = dataclasses.replace(category, files=kept)
+            if category.pageid is not None:
+                self.categories_by_pageid[category.pageid] = self.categories[category_name]
+
+    def source_text(self, page: FilePage) -> str:
+        """The wikitext of the file's page: the world's, or the usual upload form's."""
+        if page.wikitext is not None:
+            return page.wikitext
+        description = "".join(
+            f"{{{{{lang}|1={text}}}}}" for lang, text in sorted(page.captions.items())
+        )
+        links = "".join(f"[[Category:{c.name}]]\n" for c in self.categories_of(page.name))
+        return (
+            "=={{int:filedesc}}==\n{{Information\n"
+            f"|description={description}\n|date={page.timestamp[:10]}\n|source={{{{own}}}}\n"
+            f"|author=[[User:{page.user}|{page.user}]]\n}}}}\n\n"
+            "=={{int:license-header}}==\n{{self|cc-by-sa-4.0}}\n\n" + links
+        )
+
+    def upload(
+        self,
+        name: str,
+        source: media.ByteSource,
+        *,
+        user: str,
+        timestamp: str,
+        categories: Iterable[str] = (),
+    ) -> FilePage:
+        """Someone uploads a file, or a new version of one (an ``overwrite`` in the log):
+        the page keeps its id, its bytes, uploader and time are the new upload's."""
+        name = normal_name(name)
+        with self.lock:
+            known = self.files.get(name)
+            pageid = known.pageid if known else self._free_pageid(f"File:{name}")
+            page = FilePage(
+                name=name,
+                pageid=pageid,
+                source=source,
+                timestamp=timestamp,
+                user=user,
+                captions=dict(known.captions) if known else {},
+            )
+            self.files[name] = page
+            self.files_by_pageid[pageid] = page
+            if known is None:
+                self._mediainfo[page.mid] = MediaInfo(page.mid, False, [], 0, timestamp)
+            action = "overwrite" if known else "upload"
+            logid = max((event.logid for event in self.upload_log), default=0) + 1
+            self.upload_log.append(LogEvent(logid=logid, action=action, page=page))
+        for category in categories:
+            self.categorise(name, category)
+        return page
+
+    def _free_pageid(self, title: str) -> int:
+        pageid = _PAGEID_FLOOR + title_hash(title) % _PAGEID_SPAN
+        while pageid in self.files_by_pageid or pageid in self.categories_by_pageid:
+            pageid += 1
+        return pageid
 
     def _file_member(self, name: str) -> Member:
         page = self.files[name]
@@ -396,6 +487,10 @@ class World:
         return self._revision
 
 
+def _first_upload(page: FilePage, logid: int) -> LogEvent:
+    return LogEvent(logid=logid, action="upload", page=page)
+
+
 def _index_of(statements: list[dict[str, Any]], guid: str) -> int | None:
     for position, statement in enumerate(statements):
         if statement["id"].lower() == guid.lower():
@@ -471,6 +566,7 @@ class _WorldLoader:
             timestamp=str(spec.get("timestamp") or timestamp_for(pageid)),
             user=str(spec.get("user", "FakeUploader")),
             captions=dict(spec.get("captions", {})),
+            wikitext=spec.get("wikitext"),
         )
 
     def _category(self, name: str, spec: Mapping[str, Any]) -> Category:

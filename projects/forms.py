@@ -16,7 +16,14 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from commons.identifiers import FileRef, file_reference, normalise_category, normalise_qid
+from commons.identifiers import (
+    FileRef,
+    file_reference,
+    normalise_category,
+    normalise_qid,
+    normalise_user,
+)
+from commons.listings import MAX_SEARCH_CHARS
 
 from .models import DEFAULT_MIN_ANSWERS, Membership, Project
 
@@ -208,6 +215,27 @@ class ProjectNewForm(forms.Form):
             "on Commons."
         ),
     )
+    search_query = forms.CharField(
+        label=_("Commons search"),
+        max_length=MAX_SEARCH_CHARS,
+        required=False,
+        help_text=_(
+            "A search in the files of Commons, as in its search box: words, "
+            "incategory:Name, haswbstatement:P180=Q42, insource:… (a minus sign before a "
+            "term leaves its files out). It is run again at each re-crawl."
+        ),
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+    )
+    uploads_user = forms.CharField(
+        label=_("Wikimedia user"),
+        max_length=255,
+        required=False,
+        help_text=_(
+            "The files this user uploaded to Commons (its current version is theirs), "
+            "looked up again at each re-crawl. With or without “User:”."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "User:…"}),
+    )
     file_upload = forms.FileField(
         label=_("Or upload a list"),
         required=False,
@@ -244,12 +272,22 @@ class ProjectNewForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         """The category for a category project; the list (pasted, uploaded or both) for a
-        list of files, read into ``cleaned_data["files"]``."""
+        list of files, read into ``cleaned_data["files"]``; the search (blanks collapsed) or
+        the user name (``normalise_user``) for the other two."""
         data = super().clean() or {}
         if "scope" in data and not data["scope"]:
             data["scope"] = Project.Scope.CATEGORY
         if data.get("scope") == Project.Scope.FILES:
             self._clean_files(data)
+        elif data.get("scope") == Project.Scope.SEARCH:
+            data["search_query"] = " ".join((data.get("search_query") or "").split())
+            if not data["search_query"]:
+                self.add_error("search_query", _("Give the search to run on Commons."))
+        elif data.get("scope") == Project.Scope.UPLOADS:
+            try:
+                data["uploads_user"] = normalise_user(data.get("uploads_user") or "")
+            except ValidationError as error:
+                self.add_error("uploads_user", error)
         elif data.get("scope") == Project.Scope.CATEGORY:
             try:
                 data["category"] = normalise_category(data.get("category") or "")
@@ -306,8 +344,8 @@ class ProjectSettingsForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.scope == Project.Scope.FILES:
-            del self.fields["crawl_depth"]  # a list has no subcategories
+        if self.instance.scope != Project.Scope.CATEGORY:
+            del self.fields["crawl_depth"]  # only a category has subcategories
 
 
 class MemberInviteForm(forms.ModelForm):
@@ -356,6 +394,10 @@ class PersonCheckForm(forms.Form):
 
     def clean_qid(self) -> str:
         return normalise_qid(self.cleaned_data["qid"])
+
+
+class SearchEstimateForm(forms.Form):
+    q = forms.CharField(max_length=MAX_SEARCH_CHARS)
 
 
 class CategoryEstimateForm(forms.Form):

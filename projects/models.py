@@ -78,11 +78,14 @@ class Project(models.Model):
         ARCHIVED = "archived", _("Archived")
 
     class Scope(models.TextChoices):
-        """Where the photos come from: a category crawled to ``crawl_depth``, or a list of
-        files given once (``ListedFile`` rows)."""
+        """Where the photos come from: a category crawled to ``crawl_depth``, a list of
+        files given once (``ListedFile`` rows), a Commons search (``search_query``) or the
+        uploads of one user (``uploads_user``); the last two are run again at each crawl."""
 
         CATEGORY = "category", _("Category")
         FILES = "files", _("List of files")
+        SEARCH = "search", _("Commons search")
+        UPLOADS = "uploads", _("Uploads of a user")
 
     class Moderation(models.TextChoices):
         """A moderator's hold, apart from the owner's own state: only the admin changes it."""
@@ -119,6 +122,9 @@ class Project(models.Model):
     category = models.CharField(  # noqa: DJ001 (NULL on purpose, see above)
         _("Commons category"), max_length=255, null=True, blank=True
     )
+    # CirrusSearch refuses a query longer than 300 characters.
+    search_query = models.CharField(_("Commons search"), max_length=300, blank=True, default="")
+    uploads_user = models.CharField(_("uploader"), max_length=255, blank=True, default="")
     listed_count = models.PositiveIntegerField(
         _("listed files"), default=0, help_text=_("How many files the list names.")
     )
@@ -262,10 +268,25 @@ class Project(models.Model):
             models.UniqueConstraint(
                 fields=["owner", "qid", "category"], name="project_unique_per_owner"
             ),
+            # Each scope has its own parameter, and only that one.
             models.CheckConstraint(
-                condition=Q(scope="files", category__isnull=True)
-                | (Q(scope="category", category__isnull=False) & ~Q(category="")),
-                name="project_scope_matches_category",
+                condition=(
+                    Q(scope="files", category__isnull=True, search_query="", uploads_user="")
+                    | (
+                        Q(scope="category", category__isnull=False, search_query="")
+                        & Q(uploads_user="")
+                        & ~Q(category="")
+                    )
+                    | (
+                        Q(scope="search", category__isnull=True, uploads_user="")
+                        & ~Q(search_query="")
+                    )
+                    | (
+                        Q(scope="uploads", category__isnull=True, search_query="")
+                        & ~Q(uploads_user="")
+                    )
+                ),
+                name="project_scope_has_its_parameter",
             ),
             models.CheckConstraint(
                 condition=Q(distance_threshold__gt=0), name="project_threshold_positive"
@@ -275,7 +296,22 @@ class Project(models.Model):
     def __str__(self) -> str:
         if self.scope == self.Scope.FILES:
             return f"{self.person_label} — {self.listed_count} listed files"
-        return f"{self.person_label} — {self.category}"
+        if self.scope == self.Scope.CATEGORY:
+            return f"{self.person_label} — {self.category}"
+        return f"{self.person_label} — {self.scope_text}"
+
+    @property
+    def scope_text(self) -> str:
+        """Where the project looks, as its pages and the admin say it."""
+        if self.scope == self.Scope.FILES:
+            return ngettext(
+                "%(count)s listed file", "%(count)s listed files", self.listed_count
+            ) % {"count": self.listed_count}
+        if self.scope == self.Scope.SEARCH:
+            return _("Commons search: %(query)s") % {"query": self.search_query}
+        if self.scope == self.Scope.UPLOADS:
+            return _("Uploads of User:%(user)s") % {"user": self.uploads_user}
+        return _("Category: %(category)s") % {"category": self.category}
 
     @property
     def person_label(self) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -18,11 +19,14 @@ from django.utils.translation import gettext as _
 from commons.categories import CategoryInfo, FileEstimate, estimate_files
 from commons.client import ApiClient, CommonsError
 from commons.identifiers import FileRef, normalise_category, normalise_qid
+from commons.listings import search_total, upload_log, user_has_uploads
 from commons.types import Person
 from commons.wikidata import PersonNotFound, get_labels, get_person
 from core.enqueue import enqueue
 
 from .models import DEFAULT_MIN_ANSWERS, ListedFile, Membership, Project, Withholding
+
+T = TypeVar("T")
 
 
 @transaction.atomic
@@ -32,22 +36,33 @@ def project_create(
     qid: str,
     category: str | None = None,
     files: Sequence[tuple[int, str, FileRef]] = (),
+    search_query: str = "",
+    uploads_user: str = "",
     crawl_depth: int = 2,
     distance_threshold: float = 0.6,
     min_answers: int = DEFAULT_MIN_ANSWERS,
     person_labels: dict[str, str] | None = None,
     person_image: str = "",
 ) -> Project:
-    """A project over ``category``, or, when ``files`` is given instead, over that list
-    (each entry the line as given and the file it names)."""
-    if (category is None) == (not files):
-        raise ValueError("a project takes a category or a list of files, not both nor neither")
+    """A project over ``category``, or, when one of them is given instead, over a list of
+    ``files`` (each entry the line as given and the file it names), the files a Commons
+    search finds (``search_query``) or the uploads of a user (``uploads_user``)."""
+    scopes = {
+        Project.Scope.CATEGORY: category is not None,
+        Project.Scope.FILES: bool(files),
+        Project.Scope.SEARCH: bool(search_query),
+        Project.Scope.UPLOADS: bool(uploads_user),
+    }
+    if sum(scopes.values()) != 1:
+        raise ValueError("a project takes one scope: a category, files, a search or a user")
     owner_files_refuse_full(owner)
     project = Project(
         owner=owner,
         qid=normalise_qid(qid),
-        scope=Project.Scope.CATEGORY if category is not None else Project.Scope.FILES,
+        scope=next(scope for scope, given in scopes.items() if given),
         category=normalise_category(category) if category is not None else None,
+        search_query=search_query,
+        uploads_user=uploads_user,
         listed_count=len(files),
         crawl_depth=crawl_depth,
         distance_threshold=distance_threshold,
@@ -145,12 +160,34 @@ class WikimediaTrouble(Exception):
         self.error = error
 
 
+class SearchEmpty(ValueError):
+    """The Commons search finds no file."""
+
+
+class NoUploads(ValueError):
+    """No file on Commons is the user's upload (its current version); ``logged``: the upload
+    log holds uploads of theirs all the same (deleted since, or re-uploaded by others)."""
+
+    def __init__(self, user: str, *, logged: bool) -> None:
+        if logged:
+            text = _(
+                "User:%(user)s uploaded files to Commons, but none of them is theirs now "
+                "(deleted, or a newer version uploaded by someone else)."
+            )
+        else:
+            text = _("User:%(user)s has uploaded no file to Commons.")
+        super().__init__(text % {"user": user})
+        self.user, self.logged = user, logged
+
+
 @dataclass(frozen=True)
 class NewProject:
     project: Project
     person: Person
     # For a category: what Commons says of its size (None for a list of files).
     estimate: FileEstimate | None = None
+    # For a search: how many files it finds (the index's count).
+    found: int | None = None
 
     @property
     def category(self) -> CategoryInfo | None:
@@ -234,6 +271,68 @@ def project_open_files(
     return NewProject(project=project, person=person)
 
 
+def project_open_search(
+    *,
+    owner: User,
+    qid: str,
+    query: str,
+    wikidata: ApiClient,
+    commons: ApiClient,
+    languages: Sequence[str],
+    distance_threshold: float = 0.6,
+    min_answers: int = DEFAULT_MIN_ANSWERS,
+) -> NewProject:
+    """A new project over the files a Commons search finds, by the same rules for the person
+    as :func:`project_open`; a search that finds nothing raises SearchEmpty."""
+    person = _person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+    found = _on_commons(lambda: search_total(commons, query=query))
+    if not found:
+        raise SearchEmpty(query)
+    project = project_start(
+        owner=owner,
+        person=person,
+        search_query=query,
+        distance_threshold=distance_threshold,
+        min_answers=min_answers,
+    )
+    return NewProject(project=project, person=person, found=found)
+
+
+def project_open_uploads(
+    *,
+    owner: User,
+    qid: str,
+    user: str,
+    wikidata: ApiClient,
+    commons: ApiClient,
+    languages: Sequence[str],
+    distance_threshold: float = 0.6,
+    min_answers: int = DEFAULT_MIN_ANSWERS,
+) -> NewProject:
+    """A new project over the uploads of ``user`` (``commons.identifiers.normalise_user``),
+    by the same rules for the person as :func:`project_open`; a user none of whose files'
+    current versions is theirs raises NoUploads."""
+    person = _person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+    if not _on_commons(lambda: user_has_uploads(commons, user=user)):
+        logged = _on_commons(lambda: any(upload_log(commons, user=user, limit=1)))
+        raise NoUploads(user, logged=logged)
+    project = project_start(
+        owner=owner,
+        person=person,
+        uploads_user=user,
+        distance_threshold=distance_threshold,
+        min_answers=min_answers,
+    )
+    return NewProject(project=project, person=person)
+
+
+def _on_commons(ask: Callable[[], T]) -> T:
+    try:
+        return ask()
+    except CommonsError as error:
+        raise WikimediaTrouble("Commons", error) from error
+
+
 def _person_for_project(*, wikidata: ApiClient, qid: str, languages: Sequence[str]) -> Person:
     person_refuse_withheld(normalise_qid(qid))
     try:
@@ -252,6 +351,8 @@ def project_start(
     person: Person,
     category: str | None = None,
     files: Sequence[tuple[int, str, FileRef]] = (),
+    search_query: str = "",
+    uploads_user: str = "",
     crawl_depth: int = 2,
     distance_threshold: float = 0.6,
     min_answers: int = DEFAULT_MIN_ANSWERS,
@@ -266,6 +367,8 @@ def project_start(
             qid=person.qid,
             category=category,
             files=files,
+            search_query=search_query,
+            uploads_user=uploads_user,
             crawl_depth=crawl_depth,
             distance_threshold=distance_threshold,
             min_answers=min_answers,

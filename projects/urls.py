@@ -13,6 +13,7 @@ urlpatterns = [
     path("people.json", views.person_search, name="people"),
     path("person.json", views.person_check, name="person"),
     path("estimate.json", views.category_estimate, name="estimate"),
+    path("search-estimate.json", views.search_estimate, name="search-estimate"),
     path("files.json", views.file_list_check, name="file-list-check"),
     path("<int:pk>/archive/", views.project_archive, name="archive"),
     path("<int:pk>/restore/", views.project_restore, name="restore"),

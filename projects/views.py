@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from commons.addresses import person_image_url
 from commons.categories import FileEstimate, estimate_files
 from commons.client import ApiClient, CommonsError
+from commons.listings import search_total
 from commons.types import Person
 from commons.wikidata import PersonNotFound, search_people
 from core.errors import TransientError
@@ -44,6 +45,7 @@ from .forms import (
     PersonCheckForm,
     PersonQueryForm,
     ProjectNewForm,
+    SearchEstimateForm,
     errors_text,
     list_lines,
     max_listed_files,
@@ -114,6 +116,10 @@ def _project_start(request: AuthenticatedRequest, form: ProjectNewForm) -> Proje
     except services.CategoryMissing:
         message = _("There is no category “%(name)s” on Commons.")
         form.add_error("category", message % {"name": data["category"]})
+    except services.SearchEmpty:
+        form.add_error("search_query", _("This search finds no file on Commons."))
+    except services.NoUploads as none:
+        form.add_error("uploads_user", str(none))
     except services.WikimediaTrouble as trouble:
         form.add_error(None, wikimedia_trouble(trouble.error, site=trouble.site))
     except ValidationError as error:
@@ -138,6 +144,16 @@ def _project_open(owner: User, data: dict[str, Any]) -> services.NewProject:
         if data["scope"] == Project.Scope.FILES:
             return services.project_open_files(files=data["files"], wikidata=wikidata, **common)
         with quick_client(settings.COMMONS_API_URL) as commons:
+            if data["scope"] == Project.Scope.SEARCH:
+                query = data["search_query"]
+                return services.project_open_search(
+                    query=query, wikidata=wikidata, commons=commons, **common
+                )
+            if data["scope"] == Project.Scope.UPLOADS:
+                user = data["uploads_user"]
+                return services.project_open_uploads(
+                    user=user, wikidata=wikidata, commons=commons, **common
+                )
             return services.project_open(
                 category=data["category"],
                 crawl_depth=data["crawl_depth"],
@@ -165,6 +181,14 @@ def _tell_created(request: HttpRequest, created: services.NewProject) -> None:
             "Project created. The %(count)s listed files are being looked up on Commons now.",
             created.project.listed_count,
         ) % {"count": number_format(created.project.listed_count, force_grouping=True)}
+    elif created.project.scope == Project.Scope.SEARCH:
+        text = _("Project created. %(found)s Their listing begins now.") % {
+            "found": found_text(created.found or 0)
+        }
+    elif created.project.scope == Project.Scope.UPLOADS:
+        text = _("Project created. The uploads of User:%(user)s are being listed now.") % {
+            "user": created.project.uploads_user
+        }
     elif created.estimate is not None and _counted(created.estimate):
         text = _("Project created. %(estimate)s They are being crawled now.") % {
             "estimate": estimate_text(created.estimate)
@@ -263,6 +287,38 @@ def category_estimate(request: AuthenticatedRequest) -> JsonResponse:
             "message": estimate_text(estimate),
         }
     )
+
+
+def found_text(found: int) -> str:
+    """A search's size in a contributor's words (the search index's count)."""
+    return ngettext(
+        "The search finds about %(count)s file on Commons.",
+        "The search finds about %(count)s files on Commons.",
+        found,
+    ) % {"count": number_format(found, force_grouping=True)}
+
+
+@login_required
+@require_safe
+@rate_limited("estimate", per_minute=30)
+def search_estimate(request: AuthenticatedRequest) -> JsonResponse:
+    """About how many files a Commons search finds (one request: its ``totalhits``)."""
+    form = SearchEstimateForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse(
+            {"error": "invalid", "message": errors_text(form.errors.values())}, status=400
+        )
+    try:
+        with quick_client(settings.COMMONS_API_URL, timeout=ESTIMATE_TIMEOUT) as client:
+            found = search_total(client, query=" ".join(form.cleaned_data["q"].split()))
+    except CommonsError as error:
+        return JsonResponse(
+            {"error": error.code, "message": wikimedia_trouble(error, site="Commons")}, status=503
+        )
+    if not found:
+        message = _("This search finds no file on Commons.")
+        return JsonResponse({"error": "empty", "files": 0, "message": message}, status=404)
+    return JsonResponse({"files": found, "message": found_text(found)})
 
 
 @login_required

@@ -35,7 +35,7 @@ class ProjectAdmin(TabbedTranslationAdmin):
     list_display = [
         "__str__",
         "qid",
-        "category",
+        "looks_in",
         "owner",
         "state",
         "writes_enabled",
@@ -49,17 +49,20 @@ class ProjectAdmin(TabbedTranslationAdmin):
     ]
     list_filter = [
         "state",
+        "scope",
         "writes_enabled",
         "moderation",
         "moderator_writes_stopped",
         "created_at",
     ]
-    search_fields = ["qid", "category", "owner__username"]
+    search_fields = ["qid", "category", "search_query", "uploads_user", "owner__username"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
     # A moderator's decisions change only through the actions below, which record who and when.
     readonly_fields = [
-        "scope",  # a category or a list is chosen once, on the new-project page
+        "scope",  # a category, list, search or uploader is chosen once, on the new-project page
+        "search_query",
+        "uploads_user",
         "listed_count",
         "moderation",
         "moderator_writes_stopped",
@@ -75,6 +78,10 @@ class ProjectAdmin(TabbedTranslationAdmin):
 
     def get_queryset(self, request):
         return _with_progress(super().get_queryset(request))
+
+    @admin.display(description=_("looks in"), ordering="scope")
+    def looks_in(self, project):
+        return project.scope_text
 
     @admin.display(description=_("images"), ordering="images_total")
     def images_found(self, project):

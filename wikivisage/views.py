@@ -101,6 +101,10 @@ def _overview(project: Project) -> dict[str, Any]:
 def _phase(project: Project, progress: ProjectProgress) -> str:
     if project_selectors.crawling(project) and project.scope == Project.Scope.FILES:
         return _("Looking up the listed files on Commons…")
+    if project_selectors.crawling(project) and project.scope == Project.Scope.SEARCH:
+        return _("Listing the photos the search finds…")
+    if project_selectors.crawling(project) and project.scope == Project.Scope.UPLOADS:
+        return _("Listing the photos of the user's uploads…")
     if project_selectors.crawling(project):
         return _("Listing the photos of the category…")
     if progress.detecting:
@@ -132,10 +136,25 @@ def _waiting(progress: ProjectProgress) -> str:
     ) % {"count": progress.waiting, "hours": formats.number_format(hours)}
 
 
+_LISTED_SCOPES = (Project.Scope.SEARCH, Project.Scope.UPLOADS)
+
+
 def _limits(project: Project) -> str:
     """Where WikiVisage took less than Commons holds, in the contributor's words."""
     notes = []
     # A list's lines beyond the bound say so themselves, in the list of listed files.
+    if project.crawl_limit_hit is not None and project.scope in _LISTED_SCOPES:
+        count = project.crawl_limit_hit
+        notes.append(
+            ngettext(
+                "The search or the user's uploads hold more than %(count)s file; WikiVisage "
+                "took the first one.",
+                "The search or the user's uploads hold more than %(count)s files; WikiVisage "
+                "took the first %(count)s.",
+                count,
+            )
+            % {"count": formats.number_format(count, force_grouping=True)}
+        )
     if project.crawl_limit_hit is not None and project.scope == Project.Scope.CATEGORY:
         count = project.crawl_limit_hit
         notes.append(

@@ -1,23 +1,26 @@
-"""Crawl: a project's category tree (or list of files) into Images, one committed batch at a
-time; idempotent steps that a killed worker can always take up again.
+"""Crawl: a project's category tree (or list of files, search, user's uploads) into Images,
+one committed batch at a time; idempotent steps that a killed worker can always take up again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from commons.categories import crawl, start_crawl
+from commons.categories import crawl, file_categories, start_crawl
 from commons.client import ApiClient
 from commons.files import Lookup, resolve_files
 from commons.identifiers import FileRef, file_reference
-from commons.types import CrawlCursor, FileInfo
+from commons.listings import search_listing, uploads_listing
+from commons.types import CrawlCursor, FileInfo, ListedFiles
 from core.enqueue import enqueue
 from faceengine.detection import DETECTION
 from faces.models import (
@@ -29,8 +32,10 @@ from faces.services.images import (
     images_upsert,
     in_withheld_categories,
     link_images,
+    not_withheld,
     record_categories,
     record_depicts,
+    record_file_categories,
 )
 from faces.services.processing import pending, queue_detection
 from projects.models import ListedFile, Project, Withholding
@@ -72,10 +77,13 @@ def project_crawl(
        taken out of the tree on Commons. A pass stopped at the bound has not seen the whole
        tree, so it unlinks nothing.
     Withheld categories are never listed nor descended into, withheld files never taken.
-    A project over a list of files looks its lines up instead (:func:`_crawl_listed`).
+    A project over a list of files looks its lines up instead (:func:`_crawl_listed`); one
+    over a search or a user's uploads lists them (:func:`_crawl_paged`).
     """
     if project.scope == Project.Scope.FILES:
         return _crawl_listed(project=project, client=client, max_batches=max_batches, queue=queue)
+    if project.scope in (Project.Scope.SEARCH, Project.Scope.UPLOADS):
+        return _crawl_paged(project=project, client=client, max_batches=max_batches, queue=queue)
     cursor = _stored_cursor(project)
     summary = CrawlSummary(skipped=dict(cursor.skipped))
     bound = settings.WIKIVISAGE_MAX_FILES_PER_PROJECT
@@ -203,6 +211,92 @@ def _crawl_listed(
             return summary
     # Lines past the bound were still looked up: every file the project holds was met.
     return _crawl_finished(project, summary, sweep=True)
+
+
+def _crawl_paged(
+    *, project: Project, client: ApiClient, max_batches: int | None, queue: bool
+) -> CrawlSummary:
+    """Run the project's Commons search, or list its user's uploads, into Images, one
+    answer (up to 500 files) at a time.
+
+    1. Continue after the last answer a committed batch saved (the cursor holds the API's
+       ``continue`` object), or start a new pass from the first answer.
+    2. For each answer: its bitmap files with their metadata (``commons.listings``) and
+       their direct categories; leave out those withheld or directly in a withheld category
+       (:func:`not_withheld`, as a list's lines); keep those within the project's bound;
+       upsert and link their Images, record their categories (for the sensitive-content
+       hold) and depicts statements, store the cursor — in one transaction.
+    3. Queue detection for the new images once each batch is committed.
+    4. Stop at the bound as a category crawl does: the pass has not seen every file, so it
+       unlinks nothing. Otherwise, once the listing ends, clear the cursor and unlink the
+       files the pass did not meet (:func:`_links_sweep`): no longer found by the search,
+       no longer the user's upload (deleted, or a new version by someone else), withheld.
+    The next crawl (the periodic re-crawl) runs the listing again from its start.
+    """
+    cursor = _paged_cursor(project)
+    summary = CrawlSummary(skipped=dict(cursor.get("skipped") or {}))
+    bound = settings.WIKIVISAGE_MAX_FILES_PER_PROJECT
+    listing = [] if cursor.get("ended") else _listing(project, client, cursor.get("continue"))
+    for batch in listing:
+        categories = file_categories(client, pageids=[info.pageid for info in batch.files])
+        infos = not_withheld(batch.files, categories)
+        skipped = dict(Counter(summary.skipped) + Counter(batch.skipped))
+        with transaction.atomic():
+            taken = _within_file_bound(project, infos, bound=bound)
+            images = images_upsert(infos=taken)
+            link_images(project, images, source=ProjectImage.Source.CATEGORY)
+            record_file_categories(images, categories)
+            record_depicts(project, client, images)
+            stored = _paged_state(project, batch.continuation, skipped)
+            Project.objects.filter(pk=project.pk).update(crawl_cursor=stored)
+            if queue:
+                queue_detection(pending(images))
+        summary.batches += 1
+        summary.files += len(taken)
+        summary.skipped = skipped
+        if len(taken) < len(infos):
+            _bound_hit(project, summary, bound=bound)
+            break
+        last = batch.continuation is None  # finished below, not by another task
+        if max_batches is not None and summary.batches >= max_batches and not last:
+            return summary
+    stopped = summary.limit_hit is not None or summary.owner_limit_hit is not None
+    return _crawl_finished(project, summary, sweep=not stopped)
+
+
+def _listing(
+    project: Project, client: ApiClient, start: Mapping[str, str] | None
+) -> Iterator[ListedFiles]:
+    width = DETECTION.thumb_width
+    if project.scope == Project.Scope.SEARCH:
+        return search_listing(client, query=project.search_query, start=start, width=width)
+    return uploads_listing(client, user=project.uploads_user, start=start, width=width)
+
+
+def _paged_state(
+    project: Project, continuation: Mapping[str, str] | None, skipped: dict[str, int]
+) -> dict[str, Any]:
+    """The cursor of a search or uploads pass: the listing it belongs to, where the next
+    answer starts (``ended`` once there is none: a resumed pass then only finishes)."""
+    return {
+        "listing": project.scope,
+        "continue": dict(continuation) if continuation else None,
+        "ended": continuation is None,
+        "skipped": skipped,
+    }
+
+
+def _paged_cursor(project: Project) -> dict[str, Any]:
+    """The stored cursor of a search or uploads pass; empty to start a new pass."""
+    project.refresh_from_db(fields=["crawl_cursor"])
+    cursor = project.crawl_cursor
+    if isinstance(cursor, dict) and cursor.get("listing") == project.scope:
+        continuation = cursor.get("continue")
+        if continuation is None or isinstance(continuation, dict):
+            return cursor
+        logger.warning("project %s: unreadable crawl cursor, starting over", project.pk)
+    _pass_start(project)
+    return {}
 
 
 def _listed_cursor(project: Project) -> int:

@@ -5,7 +5,7 @@ re-upload retires its faces), their links to the project, their categories and d
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import transaction
 from django.db.models import Max
@@ -36,6 +36,21 @@ def in_withheld_categories(client: ApiClient, pageids: Sequence[int]) -> set[int
         return set()
     categories = file_categories(client, pageids=list(pageids))
     return {pageid for pageid, names in categories.items() if names & withheld}
+
+
+def not_withheld(
+    infos: Sequence[FileInfo], categories: Mapping[int, frozenset[str]]
+) -> list[FileInfo]:
+    """The files of ``infos`` a project may take: neither withheld themselves (by their
+    current title) nor directly in a withheld category (``categories``: each file's direct
+    categories now, ``file_categories``), as a list of files' lines are checked."""
+    files = Withholding.objects.values_of(Withholding.Kind.FILE)
+    withheld = Withholding.objects.values_of(Withholding.Kind.CATEGORY)
+    return [
+        info
+        for info in infos
+        if info.title not in files and not categories.get(info.pageid, frozenset()) & withheld
+    ]
 
 
 def file_infos(client: ApiClient, pageids: Sequence[int]) -> list[FileInfo]:
@@ -139,6 +154,21 @@ def link_images(project: Project, images: Sequence[Image], *, source: str) -> No
         ProjectImage.objects.filter(project=project, image__in=images).exclude(
             source=ProjectImage.Source.CATEGORY, crawl_seen=True
         ).update(source=ProjectImage.Source.CATEGORY, crawl_seen=True)
+
+
+def record_file_categories(
+    images: Sequence[Image], categories: Mapping[int, frozenset[str]]
+) -> None:
+    """Each file's direct categories, when no category listing met it (a search, a user's
+    uploads): the sensitive-content hold reads them as it reads a crawl's."""
+    ImageCategory.objects.bulk_create(
+        [
+            ImageCategory(image=image, category=normalise_category(name))
+            for image in images
+            for name in categories.get(image.pageid, frozenset())
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def record_categories(images: Sequence[Image], category: str) -> None:

@@ -191,6 +191,30 @@ async function estimateCategory() {
   }
 }
 
+const searchInput = document.getElementById("id_search_query");
+const searchEstimate = document.getElementById("search-estimate");
+let searchTimer = null;
+let searchTicket = 0;
+let searched = "";  // the search the estimate shows
+
+async function estimateSearch() {
+  const query = searchInput.value.trim().replace(/\s+/g, " ");
+  if (!query) { searched = ""; say(searchEstimate, ""); return; }
+  if (query === searched) return;
+  searched = query;
+  const ticket = ++searchTicket;
+  say(searchEstimate, form.dataset.msgSearchEstimating);
+  try {
+    const url = `${form.dataset.searchEstimateUrl}?q=${encodeURIComponent(query)}`;
+    const { ok, data } = await requestJson(url);
+    if (ticket !== searchTicket) return;  // a newer search is under way
+    say(searchEstimate, data.message || form.dataset.msgSearchOffline, !ok);
+    if (!ok && data.error !== "empty") searched = "";  // worth asking again later
+  } catch {
+    if (ticket === searchTicket) { searched = ""; say(searchEstimate, form.dataset.msgSearchOffline, true); }
+  }
+}
+
 function laterEstimate() {
   clearTimeout(estimateTimer);
   estimateTimer = setTimeout(estimateCategory, 600);
@@ -226,13 +250,18 @@ async function countList() {
 
 scopeRadios.forEach((radio) => radio.addEventListener("change", () => {
   showScope();
-  if (radio.value === "category") laterEstimate(); else countList();
+  if (radio.value === "category") laterEstimate();
+  else if (radio.value === "files") countList();
+  else if (radio.value === "search") estimateSearch();
 }));
 categoryInput?.addEventListener("input", laterEstimate);
 categoryInput?.addEventListener("blur", estimateCategory);
 depthInput?.addEventListener("input", laterEstimate);
 listInput?.addEventListener("input", () => { clearTimeout(listTimer); listTimer = setTimeout(countList, 500); });
 uploadInput?.addEventListener("change", countList);
+searchInput?.addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(estimateSearch, 600); });
+searchInput?.addEventListener("blur", estimateSearch);
 showScope();
 if (categoryInput?.value.trim()) estimateCategory();
 if (listInput?.value.trim()) countList();
+if (searchInput?.value.trim()) estimateSearch();

@@ -91,7 +91,7 @@ PROJECT_ENDPOINTS = [
     Endpoint("restore", "post", lambda o: {}, ok=302, manage=True, owner_only=True),
     Endpoint("delete", manage=True, owner_only=True),  # the confirmation page
 ]
-SITE_ENDPOINTS = ["dashboard", "new", "people", "person", "estimate"]
+SITE_ENDPOINTS = ["dashboard", "new", "people", "person", "estimate", "search-estimate"]
 # Site endpoints that take a JSON body: the new-project page's check of a pasted list.
 SITE_JSON_ENDPOINTS = {"file-list-check": {"file_list": "File:Barack Obama 01.jpg"}}
 PERSONAS = ["owner", "member", "moderator", "outsider"]
@@ -162,6 +162,7 @@ def test_site_pages_are_open_to_every_logged_in_user(
         "people": {"q": "Barack"},
         "person": {"qid": "Q76"},
         "estimate": {"category": "Barack Obama"},
+        "search-estimate": {"q": "haswbstatement:P180=Q76"},
     }.get(name, {})
     assert client.get(reverse(f"projects:{name}"), query).status_code == 200
 

@@ -1,7 +1,8 @@
-"""``createproject --qid Q (--category NAME | --files FILE) --owner USERNAME`` prints the new
-project's id. ``--files`` reads a list of files as the new-project page does (one title, page
-id or Commons address per line; the first column of a ``.csv``/``.tsv`` file); ``-`` is
-standard input."""
+"""``createproject --qid Q (--category NAME | --files FILE | --search QUERY | --uploads USER)
+--owner USERNAME`` prints the new project's id. ``--files`` reads a list of files as the
+new-project page does (one title, page id or Commons address per line; the first column of a
+``.csv``/``.tsv`` file); ``-`` is standard input. ``--search`` and ``--uploads`` are checked as
+the page checks them (a search finding nothing, a user without uploads are refused)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from commons.client import CommonsError, commons_client, wikidata_client
-from commons.identifiers import FileRef
+from commons.identifiers import FileRef, normalise_user
 from projects import services
 from projects.forms import MAX_UPLOAD_BYTES, listed_files, upload_lines
 from projects.models import DEFAULT_MIN_ANSWERS
@@ -24,8 +25,8 @@ from projects.models import DEFAULT_MIN_ANSWERS
 
 class Command(BaseCommand):
     help = (
-        "Create a project for a Wikidata person and a Commons category or a list of files; "
-        "prints its id."
+        "Create a project for a Wikidata person and a Commons category, a list of files, a "
+        "Commons search or a user's uploads; prints its id."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,6 +37,8 @@ class Command(BaseCommand):
             help="a text file naming one file per line (title, page id or Commons address), "
             "or a .csv/.tsv file (first column); - for standard input",
         )
+        parser.add_argument("--search", help="a Commons search in the File namespace")
+        parser.add_argument("--uploads", help="a Wikimedia user: the files they uploaded")
         parser.add_argument("--owner", required=True, help="username of the project's owner")
         parser.add_argument("--depth", type=int, default=2, help="subcategory depth (default 2)")
         parser.add_argument("--threshold", type=float, default=0.6, help="distance threshold")
@@ -47,8 +50,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: Any) -> None:
-        if bool(options["category"]) == bool(options["files"]):
-            raise CommandError("Give either --category or --files (one of them, not both).")
+        scopes = ("category", "files", "search", "uploads")
+        if sum(bool(options[scope]) for scope in scopes) != 1:
+            raise CommandError(
+                "Give either --category or --files (or --search, or --uploads): one of them only."
+            )
         owner = get_user_model().objects.filter(username=options["owner"]).first()
         if owner is None:
             raise CommandError(f"No user named {options['owner']!r}.")
@@ -57,6 +63,10 @@ class Command(BaseCommand):
             created = _open(owner, options, files)
         except services.CategoryMissing as missing:
             raise CommandError(f"There is no category {missing} on Commons.") from missing
+        except services.SearchEmpty as empty:
+            raise CommandError(f"The search {empty} finds no file on Commons.") from empty
+        except services.NoUploads as none:
+            raise CommandError(str(none)) from none
         except (ValidationError, services.NotAHuman, CommonsError) as error:
             raise CommandError(_message(error)) from error
         except services.WikimediaTrouble as trouble:
@@ -78,6 +88,16 @@ def _open(
         if files is not None:
             return services.project_open_files(files=files, wikidata=wikidata, **common)
         with commons_client() as commons:
+            if options["search"]:
+                query = " ".join(str(options["search"]).split())
+                return services.project_open_search(
+                    query=query, wikidata=wikidata, commons=commons, **common
+                )
+            if options["uploads"]:
+                user = normalise_user(str(options["uploads"]))
+                return services.project_open_uploads(
+                    user=user, wikidata=wikidata, commons=commons, **common
+                )
             return services.project_open(
                 category=str(options["category"]),
                 crawl_depth=int(options["depth"]),

@@ -16,9 +16,10 @@ from django.urls import reverse
 from commons.client import commons_client
 from core.retry import RetryPolicy
 from faces.models import Image, ProjectImage
+from faces.selectors import sensitive_faces
 from faces.services import crawl as crawl_service
-from projects.models import ListedFile, Project, Withholding
-from tests.factories import UserFactory
+from projects.models import ListedFile, Project, Sensitivity, Withholding
+from tests.factories import FaceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -266,6 +267,21 @@ def test_withheld_and_over_the_bound_files_are_reported_not_dropped(
     }
     assert linked_titles(project) == {"File:Obama 1.jpg"}
     assert summary.limit_hit == 1
+
+
+def test_a_listed_files_categories_are_recorded_for_the_sensitive_hold(client_of, owner, fake):
+    # No category listing meets a listed file: its direct categories are read with the list,
+    # so a sensitive category holds its faces out of the bulk grid (and the read API).
+    post_new(client_of(owner), file_list="Obama 1.jpg\nObama 2.jpg")
+    project = Project.objects.get()
+    crawl(project)
+    Sensitivity.objects.create(kind="category", value="Obama in 2009", reason="Minors")
+    faces = [
+        FaceFactory(image=Image.objects.get(title=f"File:{name}"), index=0)
+        for name in ("Obama 1.jpg", "Obama 2.jpg")
+    ]
+
+    assert sensitive_faces(project=project, faces=faces) == {faces[1].pk}
 
 
 @pytest.mark.parametrize(

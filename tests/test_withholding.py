@@ -15,10 +15,11 @@ from commons.client import ApiClient, commons_client
 from core.retry import RetryPolicy
 from depicts.models import DepictsEdit
 from depicts.tasks import resume_edits, unlinked_cancel
-from faces.models import Face, Label, ProjectImage
+from faces.models import Face, Image, Label, ProjectImage
+from faces.selectors import sensitive_faces
 from faces.services import bootstrap as bootstrap_service
 from faces.services import crawl as crawl_service
-from projects.models import ListedFile, Project, Withholding
+from projects.models import ListedFile, Project, Sensitivity, Withholding
 from tests.factories import (
     DepictsEditFactory,
     FaceFactory,
@@ -465,6 +466,16 @@ def test_the_depicts_search_takes_no_file_in_a_withheld_category(fake, tree_proj
     withhold("category", "Private")
     bootstrap(tree_project)
     assert linked(tree_project) == {"File:Portrait 1.jpg"}
+
+
+def test_a_search_s_files_categories_are_recorded_for_the_sensitive_hold(fake, tree_project):
+    # The depicts search's files lie outside the category tree, where no crawl lists them.
+    bootstrap(tree_project)
+    Sensitivity.objects.create(kind="category", value="Private", reason="Minors")
+    faces = [
+        FaceFactory(image=Image.objects.get(title=f"File:{name}"), index=0) for name in DEPICTING
+    ]
+    assert sensitive_faces(project=tree_project, faces=faces) == {faces[1].pk}
 
 
 def test_a_search_s_file_in_a_category_withheld_since_leaves_at_the_next_search(

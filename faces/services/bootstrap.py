@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import transaction
 
+from commons.categories import file_categories
 from commons.client import ApiClient
 from commons.files import resolve_files
 from commons.identifiers import FileRef
@@ -26,9 +27,9 @@ from faces.models import (
 from faces.services.images import (
     file_infos,
     images_upsert,
-    in_withheld_categories,
     link_images,
     record_depicts,
+    record_file_categories,
 )
 from faces.services.processing import pending, processing_check, queue_detection
 from projects.models import Project, Withholding
@@ -50,13 +51,19 @@ def project_bootstrap(*, project: Project, client: ApiClient, queue: bool = True
     infos += _portrait_infos(client, project, known={info.pageid for info in infos})
     links = ProjectImage.objects.filter(project=project, source=ProjectImage.Source.BOOTSTRAP)
     held = list(links.values_list("image__pageid", flat=True))
-    barred = in_withheld_categories(client, sorted({info.pageid for info in infos} | set(held)))
+    # Their direct categories now: for the withheld-category check, and for the
+    # sensitive-content hold of the files no category listing meets.
+    pageids = sorted({info.pageid for info in infos} | set(held))
+    categories = file_categories(client, pageids=pageids)
+    withheld = Withholding.objects.values_of(Withholding.Kind.CATEGORY)
+    barred = {pageid for pageid, names in categories.items() if names & withheld}
     infos = [info for info in infos if info.pageid not in barred]
     with transaction.atomic():
         if links.filter(image__pageid__in=barred).delete()[0]:
             enqueue("depicts.write.unlinked_cancel", project.pk)  # as the crawl's sweep does
         images = images_upsert(infos=infos)
         link_images(project, images, source=ProjectImage.Source.BOOTSTRAP)
+        record_file_categories(images, categories)
         # The search index lags edits: re-read the statements before trusting a hit.
         record_depicts(project, client, images)
         Project.objects.filter(pk=project.pk).update(

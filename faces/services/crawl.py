@@ -30,7 +30,6 @@ from faces.models import (
 from faces.services.images import (
     file_infos,
     images_upsert,
-    in_withheld_categories,
     link_images,
     not_withheld,
     record_categories,
@@ -189,12 +188,13 @@ def _crawl_listed(
     bound = settings.WIKIVISAGE_MAX_FILES_PER_PROJECT
     lines = ListedFile.objects.filter(project=project).order_by("position")
     while batch := list(lines.filter(position__gt=after)[:LINES_PER_BATCH]):
-        infos = _lines_resolve(client, batch)
+        infos, categories = _lines_resolve(client, batch)
         with transaction.atomic():
             taken = _within_file_bound(project, infos, bound=bound)
             _lines_over_bound(batch, taken)
             images = images_upsert(infos=taken)
             link_images(project, images, source=ProjectImage.Source.CATEGORY)
+            record_file_categories(images, categories)
             record_depicts(project, client, images)
             ListedFile.objects.bulk_update(
                 batch, ["title", "pageid", "state", "detail", "checked_at"]
@@ -310,8 +310,12 @@ def _listed_cursor(project: Project) -> int:
     return 0
 
 
-def _lines_resolve(client: ApiClient, lines: Sequence[ListedFile]) -> list[FileInfo]:
-    """Set each line's state from Commons' answer (unsaved); the images to take.
+def _lines_resolve(
+    client: ApiClient, lines: Sequence[ListedFile]
+) -> tuple[list[FileInfo], dict[int, frozenset[str]]]:
+    """Set each line's state from Commons' answer (unsaved); the images to take, and the
+    direct categories of the files found (no category listing met them: the withheld-category
+    check and the sensitive-content hold read these).
 
     The reference is read again from the line as the contributor gave it, so the stored
     title and page id can show what Commons answered (the new name of a renamed file).
@@ -336,11 +340,13 @@ def _lines_resolve(client: ApiClient, lines: Sequence[ListedFile]) -> list[FileI
         _line_set(line, state, title=answer.title, pageid=answer.pageid, detail=detail)
         if state == ListedFile.State.FOUND and answer.info is not None:
             infos.append(answer.info)
-    barred = in_withheld_categories(client, [info.pageid for info in infos])
+    categories = file_categories(client, pageids=[info.pageid for info in infos])
+    kept = not_withheld(infos, categories)
+    barred = {info.pageid for info in infos} - {info.pageid for info in kept}
     for line in asked:
         if line.state == ListedFile.State.FOUND and line.pageid in barred:
             line.state = ListedFile.State.WITHHELD
-    return [info for info in infos if info.pageid not in barred]
+    return kept, categories
 
 
 def _line_set(

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from django.db import transaction
 from django.db.models import Max
 
-from commons.categories import file_categories
 from commons.client import ApiClient
 from commons.files import fetch_file_infos
 from commons.identifiers import normalise_category
@@ -26,16 +25,6 @@ from faces.models import (
 from projects.models import Project, Withholding
 
 logger = logging.getLogger(__name__)
-
-
-def in_withheld_categories(client: ApiClient, pageids: Sequence[int]) -> set[int]:
-    """The pages among ``pageids`` that are directly in a withheld category now (as the
-    writer checks before a write); no request while no category is withheld."""
-    withheld = Withholding.objects.values_of(Withholding.Kind.CATEGORY)
-    if not withheld or not pageids:
-        return set()
-    categories = file_categories(client, pageids=list(pageids))
-    return {pageid for pageid, names in categories.items() if names & withheld}
 
 
 def not_withheld(
@@ -159,8 +148,9 @@ def link_images(project: Project, images: Sequence[Image], *, source: str) -> No
 def record_file_categories(
     images: Sequence[Image], categories: Mapping[int, frozenset[str]]
 ) -> None:
-    """Each file's direct categories, when no category listing met it (a search, a user's
-    uploads): the sensitive-content hold reads them as it reads a crawl's."""
+    """Each file's direct categories, when no category listing met it (a list of files, a
+    search, a user's uploads, the bootstrap search): the sensitive-content hold reads them as
+    it reads a crawl's."""
     ImageCategory.objects.bulk_create(
         [
             ImageCategory(image=image, category=normalise_category(name))

@@ -1,13 +1,18 @@
 """An edit-a-thon's load on the production shape: K contributors answering at a human pace.
 
     .venv/bin/python benchmarks/load.py [--contributors 1,10,25,50] [--seconds 40]
-        [--photos 20000] [--projects 2] [--web-workers 3] [--mariadb URL] [--redis URL]
+        [--photos 20000] [--projects 2] [--web-workers 3] [--worker-nice 0]
+        [--mariadb URL] [--redis URL]
 
 1. The production shape on loopback: gunicorn (``--web-workers``, debug off, static files
    collected and served by WhiteNoise, every request with the TLS proxy's header as in
    tests/journey), Celery workers per queue as docker-compose.yml has them (default + crawl +
    learn, and write; nothing is left to detect), a fresh MariaDB database and a Redis key
    prefix of their own for the broker and the cache (rate limits), all removed afterwards.
+   ``--worker-nice N`` starts the Celery workers at that niceness: on one machine it stands
+   for what separates them from the web service in production (Toolforge gives each job and
+   the webservice CPU of their own, jobs.yaml), so the learner's bursts do not take the web
+   tier's cores.
 2. A world of ``--photos`` photos over ``--projects`` projects, seeded straight into the
    database (``seedproject``: faces, random encodings, the learner's labels): detecting 20,000
    photos would take hours on 2 cores, and the contributors below never fetch a thumbnail.
@@ -23,7 +28,8 @@
    once; re-scoring lag (an answer's 200 until the learner's summary counts it); the
    database's peak connections of this app (its processlist, sampled) and the server's
    Max_used_connections; the peak RSS of the web and worker processes, and the CPU time each
-   of them took (the learner's share is the workers').
+   of them took (the learner's share is the workers'), and the CPU time of this driver
+   (its contributors' threads share the same cores).
 """
 
 from __future__ import annotations
@@ -133,7 +139,7 @@ def production_app(args: argparse.Namespace, folder: Path) -> Iterator[App]:
         os.environ.update(env)
         _run(["manage.py", "collectstatic", "--no-input", "-v0"], env)
         _run(["manage.py", "migrate", "--no-input", "-v0"], env)
-        _start(app, folder, args.web_workers)
+        _start(app, folder, args.web_workers, args.worker_nice)
         yield app
     finally:
         for popen in app.processes.values():
@@ -148,7 +154,7 @@ def production_app(args: argparse.Namespace, folder: Path) -> Iterator[App]:
         _redis_forget(args.redis, prefix)
 
 
-def _start(app: App, folder: Path, web_workers: int) -> None:
+def _start(app: App, folder: Path, web_workers: int, worker_nice: int) -> None:
     port = urlsplit(app.url).port
     commands = {
         "web": f"gunicorn wikivisage.wsgi --bind 127.0.0.1:{port} --workers {web_workers} "
@@ -160,6 +166,8 @@ def _start(app: App, folder: Path, web_workers: int) -> None:
     for name, command in commands.items():
         log = (folder / f"{name}.log").open("wb")
         argv = [str(VENV_BIN / command.split()[0]), *command.split()[1:]]
+        if name != "web" and worker_nice:
+            argv = ["nice", "-n", str(worker_nice), *argv]
         app.processes[name] = subprocess.Popen(
             argv, cwd=ROOT, env=app.env, stdout=log, stderr=subprocess.STDOUT
         )
@@ -356,6 +364,7 @@ def round_of(app: App, k: int, seconds: float, project_ids: list[int]) -> dict[s
     sampler = threading.Thread(target=sample, args=(app, project_ids, samples, stop))
     sampler.start()
     cpu_before, locks_before = app.cpu_seconds(), row_lock_waits()
+    driver_before = time.process_time()
     until = time.monotonic() + seconds
     threads = [
         threading.Thread(
@@ -373,6 +382,7 @@ def round_of(app: App, k: int, seconds: float, project_ids: list[int]) -> dict[s
     stop.set()
     sampler.join()
     cpu = {name: spent - cpu_before[name] for name, spent in app.cpu_seconds().items()}
+    cpu["driver"] = time.process_time() - driver_before
     locks = [after - before for before, after in zip(locks_before, row_lock_waits(), strict=True)]
     return {"k": k, "cpu_seconds": cpu, "row_lock_waits": locks, **results(app, record, samples)}
 
@@ -482,7 +492,8 @@ def report(result: dict[str, Any]) -> str:
         f"waits {result['row_lock_waits'][0]} ({result['row_lock_waits'][1]} ms)",
         f"  web + worker RSS peak {result['rss_mb_peak']:.0f} MB; CPU web "
         f"{result['cpu_seconds']['web']:.1f} s ({_per_answer(result)}), workers "
-        f"{result['cpu_seconds']['workers']:.1f} s",
+        f"{result['cpu_seconds']['workers']:.1f} s, this driver "
+        f"{result['cpu_seconds']['driver']:.1f} s",
     ]
     return "\n".join(lines)
 
@@ -502,6 +513,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--photos", type=int, default=20_000)
     parser.add_argument("--projects", type=int, default=2, choices=range(1, 6))
     parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--worker-nice", type=int, default=0, choices=range(20))
     parser.add_argument(
         "--mariadb", default=os.environ.get("BENCHMARK_MARIADB_URL", "mysql://root@127.0.0.1:3306")
     )

@@ -103,16 +103,6 @@ class DetectedFace:
     encoding: np.ndarray = field(compare=False, repr=False)
 
 
-# The detectors a picture can be searched with: dlib's HOG (the workers', by default) and its
-# MMOD CNN (face_recognition_models' mmod_human_face_detector): 10-20x the CPU of HOG on a 500 px
-# thumbnail, but it finds turned and tilted faces HOG misses. The reference model service runs
-# either (``--detector``), so the CNN can run on a larger machine beside the workers' HOG.
-DETECTORS = ("hog", "cnn")
-# The CNN's upsampling, whatever the request asks (the request's ``upsample`` is HOG's): one
-# upsample of a 500 px thumbnail costs the CNN about 4x (near 10 s a photo on one core).
-CNN_UPSAMPLE = 0
-
-
 @dataclass(frozen=True)
 class _Models:
     detector: Any
@@ -143,27 +133,18 @@ def load_models() -> _Models:
     )
 
 
-@functools.cache
-def load_cnn_detector() -> Any:
-    """dlib's MMOD CNN face detector, loaded once per process (only where it is used)."""
-    import dlib
+def detect_faces(rgb: np.ndarray, *, upsample: int = 1) -> list[DetectedFace]:
+    """Every face dlib's HOG detector finds in an RGB array, with its encoding."""
+    _check_rgb(rgb)
+    rects, scores, _ = load_models().detector.run(rgb, upsample, 0.0)
+    return faces_at(rgb, rects, scores)
 
-    return dlib.cnn_face_detection_model_v1(resnet.model_files().cnn_face_detector_model_location())
 
-
-def detect_faces(
-    rgb: np.ndarray, *, upsample: int = 1, detector: str = "hog"
-) -> list[DetectedFace]:
-    """Every face dlib's HOG (or CNN) detector finds in an RGB array, with its encoding."""
+def faces_at(rgb: np.ndarray, rects: Sequence[Any], scores: Sequence[float]) -> list[DetectedFace]:
+    """The faces in dlib rectangles ``rects`` of an RGB array (a detector's finds, with its
+    ``scores``), each encoded as the pipeline encodes a face."""
     _check_rgb(rgb)
     height, width = rgb.shape[:2]
-    if detector == "cnn":
-        found = load_cnn_detector()(rgb, CNN_UPSAMPLE)
-        rects, scores = [hit.rect for hit in found], [hit.confidence for hit in found]
-    elif detector == "hog":
-        rects, scores, _ = load_models().detector.run(rgb, upsample, 0.0)
-    else:
-        raise ValueError(f"a detector is one of {DETECTORS}, not {detector!r}")
     pixel_boxes = [
         _clamped_pixels(rect.left(), rect.top(), rect.right(), rect.bottom(), width, height)
         for rect in rects
@@ -185,19 +166,19 @@ def encode_box(rgb: np.ndarray, box: FaceBox) -> np.ndarray:
     return _encode(rgb, [pixels])[0]
 
 
-def analyse_image(
-    image: Image.Image, *, config: DetectionConfig, detector: str = "hog"
-) -> list[DetectedFace]:
+def analyse_image(image: Image.Image, *, config: DetectionConfig) -> list[DetectedFace]:
     """Detect on the image as the pipeline sees it: no wider than the config's thumbnail."""
-    thumbnail = downscale_to_width(image, width=config.thumb_width)
-    return detect_faces(image_to_array(thumbnail), upsample=config.upsample, detector=detector)
+    return detect_faces(thumbnail_array(image, config=config), upsample=config.upsample)
 
 
-def analyse_file(
-    data: bytes, *, config: DetectionConfig, detector: str = "hog"
-) -> list[DetectedFace]:
+def thumbnail_array(image: Image.Image, *, config: DetectionConfig) -> np.ndarray:
+    """The RGB array detection looks at: the image no wider than the config's thumbnail."""
+    return image_to_array(downscale_to_width(image, width=config.thumb_width))
+
+
+def analyse_file(data: bytes, *, config: DetectionConfig) -> list[DetectedFace]:
     """:func:`analyse_image` of downloaded bytes (BadImageError if they are no picture)."""
-    return analyse_image(decode_image(data), config=config, detector=detector)
+    return analyse_image(decode_image(data), config=config)
 
 
 def encode_boxes(data: bytes, boxes: Sequence[FaceBox]) -> list[np.ndarray | None]:

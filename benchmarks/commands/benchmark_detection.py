@@ -17,7 +17,7 @@ from benchmarks.detection import (
     run_benchmark,
 )
 from benchmarks.merged import compare_detectors
-from faceengine.detection import DETECTORS
+from benchmarks.modelserver import DETECTORS
 
 
 class Command(BaseCommand):

@@ -7,7 +7,10 @@ On the shared photos (their reference encodings, so nothing is detected), every 
 with 4 or more photos is the person in turn; a truthful reviewer answers what the learner
 asks (``benchmarks.evaluation.reviewer.simulate``, which a test pins to the app's own path).
 After every answer from the first card on, the learner's estimated precision of its suggestions and
-estimated recall of "confirmed + suggested" are set against the truth. Prints, per
+estimated recall of "confirmed + suggested" are set against the truth. The truth is known for
+the faces the manifest names, not for those of its group photos; there the estimates are the
+learner's over the named faces only (``Snapshot.judged``: the same model and calibration, its
+sums taken over those faces), so that both sides count the same faces. Prints, per
 distance threshold, the mean and worst gap of each and where the worst one was; with
 ``--every``, one line per answer.
 """
@@ -79,18 +82,30 @@ def moments(
                 at_least=at_most,
                 at_most=at_most,
             )
-            shown = [s for s in run.snapshots if run.first_suggestion is not None]
-            for snapshot in shown[run.first_suggestion :]:
+            first = next((i for i, s in enumerate(run.snapshots) if s.suggested), None)
+            for snapshot in run.snapshots[first:] if first is not None else ():
+                # Set against the truth over the faces it is known for: see Snapshot.judged.
+                estimate = snapshot.judged
                 yield Moment(
                     identity=identity,
                     seed=seed,
                     answers=snapshot.answers,
-                    estimated_precision=snapshot.estimated_precision,
+                    estimated_precision=(
+                        snapshot.estimated_precision if estimate is None else estimate.precision
+                    ),
                     true_precision=snapshot.suggestion_precision,
-                    estimated_recall=snapshot.estimated_recall,
+                    estimated_recall=(
+                        snapshot.estimated_recall if estimate is None else estimate.recall
+                    ),
                     true_recall=snapshot.recall,
-                    precision_interval=snapshot.precision_interval,
-                    recall_interval=snapshot.recall_interval,
+                    precision_interval=(
+                        snapshot.precision_interval
+                        if estimate is None
+                        else estimate.precision_interval
+                    ),
+                    recall_interval=(
+                        snapshot.recall_interval if estimate is None else estimate.recall_interval
+                    ),
                 )
 
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
 
 from benchmarks.evaluation.dataset import GROUP_PHOTOS, NOT_A_PERSON, EvaluationError, FaceTable
+from faceengine.learner.estimates import Estimate, estimate_quality
 from faceengine.learner.evidence import Evidence, Verdict, evidence_count, yes_faces
 from faceengine.learner.questions import review_priority
 from faceengine.learner.scores import Scores, score_faces
@@ -212,7 +213,9 @@ def reviewer_action(scenario: Scenario, face: int, *, which: bool) -> Action:
 class Snapshot:
     """After ``answers`` answers (yes, no, or a pick of "which face"; ``questions`` counts
     the skips too): human yes, suggestions and standing statements against the truth; the
-    suggestions alone, and the learner's estimate of their precision."""
+    suggestions alone, and the learner's estimate of their precision. ``judged`` is the
+    learner's estimate over the faces whose truth is known (None when it is known for every
+    face): the estimates above cover every face, as the app's do; the truth, those only."""
 
     answers: int
     questions: int
@@ -224,6 +227,7 @@ class Snapshot:
     estimated_recall: float | None = None
     precision_interval: tuple[float, float] | None = None
     recall_interval: tuple[float, float] | None = None
+    judged: Estimate | None = None
 
     @property
     def suggestion_precision(self) -> float | None:
@@ -357,7 +361,17 @@ def _snapshot(
     claimed = yes_faces(evidence)
     claimed[suggestions.faces] = True
     estimate = suggestions.estimate
-    return measure(
+    known = scenario.truth != UNKNOWN
+    judged = None
+    if not known.all():
+        judged = estimate_quality(
+            evidence,
+            scores,
+            suggestions.faces,
+            min_probability=suggestions.min_probability,
+            among=known,
+        )
+    snapshot = measure(
         scenario,
         *counts,
         claimed=claimed,
@@ -366,6 +380,7 @@ def _snapshot(
         estimated_recall=estimate.recall,
         intervals=(estimate.precision_interval, estimate.recall_interval),
     )
+    return replace(snapshot, judged=judged)
 
 
 def _apply(

@@ -56,23 +56,30 @@ def estimate_quality(
     suggested: np.ndarray,
     *,
     min_probability: float = DEFAULT_MIN_PROBABILITY,
+    among: np.ndarray | None = None,
 ) -> Estimate:
-    """Precision and recall of "human yes + suggestions", from the answers and the model."""
+    """Precision and recall of "human yes + suggestions", from the answers and the model.
+
+    ``among`` (a mask of the faces) counts only those faces in both figures, the model and
+    its calibration still being the whole project's: what a benchmark sets against a truth
+    that it knows for some faces only (the faces of group photos nobody named)."""
+    counted = np.ones(evidence.size, dtype=bool) if among is None else among
     verdicts = np.asarray(evidence.verdicts)
     answered = (verdicts == Verdict.YES) | (verdicts == Verdict.NO)
     said_yes = verdicts[answered] == Verdict.YES
     predicted = scores.calibration.probability(scores.score[answered]) >= min_probability
     hits = int((predicted & said_yes).sum())
-    suggested_mass = float(scores.probability[suggested].sum())
-    confirmed = int(yes_faces(evidence).sum())
+    sent = suggested[counted[suggested]]
+    suggested_mass = float(scores.probability[sent].sum())
+    confirmed = int((yes_faces(evidence) & counted).sum())
     hidden = hidden_positives(evidence, scores, suggested, min_probability=min_probability)
     claimed = confirmed + suggested_mass
     precision_interval, recall_interval = estimate_intervals(
-        evidence, scores, suggested, min_probability=min_probability, hidden=hidden
+        evidence, scores, suggested, min_probability=min_probability, hidden=hidden, among=among
     )
     return Estimate(
-        precision=_ratio(suggested_mass, suggested.size),
-        recall=_ratio(claimed, claimed + float(hidden.sum())),
+        precision=_ratio(suggested_mass, sent.size),
+        recall=_ratio(claimed, claimed + float(hidden[counted].sum())),
         held_out_precision=_ratio(hits, int(predicted.sum())),
         held_out_recall=_ratio(hits, int(said_yes.sum())),
         answers=int(answered.sum()),
@@ -179,6 +186,7 @@ def estimate_intervals(
     min_probability: float = DEFAULT_MIN_PROBABILITY,
     hidden: np.ndarray | None = None,
     redrawn_faces: int = REDRAWN_FACES,
+    among: np.ndarray | None = None,
 ) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
     """90 % intervals of the precision and recall the grid would realise.
 
@@ -189,13 +197,15 @@ def estimate_intervals(
     answers always gives one interval. Only faces of REDRAWN_PROBABILITY or more are redrawn
     (and the person's share among the open faces is kept): the rest stay at their point
     estimate. Of those, at most about ``redrawn_faces`` are drawn (whole photos, see
-    REDRAWN_FACES). ``hidden`` is :func:`hidden_positives` when the caller has it already.
+    REDRAWN_FACES). ``hidden`` is :func:`hidden_positives` when the caller has it already;
+    ``among`` as in :func:`estimate_quality`.
     """
     rng = np.random.default_rng(0)
-    redrawn = scores.open & (scores.probability >= REDRAWN_PROBABILITY)
+    counted = np.ones(evidence.size, dtype=bool) if among is None else among
+    redrawn = scores.open & (scores.probability >= REDRAWN_PROBABILITY) & counted
     if hidden is None:
         hidden = hidden_positives(evidence, scores, suggested, min_probability=min_probability)
-    far = float(hidden[~redrawn].sum())
+    far = float(hidden[~redrawn & counted].sum())
     everyone = np.flatnonzero(redrawn)
     near = _sampled_by_image(everyone, evidence.image_index, redrawn_faces)
     sent = np.isin(near, suggested)
@@ -210,9 +220,10 @@ def estimate_intervals(
         right.append(_chance(drawn[:, sent], rng, sent_weight))
         shifted = _believed_or_rare(drawn[:, ~sent], fitted, share, min_probability)
         unsent.append(_chance(shifted, rng, unsent_weight))
-    claimed = float(yes_faces(evidence).sum()) + np.concatenate(right)
+    claimed = float((yes_faces(evidence) & counted).sum()) + np.concatenate(right)
     whole = claimed + far + np.concatenate(unsent)
-    precision = np.concatenate(right) / suggested.size if suggested.size else np.empty(0)
+    sent_here = int(counted[suggested].sum())
+    precision = np.concatenate(right) / sent_here if sent_here else np.empty(0)
     return _bounds(precision), _bounds(claimed[whole > 0] / whole[whole > 0])
 
 

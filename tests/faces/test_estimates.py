@@ -16,7 +16,13 @@ import pytest
 
 from benchmarks.evaluation import dataset, reviewer
 from benchmarks.rescore import make_evidence, make_project
-from faceengine.learner.estimates import REDRAWN_PROBABILITY, Estimate, estimate_intervals
+from faceengine.learner.estimates import (
+    REDRAWN_PROBABILITY,
+    Estimate,
+    estimate_intervals,
+    estimate_quality,
+    hidden_positives,
+)
 from faceengine.learner.evidence import Evidence, Verdict, yes_faces
 from faceengine.learner.scores import DEFAULT_MIN_PROBABILITY, score_faces
 from faceengine.learner.suggestions import proposed_faces, suggest, suggest_nothing
@@ -218,3 +224,32 @@ def test_a_large_project_draws_its_intervals_on_a_sample_of_its_photos():
     for part, whole in zip(sampled, full, strict=True):
         assert part is not None and whole is not None
         assert part == pytest.approx(whole, abs=0.015)
+
+
+def test_the_estimates_over_some_faces_count_those_faces_only():
+    # A benchmark knows the truth of some faces only (group photos nobody named): the
+    # estimate it compares must sum over those faces, with the whole project's calibration.
+    project = synthetic(3, answered=10)
+    evidence = project.evidence
+    scores = score_faces(evidence)
+    proposed = proposed_faces(evidence, scores, DEFAULT_MIN_PROBABILITY, None)
+    chosen = proposed[: proposed.size // 2]  # a grid that sends half: the rest is missed
+    assert chosen.size >= 4
+    among = np.ones(evidence.size, dtype=bool)
+    hidden = hidden_positives(evidence, scores, chosen)
+    among[chosen[::2]] = False  # every other suggestion's truth unknown,
+    among[np.flatnonzero(yes_faces(evidence))[0]] = False  # a yes's photo,
+    among[np.argsort(hidden)[-3:]] = False  # and the likeliest faces the grid leaves
+    kept = chosen[among[chosen]]
+    whole = estimate_quality(evidence, scores, chosen)
+    part = estimate_quality(evidence, scores, chosen, among=among)
+    assert part.precision == pytest.approx(float(scores.probability[kept].mean()), abs=1e-6)
+    assert part.precision != pytest.approx(whole.precision, abs=1e-4)
+    claimed = float((yes_faces(evidence) & among).sum() + scores.probability[kept].sum())
+    assert part.recall == pytest.approx(claimed / (claimed + hidden[among].sum()), abs=1e-6)
+    assert part.recall != pytest.approx(whole.recall, abs=1e-3)
+    assert part.precision_interval is not None and part.recall_interval is not None
+    assert part.precision_interval[0] <= part.precision <= part.precision_interval[1]
+    # All faces: the app's own estimate, unchanged.
+    everyone = estimate_quality(evidence, scores, chosen, among=np.ones(evidence.size, bool))
+    assert everyone == whole

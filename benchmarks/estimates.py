@@ -1,7 +1,7 @@
 """How honest the learner's estimates are: estimated against true precision and recall.
 
     .venv/bin/python benchmarks/estimates.py [--seeds 3] [--threshold 0.4,0.5,0.6,0.7,0.8]
-        [--start portrait] [--every]
+        [--start portrait] [--every] [--from-answer K]
 
 On the shared photos (their reference encodings, so nothing is detected), every identity
 with 4 or more photos is the person in turn; a truthful reviewer answers what the learner
@@ -147,11 +147,15 @@ def main() -> None:
     parser.add_argument("--target", default="all", help="identities, comma-separated, or all")
     parser.add_argument("--min-images", type=int, default=4, help="for --target all")
     parser.add_argument("--every", action="store_true", help="one line per answer")
+    parser.add_argument(
+        "--from-answer", type=int, default=0, help="only the moments after this many answers"
+    )
     options = parser.parse_args()
     worst = {"precision": 0.0, "recall": 0.0}
     for threshold in (float(value) for value in options.threshold.split(",")):
-        found = list(
-            moments(
+        found = [
+            moment
+            for moment in moments(
                 threshold=threshold,
                 seeds=options.seeds,
                 start=options.start,
@@ -159,7 +163,8 @@ def main() -> None:
                 target=options.target,
                 min_images=options.min_images,
             )
-        )
+            if moment.answers >= options.from_answer
+        ]
         for m in found if options.every else ():
             print(
                 f"{threshold:.1f} {m.identity:<24} seed {m.seed} answers {m.answers:>3}  "

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from commons.client import ApiClient, ApiResponse, CommonsRefused
-from commons.identifiers import normalise_qid
+from commons.identifiers import QID_RE, normalise_qid
 from commons.types import Person, PersonHit
 
 HUMAN = "Q5"
@@ -111,6 +111,38 @@ def search_people(
         }
     )
     return parse_search(response)
+
+
+def humans_among(
+    client: ApiClient, *, qids: Sequence[str], languages: Sequence[str]
+) -> dict[str, str]:
+    """Which of ``qids`` are humans (P31 Q5), with their label (the id when they have none),
+    in the order given; 50 ids per request. Redirects answer under the id asked for; missing
+    and malformed ids are left out."""
+    ids = list(dict.fromkeys(qid.strip().upper() for qid in qids))
+    ids = [qid for qid in ids if QID_RE.match(qid)]
+    wanted = label_languages(languages)
+    humans: dict[str, str] = {}
+    for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
+        batch = ids[start : start + MAX_IDS_PER_REQUEST]
+        response = client.get(
+            {
+                "action": "wbgetentities",
+                "ids": "|".join(batch),
+                "props": "labels|claims",
+                "languages": "|".join(wanted),
+                "languagefallback": 1,
+            }
+        )
+        entities = response.get("entities") or {}
+        for qid in batch:
+            entity = entities.get(qid)
+            if not isinstance(entity, Mapping) or "missing" in entity:
+                continue
+            claims = entity.get("claims") or {}
+            if HUMAN in item_values(claims.get(INSTANCE_OF, [])):
+                humans[qid] = pick_term(entity.get("labels"), wanted)[0] or qid
+    return humans
 
 
 def label_languages(languages: Iterable[str]) -> list[str]:

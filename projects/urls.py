@@ -6,7 +6,7 @@ pages (dashboard, project page, exports) and the review pages of faces.
 
 from django.urls import path
 
-from . import views
+from . import depicted, views
 
 urlpatterns = [
     path("new/", views.project_new, name="new"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("estimate.json", views.category_estimate, name="estimate"),
     path("search-estimate.json", views.search_estimate, name="search-estimate"),
     path("files.json", views.file_list_check, name="file-list-check"),
+    path("depicted.json", depicted.depicted_people, name="depicted-people"),
     path("<int:pk>/archive/", views.project_archive, name="archive"),
     path("<int:pk>/restore/", views.project_restore, name="restore"),
     path("<int:pk>/delete/", views.project_delete, name="delete"),

@@ -191,6 +191,37 @@ async function estimateCategory() {
   }
 }
 
+// Who the category's files already depict (P180): the people to pick the person from.
+const depictedButton = document.getElementById("depicted-button");
+const depictedBox = document.getElementById("depicted-people");
+
+async function proposePeople() {
+  const category = categoryInput.value.trim();
+  const line = depictedBox.querySelector("p");
+  const items = depictedBox.querySelector("ul");
+  depictedBox.hidden = false;
+  items.replaceChildren();
+  if (!category) { say(line, form.dataset.msgDepictedEmpty, true); return; }
+  say(line, form.dataset.msgDepictedReading);
+  try {
+    const { ok, data } = await requestJson(`${form.dataset.depictedUrl}?category=${encodeURIComponent(category)}`);
+    say(line, data.message || form.dataset.msgEstimateOffline, !ok);
+    (data.people || []).forEach((person) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "link";
+      button.dataset.qid = person.qid;
+      button.textContent = person.text;
+      button.addEventListener("click", () => { choose(person.qid); input.focus(); });
+      item.append(button);
+      items.append(item);
+    });
+  } catch {
+    say(line, form.dataset.msgEstimateOffline, true);
+  }
+}
+
 const searchInput = document.getElementById("id_search_query");
 const searchEstimate = document.getElementById("search-estimate");
 let searchTimer = null;
@@ -256,6 +287,7 @@ scopeRadios.forEach((radio) => radio.addEventListener("change", () => {
 }));
 categoryInput?.addEventListener("input", laterEstimate);
 categoryInput?.addEventListener("blur", estimateCategory);
+depictedButton?.addEventListener("click", proposePeople);
 depthInput?.addEventListener("input", laterEstimate);
 listInput?.addEventListener("input", () => { clearTimeout(listTimer); listTimer = setTimeout(countList, 500); });
 uploadInput?.addEventListener("change", countList);

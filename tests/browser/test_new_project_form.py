@@ -3,6 +3,7 @@ when the Q-id field is left has its place kept, so the click that leaves the fie
 
 from __future__ import annotations
 
+import copy
 import re
 
 import pytest
@@ -64,3 +65,20 @@ def test_leaving_the_category_field_on_a_phone_moves_nothing_below_it(page, comm
     assert submit_top() == before
     page.wait_for_selector("#category-estimate >> text=hold")
     assert submit_top() == before
+
+
+def test_the_person_is_picked_from_those_the_category_already_depicts(
+    page, make_fake_commons, browser_world
+):
+    world = copy.deepcopy(browser_world)
+    for name in world["categories"]["Barack Obama"]["files"][:2]:
+        world["files"][name]["depicts"] = ["Q76"]
+    make_fake_commons(world)
+    open_the_form(page)
+    page.fill("#id_category", "Barack Obama")
+    page.click("#depicted-button")
+    page.wait_for_selector("#depicted-people >> text=pick the person")
+    page.click("#depicted-people button[data-qid=Q76]")
+    assert page.input_value("#id_qid") == "Q76"
+    page.wait_for_selector("#person-card .qid >> text=Q76")
+    assert "Barack Obama (Q76), on 2 files" in page.inner_text("#depicted-people")

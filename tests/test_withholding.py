@@ -511,3 +511,34 @@ def test_a_listed_file_in_a_withheld_category_is_withheld_and_leaves(fake, owner
     states = dict(ListedFile.objects.filter(project=project).values_list("line", "state"))
     assert states["C 1.jpg"] == ListedFile.State.WITHHELD
     assert states["D 1.jpg"] == ListedFile.State.FOUND
+
+
+@pytest.fixture
+def portrait_world(make_fake_commons):
+    # The person's Wikidata image (P18): outside the tree, depicting nobody, in "Private".
+    built = world()
+    built["files"]["Official portrait.jpg"] = {
+        "generate": {"format": "JPEG", "width": 64, "height": 48, "seed": 99}
+    }
+    built["categories"]["Private"]["files"].append("Official portrait.jpg")
+    return make_fake_commons(built)
+
+
+def test_the_p18_portrait_s_categories_are_recorded_for_the_sensitive_hold(
+    portrait_world, tree_project
+):
+    Project.objects.filter(pk=tree_project.pk).update(person_image="Official portrait.jpg")
+    tree_project.refresh_from_db()
+    bootstrap(tree_project)
+    assert "File:Official portrait.jpg" in linked(tree_project)
+    Sensitivity.objects.create(kind="category", value="Private", reason="Minors")
+    face = FaceFactory(image=Image.objects.get(title="File:Official portrait.jpg"), index=0)
+    assert sensitive_faces(project=tree_project, faces=[face]) == {face.pk}
+
+
+def test_the_p18_portrait_in_a_withheld_category_is_not_taken(portrait_world, tree_project):
+    Project.objects.filter(pk=tree_project.pk).update(person_image="Official portrait.jpg")
+    tree_project.refresh_from_db()
+    withhold("category", "Private")
+    bootstrap(tree_project)
+    assert "File:Official portrait.jpg" not in linked(tree_project)

@@ -341,3 +341,24 @@ def test_a_stored_encoding_not_finite_or_out_of_range_is_skipped_and_the_rest_sc
     assert summary is not None
     assert f"face {bad_face.pk}" in caplog.text
     assert bad_face.pk not in scoring.project_faces(project).face_ids.tolist()
+
+
+def test_a_detected_face_without_an_encoding_is_left_out_and_its_photo_still_counts(
+    bush_project,
+):
+    # A lower-ranked detector's face whose box the encoder could not encode (too thin) is
+    # stored without an encoding: the learner leaves it out (never asked nor suggested) and
+    # the other face of its photo is scored as any other, with no rival to contest it.
+    project, faces = bush_project
+    answer(project, faces["george_w_bush/01.jpg"], Label.Verdict.YES)
+    answer(project, faces["george_w_bush/02.jpg"], Label.Verdict.YES)
+    answer(project, faces["colin_powell/01.jpg"], Label.Verdict.NO)
+    beside = faces["george_w_bush/03.jpg"]
+    thin = FaceFactory(image=beside.image, index=1, encoding=None, found_by="http")
+
+    scoring.project_rescore(project_id=project.pk)
+
+    labels = model_labels(project)
+    assert thin.pk not in labels
+    assert labels[beside.pk].verdict == Label.Verdict.YES  # suggested, not contested
+    assert thin.pk not in scoring.project_faces(project).face_ids.tolist()

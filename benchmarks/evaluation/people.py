@@ -1,0 +1,191 @@
+"""Several people in one category: "who is this?" against one learner per person.
+
+A group names several people over one category. Each person keeps their own learner (one
+single-person project each, as the app runs them); one answer names a face: a yes for the
+person chosen and a no for every other person of the group ("someone else": a no for all).
+A face confirmed as one person counts against it for the others (``Evidence.against``, as a
+face confirmed in another project does in the app). The people take turns: of those whose
+learner has a question it needs (its first question, a contested photo, a suggestion in
+doubt), the one served least so far has its highest question asked; when nobody needs one,
+the highest question of all.
+
+:func:`simulate_group` runs the group with a truthful reviewer and, on the same photos, each
+person alone (``reviewer.simulate``), so the answers the group needs can be set beside the
+sum of the single projects'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmarks.evaluation import reviewer
+from benchmarks.evaluation.dataset import NOT_A_PERSON, FaceTable
+from faceengine.learner.evidence import Evidence, Verdict, evidence_count, yes_faces
+from faceengine.learner.questions import EXPLORING, review_priority
+from faceengine.learner.scores import Scores, score_faces
+from faceengine.learner.suggestions import suggest, suggest_nothing
+
+
+@dataclass(frozen=True)
+class GroupRun:
+    """One group and seed: the answers until every person was on target (None: not within
+    the run), the questions asked (skips too), and each person's own figure when they
+    were reached, beside the answers each person alone needed on the same photos."""
+
+    people: tuple[str, ...]
+    seed: int
+    answers_to_target: int | None
+    questions: int
+    reached_at: dict[str, int | None]
+    alone: dict[str, int | None]
+
+    @property
+    def alone_total(self) -> int | None:
+        values = list(self.alone.values())
+        return None if None in values else sum(v for v in values if v is not None)
+
+
+def group_category(
+    rows: list[dict[str, str]], table: FaceTable, people: Sequence[str]
+) -> FaceTable:
+    """The photos of ``people`` mixed with the manifest's unnamed ones (strangers, group
+    photos, photos without a face): a category of an event where they all appear."""
+    files = {row["file"] for row in rows if row["identity"] in {*people, *NOT_A_PERSON}}
+    return table.restricted_to(files)
+
+
+def simulate_group(
+    rows: list[dict[str, str]],
+    table: FaceTable,
+    people: Sequence[str],
+    *,
+    seed: int,
+    project: reviewer.ProjectSettings,
+    at_most: int,
+    start: reviewer.Start = reviewer.Start.PORTRAIT,
+) -> GroupRun:
+    """The group, answered truthfully until every person is on target or ``at_most``
+    answers; and each person alone on the same photos, from the same ``start``: each
+    person's portrait (P18), or nothing."""
+    if start not in (reviewer.Start.PORTRAIT, reviewer.Start.NOTHING):
+        raise ValueError(f"a group starts from portraits or from nothing, not {start}")
+    scenarios = {
+        person: reviewer.build_scenario(rows, table, person, group_photos="unknown")
+        for person in people
+    }
+    alone = {
+        person: reviewer.simulate(
+            scenario,
+            start=start,
+            seed=seed,
+            project=project,
+            at_least=0,
+            at_most=at_most,
+        ).answers_to_target
+        for person, scenario in scenarios.items()
+    }
+    state = _Group(scenarios, seed=seed, portraits=start == reviewer.Start.PORTRAIT)
+    answers = questions = 0
+    reached: dict[str, int | None] = dict.fromkeys(people)
+    while True:
+        priorities = []
+        for person in people:
+            evidence = state.evidence(person)
+            scores = score_faces(evidence)
+            if reached[person] is None and _on_target(state, person, evidence, scores, project):
+                reached[person] = answers
+            priorities.append(
+                review_priority(evidence, scores, max_distance=project.distance_threshold)
+            )
+        if all(value is not None for value in reached.values()) or answers >= at_most:
+            break
+        wanted = np.array(priorities)
+        wanted[:, state.asked] = np.nan
+        if np.isnan(wanted).all() or questions >= 3 * at_most:
+            break
+        turn = state.next_turn(wanted)
+        face = reviewer.served_first(wanted[turn])
+        state.served[turn] += 1
+        answers += state.answer(face)
+        questions += 1
+    done = None if None in reached.values() else max(v for v in reached.values() if v is not None)
+    return GroupRun(tuple(people), seed, done, questions, reached, alone)
+
+
+class _Group:
+    """The verdicts of every person's project, and the faces the group has asked."""
+
+    def __init__(
+        self, scenarios: dict[str, reviewer.Scenario], *, seed: int, portraits: bool
+    ) -> None:
+        self.scenarios = scenarios
+        first = next(iter(scenarios.values()))
+        self.encodings, self.image_index = first.encodings, first.image_index
+        size = first.truth.size
+        self.verdicts = {person: np.zeros(size, dtype=np.int8) for person in scenarios}
+        self.hints = {
+            person: s.first_face(seed) if portraits else None for person, s in scenarios.items()
+        }
+        self.asked = np.zeros(size, dtype=bool)
+        self.served = np.zeros(len(scenarios), dtype=np.int64)
+
+    def next_turn(self, wanted: np.ndarray) -> int:
+        """Whose question comes next: of the people whose learner has a question it needs
+        (its first question, a contested photo, a suggestion in doubt), the one served
+        least so far; when none has, whoever's highest question is the highest."""
+        best = np.nanmax(np.where(np.isnan(wanted), -np.inf, wanted), axis=1)
+        needing = np.flatnonzero(best >= EXPLORING)
+        if needing.size:
+            return int(needing[np.argmin(self.served[needing])])
+        return int(np.argmax(best))
+
+    def evidence(self, person: str) -> Evidence:
+        others = np.zeros(self.asked.size, dtype=np.float32)
+        for name, verdicts in self.verdicts.items():
+            if name != person:
+                others[verdicts == Verdict.YES] = 1.0  # confirmed as another person
+        return Evidence(
+            self.encodings,
+            self.image_index,
+            self.verdicts[person],
+            against=others,
+            hint=self.hints[person],
+        )
+
+    def answer(self, face: int) -> int:
+        """The truthful reviewer's "who is this?" on ``face``: 1 if answered, 0 if skipped
+        (a face of a group photo the manifest does not name)."""
+        self.asked[face] = True
+        truths = {person: s.truth[face] for person, s in self.scenarios.items()}
+        if reviewer.UNKNOWN in truths.values():
+            return 0
+        for person, truth in truths.items():
+            self.verdicts[person][face] = Verdict.YES if truth == reviewer.PERSON else Verdict.NO
+        return 1
+
+
+def _on_target(
+    state: _Group,
+    person: str,
+    evidence: Evidence,
+    scores: Scores,
+    project: reviewer.ProjectSettings,
+) -> bool:
+    """Whether the person's grid (their yes and their suggestions) is on target now."""
+    suggestions = suggest(evidence, scores, max_distance=project.distance_threshold)
+    if evidence_count(evidence) < project.min_answers:
+        suggestions = suggest_nothing(evidence, scores)
+    claimed = yes_faces(evidence)
+    claimed[suggestions.faces] = True
+    snapshot = reviewer.measure(
+        state.scenarios[person],
+        0,
+        0,
+        claimed=claimed,
+        suggested=suggestions.faces,
+        estimated_precision=None,
+    )
+    return snapshot.on_target

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from commons.client import ApiClient, ApiResponse, CommonsRefused
@@ -60,19 +60,27 @@ def get_labels(
     ids = list(dict.fromkeys(normalise_qid(qid) for qid in qids))
     wanted = label_languages(languages)
     labels: dict[str, dict[str, str]] = {}
+    for batch, response in _entities(client, ids, props="labels", languages=wanted):
+        labels.update(parse_labels(response, qids=batch, languages=wanted))
+    return labels
+
+
+def _entities(
+    client: ApiClient, ids: Sequence[str], *, props: str, languages: Sequence[str]
+) -> Iterator[tuple[Sequence[str], ApiResponse]]:
+    """``wbgetentities`` over valid ids, 50 a request: each batch of ids with its answer."""
     for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
         batch = ids[start : start + MAX_IDS_PER_REQUEST]
         response = client.get(
             {
                 "action": "wbgetentities",
                 "ids": "|".join(batch),
-                "props": "labels",
-                "languages": "|".join(wanted),
+                "props": props,
+                "languages": "|".join(languages),
                 "languagefallback": 1,
             }
         )
-        labels.update(parse_labels(response, qids=batch, languages=wanted))
-    return labels
+        yield batch, response
 
 
 def parse_labels(
@@ -123,17 +131,7 @@ def humans_among(
     ids = [qid for qid in ids if QID_RE.match(qid)]
     wanted = label_languages(languages)
     humans: dict[str, str] = {}
-    for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
-        batch = ids[start : start + MAX_IDS_PER_REQUEST]
-        response = client.get(
-            {
-                "action": "wbgetentities",
-                "ids": "|".join(batch),
-                "props": "labels|claims",
-                "languages": "|".join(wanted),
-                "languagefallback": 1,
-            }
-        )
+    for batch, response in _entities(client, ids, props="labels|claims", languages=wanted):
         entities = response.get("entities") or {}
         for qid in batch:
             entity = entities.get(qid)

@@ -23,10 +23,9 @@ import numpy as np
 
 from benchmarks.evaluation import reviewer
 from benchmarks.evaluation.dataset import NOT_A_PERSON, FaceTable
-from faceengine.learner.evidence import Evidence, Verdict, evidence_count, yes_faces
+from faceengine.learner.evidence import Evidence, Verdict
 from faceengine.learner.questions import EXPLORING, review_priority
 from faceengine.learner.scores import Scores, score_faces
-from faceengine.learner.suggestions import suggest, suggest_nothing
 
 
 @dataclass(frozen=True)
@@ -175,11 +174,7 @@ def _on_target(
     project: reviewer.ProjectSettings,
 ) -> bool:
     """Whether the person's grid (their yes and their suggestions) is on target now."""
-    suggestions = suggest(evidence, scores, max_distance=project.distance_threshold)
-    if evidence_count(evidence) < project.min_answers:
-        suggestions = suggest_nothing(evidence, scores)
-    claimed = yes_faces(evidence)
-    claimed[suggestions.faces] = True
+    claimed, suggestions = reviewer.grid_now(evidence, scores, project)
     snapshot = reviewer.measure(
         state.scenarios[person],
         0,

@@ -27,7 +27,12 @@ from faceengine.learner.estimates import Estimate, estimate_quality
 from faceengine.learner.evidence import Evidence, Verdict, evidence_count, yes_faces
 from faceengine.learner.questions import review_priority
 from faceengine.learner.scores import Scores, score_faces
-from faceengine.learner.suggestions import best_of_each_image, suggest, suggest_nothing
+from faceengine.learner.suggestions import (
+    Suggestions,
+    best_of_each_image,
+    suggest,
+    suggest_nothing,
+)
 
 TARGET_PRECISION = 0.99
 TARGET_RECALL = 0.95
@@ -347,6 +352,20 @@ def simulate(
         questions += 1
 
 
+def grid_now(
+    evidence: Evidence, scores: Scores, project: ProjectSettings
+) -> tuple[np.ndarray, Suggestions]:
+    """The grid's suggestions now, as the learn task makes them (none before the project's
+    answers before suggestions), and what Commons would say once they are approved (a mask:
+    the yes faces and the suggestions)."""
+    suggestions = suggest(evidence, scores, max_distance=project.distance_threshold)
+    if evidence_count(evidence) < project.min_answers:
+        suggestions = suggest_nothing(evidence, scores)
+    claimed = yes_faces(evidence)
+    claimed[suggestions.faces] = True
+    return claimed, suggestions
+
+
 def _snapshot(
     scenario: Scenario,
     evidence: Evidence,
@@ -355,11 +374,7 @@ def _snapshot(
     counts: tuple[int, int],
 ) -> Snapshot:
     """What the grid would show now, as the learn task computes it, against the truth."""
-    suggestions = suggest(evidence, scores, max_distance=project.distance_threshold)
-    if evidence_count(evidence) < project.min_answers:
-        suggestions = suggest_nothing(evidence, scores)
-    claimed = yes_faces(evidence)
-    claimed[suggestions.faces] = True
+    claimed, suggestions = grid_now(evidence, scores, project)
     estimate = suggestions.estimate
     known = scenario.truth != UNKNOWN
     judged = None

@@ -6,8 +6,11 @@ person chosen and a no for every other person of the group ("someone else": a no
 A face confirmed as one person counts against it for the others (``Evidence.against``, as a
 face confirmed in another project does in the app). The people take turns: of those whose
 learner has a question it needs (its first question, a contested photo, a suggestion in
-doubt), the one served least so far has its highest question asked; when nobody needs one,
-the highest question of all.
+doubt, a cluster to explore), the one served least so far has its highest question asked;
+when nobody needs one, the highest question of all. (Asking the highest question of any
+person instead, a group needed as many answers as its people alone, or more: 1.06 and 1.33
+times on two groups; taking turns by the count of faces answered, rather than by who was
+served least, left one person waiting in some runs: 1.17 times at worst.)
 
 :func:`simulate_group` runs the group with a truthful reviewer and, on the same photos, each
 person alone (``reviewer.simulate``), so the answers the group needs can be set beside the
@@ -133,8 +136,9 @@ class _Group:
 
     def next_turn(self, wanted: np.ndarray) -> int:
         """Whose question comes next: of the people whose learner has a question it needs
-        (its first question, a contested photo, a suggestion in doubt), the one served
-        least so far; when none has, whoever's highest question is the highest."""
+        (its first question, a contested photo, a suggestion in doubt, a cluster to
+        explore), the one served least so far; when none has, whoever's highest question
+        is the highest."""
         best = np.nanmax(np.where(np.isnan(wanted), -np.inf, wanted), axis=1)
         needing = np.flatnonzero(best >= EXPLORING)
         if needing.size:

@@ -150,7 +150,10 @@ def test_the_group_page_lists_each_person_with_links_to_their_pages(client_of, o
         assert f"Person {project.qid}" in page
     rows = client_of(owner).get(group.get_absolute_url()).context["rows"]
     assert [(row.answers, row.suggested) for row in rows] == [(0, 0), (7, 3), (0, 0)]
-    assert group.get_absolute_url() in client_of(owner).get(reverse("projects:dashboard")).content.decode()
+    assert (
+        group.get_absolute_url()
+        in client_of(owner).get(reverse("projects:dashboard")).content.decode()
+    )
 
 
 def test_only_people_of_every_project_and_moderators_see_a_group(client, owner, moderator):

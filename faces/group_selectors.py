@@ -116,9 +116,7 @@ def candidates(*, projects: Sequence[Project], face: Face, language: str) -> lis
         .exclude(score=None)
         .values_list("project_id", "score")
     )
-    ranked = sorted(
-        enumerate(projects), key=lambda item: (-scores.get(item[1].pk, -1.0), item[0])
-    )
+    ranked = sorted(enumerate(projects), key=lambda item: (-scores.get(item[1].pk, -1.0), item[0]))
     return [
         Candidate(
             key=rank + 1 if rank < KEYED_PEOPLE else None,

@@ -66,7 +66,8 @@ def _paused(projects: Sequence[Project]) -> refusals.ReviewError | None:
 def who(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     group, projects = group_for(request, pk)
     endpoints = {
-        name: reverse(f"projects:who-{name}", args=[group.pk]) for name in ("next", "answer", "undo")
+        name: reverse(f"projects:who-{name}", args=[group.pk])
+        for name in ("next", "answer", "undo")
     }
     return render(
         request,
@@ -157,9 +158,7 @@ def who_undo(request: AuthenticatedRequest, pk: int) -> JsonResponse:
         {
             "undone": [{"project": a.project_id, "face": a.face_id} for a in undone],
             "question": question,
-            "message": ngettext(
-                "%(n)d answer taken back.", "%(n)d answers taken back.", count
-            )
+            "message": ngettext("%(n)d answer taken back.", "%(n)d answers taken back.", count)
             % {"n": count},
         }
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -45,7 +46,9 @@ class GroupNewForm(forms.Form):
     )
     people = forms.CharField(
         label=_("People (Wikidata items)"),
-        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "placeholder": "Q76\nQ13133"}),
+        widget=forms.Textarea(
+            attrs={"rows": 6, "spellcheck": "false", "placeholder": "Q76\nQ13133"}
+        ),
         help_text=_("2 to 12 Q-ids, one per line or separated by commas."),
     )
     category = forms.CharField(

@@ -38,7 +38,9 @@ def group_new(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "projects/group_new.html", {"form": form})
 
 
-def _group_open(request: AuthenticatedRequest, form: GroupNewForm) -> group_services.NewGroup | None:
+def _group_open(
+    request: AuthenticatedRequest, form: GroupNewForm
+) -> group_services.NewGroup | None:
     """Check the people and the category on Wikimedia, then create; errors land on the form."""
     data = form.cleaned_data
     try:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.transactions import retried
+from faces.group_selectors import group_next_face
 from faces.models import Answer, Face, Label, ReviewLease
 from faces.services.answers import (
     AnswerOutcome,
@@ -31,7 +32,6 @@ from faces.services.leases import SERVE_ATTEMPTS, lease_take
 from faces.services.refusals import AlreadyAnswered, RequestIdReused
 from faces.services.twins import twins_align
 from faces.services.undo import answer_undo
-from faces.group_selectors import group_next_face
 from projects.models import Project
 
 
@@ -235,4 +235,3 @@ def group_lease(*, projects: Sequence[Project], face: Face, user: AbstractBaseUs
             ).delete()
             return False
     return True
-

@@ -10,8 +10,8 @@ import pytest
 from faces.models import Label, ProjectImage
 from faces.services import answers, scoring
 from projects.models import GroupPerson, ProjectGroup
-from tests.factories import ProjectFactory
 from tests.faces.test_scoring import answer, bush_project, model_labels, reference  # noqa: F401
+from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -4,6 +4,8 @@ back every label of the last answer."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from django.urls import reverse
 
@@ -86,3 +88,33 @@ def test_two_then_n_then_u_by_keyboard(page, commons, queued):
     assert humans(projects, faces[1]) == [None, None, None]
     assert humans(projects, faces[0]) == ["yes", "no", "no"]
     assert page.locator("#people button").count() == 3  # the face is asked again
+
+
+@pytest.fixture
+def depicted_commons(make_fake_commons, browser_world):
+    """Barack Obama's category, two of whose files also depict Michelle Obama."""
+    world = copy.deepcopy(browser_world)
+    world["items"]["Q13133"] = {"labels": {"en": "Michelle Obama"}, "P31": ["Q5"]}
+    for name in ("Barack Obama 02.jpg", "Barack Obama 03.jpg"):
+        world["files"][name]["depicts"] = [*world["files"][name].get("depicts", []), "Q13133"]
+    return make_fake_commons(world)
+
+
+def test_a_group_is_started_from_the_people_the_category_depicts(page, depicted_commons, queued):
+    UserFactory(username="alice")
+    log_in(page, "alice")
+    page.goto(reverse("projects:dashboard"))
+    page.click("#group-new")
+    page.fill("#id_category", "Barack Obama")
+    page.click("#depicted-button")
+    page.wait_for_selector("#depicted-people input[value=Q13133]")
+    page.check("#depicted-people input[value=Q76]")
+    page.check("#depicted-people input[value=Q13133]")
+    assert page.input_value("#id_people").split() == ["Q76", "Q13133"]
+    page.uncheck("#depicted-people input[value=Q76]")
+    page.check("#depicted-people input[value=Q76]")
+    page.click("#new-group-submit")
+    page.wait_for_selector("#group-people")
+    group = ProjectGroup.objects.get()
+    assert [p.qid for p in group.member_projects()] == ["Q13133", "Q76"]
+    assert page.locator("#group-people tbody tr").count() == 2

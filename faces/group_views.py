@@ -21,8 +21,8 @@ from core.http import AuthenticatedRequest
 from core.ratelimit import rate_limited
 from faces import group_selectors, selectors
 from faces.forms import ExcludeForm, WhoForm
+from faces.json_responses import invalid, json_body, not_found, refused
 from faces.services import group_answers, refusals
-from faces.views import _body, _invalid, _not_found, _refused
 from projects.access import group_for
 from projects.models import Project
 
@@ -83,7 +83,7 @@ def who_next(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     _group, projects = group_for(request, pk)
     form = ExcludeForm(request.GET)
     if not form.is_valid():
-        return _invalid(form)
+        return invalid(form)
     return JsonResponse(_serve(projects, request, form.cleaned_data["exclude"]))
 
 
@@ -93,18 +93,18 @@ def who_next(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 def who_answer(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """1-9: the face is that person; N: none of the group's people; S: skip."""
     _group, projects = group_for(request, pk)
-    form = WhoForm(_body(request))
+    form = WhoForm(json_body(request))
     if not form.is_valid() or not projects:
-        return _invalid(form)
+        return invalid(form)
     data = form.cleaned_data
     face = selectors.face_of_project(project=projects[0], face_id=data["face"])
     person = next((p for p in projects if p.pk == data["person"]), None)
     if face is None or (data["answer"] == "person" and person is None):
-        return _not_found()
+        return not_found()
     try:
         outcome = _store(projects, request, face, person, data)
     except refusals.ReviewError as error:
-        return _refused(error.code, str(error))
+        return refused(error.code, str(error))
     following = _serve(projects, request, data["exclude"])
     return JsonResponse(
         {
@@ -140,7 +140,7 @@ def who_undo(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     try:
         undone = group_answers.group_undo(projects=projects, user=request.user)
     except refusals.ReviewError as error:
-        return _refused(error.code, str(error))
+        return refused(error.code, str(error))
     if not undone:
         return JsonResponse(
             {"undone": [], "question": None, "message": _("There is nothing left to undo.")}

@@ -83,3 +83,19 @@ class DrawForm(BoxForm):
 
 class CorrectForm(BoxForm):
     face = IdField()
+
+
+class WhoForm(ExcludeForm):
+    """ "Who is this?" in a group: one of its people (``person``, their project's id),
+    ``none`` of them, or ``skip``."""
+
+    face = IdField()
+    answer = forms.ChoiceField(choices=[("person", "person"), ("none", "none"), ("skip", "skip")])
+    person = IdField(required=False)
+    request_id = forms.UUIDField()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("answer") == "person" and not data.get("person"):
+            self.add_error("person", _("Say which person."))
+        return data

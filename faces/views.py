@@ -8,11 +8,10 @@ reserve and never waits between two faces.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,37 +23,13 @@ from core.http import AuthenticatedRequest
 from core.ratelimit import rate_limited
 from faces import selectors
 from faces.forms import AnswerForm, CorrectForm, DrawForm, ExcludeForm, PickForm
+from faces.json_responses import invalid, json_body, not_found, refused
 from faces.models import Face, Label
 from faces.services import answers, drawing, leases, refusals
 from faces.services.undo import answer_undo
 from projects import selectors as project_selectors
 from projects.access import project_for
 from projects.models import Project
-
-# --- JSON plumbing ----------------------------------------------------------------------
-
-
-def _body(request: HttpRequest) -> dict[str, Any]:
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _refused(code: str, message: str, status: int = 409, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": code, "message": message, **extra}, status=status)
-
-
-def _invalid(form: Any) -> JsonResponse:
-    text = " ".join(str(m) for errors in form.errors.values() for m in errors)
-    return _refused(
-        "invalid", _("The request was not understood: %(errors)s") % {"errors": text}, status=400
-    )
-
-
-def _not_found() -> JsonResponse:
-    return _refused("not_found", _("This face or photo is not part of this project."), 404)
 
 
 def _serve(project: Project, request: AuthenticatedRequest, exclude: list[int]) -> dict[str, Any]:
@@ -116,9 +91,9 @@ def next_question(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     project = project_for(request, pk)
     form = ExcludeForm(request.GET)
     if not form.is_valid():
-        return _invalid(form)
+        return invalid(form)
     if not project.accepts_answers:
-        return _refused("paused", str(refusals.ProjectNotAcceptingAnswers(project)))
+        return refused("paused", str(refusals.ProjectNotAcceptingAnswers(project)))
     return JsonResponse(_serve(project, request, form.cleaned_data["exclude"]))
 
 
@@ -127,13 +102,13 @@ def next_question(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 @rate_limited("answer", per_minute=240)
 def answer(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     project = project_for(request, pk)
-    form = AnswerForm(_body(request))
+    form = AnswerForm(json_body(request))
     if not form.is_valid():
-        return _invalid(form)
+        return invalid(form)
     data = form.cleaned_data
     face = selectors.face_of_project(project=project, face_id=data["face"])
     if face is None:
-        return _not_found()
+        return not_found()
     try:
         outcome = answers.answer_record(
             project=project,
@@ -153,16 +128,16 @@ def answer(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 def pick(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """Keys 1-9 and 0 on a group photo: which face (if any) is the person."""
     project = project_for(request, pk)
-    form = PickForm(_body(request))
+    form = PickForm(json_body(request))
     if not form.is_valid():
-        return _invalid(form)
+        return invalid(form)
     data = form.cleaned_data
     image = selectors.image_of_project(project=project, image_id=data["image"])
     chosen = (
         selectors.face_of_project(project=project, face_id=data["face"]) if data["face"] else None
     )
     if image is None or (data["face"] and chosen is None):
-        return _not_found()
+        return not_found()
     try:
         outcome = answers.answer_pick(
             project=project,
@@ -199,7 +174,7 @@ def _refusal(
 ) -> JsonResponse:
     # Refused because someone was quicker: the page moves on with the next face.
     extra = _serve(project, request, exclude) if isinstance(error, refusals.AlreadyAnswered) else {}
-    return _refused(error.code, str(error), next=extra.get("question"))
+    return refused(error.code, str(error), next=extra.get("question"))
 
 
 @login_required
@@ -211,7 +186,7 @@ def undo(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     try:
         outcome = answer_undo(project=project, user=request.user)
     except refusals.ReviewError as error:
-        return _refused(error.code, str(error))
+        return refused(error.code, str(error))
     if outcome is None:
         return JsonResponse(
             {"undone": [], "question": None, "message": _("There is nothing left to undo.")}
@@ -238,16 +213,16 @@ def undo(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 def draw(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """A face the detector missed: the new face becomes the question on screen."""
     project = project_for(request, pk)
-    form = DrawForm(_body(request))
+    form = DrawForm(json_body(request))
     if not form.is_valid():
-        return _invalid(form)
+        return invalid(form)
     image = selectors.image_of_project(project=project, image_id=form.cleaned_data["image"])
     if image is None:
-        return _not_found()
+        return not_found()
     try:
         face = drawing.face_draw(project=project, image=image, user=request.user, box=form.box)
     except refusals.ReviewError as error:
-        return _refused(error.code, str(error))
+        return refused(error.code, str(error))
     return JsonResponse({"question": _question(project, face)})
 
 
@@ -257,14 +232,14 @@ def draw(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 def correct(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """A better box for the face on screen: the corrected face replaces it as the question."""
     project = project_for(request, pk)
-    form = CorrectForm(_body(request))
+    form = CorrectForm(json_body(request))
     if not form.is_valid():
-        return _invalid(form)
+        return invalid(form)
     face = selectors.face_of_project(project=project, face_id=form.cleaned_data["face"])
     if face is None:
-        return _not_found()
+        return not_found()
     try:
         new = drawing.face_correct(project=project, face=face, user=request.user, box=form.box)
     except refusals.ReviewError as error:
-        return _refused(error.code, str(error))
+        return refused(error.code, str(error))
     return JsonResponse({"question": _question(project, new), "replaced": face.pk})

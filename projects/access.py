@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
-from .models import Project
+from .models import Project, ProjectGroup
 
 MAX_ROW_ID = 2**63 - 1
 """The largest id a row can have (a signed 64-bit integer on SQLite and MariaDB alike)."""
@@ -25,3 +25,24 @@ def project_for(request: HttpRequest, pk: int, *, manage: bool = False) -> Proje
     if role is None or (manage and role != "owner"):
         raise PermissionDenied
     return project
+
+
+def group_for(request: HttpRequest, pk: int) -> tuple[ProjectGroup, list[Project]]:
+    """The group and its person projects if the user may work on it (404, 403 otherwise).
+
+    As for a project: moderators see every group; anyone else needs a role in each of its
+    projects (the owner has one in all), since one answer writes in every one of them.
+    """
+    group: ProjectGroup = get_object_or_404(ProjectGroup, pk=pk)
+    projects = group.member_projects()
+    user = request.user
+    if user.is_staff:
+        return group, projects
+    if not user.is_authenticated:
+        raise PermissionDenied
+    # A group whose projects were all deleted is its owner's alone.
+    if not projects and user.pk != group.owner_id:
+        raise PermissionDenied
+    if any(project.role_of(user) is None for project in projects):
+        raise PermissionDenied
+    return group, projects

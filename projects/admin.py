@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import ListedFile, Membership
+from .models import GroupPerson, ListedFile, Membership, ProjectGroup
 
 
 @admin.register(Membership)
@@ -30,3 +30,21 @@ class ListedFileAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class GroupPersonInline(admin.TabularInline):
+    model = GroupPerson
+    extra = 0
+    autocomplete_fields = ["project"]
+    ordering = ["position"]
+
+
+@admin.register(ProjectGroup)
+class ProjectGroupAdmin(admin.ModelAdmin):
+    """Groups of people: each person's project is an ordinary project (moderated as one)."""
+
+    list_display = ["name", "owner", "created_at"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "owner__username"]
+    autocomplete_fields = ["owner"]
+    inlines = [GroupPersonInline]

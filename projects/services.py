@@ -222,7 +222,7 @@ def project_open(
     Wikidata or Commons failing to answer raises WikimediaTrouble naming the site.
     The category's size is estimated on the way, within a small budget (``NewProject``).
     """
-    person = _person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+    person = person_for_project(wikidata=wikidata, qid=qid, languages=languages)
     try:
         estimate = estimate_files(
             commons,
@@ -260,7 +260,7 @@ def project_open_files(
     the person as :func:`project_open`. The files are looked up on Commons by the crawl,
     which records what it found of each line (``ListedFile``): a page waits for no lookup
     of thousands of titles."""
-    person = _person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+    person = person_for_project(wikidata=wikidata, qid=qid, languages=languages)
     project = project_start(
         owner=owner,
         person=person,
@@ -284,7 +284,7 @@ def project_open_search(
 ) -> NewProject:
     """A new project over the files a Commons search finds, by the same rules for the person
     as :func:`project_open`; a search that finds nothing raises SearchEmpty."""
-    person = _person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+    person = person_for_project(wikidata=wikidata, qid=qid, languages=languages)
     found = _on_commons(lambda: search_total(commons, query=query))
     if not found:
         raise SearchEmpty(query)
@@ -312,7 +312,7 @@ def project_open_uploads(
     """A new project over the uploads of ``user`` (``commons.identifiers.normalise_user``),
     by the same rules for the person as :func:`project_open`; a user none of whose files'
     current versions is theirs raises NoUploads."""
-    person = _person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+    person = person_for_project(wikidata=wikidata, qid=qid, languages=languages)
     if not _on_commons(lambda: user_has_uploads(commons, user=user)):
         logged = _on_commons(lambda: any(upload_log(commons, user=user, limit=1)))
         raise NoUploads(user, logged=logged)
@@ -333,7 +333,8 @@ def _on_commons(ask: Callable[[], T]) -> T:
         raise WikimediaTrouble("Commons", error) from error
 
 
-def _person_for_project(*, wikidata: ApiClient, qid: str, languages: Sequence[str]) -> Person:
+def person_for_project(*, wikidata: ApiClient, qid: str, languages: Sequence[str]) -> Person:
+    """The checked person of a new project: a human, not withheld (as asked or redirected)."""
     person_refuse_withheld(normalise_qid(qid))
     try:
         person = person_check(client=wikidata, qid=qid, languages=languages)

@@ -6,10 +6,11 @@ pages (dashboard, project page, exports) and the review pages of faces.
 
 from django.urls import path
 
-from . import depicted, views
+from . import depicted, group_views, views
 
 urlpatterns = [
     path("new/", views.project_new, name="new"),
+    path("groups/new/", group_views.group_new, name="group-new"),
     path("people.json", views.person_search, name="people"),
     path("person.json", views.person_check, name="person"),
     path("estimate.json", views.category_estimate, name="estimate"),

@@ -8,6 +8,7 @@ from social_django import views as social_views
 
 from core.ratelimit import rate_limited
 from depicts import urls as depicts_urls
+from faces import group_urls
 from faces import urls as faces_urls
 from projects import notification_views
 from projects import urls as projects_urls
@@ -82,6 +83,7 @@ urlpatterns = [
                     *project_pages,
                     *projects_urls.urlpatterns,
                     path("<int:pk>/", include(faces_urls.urlpatterns)),
+                    path("groups/<int:pk>/", include(group_urls.urlpatterns)),
                     path("<int:pk>/", include(depicts_urls.grid_urlpatterns)),
                 ],
                 "projects",

@@ -59,7 +59,8 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
         (project, project.label_in(language))
         for project in selectors.dashboard_projects(user=request.user)
     ]
-    return render(request, "projects/dashboard.html", {"projects": projects})
+    groups = project_selectors.dashboard_groups(user=request.user)
+    return render(request, "projects/dashboard.html", {"projects": projects, "groups": groups})
 
 
 # --- the project page -------------------------------------------------------------------

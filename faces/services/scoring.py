@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from faceengine.learner.distances import usable_encodings
@@ -26,7 +26,7 @@ from faceengine.learner.suggestions import suggest, suggest_nothing
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Face, Label, ProjectImage
 from faces.services import learner_memory
-from projects.models import Notification, Project
+from projects.models import GroupPerson, Notification, Project
 from projects.notifications import notify
 
 logger = logging.getLogger(__name__)
@@ -259,7 +259,9 @@ def _against(project: Project, position: dict[int, int]) -> np.ndarray:
     project (1.0), or on a file whose P180 statements name other people only (weaker).
 
     Another project's answers count only when both projects opted in (``share_evidence``):
-    they are its contributors' work, shared by choice, not by default."""
+    they are its contributors' work, shared by choice, not by default. The projects of one
+    group of people (``projects.groups``) always count for each other: they were made to
+    tell their people apart, and one answer there is written in all of them."""
     weights = np.zeros(len(position), dtype=np.float32)
     crowded_images = set(
         ProjectImage.objects.filter(project=project, depicts_person=False)
@@ -271,13 +273,18 @@ def _against(project: Project, position: dict[int, int]) -> np.ndarray:
         for face_id in crowded:
             if face_id in position:
                 weights[position[face_id]] = OTHERS_DEPICTED_WEIGHT
-    if not project.share_evidence:
+    grouped = GroupPerson.objects.filter(project=project).exists()
+    if not (project.share_evidence or grouped):
         return weights
+    sharing = Q(project__share_evidence=True) if project.share_evidence else Q()
+    if grouped:
+        sharing |= Q(project__group_person__group__people__project=project)
     elsewhere = (
         Label.objects.filter(source=Label.Source.HUMAN, verdict=Label.Verdict.YES)
-        .filter(face__image__project_links__project=project, project__share_evidence=True)
+        .filter(sharing, face__image__project_links__project=project)
         .exclude(project__qid=project.qid)
         .values_list("face_id", flat=True)
+        .distinct()
     )
     for face_id in elsewhere:
         if face_id in position:

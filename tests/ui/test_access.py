@@ -91,7 +91,16 @@ PROJECT_ENDPOINTS = [
     Endpoint("restore", "post", lambda o: {}, ok=302, manage=True, owner_only=True),
     Endpoint("delete", manage=True, owner_only=True),  # the confirmation page
 ]
-SITE_ENDPOINTS = ["dashboard", "new", "people", "person", "estimate", "search-estimate"]
+SITE_ENDPOINTS = [
+    "dashboard",
+    "new",
+    "group-new",
+    "people",
+    "person",
+    "estimate",
+    "search-estimate",
+    "depicted-people",
+]
 # Site endpoints that take a JSON body: the new-project page's check of a pasted list.
 SITE_JSON_ENDPOINTS = {"file-list-check": {"file_list": "File:Barack Obama 01.jpg"}}
 PERSONAS = ["owner", "member", "moderator", "outsider"]
@@ -163,6 +172,7 @@ def test_site_pages_are_open_to_every_logged_in_user(
         "person": {"qid": "Q76"},
         "estimate": {"category": "Barack Obama"},
         "search-estimate": {"q": "haswbstatement:P180=Q76"},
+        "depicted-people": {"category": "Barack Obama"},
     }.get(name, {})
     assert client.get(reverse(f"projects:{name}"), query).status_code == 200
 
@@ -193,7 +203,8 @@ def test_the_table_covers_every_endpoint():
         for include in get_resolver().namespace_dict["projects"][1].url_patterns
         for pattern in getattr(include, "url_patterns", [])
     }
-    covered = {endpoint.name for endpoint in PROJECT_ENDPOINTS} | set(SITE_ENDPOINTS)
+    covered = {endpoint.name for endpoint in [*PROJECT_ENDPOINTS, *GROUP_ENDPOINTS]}
+    covered |= set(SITE_ENDPOINTS)
     covered |= set(SITE_JSON_ENDPOINTS)
     assert names == covered
 
@@ -217,3 +228,56 @@ def test_every_state_change_needs_the_csrf_token(owner, objects, endpoint):
 def test_state_changes_refuse_get(client_of, owner, objects, endpoint):
     response = call(client_of(owner), Endpoint(endpoint.name, kwargs=endpoint.kwargs), objects)
     assert response.status_code == 405
+
+
+# A group of people's pages: who may open every one of its projects may open them.
+GROUP_ENDPOINTS = [
+    Endpoint("group"),
+    Endpoint("who"),
+    Endpoint("who-next"),
+    Endpoint(
+        "who-answer",
+        "json",
+        lambda o: {"face": o["face"].pk, "answer": "none", "request_id": str(uuid.uuid4())},
+    ),
+    Endpoint("who-undo", "json", lambda o: {}),
+]
+
+
+@pytest.fixture
+def group(project, member, faces):
+    """The project and a second person's over the same photos, the member in both."""
+    from faces.models import ProjectImage
+    from projects.models import GroupPerson, ProjectGroup
+    from tests.factories import ProjectFactory
+
+    second = ProjectFactory(owner=project.owner, qid="Q13133", category=project.category)
+    for face in faces:
+        ProjectImage.objects.get_or_create(project=second, image=face.image)
+    MembershipFactory(project=second, user=member)
+    group = ProjectGroup.objects.create(owner=project.owner, name="Two people")
+    for position, person in enumerate((project, second)):
+        GroupPerson.objects.create(group=group, project=person, position=position)
+    return {"project": group, "face": faces[0]}
+
+
+@pytest.mark.parametrize("endpoint", GROUP_ENDPOINTS, ids=lambda e: e.name)
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_persona_on_each_group_endpoint(request, client_of, group, persona, endpoint):
+    response = call(client_of(request.getfixturevalue(persona)), endpoint, group)
+    assert response.status_code == expected(persona, endpoint), response.content[:300]
+
+
+@pytest.mark.parametrize("endpoint", GROUP_ENDPOINTS, ids=lambda e: e.name)
+def test_outsiders_change_nothing_in_a_group(client_of, outsider, group, endpoint):
+    from faces.models import Answer, Label
+
+    before = (Answer.objects.count(), Label.objects.count())
+    call(client_of(outsider), endpoint, group)
+    assert (Answer.objects.count(), Label.objects.count()) == before
+
+
+@pytest.mark.parametrize("endpoint", GROUP_ENDPOINTS, ids=lambda e: e.name)
+def test_a_group_that_does_not_exist_is_404(client_of, outsider, group, endpoint):
+    missing = {**group, "project": type("Gone", (), {"pk": 999999})()}
+    assert call(client_of(outsider), endpoint, missing).status_code == 404

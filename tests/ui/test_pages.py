@@ -16,7 +16,7 @@ from depicts.models import DepictsEdit
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Label, ReviewLease
 from faces.services import answers, undo
-from projects.models import Membership, Notification, Project
+from projects.models import GroupPerson, Membership, Notification, Project, ProjectGroup
 from tests.factories import DepictsEditFactory, ProjectFactory
 from tests.ui.conftest import photos_of, score
 
@@ -458,8 +458,12 @@ def test_faces_of_other_projects_are_ignored_when_approving(client_of, owner, pr
 
 @pytest.mark.parametrize("photos", [3, 30])
 def test_queries_of_the_dashboard(client_of, owner, django_assert_num_queries, photos):
-    for _ in range(3):
-        photos_of(ProjectFactory(owner=owner), photos)
+    projects = [ProjectFactory(owner=owner) for _ in range(3)]
+    for project in projects:
+        photos_of(project, photos)
+    for n in range(photos // 3):  # groups of people: one query however many
+        group = ProjectGroup.objects.create(owner=owner, name=f"Group {n}")
+        GroupPerson.objects.create(group=group, project=ProjectFactory(owner=owner), position=0)
     client = client_of(owner)
     with django_assert_num_queries(DASHBOARD_QUERIES):
         client.get(reverse("projects:dashboard"))
@@ -497,8 +501,9 @@ def test_queries_of_the_suggestion_grid(
         client.get(reverse("projects:suggestions", args=[project.pk]))
 
 
-# session, user, the projects with their counts; the bell (unread notifications)
-DASHBOARD_QUERIES = 4
+# session, user, the projects with their counts, the groups of people; the bell (unread
+# notifications)
+DASHBOARD_QUERIES = 5
 # session, user, project; progress (images, labels, faces); counts (suggested, edits); members;
 # the bell (unread notifications)
 PROJECT_QUERIES = 10

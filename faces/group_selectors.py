@@ -1,0 +1,169 @@
+"""Reads for the pages of a group of people: the next "who is this?" question, the people
+likeliest to be a face, and each person's figures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from faces.learner_figures import estimate_texts, learner_summary
+from faces.models import Face, Label, ReviewLease
+from faces.selectors import face_in_project, next_face, question_for
+from projects.figures import percent
+from projects.models import Project
+
+# How many faces one person's review order may offer that the group answered already (in
+# another person's project) before that person is passed over for this question.
+PASSES_PER_PERSON = 8
+KEYED_PEOPLE = 9  # keys 1-9
+
+
+def group_next_face(
+    *, projects: Sequence[Project], user: AbstractBaseUser, exclude: Sequence[int] = ()
+) -> Face | None:
+    """The face the group most needs an answer on, not held for anyone else.
+
+    1. A face this reviewer holds in the group (a reload) comes first.
+    2. Else each person's own next question (``next_face``: the learner's review order,
+       then existing statements, then faces in the order found), passing over faces the
+       group answered already (a human label in any of its projects) or that are not a
+       current face of every project (a box drawn in one of them only).
+    3. Of those, the one with the highest review priority in its person's order; before
+       the learner has run there is none, and the first person's comes first.
+    """
+    held = _held_in_group(projects, user, exclude)
+    if held is not None:
+        return held
+    best: tuple[float, Face] | None = None
+    for project in projects:
+        face = _open_next(projects, project, user, list(exclude))
+        if face is None:
+            continue
+        priority = _priority(project, face)
+        if best is None or priority > best[0]:
+            best = (priority, face)
+    return best[1] if best else None
+
+
+def _open_next(
+    projects: Sequence[Project], project: Project, user: AbstractBaseUser, hidden: list[int]
+) -> Face | None:
+    for _pass in range(PASSES_PER_PERSON):
+        face = next_face(project=project, user=user, exclude=hidden)
+        if face is None or group_open(projects, face):
+            return face
+        hidden.append(face.pk)
+    return None
+
+
+def group_open(projects: Sequence[Project], face: Face) -> bool:
+    """Whether the group still asks about this face: no person answered it in any of its
+    projects, and it is a current face of each."""
+    answered = Label.objects.filter(project__in=projects, face=face, source=Label.Source.HUMAN)
+    if answered.exists():
+        return False
+    return all(face_in_project(project=project, face=face) for project in projects)
+
+
+def _held_in_group(
+    projects: Sequence[Project], user: AbstractBaseUser, exclude: Sequence[int]
+) -> Face | None:
+    if not projects:
+        return None
+    held = (
+        ReviewLease.objects.filter(
+            project=projects[0], user_id=user.pk, expires_at__gt=timezone.now()
+        )
+        .exclude(face_id__in=exclude)
+        .order_by("expires_at", "id")
+        .values_list("face_id", flat=True)
+    )
+    for face_id in held[: len(exclude) + 4]:
+        face = Face.objects.select_related("image").defer("encoding").get(pk=face_id)
+        if group_open(projects, face):
+            return face
+    return None
+
+
+def _priority(project: Project, face: Face) -> float:
+    priority = (
+        Label.objects.filter(project=project, face=face, source=Label.Source.MODEL)
+        .values_list("priority", flat=True)
+        .first()
+    )
+    return -math.inf if priority is None else float(priority)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: int | None  # 1-9 for the nine likeliest, None beyond
+    project: int
+    label: str
+    qid: str
+    probability: str  # as every page prints it ("87 %"), "—" before the learner ran
+
+
+def candidates(*, projects: Sequence[Project], face: Face, language: str) -> list[Candidate]:
+    """The group's people, likeliest first for this face: each person's own learner's
+    probability that the face is them (people not scored yet last, in the group's order)."""
+    scores = dict(
+        Label.objects.filter(project__in=projects, face=face, source=Label.Source.MODEL)
+        .exclude(score=None)
+        .values_list("project_id", "score")
+    )
+    ranked = sorted(enumerate(projects), key=lambda item: (-scores.get(item[1].pk, -1.0), item[0]))
+    return [
+        Candidate(
+            key=rank + 1 if rank < KEYED_PEOPLE else None,
+            project=project.pk,
+            label=project.label_in(language),
+            qid=project.qid,
+            probability=percent(scores.get(project.pk)),
+        )
+        for rank, (_position, project) in enumerate(ranked)
+    ]
+
+
+def group_question(*, projects: Sequence[Project], face: Face, language: str) -> dict[str, Any]:
+    """The face, its photo and the likeliest people, as the "who is this?" page shows them."""
+    question = question_for(project=projects[0], face=face).as_dict()
+    question["people"] = [
+        vars(candidate) for candidate in candidates(projects=projects, face=face, language=language)
+    ]
+    return question
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    project: Project
+    label: str
+    answers: int
+    confirmed: int
+    suggested: int
+    precision_text: str
+    recall_text: str
+
+
+def person_rows(*, projects: Sequence[Project], language: str) -> list[PersonRow]:
+    """Each person of the group with their own project's figures (its learner's summary)."""
+    rows = []
+    for project in projects:
+        summary = learner_summary(project)
+        texts = estimate_texts(summary)
+        rows.append(
+            PersonRow(
+                project=project,
+                label=project.label_in(language),
+                answers=summary.answers if summary else 0,
+                confirmed=summary.confirmed if summary else 0,
+                suggested=summary.suggested if summary else 0,
+                precision_text=texts["precision_text"],
+                recall_text=texts["recall_text"],
+            )
+        )
+    return rows

@@ -1,0 +1,144 @@
+"""A new group of people: each person checked as the new-project page checks one, then one
+ordinary project per person over the same category, created together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from commons.categories import FileEstimate, estimate_files
+from commons.client import ApiClient, CommonsError
+from commons.types import Person
+from commons.wikidata import PersonNotFound
+
+from .groups import MAX_PEOPLE, MIN_PEOPLE, GroupPerson, ProjectGroup
+from .models import DEFAULT_MIN_ANSWERS
+from .services import (
+    CREATION_ESTIMATE_REQUESTS,
+    CREATION_ESTIMATE_SECONDS,
+    CategoryMissing,
+    NotAHuman,
+    WikimediaTrouble,
+    owner_files_refuse_full,
+    person_for_project,
+    project_start,
+)
+
+MAX_NAME_CHARS = 255
+
+
+class PeopleRefused(ValueError):
+    """Some of the people cannot be looked for; ``messages`` says why, one per person."""
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        super().__init__(" ".join(messages))
+        self.messages = list(messages)
+
+
+@dataclass(frozen=True)
+class NewGroup:
+    group: ProjectGroup
+    people: tuple[Person, ...]
+    estimate: FileEstimate
+
+
+def group_open(
+    *,
+    owner: User,
+    qids: Sequence[str],
+    category: str,
+    wikidata: ApiClient,
+    commons: ApiClient,
+    languages: Sequence[str],
+    name: str = "",
+    crawl_depth: int = 2,
+    distance_threshold: float = 0.6,
+    min_answers: int = DEFAULT_MIN_ANSWERS,
+) -> NewGroup:
+    """A new group: one project per person over ``category``, by the rules of a new project.
+
+    1. The owner may start projects (``owner_files_refuse_full``).
+    2. Each person is checked as for one project (a human, redirects followed, not
+       withheld); every refusal is collected, and two Q-ids naming the same person (one a
+       redirect of the other) are refused: PeopleRefused lists them all.
+    3. The category exists on Commons (CategoryMissing), under its canonical title.
+    4. The group and its projects are created in one transaction, each project as
+       ``project_start`` creates one (same owner, same settings; its crawl queued once
+       committed).
+    """
+    if not MIN_PEOPLE <= len(qids) <= MAX_PEOPLE:
+        raise ValueError(f"a group holds {MIN_PEOPLE} to {MAX_PEOPLE} people")
+    owner_files_refuse_full(owner)
+    people = _people_checked(qids, wikidata=wikidata, languages=languages)
+    estimate = _category_checked(commons, category=category, crawl_depth=crawl_depth)
+    with transaction.atomic():
+        group = ProjectGroup.objects.create(
+            owner=owner, name=name or _default_name(people, estimate.root.title)
+        )
+        for position, person in enumerate(people):
+            project = project_start(
+                owner=owner,
+                person=person,
+                category=estimate.root.title,
+                crawl_depth=crawl_depth,
+                distance_threshold=distance_threshold,
+                min_answers=min_answers,
+            )
+            GroupPerson.objects.create(group=group, project=project, position=position)
+    return NewGroup(group=group, people=tuple(people), estimate=estimate)
+
+
+def _people_checked(
+    qids: Sequence[str], *, wikidata: ApiClient, languages: Sequence[str]
+) -> list[Person]:
+    people: list[Person] = []
+    refused: list[str] = []
+    seen: dict[str, str] = {}
+    for qid in qids:
+        try:
+            person = person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+        except PersonNotFound:
+            refused.append(_("%(qid)s does not exist on Wikidata (or was deleted).") % {"qid": qid})
+            continue
+        except (NotAHuman, ValidationError) as error:
+            refused.append(" ".join(getattr(error, "messages", [str(error)])))
+            continue
+        if person.qid in seen:
+            refused.append(
+                _("%(qid)s and %(other)s are the same person (%(person)s): give them once.")
+                % {"qid": qid, "other": seen[person.qid], "person": person.qid}
+            )
+            continue
+        seen[person.qid] = qid
+        people.append(person)
+    if refused:
+        raise PeopleRefused(refused)
+    return people
+
+
+def _category_checked(commons: ApiClient, *, category: str, crawl_depth: int) -> FileEstimate:
+    try:
+        estimate = estimate_files(
+            commons,
+            category=category,
+            max_depth=crawl_depth,
+            max_requests=CREATION_ESTIMATE_REQUESTS,
+            budget_seconds=CREATION_ESTIMATE_SECONDS,
+        )
+    except CommonsError as error:
+        raise WikimediaTrouble("Commons", error) from error
+    if not estimate.root.exists:
+        raise CategoryMissing(estimate.root.title or category)
+    return estimate
+
+
+def _default_name(people: Sequence[Person], category: str) -> str:
+    names = ", ".join(person.label or person.qid for person in people)
+    return (_("%(people)s in %(category)s") % {"people": names, "category": category})[
+        :MAX_NAME_CHARS
+    ]

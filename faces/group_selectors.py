@@ -11,11 +11,12 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from faceengine.learner.questions import EXPLORING
 from faces.learner_figures import estimate_texts, learner_summary
 from faces.models import Face, Label, ReviewLease
 from faces.selectors import face_in_project, next_face, question_for
 from projects.figures import percent
-from projects.models import Project
+from projects.models import GroupPerson, Project
 
 # How many faces one person's review order may offer that the group answered already (in
 # another person's project) before that person is passed over for this question.
@@ -23,9 +24,17 @@ PASSES_PER_PERSON = 8
 KEYED_PEOPLE = 9  # keys 1-9
 
 
+@dataclass(frozen=True)
+class NextQuestion:
+    """The face to ask about, and whose turn it is (None: a face the reviewer held)."""
+
+    face: Face
+    turn: Project | None
+
+
 def group_next_face(
     *, projects: Sequence[Project], user: AbstractBaseUser, exclude: Sequence[int] = ()
-) -> Face | None:
+) -> NextQuestion | None:
     """The face the group most needs an answer on, not held for anyone else.
 
     1. A face this reviewer holds in the group (a reload) comes first.
@@ -33,21 +42,32 @@ def group_next_face(
        then existing statements, then faces in the order found), passing over faces the
        group answered already (a human label in any of its projects) or that are not a
        current face of every project (a box drawn in one of them only).
-    3. Of those, the one with the highest review priority in its person's order; before
-       the learner has run there is none, and the first person's comes first.
+    3. The people take turns: of those whose learner needs its question (its first
+       question, a contested photo, a suggestion in doubt, a cluster to explore: a review
+       priority of EXPLORING or more), the one served least (``GroupPerson.served``, then
+       the group's order); when nobody needs one, the highest review priority. Asking the
+       highest priority of anyone at every turn, a group needed as many answers as its
+       people alone, or more (``benchmarks/people.py``).
     """
     held = _held_in_group(projects, user, exclude)
     if held is not None:
-        return held
-    best: tuple[float, Face] | None = None
-    for project in projects:
+        return NextQuestion(held, None)
+    served = dict(
+        GroupPerson.objects.filter(project__in=projects).values_list("project_id", "served")
+    )
+    offers = []
+    for position, project in enumerate(projects):
         face = _open_next(projects, project, user, list(exclude))
-        if face is None:
-            continue
-        priority = _priority(project, face)
-        if best is None or priority > best[0]:
-            best = (priority, face)
-    return best[1] if best else None
+        if face is not None:
+            offers.append((_priority(project, face), served.get(project.pk, 0), position, face))
+    if not offers:
+        return None
+    needing = [offer for offer in offers if offer[0] >= EXPLORING]
+    if needing:
+        chosen = min(needing, key=lambda offer: (offer[1], offer[2]))
+    else:
+        chosen = max(offers, key=lambda offer: (offer[0], -offer[2]))
+    return NextQuestion(chosen[3], projects[chosen[2]])
 
 
 def _open_next(

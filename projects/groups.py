@@ -63,6 +63,11 @@ class GroupPerson(models.Model):
         verbose_name=_("project"),
     )
     position = models.PositiveSmallIntegerField(_("position"))
+    served = models.PositiveIntegerField(
+        _("questions served"),
+        default=0,
+        help_text=_("“Who is this?” questions asked for this person: the people take turns."),
+    )
 
     class Meta:
         verbose_name = _("person of a group")

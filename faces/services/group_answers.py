@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.transactions import retried
@@ -32,7 +33,7 @@ from faces.services.leases import SERVE_ATTEMPTS, lease_take
 from faces.services.refusals import AlreadyAnswered, RequestIdReused
 from faces.services.twins import twins_align
 from faces.services.undo import answer_undo
-from projects.models import Project
+from projects.models import GroupPerson, Project
 
 
 class AnsweredAsAnother(AlreadyAnswered):
@@ -216,12 +217,14 @@ def group_face_serve(
     taken for it on the way are given back."""
     passed = list(exclude)
     for _attempt in range(SERVE_ATTEMPTS):
-        face = group_next_face(projects=projects, user=user, exclude=passed)
-        if face is None:
+        question = group_next_face(projects=projects, user=user, exclude=passed)
+        if question is None:
             return None
-        if group_lease(projects=projects, face=face, user=user):
-            return face
-        passed.append(face.pk)
+        if group_lease(projects=projects, face=question.face, user=user):
+            if question.turn is not None:  # the person whose turn it was has been served
+                GroupPerson.objects.filter(project=question.turn).update(served=F("served") + 1)
+            return question.face
+        passed.append(question.face.pk)
     return None
 
 

@@ -260,3 +260,29 @@ def test_the_page_answers_and_moves_on_and_says_why_it_refuses(group, owner, cli
     assert refused.status_code == 409 and refused.json()["error"] == "paused"
     undo = client.post(reverse("projects:who-undo", args=[group_row.pk]))
     assert undo.status_code == 409
+
+
+def test_the_people_whose_learner_needs_a_question_take_turns(group, owner):
+    # Each person's learner wants its own question (a review priority of EXPLORING or more:
+    # a first question, a photo in doubt): the one served least comes first, whatever the
+    # priorities, so that no person waits while another's doubts are asked one by one.
+    _group, projects = group
+    faces = [
+        f
+        for p in projects[0].project_images.order_by("image__title")
+        for f in p.image.faces.order_by("index")
+    ]
+    model_label(projects[0], faces[0], score=0.9, priority=1000.0)
+    model_label(projects[0], faces[3], score=0.8, priority=900.0)
+    model_label(projects[1], faces[1], score=0.9, priority=5.5)
+    model_label(projects[2], faces[2], score=0.1, priority=0.4)  # nothing it needs
+    served = [
+        group_answers.group_face_serve(projects=projects, user=UserFactory()) for _ in range(2)
+    ]
+    assert served == [faces[0], faces[1]]
+    people = GroupPerson.objects.filter(project__in=projects).order_by("position")
+    assert list(people.values_list("served", flat=True)) == [1, 1, 0]
+    # A reload of a held face is no one's turn.
+    again = group_answers.group_face_serve(projects=projects, user=owner)
+    assert group_answers.group_face_serve(projects=projects, user=owner) == again
+    assert sum(people.values_list("served", flat=True)) == 3

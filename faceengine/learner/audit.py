@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from faceengine.learner.evidence import Evidence, Verdict, standing_statements
+from faceengine.learner.evidence import Evidence, standing_statements
 from faceengine.learner.scores import Scores, score_faces
 
 DOUBT_BELOW = 0.5
@@ -43,19 +43,19 @@ class StatementAudit:
 def audit_statements(evidence: Evidence, scores: Scores) -> StatementAudit:
     """Score every statement's face against the others' evidence.
 
-    1. A statement is checked only once a human confirmed a face of the person in the
-       project (a human yes): before that nothing but the statements themselves says what
-       the person looks like, and the calibration rests on no answer.
-    2. ``scores`` are the learner's: an answered or stated face is scored leave-one-out (no
+    1. ``scores`` are the learner's: an answered or stated face is scored leave-one-out (no
        face of its own photo is evidence about it), so a statement is measured against the
-       human yes answers and the other statements, never against itself; a face with no
-       yes on another photo is not checked.
-    3. Its probability is the learner's calibration (fitted on human answers only) of that
-       score; a standing statement (no human answered its face) below DOUBT_BELOW is doubted.
+       human yes answers and the other statements, never against itself, and against the
+       faces known to be somebody else (human no answers, a yes photo's other faces).
+    2. A statement is checked when there is a yes on another photo to measure it by: a
+       face a person confirmed, or another statement. A lone statement in a project nobody
+       answered yet is not checked. Before any answer the statements check each other (the
+       majority's look is the person's); each yes a person gives joins them.
+    3. Its probability is the learner's calibration (fitted on human answers only; the
+       prior's slope 1 and intercept 0 before any) of that score; a standing statement (no
+       human answered its face) below DOUBT_BELOW is doubted.
     """
-    stated = evidence.bootstrap_mask()
-    human_yes = np.asarray(evidence.verdicts) == Verdict.YES
-    checked = stated & np.isfinite(scores.distance) & bool(human_yes.any())
+    checked = evidence.bootstrap_mask() & np.isfinite(scores.distance)
     probability = np.full(evidence.size, np.nan, dtype=np.float32)
     probability[checked] = scores.calibration.probability(scores.score[checked])
     doubted = checked & standing_statements(evidence) & (probability < DOUBT_BELOW)

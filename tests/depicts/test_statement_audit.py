@@ -150,10 +150,15 @@ def test_a_confirmed_mismatch_is_removed_from_commons_through_the_removal_path(
     assert selectors.statement_counts(project=project).doubted == 0
 
 
-def test_a_face_with_a_statement_and_no_human_answer_yet_is_not_checked(project, owner):
-    faces = photos_of(project, 2)
-    for face, x in zip(faces, (0.0, 1.5), strict=True):
-        stated(project, placed(face, x))
+def test_a_lone_statement_is_not_checked_until_there_is_a_face_to_measure_it_by(
+    project, owner
+):
+    lone = stated(project, placed(photos_of(project, 1)[0], 1.5))
     project_rescore(project_id=project.pk)
     counts = selectors.statement_counts(project=project)
-    assert (counts.statements, counts.checked, counts.doubted) == (2, 0, 0)
+    assert (counts.statements, counts.checked, counts.doubted) == (1, 0, 0)
+    said_yes(project, placed(photos_of(project, 1)[0], 0.0), owner)
+    project_rescore(project_id=project.pk)
+    counts = selectors.statement_counts(project=project)
+    assert (counts.statements, counts.checked, counts.doubted) == (1, 1, 1)
+    assert statement_score(project, lone) < 0.05

@@ -66,9 +66,15 @@ def test_other_statements_vouch_for_a_statement_far_from_the_reviewers_yes():
     assert audit.checked[1:].all() and not audit.doubted.any()
 
 
-def test_nothing_is_checked_before_a_person_confirmed_a_face():
+def test_before_any_answer_the_statements_check_each_other():
     points, _, stated = PERSON_AND_STRANGER
-    evidence = statements(points, [NONE, NO, NONE, NONE, NONE, NONE], stated)
+    evidence = statements(points, [NONE] * 6, stated)
+    audit = audit_statements(evidence, score_faces(evidence))
+    assert audit.doubted.tolist() == [False, False, False, False, False, True]
+
+
+def test_a_lone_statement_with_nothing_to_measure_it_by_is_not_checked():
+    evidence = statements([at(0.0), at(1.5)], [NONE, NO], [True, False])
     audit = audit_statements(evidence, score_faces(evidence))
     assert not audit.checked.any() and not audit.doubted.any()
     assert np.isnan(audit.probability).all()

@@ -185,9 +185,7 @@ def doubted_statements(*, project: Project, filters: SuggestionFilter) -> QueryS
         Face.objects.current()
         .filter(statement_on_commons(project))
         .exclude(removals_of(project, image="image_id", states=REMOVAL_PENDING))
-        .annotate(
-            score=Subquery(audit), human=label_of(project, Label.Source.HUMAN, "verdict")
-        )
+        .annotate(score=Subquery(audit), human=label_of(project, Label.Source.HUMAN, "verdict"))
         .filter(human__isnull=True, score__lt=DOUBT_BELOW)
         .select_related("image")
         .defer("encoding")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,9 @@ class Command(BaseCommand):
             for seed in range(options["seeds"]):
                 commons = _world(manifest, rows, options, seed)
                 for identity in identities:
-                    scenario = reviewer.build_scenario(rows, table, identity, group_photos="unknown")
+                    scenario = reviewer.build_scenario(
+                        rows, table, identity, group_photos="unknown"
+                    )
                     counts = _run(world, scenario, commons, identity, checkpoints)
                     for answers, figures in counts.items():
                         for key in COUNTS:
@@ -117,11 +120,13 @@ class Command(BaseCommand):
                 self.stdout.write("    missed or wrongly doubted: " + "; ".join(misses[:8]))
 
 
+@dataclass(frozen=True)
 class _Statements:
-    """The world's statements as manifest files: each Q-id's stated and wrong files."""
+    """One person's statements in the world, as manifest files: every stated file, and the
+    wrong ones among them."""
 
-    def __init__(self, stated: dict[str, set[str]], wrong: dict[str, set[str]]) -> None:
-        self.stated, self.wrong = stated, wrong
+    stated: set[str]
+    wrong: set[str]
 
 
 def _world(

@@ -56,9 +56,7 @@ def audited(project, owner):
     statement on a photo of two faces with no region (nobody knows which face it means)."""
     yes, no, right1, right2, right3, wrong, stranger = photos_of(project, 7)
     said_yes(project, placed(yes, 0.0), owner)
-    LabelFactory(
-        project=project, face=placed(no, 1.5), user=owner, verdict=Label.Verdict.NO
-    )
+    LabelFactory(project=project, face=placed(no, 1.5), user=owner, verdict=Label.Verdict.NO)
     for face, x in ((right1, 0.1), (right2, 0.12), (right3, 0.08)):
         stated(project, placed(face, x, 0.05))
     stated(project, placed(wrong, 1.45, 0.1))
@@ -88,9 +86,9 @@ def test_a_doubted_statement_teaches_the_learner_nothing(project, audited):
     model = Label.objects.get(project=project, face=audited["stranger"], source="model")
     assert model.verdict == Label.Verdict.NO and model.score < 0.1
     filters = selectors.SuggestionFilter()
-    assert audited["stranger"] not in [row.face for row in selectors.suggestions(
-        project=project, filters=filters
-    )]
+    assert audited["stranger"] not in [
+        row.face for row in selectors.suggestions(project=project, filters=filters)
+    ]
 
 
 def test_the_queue_shows_the_doubted_statements_and_the_project_page_counts_them(
@@ -150,9 +148,7 @@ def test_a_confirmed_mismatch_is_removed_from_commons_through_the_removal_path(
     assert selectors.statement_counts(project=project).doubted == 0
 
 
-def test_a_lone_statement_is_not_checked_until_there_is_a_face_to_measure_it_by(
-    project, owner
-):
+def test_a_lone_statement_is_not_checked_until_there_is_a_face_to_measure_it_by(project, owner):
     lone = stated(project, placed(photos_of(project, 1)[0], 1.5))
     project_rescore(project_id=project.pk)
     counts = selectors.statement_counts(project=project)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from faceengine.learner.evidence import Evidence, standing_statements
-from faceengine.learner.scores import Scores, score_faces
+from faceengine.learner.scores import Scores, score_faces, sigmoid
 
 DOUBT_BELOW = 0.5
 """A statement is doubted when the learner, scoring its face leave-one-out, thinks it less
@@ -30,8 +30,9 @@ from the other side."""
 class StatementAudit:
     """One value per face of the evidence.
 
-    ``probability``: the calibrated probability that a statement's face is the person,
-    scored without its own statement (NaN for faces that are no statement, or not checked);
+    ``probability``: the probability that a statement's face is the person on dlib's
+    scale (the score's sigmoid), scored without its own statement (NaN for faces that are
+    no statement, or not checked);
     ``checked``: statements scored against human-confirmed faces; ``doubted``: checked
     statements no human answered yet, below DOUBT_BELOW."""
 
@@ -51,13 +52,18 @@ def audit_statements(evidence: Evidence, scores: Scores) -> StatementAudit:
        face a person confirmed, or another statement. A lone statement in a project nobody
        answered yet is not checked. Before any answer the statements check each other (the
        majority's look is the person's); each yes a person gives joins them.
-    3. Its probability is the learner's calibration (fitted on human answers only; the
-       prior's slope 1 and intercept 0 before any) of that score; a standing statement (no
-       human answered its face) below DOUBT_BELOW is doubted.
+    3. Its probability reads the score on dlib's own scale (the calibration's prior, slope
+       1 and intercept 0: below one half when the nearest yes lies beyond dlib's
+       same-person distance, or a known other is as near), not on the calibration fitted to
+       the answers: the statements never enter that fit, and in a young project a few "no"
+       answers near the boundary tilt it until every statement falls below one half (seen in
+       ``python -m benchmarks audit_statements``: all four right statements of a person
+       doubted after five answers). A standing statement (no human answered its face) below
+       DOUBT_BELOW is doubted.
     """
     checked = evidence.bootstrap_mask() & np.isfinite(scores.distance)
     probability = np.full(evidence.size, np.nan, dtype=np.float32)
-    probability[checked] = scores.calibration.probability(scores.score[checked])
+    probability[checked] = sigmoid(scores.score[checked])
     doubted = checked & standing_statements(evidence) & (probability < DOUBT_BELOW)
     return StatementAudit(probability=probability, checked=checked, doubted=doubted)
 

@@ -7,11 +7,13 @@ other statements, never by its own label.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from faceengine.learner.audit import audit_statements, audited_scores
 from faceengine.learner.evidence import yes_faces
-from faceengine.learner.scores import score_faces
+from faceengine.learner.scores import Calibration, score_faces
 from tests.faces.test_learning import NO, NONE, YES, at, project
 
 
@@ -99,3 +101,14 @@ def test_a_doubted_statement_stops_counting_as_a_yes_until_settled():
     assert not yes_faces(audited.evidence)[5]
     assert audited.scores.probability[6] < 0.1
     assert audited.scores.open[5]  # its face may be asked like any other
+
+
+def test_a_calibration_tilted_by_a_few_answers_does_not_doubt_every_statement():
+    """A young project's fit on a handful of "no" answers near the boundary can read every
+    score below one half; the statements never entered that fit, so the audit reads their
+    scores on dlib's own scale."""
+    evidence = statements(*PERSON_AND_STRANGER)
+    tilted = replace(score_faces(evidence), calibration=Calibration(slope=0.25, intercept=-3.0))
+    assert tilted.calibration.probability(tilted.score[2:5]).max() < 0.5
+    audit = audit_statements(evidence, tilted)
+    assert audit.doubted.tolist() == [False, False, False, False, False, True]

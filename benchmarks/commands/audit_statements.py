@@ -8,8 +8,9 @@ app path does: faces detected once, the new-project form's defaults, the person'
 photo as their Wikidata image): its files' statements become bootstrap yes answers as the
 crawl makes them (``faces.services.bootstrap.bootstrap_yes``), a truthful reviewer answers
 what the classify page asks, the learner runs after each answer, and after 1, 3, 5, …
-answers the "check existing statements" queue (``depicts.selectors.doubted_statements``)
-is read and set against the world's truth.
+answers the "check existing statements" queue (``depicts.selectors.doubted_statements``,
+with the statements a "no" on the classify page contradicted, which the send page offers
+for removal) is read and set against the world's truth.
 
 Wrong statements on files with no face found, or with several faces and no region, cannot
 be checked (nobody knows which face the statement means): they are counted apart, and count
@@ -30,7 +31,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from benchmarks.evaluation import dataset, in_app, reviewer
 from benchmarks.evaluation.dataset import EvaluationError
-from depicts.selectors import SuggestionFilter, doubted_statements
+from depicts.selectors import SuggestionFilter, contradicted, doubted_statements
 from faceengine.learner.evidence import Verdict
 from faces.models import Face, Image, ProjectImage
 from faces.selectors import question_for
@@ -233,6 +234,9 @@ def _queued(
 ) -> dict[str, int]:
     queue = doubted_statements(project=project, filters=SuggestionFilter())
     doubted = {_file_of(face.image.title) for face in queue}
+    # A doubted face may be asked on the classify page: answered "no" there, it leaves the
+    # queue for the send page's proposed removals (depicts.selectors.contradicted).
+    doubted |= {_file_of(label.face.image.title) for label in contradicted(project)}
     right = truth.stated - truth.wrong
     return {
         "right": len(right),

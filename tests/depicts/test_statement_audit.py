@@ -158,3 +158,16 @@ def test_a_lone_statement_is_not_checked_until_there_is_a_face_to_measure_it_by(
     counts = selectors.statement_counts(project=project)
     assert (counts.statements, counts.checked, counts.doubted) == (1, 1, 1)
     assert statement_score(project, lone) < 0.05
+
+
+@pytest.mark.parametrize("photos", [3, 30])
+def test_queries_of_the_queue(client_of, owner, project, django_assert_num_queries, photos):
+    said_yes(project, placed(photos_of(project, 1)[0], 0.0), owner)
+    for number, face in enumerate(photos_of(project, photos)):
+        stated(project, placed(face, 1.5, number / 100))  # each unlike the confirmed face
+    ProjectImage.objects.filter(project=project, depicts_person=True).update(statement_score=0.01)
+    client = client_of(owner)
+    url = reverse("projects:suggestions", args=[project.pk])
+    with django_assert_num_queries(6):  # session, user, project (its owner); count, page; bell
+        cards = client.get(url, {"source": "doubted"}).context["cards"]
+    assert len(cards) == photos

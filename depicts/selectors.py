@@ -173,8 +173,9 @@ def on_commons(*, project: Project, filters: SuggestionFilter) -> QuerySet[Face]
 def doubted_statements(*, project: Project, filters: SuggestionFilter) -> QuerySet[Face]:
     """The "check existing statements" queue: faces whose statement stands on Commons and
     that the audit doubts (``faceengine.learner.audit``: scored against the faces people
-    confirmed, never against the statement itself), that nobody answered yet and whose
-    removal is not under way. Least likely first; ``score`` is the audit's probability.
+    confirmed and the other statements, never against the statement itself), that nobody
+    answered yet and whose removal is not under way. Least likely first; ``score`` is the
+    audit's probability.
 
     A "yes" keeps the statement (and makes its face evidence again); a rejection proposes
     its removal, as in the "on Commons" view."""
@@ -203,7 +204,7 @@ class StatementCounts:
     """The audit of the person's statements on the project's files, for the project page."""
 
     statements: int  # files that depict the person on Commons, as far as WikiVisage knows
-    checked: int  # of them, scored against the faces people confirmed
+    checked: int  # of them, scored against the confirmed faces and the other statements
     doubted: int  # waiting in the "check existing statements" queue
 
 

@@ -33,7 +33,7 @@ class StatementAudit:
     ``probability``: the probability that a statement's face is the person on dlib's
     scale (the score's sigmoid), scored without its own statement (NaN for faces that are
     no statement, or not checked);
-    ``checked``: statements scored against human-confirmed faces; ``doubted``: checked
+    ``checked``: statements with a yes on another photo to measure them by; ``doubted``: checked
     statements no human answered yet, below DOUBT_BELOW."""
 
     probability: np.ndarray

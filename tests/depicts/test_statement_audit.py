@@ -103,7 +103,7 @@ def test_the_queue_shows_the_doubted_statements_and_the_project_page_counts_them
     page = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
     assert (
         "Existing statements: 5 files already depict the person on Commons; "
-        "4 checked against the faces people confirmed, 1 doubted." in page
+        "4 checked against the faces people confirmed and the other statements, 1 doubted." in page
     )
     assert "?source=doubted" in page
 

@@ -38,6 +38,7 @@ class SuggestionFilterForm(forms.Form):
             (SuggestionSource.MODEL, _("Suggested by the learner")),
             (SuggestionSource.HUMAN, _("Confirmed by a reviewer")),
             (SuggestionSource.COMMONS, _("On Commons already")),
+            (SuggestionSource.DOUBTED, _("Existing statements to check")),
         ],
     )
 

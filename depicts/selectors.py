@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from commons.mediainfo import region_fractions
 from commons.oauth import wikimedia_username
 from depicts.models import DepictsEdit, WriteSwitch
+from faceengine.learner.audit import DOUBT_BELOW
 from faceengine.learner.questions import DOUBT
 from faces.learner_figures import learner_summary
 from faces.models import Face, Label, ProjectImage
@@ -80,6 +81,7 @@ class SuggestionSource:
     MODEL = "model"  # proposed by the learner, nobody answered
     HUMAN = "human"  # a reviewer said yes
     COMMONS = "commons"  # not a suggestion: the statement is on Commons already (on_commons)
+    DOUBTED = "doubted"  # statements on Commons the audit doubts (doubted_statements)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,70 @@ def on_commons(*, project: Project, filters: SuggestionFilter) -> QuerySet[Face]
     if filters.score_max is not None:
         rows = rows.filter(score__lte=filters.score_max)
     return rows
+
+
+def doubted_statements(*, project: Project, filters: SuggestionFilter) -> QuerySet[Face]:
+    """The "check existing statements" queue: faces whose statement stands on Commons and
+    that the audit doubts (``faceengine.learner.audit``: scored against the faces people
+    confirmed and the other statements, never against the statement itself), that nobody
+    answered yet and whose removal is not under way. Least likely first; ``score`` is the
+    audit's probability.
+
+    A "yes" keeps the statement (and makes its face evidence again); a rejection proposes
+    its removal, as in the "on Commons" view."""
+    audit = ProjectImage.objects.filter(
+        project=project, image_id=OuterRef("image_id"), depicts_person=True
+    ).values("statement_score")[:1]
+    rows = (
+        Face.objects.current()
+        .filter(statement_on_commons(project))
+        .exclude(removals_of(project, image="image_id", states=REMOVAL_PENDING))
+        .annotate(score=Subquery(audit), human=label_of(project, Label.Source.HUMAN, "verdict"))
+        .filter(human__isnull=True, score__lt=DOUBT_BELOW)
+        .select_related("image")
+        .defer("encoding")
+        .order_by(F("score").asc(), "pk")
+    )
+    if filters.score_min is not None:
+        rows = rows.filter(score__gte=filters.score_min)
+    if filters.score_max is not None:
+        rows = rows.filter(score__lte=filters.score_max)
+    return rows
+
+
+@dataclass(frozen=True)
+class StatementCounts:
+    """The audit of the person's statements on the project's files, for the project page."""
+
+    statements: int  # files that depict the person on Commons, as far as WikiVisage knows
+    checked: int  # of them, scored against the confirmed faces and the other statements
+    doubted: int  # waiting in the "check existing statements" queue
+
+
+def statement_counts(*, project: Project) -> StatementCounts:
+    """How many statements the audit checked and how many it doubts (one query); a doubted
+    file counts as :func:`doubted_statements` shows it: its stated face unanswered, its
+    removal not under way."""
+    answered = Label.objects.filter(
+        project=project, face_id=OuterRef("pk"), source=Label.Source.HUMAN
+    )
+    stated = Label.objects.filter(
+        project=project, face_id=OuterRef("pk"), source=Label.Source.BOOTSTRAP
+    ).filter(verdict=Label.Verdict.YES)
+    unsettled = (
+        Face.objects.current()
+        .filter(image_id=OuterRef("image_id"))
+        .filter(Exists(stated))
+        .exclude(Exists(answered))
+    )
+    in_doubt = Q(statement_score__lt=DOUBT_BELOW) & Q(Exists(unsettled))
+    in_doubt &= ~Q(removals_of(project, image="image_id", states=REMOVAL_PENDING))
+    counts = ProjectImage.objects.filter(project=project, depicts_person=True).aggregate(
+        statements=Count("pk"),
+        checked=Count("pk", filter=Q(statement_score__isnull=False)),
+        doubted=Count("pk", filter=in_doubt),
+    )
+    return StatementCounts(**counts)
 
 
 class EmptyReason:

@@ -37,5 +37,6 @@ grid_urlpatterns = [
     path("suggestions/", views.suggestions, name="suggestions"),
     path("suggestions/approve/", views.suggestions_approve, name="suggestions-approve"),
     path("suggestions/reject/", views.suggestions_reject, name="suggestions-reject"),
+    path("suggestions/keep/", views.suggestions_keep, name="suggestions-keep"),
     path("suggestions/doubts/", views.suggestions_doubts, name="suggestions-doubts"),
 ]

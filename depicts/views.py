@@ -229,10 +229,13 @@ def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk)
     form = SuggestionFilterForm(request.GET or None)
     filters = form.filters()
-    on_commons = filters.source == selectors.SuggestionSource.COMMONS
+    doubted = filters.source == selectors.SuggestionSource.DOUBTED
+    on_commons = doubted or filters.source == selectors.SuggestionSource.COMMONS
     rows: QuerySet[Label] | QuerySet[Face]
     individual: list[Label] = []
-    if on_commons:
+    if doubted:
+        rows = selectors.doubted_statements(project=project, filters=filters)
+    elif on_commons:
         rows = selectors.on_commons(project=project, filters=filters)
     else:
         # Sensitive faces never reach the bulk grid: each is shown apart, approved alone.
@@ -251,6 +254,7 @@ def suggestions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "person_label": project.label_in(request.LANGUAGE_CODE),
             "form": form,
             "on_commons": on_commons,
+            "doubted": doubted,
             "page": page,
             "query": query.urlencode(),
             "cards": [_card(row) for row in page.object_list],
@@ -309,6 +313,26 @@ def suggestions_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         _tell_refused(
             request, [edit for edit in edits if edit.state == DepictsEdit.State.CANCELLED]
         )
+    return _back_to_grid(request, project)
+
+
+@login_required
+@require_POST
+@rate_limited("grid", per_minute=60)
+def suggestions_keep(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """ "This is the person" about doubted statements (the "check existing statements"
+    queue): a yes for each face, so the statement stays and counts as evidence again. No
+    edit is made: the statement is on Commons already."""
+    project = project_for(request, pk)
+    faces = _selected(request, project)
+    if faces:
+        count = answers.faces_confirm(project=project, faces=faces, user=request.user)
+        text = ngettext(
+            "%(n)d statement kept: its face is the person.",
+            "%(n)d statements kept: their faces are the person.",
+            count,
+        ) % {"n": count}
+        messages.success(request, text)
     return _back_to_grid(request, project)
 
 

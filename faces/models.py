@@ -147,6 +147,13 @@ class ProjectImage(models.Model):
     depicts_region = models.CharField(
         _("region of the existing depicts statement"), max_length=64, blank=True, default=""
     )
+    # The audit of the person's statement (``faceengine.learner.audit``): the learner's
+    # probability that the statement's face is the person, scored without the statement
+    # itself, as of its last run. Empty: not checked (no face known for the statement, or
+    # no face confirmed by a person yet).
+    statement_score = models.FloatField(
+        _("audit of the existing depicts statement"), null=True, blank=True
+    )
     # Met by the crawl pass under way (or the last one): a pass that lists the whole tree
     # unlinks the category files it did not meet (``pipeline._links_sweep``).
     crawl_seen = models.BooleanField(_("met by the last crawl"), default=True)

@@ -14,6 +14,12 @@
 5. Wikidata gets Q5, a non-human item, a redirect to Barack Obama, a deleted item.
 6. Optionally, a separate category of N synthetic members (small generated JPEGs) for
    continuation tests; it is not under the root, so crawling the root stays fast.
+7. Optionally, more statements (``statements``: the share of each person's photos that
+   depict them, the first always), a share of them wrong (``wrong_statements``): such a
+   file, a photo of anybody else (another person, a stranger, a group, no face), gets P180
+   for the person besides its own. Drawn with ``seed``; ``fixtures["statements"]`` maps
+   each person's Q-id to its stated files, ``fixtures["wrong_statements"]`` to the wrong
+   ones among them.
 
 ``fixtures`` in the result names all of these so tests need not hard-code them:
 ``root_category``; ``people`` (identity slug → Q-id) and ``person_categories`` (slug →
@@ -30,6 +36,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import random
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -109,6 +116,9 @@ def build_world_from_manifest(
     relative_to: Path | None = None,
     max_per_identity: int | None = None,
     max_others: int | None = None,
+    statements: float = 0.0,
+    wrong_statements: float = 0.0,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """The world dict (see world.py) of the face data set; paths absolute unless
     ``relative_to`` is given (then relative to that directory, for a world file there)."""
@@ -118,6 +128,8 @@ def build_world_from_manifest(
     for identity, own in sorted(people.items()):
         builder.add_person(identity, own)
     builder.add_others(others)
+    if statements or wrong_statements:
+        builder.add_statements(statements, wrong_statements, seed=seed)
     builder.add_formats(people[LOOP_PERSON][0] if LOOP_PERSON in people else photos[0])
     builder.add_wikidata_fixtures()
     if synthetic_members:
@@ -165,6 +177,8 @@ class _Builder:
             ROOT_CATEGORY: {"files": [], "subcats": []}
         }
         self.items: dict[str, dict[str, Any]] = {}
+        self.files_of_person: dict[str, list[str]] = {}
+        self._photo_files: list[str] = []  # the manifest's photos, in the order added
         self.fixtures: dict[str, Any] = {
             "root_category": ROOT_CATEGORY,
             "people": {},
@@ -198,6 +212,8 @@ class _Builder:
         names = [f"{label} {photo.number}.jpg" for photo in photos]
         for name, photo in zip(names, photos, strict=True):
             self.files[name] = {"path": self._path(photo.path)}
+        self.files_of_person[identity] = names
+        self._photo_files.extend(names)
         self.files[names[0]]["depicts"] = [self._depicts(qid, photos[0], identity)]
         self.files[names[0]]["captions"] = {"en": f"{label}, a photo of the WikiVisage test faces"}
         self.fixtures["depicted"][names[0]] = qid
@@ -250,12 +266,38 @@ class _Builder:
             for position, photo in enumerate(others.get(kind, [])):
                 name = f"{OTHER_KINDS[kind]} {photo.number}.jpg"
                 self.files[name] = {"path": self._path(photo.path)}
+                self._photo_files.append(name)
                 if position % 2:
                     self.files[name]["mediainfo"] = False
                     self.fixtures["without_mediainfo"].append(name)
                 category["files"].append(name)
         self.categories[GROUP_CATEGORY]["subcats"].append(ROOT_CATEGORY)
         self.fixtures["root_loop"] = [ROOT_CATEGORY, GROUP_CATEGORY]
+
+    def add_statements(self, share: float, wrong: float, *, seed: int) -> None:
+        """More P180 statements of each person: ``share`` of their photos (at least the
+        first), and wrong ones, ``wrong`` of all statements, on files not of the person."""
+        rng = random.Random(seed)
+        stated: dict[str, list[str]] = {}
+        own_files: dict[str, set[str]] = {}
+        for identity, qid in sorted(self.fixtures["people"].items()):
+            own = self.files_of_person[identity]
+            own_files[qid] = set(own)
+            count = max(1, round(share * len(own)))
+            stated[qid] = [own[0], *rng.sample(own[1:], count - 1)]
+        right = sum(len(files) for files in stated.values())
+        owners = [qid for qid, files in stated.items() for _ in files]
+        wrong_of: dict[str, list[str]] = {qid: [] for qid in stated}
+        for _ in range(round(right * wrong / (1 - wrong)) if wrong < 1 else 0):
+            qid = rng.choice(owners)  # a person with more statements gets more wrong ones
+            taken = own_files[qid].union(wrong_of[qid])
+            name = rng.choice([n for n in self._photo_files if n not in taken])
+            wrong_of[qid].append(name)
+        for qid, files in stated.items():
+            for name in files[1:] + wrong_of[qid]:
+                self.files[name].setdefault("depicts", []).append(qid)
+        self.fixtures["statements"] = {q: stated[q] + wrong_of[q] for q in stated}
+        self.fixtures["wrong_statements"] = wrong_of
 
     def add_formats(self, source: Photo) -> None:
         category = self._category(FORMATS_CATEGORY, parent=ROOT_CATEGORY)

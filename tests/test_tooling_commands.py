@@ -16,6 +16,7 @@ from benchmarks.__main__ import names
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {
+    "audit_statements",
     "benchmark_detection",
     "benchmark_rescore",
     "benchmark_review",

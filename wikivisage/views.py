@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST, require_safe
 from commons.addresses import file_page_url, person_image_url
 from core.http import AuthenticatedRequest
 from core.ratelimit import rate_limited
+from depicts.selectors import statement_counts
 from faces import learner_figures
 from faces import selectors as face_selectors
 from faces.selectors import ProjectProgress
@@ -82,6 +83,7 @@ def project_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "can_manage": can_manage,
             "settings_form": ProjectSettingsForm(instance=project) if can_manage else None,
             "invite_form": MemberInviteForm(project=project) if can_manage else None,
+            "statements": statement_counts(project=project),
         },
     )
 

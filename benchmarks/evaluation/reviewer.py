@@ -23,10 +23,17 @@ from enum import StrEnum
 import numpy as np
 
 from benchmarks.evaluation.dataset import GROUP_PHOTOS, NOT_A_PERSON, EvaluationError, FaceTable
+from faceengine.learner.audit import audited_scores
 from faceengine.learner.estimates import Estimate, estimate_quality
-from faceengine.learner.evidence import Evidence, Verdict, evidence_count, yes_faces
+from faceengine.learner.evidence import (
+    Evidence,
+    Verdict,
+    evidence_count,
+    standing_statements,
+    yes_faces,
+)
 from faceengine.learner.questions import review_priority
-from faceengine.learner.scores import Scores, score_faces
+from faceengine.learner.scores import Scores
 from faceengine.learner.suggestions import (
     Suggestions,
     best_of_each_image,
@@ -334,11 +341,15 @@ def simulate(
     run = Run(scenario.identity, start, seed)
     answers = questions = 0
     while True:
-        evidence = Evidence(
+        given = Evidence(
             scenario.encodings, scenario.image_index, verdicts, bootstrap=bootstrap, hint=hint
         )
-        scores = score_faces(evidence)
-        run.record(_snapshot(scenario, evidence, scores, project, (answers, questions)))
+        # As the learn task does: a doubted statement stops counting (faceengine.learner.audit).
+        audited = audited_scores(given)
+        evidence, scores = audited.evidence, audited.scores
+        # What stands on Commons is every statement nobody contradicted, doubted or not.
+        stated = standing_statements(given)
+        run.record(_snapshot(scenario, evidence, scores, project, (answers, questions), stated))
         if run.done(at_least=at_least, at_most=at_most):
             return run
         priority = review_priority(evidence, scores, max_distance=project.distance_threshold)
@@ -372,9 +383,11 @@ def _snapshot(
     scores: Scores,
     project: ProjectSettings,
     counts: tuple[int, int],
+    stated: np.ndarray,
 ) -> Snapshot:
     """What the grid would show now, as the learn task computes it, against the truth."""
     claimed, suggestions = grid_now(evidence, scores, project)
+    claimed |= stated
     estimate = suggestions.estimate
     known = scenario.truth != UNKNOWN
     judged = None

@@ -18,10 +18,11 @@ import numpy as np
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from faceengine.learner.audit import StatementAudit, audited_scores
 from faceengine.learner.distances import usable_encodings
 from faceengine.learner.evidence import Evidence, Verdict, evidence_count
 from faceengine.learner.questions import review_priority
-from faceengine.learner.scores import Scores, score_faces
+from faceengine.learner.scores import Scores
 from faceengine.learner.suggestions import suggest, suggest_nothing
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Face, Label, ProjectImage
@@ -63,10 +64,13 @@ def project_rescore(*, project_id: int) -> dict | None:
     """Score every face of the project and store verdicts, scores and review priorities.
 
     1. Read the current, encoded faces and every answer (human, bootstrap, other projects).
-    2. Score them with the learner; suggest at most one face per image, within the
+    2. Question the existing statements against the faces people confirmed; a doubted one's
+       bootstrap yes stops counting (``faceengine.learner.audit``). Score the faces with
+       the learner; suggest at most one face per image, within the
        project's distance threshold, and only once the project has its minimum of answers
        (yes and no answers, and the person's existing depicts statements).
-    3. Upsert one model label per face and the project's learning summary.
+    3. Upsert one model label per face, each statement's audit and the project's learning
+       summary.
     """
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
@@ -74,13 +78,14 @@ def project_rescore(*, project_id: int) -> dict | None:
     data = project_faces(project)
     if data.face_ids.size == 0:
         return _store_summary(project, _empty_summary(project))
-    evidence = data.evidence
-    scores = score_faces(evidence)
+    audited = audited_scores(data.evidence)
+    evidence, scores = audited.evidence, audited.scores
     suggestions = suggest(evidence, scores, max_distance=project.distance_threshold)
     if evidence_count(evidence) < project.min_answers:
         suggestions = suggest_nothing(evidence, scores)
     priority = review_priority(evidence, scores, max_distance=project.distance_threshold)
     written = _write_labels(project, data.face_ids, scores, suggestions.faces, priority)
+    _store_audit(project, data, audited.audit)
     stored = _store_summary(project, _summary(project, evidence, scores, suggestions))
     learner_memory.remember_written(project.pk, written, stored)
     suggested_images = data.image_ids[suggestions.faces]
@@ -116,6 +121,27 @@ def _not_depicted(project: Project, image_ids: np.ndarray) -> int:
     depicted = ProjectImage.objects.filter(project=project, depicts_person=True)
     known = np.fromiter(depicted.values_list("image_id", flat=True), dtype=np.int64)
     return int(np.isin(image_ids, known, invert=True).sum())
+
+
+def _store_audit(project: Project, data: ProjectFaces, audit: StatementAudit) -> None:
+    """Each statement's audit on its file's link (``ProjectImage.statement_score``): the
+    probability for a checked statement, empty for the others; only the rows that moved."""
+    wanted: dict[int, float | None] = {}
+    for image_id, probability, checked in zip(
+        data.image_ids.tolist(), audit.probability.tolist(), audit.checked.tolist(), strict=True
+    ):
+        if checked:
+            wanted[image_id] = round(float(probability), 3)
+    links = ProjectImage.objects.filter(project=project).filter(
+        Q(depicts_person=True) | Q(statement_score__isnull=False)
+    )
+    moved = []
+    for link in links.only("pk", "image_id", "statement_score"):
+        score = wanted.get(link.image_id)
+        if link.statement_score != score:
+            link.statement_score = score
+            moved.append(link)
+    ProjectImage.objects.bulk_update(moved, ["statement_score"], batch_size=WRITE_BATCH)
 
 
 def waiting_suggestions(project: Project) -> int:

@@ -56,6 +56,7 @@ PROJECT_ENDPOINTS = [
     Endpoint("suggestions"),
     Endpoint("suggestions-approve", "post", lambda o: {"face": [o["face"].pk]}, ok=302),
     Endpoint("suggestions-reject", "post", lambda o: {"face": [o["face"].pk]}, ok=302),
+    Endpoint("suggestions-keep", "post", lambda o: {"face": [o["face"].pk]}, ok=302),
     Endpoint(
         "suggestions-doubts",
         "post",

@@ -505,8 +505,8 @@ def test_queries_of_the_suggestion_grid(
 # notifications)
 DASHBOARD_QUERIES = 5
 # session, user, project; progress (images, labels, faces); counts (suggested, edits); members;
-# the bell (unread notifications)
-PROJECT_QUERIES = 10
+# the audit of existing statements; the bell (unread notifications)
+PROJECT_QUERIES = 11
 # session, user, project, membership; next face (my recent skips, held by me, candidates by
 # priority, which of them are answered, the face); its lease (savepoint, insert, release);
 # the photo's faces and their labels (two plain queries: one with two label subqueries per

@@ -444,17 +444,28 @@ def _model_update_sql(table: str) -> str:
 def _values_literal(rows: Sequence[tuple[int, str, float, float | None]]) -> str:
     """The rows as SQL literals. Written out, not bound: the driver quotes each of 20,000
     parameters in Python, which took as long as the database took to store them. Safe
-    because every value is a number or one of the verdicts (anything else raises)."""
+    because every value is a number or one of the verdicts (anything else raises).
+    One f-string a row: 5,000 rows (an answer's) in 5 ms, where a tuple of converted values
+    a row took 33 ms."""
     literal = [
-        (str(int(face_id)), f"'{Label.Verdict(verdict).value}'", _number(score), _number(rank))
+        f"{int(face_id)}, {_verdict_literal(verdict)}, {_number(score)}, {_number(rank)}"
         for face_id, verdict, score, rank in rows
     ]
     if connection.vendor != "mysql":
-        return ", ".join(f"({', '.join(row)})" for row in literal)
-    names = ("face", "verdict", "score", "priority")
-    first = ", ".join(f"{value} AS {name}" for value, name in zip(literal[0], names, strict=True))
-    rest = (f"SELECT {', '.join(row)}" for row in literal[1:])
-    return " UNION ALL ".join([f"SELECT {first}", *rest])
+        return "(" + "), (".join(literal) + ")"
+    face_id, verdict, score, rank = rows[0]
+    first = (
+        f"SELECT {int(face_id)} AS face, {_verdict_literal(verdict)} AS verdict, "
+        f"{_number(score)} AS score, {_number(rank)} AS priority"
+    )
+    return " UNION ALL SELECT ".join([first, *literal[1:]])
+
+
+def _verdict_literal(verdict: str) -> str:
+    literal = _VERDICT_LITERALS.get(verdict) if isinstance(verdict, str) else None
+    if literal is None:
+        raise ValueError(f"not a verdict: {verdict!r}")
+    return literal
 
 
 def _number(value: float | None) -> str:
@@ -512,6 +523,10 @@ class Label(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()} ({self.source}) on {self.face_id}"
+
+
+# The verdicts as SQL literals, for the learner's bulk update (_values_literal).
+_VERDICT_LITERALS = {verdict.value: f"'{verdict.value}'" for verdict in Label.Verdict}
 
 
 class Answer(models.Model):

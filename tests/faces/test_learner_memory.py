@@ -244,3 +244,23 @@ def test_labels_kept_from_answer_to_answer_match_labels_written_afresh(project):
         for face_id, (verdict, score, priority) in fresh.items():
             assert kept[face_id][0] == verdict and kept[face_id][2] == priority
             assert abs(kept[face_id][1] - score) <= scoring.SCORE_TOLERANCE + 1e-9
+
+
+def test_a_photo_detected_elsewhere_that_joins_as_another_leaves_is_seen(project):
+    """The joining photo's face was detected for another project before: no new face id,
+    and the project's photo count stays the same; the project's newest photo link tells."""
+    data = np.load(REFERENCE)
+    elsewhere = add_face(
+        ProjectFactory(qid="Q1"),
+        data["encoding"][list(data["image_file"]).index("george_w_bush/09.jpg")],
+        "File:Elsewhere.jpg",
+    )
+    answer_yes(project, "george_w_bush/01")
+    scoring.project_rescore(project_id=project.pk)
+    leaving = Face.objects.get(image__title__contains="laura_bush/01")
+    ProjectImage.objects.filter(project=project, image=leaving.image).delete()
+    ProjectImageFactory(project=project, image=elsewhere.image)
+    scoring.project_rescore(project_id=project.pk)
+    labels = model_labels(project)
+    assert elsewhere.pk in labels and leaving.pk not in labels
+    assert labels == rescore_forgetting(project)

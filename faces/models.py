@@ -422,9 +422,9 @@ def _model_update_sql(table: str) -> str:
     table = connection.ops.quote_name(table)
     model = Label.Source.MODEL.value
     if connection.vendor == "mysql":
-        # MariaDB names a VALUES list's columns after its first row: a UNION names them.
-        # STRAIGHT_JOIN: each new row finds its label by the whole unique key; joined the
-        # other way round, MariaDB read every label of the project (EXPLAIN: ref, project_id).
+        # The new values name their columns (see _values_literal). STRAIGHT_JOIN: each new
+        # row finds its label by the whole unique key; joined the other way round, MariaDB
+        # read every label of the project (EXPLAIN: ref, project_id).
         return (
             f"UPDATE ({{values}}) AS t STRAIGHT_JOIN {table} AS l ON l.project_id = %s "
             f"AND l.face_id = t.face AND l.source = '{model}' "
@@ -447,18 +447,17 @@ def _values_literal(rows: Sequence[tuple[int, str, float, float | None]]) -> str
     because every value is a number or one of the verdicts (anything else raises).
     One f-string a row: 5,000 rows (an answer's) in 5 ms, where a tuple of converted values
     a row took 33 ms."""
-    literal = [
+    literal = "), (".join(
         f"{int(face_id)}, {_verdict_literal(verdict)}, {_number(score)}, {_number(rank)}"
         for face_id, verdict, score, rank in rows
-    ]
-    if connection.vendor != "mysql":
-        return "(" + "), (".join(literal) + ")"
-    face_id, verdict, score, rank = rows[0]
-    first = (
-        f"SELECT {int(face_id)} AS face, {_verdict_literal(verdict)} AS verdict, "
-        f"{_number(score)} AS score, {_number(rank)} AS priority"
     )
-    return " UNION ALL SELECT ".join([first, *literal[1:]])
+    if connection.vendor != "mysql":
+        return f"({literal})"
+    # MariaDB names a VALUES list's columns after its first row: an empty SELECT before it
+    # names them. A VALUES list, not a SELECT a row joined by UNION ALL: the server reads
+    # 2,000 rows of it in a third of the time (and the whole UPDATE takes some 15 % less).
+    names = "SELECT 0 AS face, 'no' AS verdict, 0e0 AS score, 0e0 AS priority FROM DUAL WHERE 0"
+    return f"{names} UNION ALL VALUES ({literal})"
 
 
 def _verdict_literal(verdict: str) -> str:

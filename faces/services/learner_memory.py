@@ -211,7 +211,9 @@ def remember_faces(
     mixed: bool = False,
 ) -> Remembered:
     """Keep what was read, unless the project holds faces of two models (``mixed``).
-    ``face_ids`` are sorted."""
+    ``face_ids`` are sorted (``Remembered.rows`` searches them)."""
+    if np.any(np.diff(face_ids) <= 0):
+        raise ValueError("the faces must be remembered in increasing id order")
     _, image_index = np.unique(image_ids, return_inverse=True)
     remembered = Remembered(
         key, face_ids, image_ids, encodings, unencoded, image_index.reshape(-1), model=model

@@ -429,9 +429,9 @@ def _model_update_sql(table: str) -> str:
     table = connection.ops.quote_name(table)
     model = Label.Source.MODEL.value
     if connection.vendor == "mysql":
-        # MariaDB names a VALUES list's columns after its first row: a UNION names them.
-        # STRAIGHT_JOIN: each new row finds its label by the whole unique key; joined the
-        # other way round, MariaDB read every label of the project (EXPLAIN: ref, project_id).
+        # The new values name their columns (see _values_literal). STRAIGHT_JOIN: each new
+        # row finds its label by the whole unique key; joined the other way round, MariaDB
+        # read every label of the project (EXPLAIN: ref, project_id).
         return (
             f"UPDATE ({{values}}) AS t STRAIGHT_JOIN {table} AS l ON l.project_id = %s "
             f"AND l.face_id = t.face AND l.source = '{model}' "
@@ -451,17 +451,27 @@ def _model_update_sql(table: str) -> str:
 def _values_literal(rows: Sequence[tuple[int, str, float, float | None]]) -> str:
     """The rows as SQL literals. Written out, not bound: the driver quotes each of 20,000
     parameters in Python, which took as long as the database took to store them. Safe
-    because every value is a number or one of the verdicts (anything else raises)."""
-    literal = [
-        (str(int(face_id)), f"'{Label.Verdict(verdict).value}'", _number(score), _number(rank))
+    because every value is a number or one of the verdicts (anything else raises).
+    One f-string a row: 5,000 rows (an answer's) in 5 ms, where a tuple of converted values
+    a row took 33 ms."""
+    literal = "), (".join(
+        f"{int(face_id)}, {_verdict_literal(verdict)}, {_number(score)}, {_number(rank)}"
         for face_id, verdict, score, rank in rows
-    ]
+    )
     if connection.vendor != "mysql":
-        return ", ".join(f"({', '.join(row)})" for row in literal)
-    names = ("face", "verdict", "score", "priority")
-    first = ", ".join(f"{value} AS {name}" for value, name in zip(literal[0], names, strict=True))
-    rest = (f"SELECT {', '.join(row)}" for row in literal[1:])
-    return " UNION ALL ".join([f"SELECT {first}", *rest])
+        return f"({literal})"
+    # MariaDB names a VALUES list's columns after its first row: an empty SELECT before it
+    # names them. A VALUES list, not a SELECT a row joined by UNION ALL: the server reads
+    # 2,000 rows of it in a third of the time (and the whole UPDATE takes some 15 % less).
+    names = "SELECT 0 AS face, 'no' AS verdict, 0e0 AS score, 0e0 AS priority FROM DUAL WHERE 0"
+    return f"{names} UNION ALL VALUES ({literal})"
+
+
+def _verdict_literal(verdict: str) -> str:
+    literal = _VERDICT_LITERALS.get(verdict) if isinstance(verdict, str) else None
+    if literal is None:
+        raise ValueError(f"not a verdict: {verdict!r}")
+    return literal
 
 
 def _number(value: float | None) -> str:
@@ -519,6 +529,10 @@ class Label(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()} ({self.source}) on {self.face_id}"
+
+
+# The verdicts as SQL literals, for the learner's bulk update (_values_literal).
+_VERDICT_LITERALS = {verdict.value: f"'{verdict.value}'" for verdict in Label.Verdict}
 
 
 class Answer(models.Model):

@@ -72,10 +72,16 @@ def estimate_quality(
     sent = suggested[counted[suggested]]
     suggested_mass = float(scores.probability[sent].sum())
     confirmed = int((yes_faces(evidence) & counted).sum())
-    hidden = hidden_positives(evidence, scores, suggested, min_probability=min_probability)
+    hidden, share = _hidden_and_share(evidence, scores, suggested, min_probability)
     claimed = confirmed + suggested_mass
     precision_interval, recall_interval = estimate_intervals(
-        evidence, scores, suggested, min_probability=min_probability, hidden=hidden, among=among
+        evidence,
+        scores,
+        suggested,
+        min_probability=min_probability,
+        hidden=hidden,
+        share=share,
+        among=among,
     )
     return Estimate(
         precision=_ratio(suggested_mass, sent.size),
@@ -115,12 +121,21 @@ def hidden_positives(
        person's share, from the share among the answers the calibration was fitted on).
     Zero for faces that are not open or are suggested.
     """
+    return _hidden_and_share(evidence, scores, suggested, min_probability)[0]
+
+
+def _hidden_and_share(
+    evidence: Evidence, scores: Scores, suggested: np.ndarray, min_probability: float
+) -> tuple[np.ndarray, float]:
+    """:func:`hidden_positives`, and the person's share among the unsent open faces that
+    its rule 2 estimates (the intervals need it too: its EM runs once)."""
     rest = _unsent(scores, suggested)
     q = scores.probability[rest].astype(np.float64)
     fitted = _answered_share(evidence)
+    share = _rarity(q, fitted)
     result = np.zeros(evidence.size, dtype=np.float64)
-    result[rest] = _believed_or_rare(q, fitted, _rarity(q, fitted), min_probability)
-    return result
+    result[rest] = _believed_or_rare(q, fitted, share, min_probability)
+    return result, share
 
 
 def _unsent(scores: Scores, suggested: np.ndarray) -> np.ndarray:
@@ -185,6 +200,7 @@ def estimate_intervals(
     *,
     min_probability: float = DEFAULT_MIN_PROBABILITY,
     hidden: np.ndarray | None = None,
+    share: float | None = None,
     redrawn_faces: int = REDRAWN_FACES,
     among: np.ndarray | None = None,
 ) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
@@ -197,14 +213,15 @@ def estimate_intervals(
     answers always gives one interval. Only faces of REDRAWN_PROBABILITY or more are redrawn
     (and the person's share among the open faces is kept): the rest stay at their point
     estimate. Of those, at most about ``redrawn_faces`` are drawn (whole photos, see
-    REDRAWN_FACES). ``hidden`` is :func:`hidden_positives` when the caller has it already;
+    REDRAWN_FACES). ``hidden`` is :func:`hidden_positives` when the caller has it already,
+    and ``share`` the person's share among the unsent open faces it was drawn with;
     ``among`` as in :func:`estimate_quality`.
     """
     rng = np.random.default_rng(0)
     counted = np.ones(evidence.size, dtype=bool) if among is None else among
     redrawn = scores.open & (scores.probability >= REDRAWN_PROBABILITY) & counted
-    if hidden is None:
-        hidden = hidden_positives(evidence, scores, suggested, min_probability=min_probability)
+    if hidden is None or share is None:
+        hidden, share = _hidden_and_share(evidence, scores, suggested, min_probability)
     far = float(hidden[~redrawn & counted].sum())
     everyone = np.flatnonzero(redrawn)
     near = _sampled_by_image(everyone, evidence.image_index, redrawn_faces)
@@ -214,7 +231,6 @@ def estimate_intervals(
     sent_weight = all_sent / max(int(sent.sum()), 1)
     unsent_weight = (everyone.size - all_sent) / max(int((~sent).sum()), 1)
     fitted = _answered_share(evidence)
-    share = _rarity(scores.probability[_unsent(scores, suggested)].astype(np.float64), fitted)
     right, unsent = [], []
     for drawn in _drawn_probabilities(scores, near, evidence.image_index[near], rng):
         right.append(_chance(drawn[:, sent], rng, sent_weight))

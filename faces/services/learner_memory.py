@@ -6,9 +6,11 @@ nor, for most rows, the labels. So a ``learn`` worker process keeps, per project
 
 - the faces it read (ids, photos, encodings), reused while they cannot have changed: a face
   appears only with a new id (detection, a copy from an identical file, a drawn or corrected
-  box: the highest face id grows), faces leave with their photo (the project's photo count
-  drops) or with a corrected box (which adds a face), and an unencoded face changes when a
-  worker encodes it (checked by id: they are few). The project's creation time is part of
+  box: the highest face id grows) or with a photo that joins the project (its newest photo
+  link grows, even when the photo's faces were detected for another project), faces leave
+  with their photo (the project's photo count drops) or with a corrected box (which adds a
+  face), and an unencoded face changes when a worker encodes it (checked by id: they are
+  few). The project's creation time is part of
   the key too (a test database that rolled back may reuse ids). A face encoded again by
   another model (``Face.encoder``) keeps its id: so a project is remembered only while all
   its encoded faces are of one model, and recalled only while none is of another (one
@@ -26,12 +28,13 @@ empties it. Nothing here is needed for correctness: forgetting only costs a full
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from faces.models import Face, ProjectImage
 from projects.models import Project
@@ -118,6 +121,7 @@ def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class FacesKey:
     created: str
     images: int
+    last_link: int  # the project's newest photo link: a photo that joins adds one
     highest_face: int
     replaced_faces: int  # corrected or retired (re-uploaded file): no new face, one fewer
 
@@ -129,6 +133,7 @@ class Remembered:
     image_ids: np.ndarray
     encodings: np.ndarray
     unencoded: list[int]
+    image_index: np.ndarray  # each face's photo, numbered 0.. (the learner's per-photo sums)
     hint: tuple[str, int | None] | None = None  # (P18 title, its largest face), once looked up
     model: str | None = None  # the model of ``encodings`` (None: no face encoded)
     written_at: str | None = None
@@ -137,18 +142,36 @@ class Remembered:
     @property
     def size(self) -> int:
         labels = self.written.nbytes if self.written is not None else 0
-        return int(self.encodings.nbytes + self.face_ids.nbytes + self.image_ids.nbytes) + labels
+        arrays = (self.encodings, self.face_ids, self.image_ids, self.image_index)
+        return sum(int(a.nbytes) for a in arrays) + labels
+
+    def rows(self, face_ids: Iterable[int]) -> np.ndarray:
+        """The rows of these faces, those that are not among the faces left out.
+
+        ``face_ids`` is sorted (read in id order): a binary search, no dict of 100,000 ids."""
+        wanted = np.fromiter(face_ids, dtype=np.int64)
+        if not self.face_ids.size or not wanted.size:
+            return np.zeros(0, dtype=np.intp)
+        row = np.minimum(np.searchsorted(self.face_ids, wanted), self.face_ids.size - 1)
+        return row[self.face_ids[row] == wanted]
 
 
 _memory: OrderedDict[int, Remembered] = OrderedDict()
 
 
 def faces_key(project: Project) -> FacesKey:
-    """What the project's faces depend on, read without touching a face row."""
+    """What the project's faces depend on, read without touching a face row.
+
+    The photos are counted and their newest link read in one pass over the project's index
+    entries: a photo that leaves lowers the count, one that joins raises the newest link,
+    even when it brings faces detected before (a file of another project), which raise no
+    face id, and even when one leaves as another joins."""
     highest = Face.objects.aggregate(highest=Max("pk"))["highest"]
+    links = ProjectImage.objects.filter(project=project).aggregate(n=Count("pk"), last=Max("pk"))
     return FacesKey(
         created=project.created_at.isoformat() if project.created_at else "",
-        images=ProjectImage.objects.filter(project=project).count(),
+        images=int(links["n"]),
+        last_link=int(links["last"] or 0),
         highest_face=int(highest or 0),
         # Few faces are replaced: the count reads the superseded_by index, not the faces.
         replaced_faces=Face.objects.filter(superseded_by__isnull=False).count(),
@@ -187,8 +210,14 @@ def remember_faces(
     model: str | None = None,
     mixed: bool = False,
 ) -> Remembered:
-    """Keep what was read, unless the project holds faces of two models (``mixed``)."""
-    remembered = Remembered(key, face_ids, image_ids, encodings, unencoded, model=model)
+    """Keep what was read, unless the project holds faces of two models (``mixed``).
+    ``face_ids`` are sorted (``Remembered.rows`` searches them)."""
+    if np.any(np.diff(face_ids) <= 0):
+        raise ValueError("the faces must be remembered in increasing id order")
+    _, image_index = np.unique(image_ids, return_inverse=True)
+    remembered = Remembered(
+        key, face_ids, image_ids, encodings, unencoded, image_index.reshape(-1), model=model
+    )
     if mixed:
         forget(project.pk)
         return remembered

@@ -58,6 +58,7 @@ class ProjectFaces:
     face_ids: np.ndarray
     image_ids: np.ndarray
     evidence: Evidence
+    depicted_images: np.ndarray  # the project's photos that depict the person on Commons
 
 
 def project_rescore(*, project_id: int) -> dict | None:
@@ -88,39 +89,31 @@ def project_rescore(*, project_id: int) -> dict | None:
     _store_audit(project, data, audited.audit)
     stored = _store_summary(project, _summary(project, evidence, scores, suggestions))
     learner_memory.remember_written(project.pk, written, stored)
-    suggested_images = data.image_ids[suggestions.faces]
-    _tell_if_suggesting(project, suggested_images=suggested_images, evidence=evidence)
+    _tell_if_suggesting(project, data, suggested=suggestions.faces)
     return stored
 
 
-def _tell_if_suggesting(
-    project: Project, *, suggested_images: np.ndarray, evidence: Evidence
-) -> None:
+def _tell_if_suggesting(project: Project, data: ProjectFaces, *, suggested: np.ndarray) -> None:
     """Suggestions appear where the learner's last run had none: the members are told, once
     per number of answers (the event), so a run done twice or a re-scoring that changes
     nothing tells nobody again. ``project`` still holds the summary read before this run.
 
     The count is ``waiting_suggestions``'s, taken from this run's suggestions (open faces,
     so unanswered) rather than counted again over the labels just written: that count read
-    every suggested label, its face and its photo (a third of a second at 100,000 faces)."""
+    every suggested label, its face and its photo (a third of a second at 100,000 faces).
+    Photos that depict the person were read with the faces (see ``_flagged_photos``)."""
     before = LearnerSummary.from_json(project.learning)
-    if not suggested_images.size or (before is not None and before.suggested):
+    if not suggested.size or (before is not None and before.suggested):
         return
-    waiting = _not_depicted(project, suggested_images)
+    suggested_images = data.image_ids[suggested]
+    waiting = int(np.isin(suggested_images, data.depicted_images, invert=True).sum())
     if waiting:
         notify(
             project=project,
             kind=Notification.Kind.SUGGESTIONS_READY,
-            event=f"suggestions:{evidence_count(evidence)}",
+            event=f"suggestions:{evidence_count(data.evidence)}",
             count=waiting,
         )
-
-
-def _not_depicted(project: Project, image_ids: np.ndarray) -> int:
-    """How many of these photos (one per suggestion) do not depict the person on Commons."""
-    depicted = ProjectImage.objects.filter(project=project, depicts_person=True)
-    known = np.fromiter(depicted.values_list("image_id", flat=True), dtype=np.int64)
-    return int(np.isin(image_ids, known, invert=True).sum())
 
 
 def _store_audit(project: Project, data: ProjectFaces, audit: StatementAudit) -> None:
@@ -167,26 +160,41 @@ def project_faces(project: Project) -> ProjectFaces:
     see ``learner_memory``) with every answer and hint, read fresh."""
     key = learner_memory.faces_key(project)
     known = learner_memory.recall_faces(project, key) or _faces_read(project, key)
-    face_ids = known.face_ids
-    if face_ids.size == 0:
+    none = np.zeros(0, np.int64)
+    if known.face_ids.size == 0:
         empty = Evidence(
             encodings=np.zeros((0, 128), np.float32),
-            image_index=np.zeros(0, np.int64),
+            image_index=none,
             verdicts=np.zeros(0, np.int8),
         )
-        none = np.zeros(0, np.int64)
-        return ProjectFaces(face_ids=none, image_ids=none, evidence=empty)
-    _, image_index = np.unique(known.image_ids, return_inverse=True)
-    position = {face_id: i for i, face_id in enumerate(face_ids.tolist())}
+        return ProjectFaces(face_ids=none, image_ids=none, evidence=empty, depicted_images=none)
+    crowded, depicted = _flagged_photos(project)
     evidence = Evidence(
         encodings=known.encodings,
-        image_index=image_index,
-        verdicts=_verdicts(project, position),
-        bootstrap=_mask(position, _bootstrap_yes(project)),
-        against=_against(project, position),
-        hint=_hint(project, position, known),
+        image_index=known.image_index,
+        verdicts=_verdicts(project, known),
+        bootstrap=_mask(known, _bootstrap_yes(project)),
+        against=_against(project, known, crowded),
+        hint=_hint(project, known),
     )
-    return ProjectFaces(face_ids=face_ids, image_ids=known.image_ids, evidence=evidence)
+    return ProjectFaces(
+        face_ids=known.face_ids,
+        image_ids=known.image_ids,
+        evidence=evidence,
+        depicted_images=depicted,
+    )
+
+
+def _flagged_photos(project: Project) -> tuple[np.ndarray, np.ndarray]:
+    """The project's photos whose P180 statements name only other people (crowded), and
+    those that name the person (depicted), in one pass over the project's photos."""
+    rows = (
+        ProjectImage.objects.filter(project=project)
+        .filter(Q(depicts_person=True) | ~Q(depicts_others=[]))
+        .values_list("image_id", "depicts_person")
+    )
+    image_ids, depicts = np.array(list(rows), dtype=np.int64).reshape(-1, 2).T
+    return image_ids[depicts == 0], image_ids[depicts == 1]
 
 
 def _faces_read(project: Project, key: learner_memory.FacesKey) -> learner_memory.Remembered:
@@ -245,24 +253,22 @@ def project_model(encoders: Iterable[str]) -> str | None:
     return max(counts, key=lambda model: (counts[model], model))
 
 
-def _verdicts(project: Project, position: dict[int, int]) -> np.ndarray:
-    verdicts = np.zeros(len(position), dtype=np.int8)
-    codes: dict[str, Verdict] = {
-        Label.Verdict.YES: Verdict.YES,
-        Label.Verdict.NO: Verdict.NO,
-        Label.Verdict.SKIP: Verdict.SKIP,
-    }
-    answers = Label.objects.filter(project=project, source=Label.Source.HUMAN)
-    for face_id, verdict in answers.values_list("face_id", "verdict"):
-        if face_id in position:
-            verdicts[position[face_id]] = codes[verdict]
-    # A statement removed on Commons by someone else is a "no" (recorded as bootstrap no).
+def _verdicts(project: Project, known: learner_memory.Remembered) -> np.ndarray:
+    verdicts = np.zeros(known.face_ids.size, dtype=np.int8)
+    # A statement removed on Commons by someone else is a "no" (recorded as bootstrap no),
+    # unless a reviewer answered: the answers are set after, over it.
     removed = Label.objects.filter(
         project=project, source=Label.Source.BOOTSTRAP, verdict=Label.Verdict.NO
     )
-    for face_id in removed.values_list("face_id", flat=True):
-        if face_id in position and verdicts[position[face_id]] == Verdict.NONE:
-            verdicts[position[face_id]] = Verdict.NO
+    verdicts[known.rows(removed.values_list("face_id", flat=True))] = Verdict.NO
+    answers = Label.objects.filter(project=project, source=Label.Source.HUMAN)
+    for verdict, code in (
+        (Label.Verdict.YES, Verdict.YES),
+        (Label.Verdict.NO, Verdict.NO),
+        (Label.Verdict.SKIP, Verdict.SKIP),
+    ):
+        given = answers.filter(verdict=verdict).values_list("face_id", flat=True)
+        verdicts[known.rows(given)] = code
     return verdicts
 
 
@@ -274,13 +280,15 @@ def _bootstrap_yes(project: Project) -> list[int]:
     )
 
 
-def _mask(position: dict[int, int], face_ids: list[int]) -> np.ndarray:
-    mask = np.zeros(len(position), dtype=bool)
-    mask[[position[f] for f in face_ids if f in position]] = True
+def _mask(known: learner_memory.Remembered, face_ids: list[int]) -> np.ndarray:
+    mask = np.zeros(known.face_ids.size, dtype=bool)
+    mask[known.rows(face_ids)] = True
     return mask
 
 
-def _against(project: Project, position: dict[int, int]) -> np.ndarray:
+def _against(
+    project: Project, known: learner_memory.Remembered, crowded_images: np.ndarray
+) -> np.ndarray:
     """Evidence that a face is somebody else: confirmed as another person in another
     project (1.0), or on a file whose P180 statements name other people only (weaker).
 
@@ -288,17 +296,8 @@ def _against(project: Project, position: dict[int, int]) -> np.ndarray:
     they are its contributors' work, shared by choice, not by default. The projects of one
     group of people (``projects.groups``) always count for each other: they were made to
     tell their people apart, and one answer there is written in all of them."""
-    weights = np.zeros(len(position), dtype=np.float32)
-    crowded_images = set(
-        ProjectImage.objects.filter(project=project, depicts_person=False)
-        .exclude(depicts_others=[])
-        .values_list("image_id", flat=True)
-    )
-    if crowded_images:
-        crowded = Face.objects.filter(image_id__in=crowded_images).values_list("pk", flat=True)
-        for face_id in crowded:
-            if face_id in position:
-                weights[position[face_id]] = OTHERS_DEPICTED_WEIGHT
+    weights = np.zeros(known.face_ids.size, dtype=np.float32)
+    weights[np.isin(known.image_ids, crowded_images)] = OTHERS_DEPICTED_WEIGHT
     grouped = GroupPerson.objects.filter(project=project).exists()
     if not (project.share_evidence or grouped):
         return weights
@@ -312,15 +311,11 @@ def _against(project: Project, position: dict[int, int]) -> np.ndarray:
         .values_list("face_id", flat=True)
         .distinct()
     )
-    for face_id in elsewhere:
-        if face_id in position:
-            weights[position[face_id]] = 1.0
+    weights[known.rows(elsewhere)] = 1.0
     return weights
 
 
-def _hint(
-    project: Project, position: dict[int, int], known: learner_memory.Remembered
-) -> int | None:
+def _hint(project: Project, known: learner_memory.Remembered) -> int | None:
     """The largest face on the person's Wikidata image (P18), if that file is in the project
     (looked up once while the project's faces stay the same)."""
     if not project.person_image:
@@ -330,8 +325,8 @@ def _hint(
         faces = Face.objects.current().of_project(project).filter(image__title=title)
         best = max(faces, key=lambda face: face.width * face.height, default=None)
         known.hint = (project.person_image, best.pk if best is not None else None)
-    face_id = known.hint[1]
-    return position.get(face_id) if face_id is not None else None
+    rows = known.rows([known.hint[1]] if known.hint[1] is not None else [])
+    return int(rows[0]) if rows.size else None
 
 
 def _write_labels(
@@ -404,14 +399,22 @@ def _label_arrays(
     rank = np.round(priority, 2)
     finite = np.flatnonzero(np.isfinite(rank))
     if finite.size > PRIORITY_KEPT:
-        later = finite[np.argsort(-rank[finite], kind="stable")[PRIORITY_KEPT:]]
-        rank[later] = np.nan
+        rank[finite[~_first_highest(rank[finite], PRIORITY_KEPT)]] = np.nan
     return learner_memory.LabelArrays(
         face_ids=face_ids,
         suggested=is_suggested,
         score=np.round(scores.probability.astype(np.float64), 3),
         rank=rank,
     )
+
+
+def _first_highest(values: np.ndarray, count: int) -> np.ndarray:
+    """A mask of the ``count`` highest values, of equal ones the first: a stable descending
+    sort's first ``count``, found without sorting (a partition, linear in the faces)."""
+    cut = values[np.argpartition(values, values.size - count)[values.size - count]]
+    kept = values > cut
+    kept[np.flatnonzero(values == cut)[: count - int(kept.sum())]] = True
+    return kept
 
 
 def _stored_labels(project: Project) -> learner_memory.LabelArrays:

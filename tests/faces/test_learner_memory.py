@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from benchmarks.commands import benchmark_rescore
+from faceengine.learner.evidence import Verdict
 from faces.models import Face, Label, ProjectImage
 from faces.services import learner_memory, scoring
 from tests.factories import (
@@ -244,3 +245,56 @@ def test_labels_kept_from_answer_to_answer_match_labels_written_afresh(project):
         for face_id, (verdict, score, priority) in fresh.items():
             assert kept[face_id][0] == verdict and kept[face_id][2] == priority
             assert abs(kept[face_id][1] - score) <= scoring.SCORE_TOLERANCE + 1e-9
+
+
+def test_a_photo_detected_elsewhere_that_joins_as_another_leaves_is_seen(project):
+    """The joining photo's face was detected for another project before: no new face id,
+    and the project's photo count stays the same; the project's newest photo link tells."""
+    data = np.load(REFERENCE)
+    elsewhere = add_face(
+        ProjectFactory(qid="Q1"),
+        data["encoding"][list(data["image_file"]).index("george_w_bush/09.jpg")],
+        "File:Elsewhere.jpg",
+    )
+    answer_yes(project, "george_w_bush/01")
+    scoring.project_rescore(project_id=project.pk)
+    leaving = Face.objects.get(image__title__contains="laura_bush/01")
+    ProjectImage.objects.filter(project=project, image=leaving.image).delete()
+    ProjectImageFactory(project=project, image=elsewhere.image)
+    scoring.project_rescore(project_id=project.pk)
+    labels = model_labels(project)
+    assert elsewhere.pk in labels and leaving.pk not in labels
+    assert labels == rescore_forgetting(project)
+
+
+def test_the_evidence_read_by_face_id_lands_on_each_face_s_row(project):
+    """Answers, removed statements and photos naming other people, placed by face id on
+    the remembered (sorted) rows: a reviewer's answer outweighs a removed statement."""
+    faces = list(Face.objects.filter(image__project_links__project=project).order_by("pk"))
+    yes_over_removed, skip_over_removed, removed, crowded = faces[2], faces[5], faces[7], faces[11]
+    depicted = faces[13]  # names the person, and another: not crowded
+    unencoded = FaceFactory(image=faces[0].image, index=3, encoding=None)  # not among the rows
+    LabelFactory(project=project, face=unencoded, verdict="yes", source="human", user=project.owner)
+    for face in (yes_over_removed, skip_over_removed, removed):
+        LabelFactory(project=project, face=face, verdict="no", source="bootstrap")
+    LabelFactory(
+        project=project, face=yes_over_removed, verdict="yes", source="human", user=project.owner
+    )
+    LabelFactory(
+        project=project, face=skip_over_removed, verdict="skip", source="human", user=project.owner
+    )
+    ProjectImage.objects.filter(project=project, image=crowded.image).update(depicts_others=["Q5"])
+    ProjectImage.objects.filter(project=project, image=depicted.image).update(
+        depicts_person=True, depicts_others=["Q5"]
+    )
+    for _ in range(2):  # read afresh, then remembered
+        data = scoring.project_faces(project)
+        row = {face_id: i for i, face_id in enumerate(data.face_ids.tolist())}
+        verdicts, against = data.evidence.verdicts, data.evidence.against
+        assert verdicts[row[yes_over_removed.pk]] == Verdict.YES
+        assert verdicts[row[skip_over_removed.pk]] == Verdict.SKIP
+        assert verdicts[row[removed.pk]] == Verdict.NO
+        assert (verdicts != Verdict.NONE).sum() == 3
+        assert against[row[crowded.pk]] == scoring.OTHERS_DEPICTED_WEIGHT
+        assert (against > 0).sum() == 1
+        assert data.depicted_images.tolist() == [depicted.image_id]

@@ -140,8 +140,9 @@ class PreparedRead:
 
 
 def made_up(inputs: Inputs, seed: int) -> dict[str, Any]:
-    """Inputs of the same shape no real row holds: negative ids, datetimes in 1901, each
-    one different so its place among the parameters is unambiguous."""
+    """Inputs of the same shape no real row holds: negative ids, datetimes in 1901, strings
+    with a space (no key the site makes has one), each one different so its place among the
+    parameters is unambiguous."""
     counter = iter(range(1, 1_000_000))
     return {name: _made_up(value, seed, counter) for name, value in inputs.items()}
 
@@ -153,6 +154,8 @@ def _made_up(value: Any, seed: int, counter: Any) -> Any:
         return -(seed * 1_000_000_000 + next(counter))
     if isinstance(value, datetime):
         return datetime(1901, seed, 1, tzinfo=UTC) + timedelta(seconds=next(counter))
+    if isinstance(value, str):
+        return f"made-up {seed}.{next(counter)}"
     if isinstance(value, Sequence) and not isinstance(value, str):
         return tuple(_made_up(item, seed, counter) for item in value)
     raise TypeError(f"no made-up value for {type(value).__name__}")

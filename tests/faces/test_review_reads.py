@@ -17,12 +17,14 @@ from django.http import Http404
 from django.utils import timezone
 
 from benchmarks.commands import seedproject
+from commons.oauth import ACTIVE_USER, MediaWikiOAuth, active_user_queryset
 from core.prepared import PreparedRead
 from faces import review_reads
 from faces.models import Face, Image, Label, ReviewLease
 from projects.access import PROJECT, project_queryset, project_with_owner
 from projects.models import Project
 from tests.factories import LabelFactory, UserFactory
+from wikivisage.sessions import SESSION, SessionStore, session_queryset
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +60,12 @@ CASES: list[tuple[PreparedRead, Any, list[dict[str, Any]]]] = [
     (review_reads.SAME_BYTES, review_reads.same_bytes_queryset, [{"faces": (3, 5)}]),
     (review_reads.RESCORE_WAITS, review_reads.rescore_waits_queryset, [{"project_id": 6}]),
     (PROJECT, project_queryset, [{"pk": 1}, {"pk": 44}]),
+    (ACTIVE_USER, active_user_queryset, [{"pk": 1}, {"pk": 7}]),
+    (
+        SESSION,
+        session_queryset,
+        [{"session_key": "abc", "now": NOW}, {"session_key": "x" * 32, "now": NOW}],
+    ),
 ]
 
 
@@ -154,3 +162,27 @@ def test_the_lease_twin_and_flag_rows_are_the_orms() -> None:
     assert review_reads.rescore_waits(project_id=project.pk) is False
     Project.objects.filter(pk=project.pk).update(rescore_pending=True)
     assert review_reads.rescore_waits(project_id=project.pk) is True
+
+
+def test_the_session_and_user_reads_give_what_django_and_social_django_give() -> None:
+    user = UserFactory()
+    store = SessionStore()
+    store["_auth_user_id"] = str(user.pk)
+    store.create()
+    key = store.session_key
+    assert SessionStore(key).load() == {"_auth_user_id": str(user.pk)}
+    for missing in ("no-such-key-000000000000", key):
+        if missing == key:  # expired: as good as missing
+            type(store).get_model_class().objects.filter(session_key=key).update(
+                expire_date=timezone.now() - timedelta(seconds=1)
+            )
+        gone = SessionStore(missing)
+        assert gone.load() == {}
+        assert gone.session_key is None
+    backend = MediaWikiOAuth()
+    found = backend.get_user(user.pk)
+    assert found is not None
+    same_object(found, type(user).objects.get(pk=user.pk))
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    assert backend.get_user(user.pk) is None
+    assert backend.get_user(10**12) is None

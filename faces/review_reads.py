@@ -159,7 +159,8 @@ def _leases_values(
 LEASES = PreparedRead(
     build=leases_queryset,
     values=_leases_values,
-    # The LIMIT is written into the SQL: each count is a statement (the page excludes 0-2).
+    # The LIMIT is written into the SQL: each count is a statement of its own (the caller
+    # rounds it up to a power of two: faces.selectors._at_least).
     shape=lambda *, count, **_inputs: count,
     fixed=frozenset({"count"}),
 )

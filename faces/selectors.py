@@ -96,11 +96,12 @@ def _open(project: Project, user: AbstractBaseUser, field: str) -> Q:
 
 def _held(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int | None:
     """1. Whether this reviewer holds any face out of ``exclude``: a plain read of at most
-    ``len(exclude) + 1`` of their leases (one lease a face, so that many rows cannot all be
-    excluded). On an answer round there is none: they hold what the page shows, excluded.
+    ``len(exclude) + 1`` of their leases, rounded up (one lease a face, so that many rows
+    cannot all be excluded; :func:`_at_least`). On an answer round there is none: they hold
+    what the page shows, excluded.
     2. Only if there is: the first such face still current and open."""
     now = timezone.now()
-    some = leases_held(project_id=project.pk, user_id=user.pk, now=now, count=len(exclude) + 1)
+    some = leases_held(project_id=project.pk, user_id=user.pk, now=now, count=_at_least(exclude))
     if set(some) <= set(exclude):
         return None
     leases = ReviewLease.objects.filter(project=project, user_id=user.pk, expires_at__gt=now)
@@ -112,6 +113,13 @@ def _held(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int |
         .values_list("face_id", flat=True)
         .first()
     )
+
+
+def _at_least(exclude: list[int]) -> int:
+    """``len(exclude) + 1``, rounded up to a power of two (at least 8): the LIMIT is written
+    into the statement, and the reviewer's skips make the list grow one by one. Reading more
+    of their few leases tells the same: some lease is not in ``exclude``, or none is."""
+    return max(8, 1 << len(exclude).bit_length())
 
 
 def _by_priority(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int | None:
@@ -209,7 +217,13 @@ class Question:
     which: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What ``dataclasses.asdict`` gives, without its deep copies of every value (every
+        answer serves a question): the fields are numbers, strings and these views."""
+        plain = dict(self.__dict__)
+        plain["face"] = dict(self.face.__dict__)
+        plain["image"] = dict(self.image.__dict__)
+        plain["faces"] = [dict(view.__dict__) for view in self.faces]
+        return plain
 
 
 def question_for(*, project: Project, face: Face) -> Question:

@@ -5,6 +5,7 @@ the backend the tests run on (SQLite, and MariaDB with DATABASE_URL)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from typing import Any
@@ -21,6 +22,7 @@ from commons.oauth import ACTIVE_USER, MediaWikiOAuth, active_user_queryset
 from core.prepared import PreparedRead
 from faces import review_reads
 from faces.models import Face, Image, Label, ReviewLease
+from faces.selectors import next_face, question_for
 from projects.access import PROJECT, project_queryset, project_with_owner
 from projects.models import Project
 from tests.factories import LabelFactory, UserFactory
@@ -186,3 +188,23 @@ def test_the_session_and_user_reads_give_what_django_and_social_django_give() ->
     type(user).objects.filter(pk=user.pk).update(is_active=False)
     assert backend.get_user(user.pk) is None
     assert backend.get_user(10**12) is None
+
+
+def test_a_question_as_a_dict_is_what_asdict_gives() -> None:
+    project = seed(20)
+    face = Face.objects.current().of_project(project).order_by("pk").first()
+    assert face is not None
+    LabelFactory(project=project, face=face, verdict=Label.Verdict.NO)
+    question = question_for(project=project, face=face)
+    assert question.faces
+    assert question.as_dict() == asdict(question)
+    assert list(question.as_dict()) == list(asdict(question))
+
+
+def test_the_lease_read_compiles_one_statement_for_a_growing_exclude_list() -> None:
+    """The reviewer's skips join the list one by one: the LIMIT is rounded up."""
+    project = seed(5)
+    before = len(review_reads.LEASES._statements)
+    for size in range(7):
+        next_face(project=project, user=project.owner, exclude=list(range(-size, 0)))
+    assert len(review_reads.LEASES._statements) - before <= 1

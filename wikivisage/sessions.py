@@ -37,7 +37,7 @@ class SessionStore(db.SessionStore):
     def _get_session_from_db(self) -> Any:
         key = self.session_key
         if self.model is not Session or not isinstance(key, str) or not key:
-            return super()._get_session_from_db()
+            return super()._get_session_from_db()  # type: ignore[misc]  # not in the stubs
         sessions = SESSION.objects(
             using=router.db_for_read(Session), session_key=key, now=timezone.now()
         )

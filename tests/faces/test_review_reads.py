@@ -102,7 +102,8 @@ def test_the_face_read_gives_the_orms_face_and_image() -> None:
     orm = review_reads.project_face_queryset(face_id=face.pk, project_id=project.pk).first()
     assert mine is not None and orm is not None
     same_object(mine, orm)
-    same_object(mine.image, orm.image)  # the related instance, cached: no query
+    assert Face.image.is_cached(mine)  # read with the face (select_related): no query
+    same_object(mine.image, orm.image)
     assert "encoding" in mine.get_deferred_fields()
     assert review_reads.project_face(face_id=face.pk, project_id=other.pk) is None
     same_object(review_reads.face_with_image(face_id=face.pk), orm)
@@ -116,6 +117,7 @@ def test_the_project_read_gives_the_orms_project_and_owner() -> None:
     mine = project_with_owner(project.pk)
     orm = Project.objects.select_related("owner").get(pk=project.pk)
     same_object(mine, orm)
+    assert Project.owner.is_cached(mine)
     same_object(mine.owner, orm.owner)
     assert mine.rescore_pending is True
     assert isinstance(mine.created_at, datetime) and mine.created_at.tzinfo is not None
@@ -143,7 +145,7 @@ def test_the_question_rows_are_the_orms() -> None:
 
 def test_the_lease_twin_and_flag_rows_are_the_orms() -> None:
     project = seed(20)
-    reviewer = UserFactory()
+    reviewer: Any = UserFactory()
     faces = list(Face.objects.current().of_project(project).order_by("pk")[:3])
     now = timezone.now()
     for face, minutes in zip(faces, (5, -5, 10), strict=True):
@@ -167,7 +169,7 @@ def test_the_lease_twin_and_flag_rows_are_the_orms() -> None:
 
 
 def test_the_session_and_user_reads_give_what_django_and_social_django_give() -> None:
-    user = UserFactory()
+    user: Any = UserFactory()
     store = SessionStore()
     store["_auth_user_id"] = str(user.pk)
     store.create()

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, sql
+from django.db.models.deletion import Collector
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -61,7 +62,7 @@ class PreparedRead:
     def __init__(
         self,
         *,
-        build: Callable[..., QuerySet[Any, Any]],
+        build: Callable[..., QuerySet[Any, Any] | sql.Query],
         values: Callable[..., Values],
         shape: Callable[..., Hashable],
         fixed: frozenset[str] = frozenset(),
@@ -123,8 +124,9 @@ class PreparedRead:
         return first
 
     def _compile(self, connection: BaseDatabaseWrapper, inputs: Inputs) -> Statement:
-        queryset = self._build(**inputs)
-        compiler = queryset.query.get_compiler(connection=connection)
+        built = self._build(**inputs)
+        query = built.query if isinstance(built, QuerySet) else built
+        compiler = query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         names = {value: name for name, value in self._values(connection, **inputs).items()}
         places = tuple((i, names[p]) for i, p in enumerate(params) if _is_key(p) and p in names)
@@ -209,6 +211,45 @@ class _Instances:
 
 def _converters(compiler: SQLCompiler) -> tuple[tuple[int, tuple[Any, ...], Any], ...]:
     """What ``SQLCompiler.results_iter`` converts: (column, converters, expression)."""
+    if compiler.select is None:
+        return ()  # an UPDATE or a DELETE
     columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
     found = compiler.get_converters(columns)
     return tuple((pos, tuple(convs), expression) for pos, (convs, expression) in found.items())
+
+
+class PreparedWrite(PreparedRead):
+    """An UPDATE or a DELETE compiled once, as :class:`PreparedRead`: ``build(**inputs)``
+    gives the query :func:`update_query` or :func:`delete_query` makes of a queryset."""
+
+    def run(self, *, using: str, **inputs: Any) -> int:
+        """Send it; the rows it changed. As ``QuerySet.update`` and ``delete`` do, an error
+        inside a transaction marks it for rollback."""
+        connection = connections[using]
+        statement = self._statement(connection, inputs)
+        params = statement.bind(self._values(connection, **inputs))
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(statement.sql, params)
+            return int(cursor.rowcount)
+
+
+def update_query(queryset: QuerySet[Any, Any], **values: Any) -> sql.UpdateQuery:
+    """The statement ``queryset.update(**values)`` sends (a queryset with no annotations)."""
+    query: sql.UpdateQuery = queryset.query.chain(sql.UpdateQuery)  # type: ignore[assignment]
+    query.add_update_values(values)
+    return query
+
+
+def delete_query(queryset: QuerySet[Any, Any]) -> sql.DeleteQuery:
+    """The statement ``queryset.delete()`` sends when it can delete at once (Django's fast
+    delete: :func:`deletes_at_once`), as ``QuerySet._raw_delete`` builds it."""
+    query = queryset.order_by().query.clone()
+    query.__class__ = sql.DeleteQuery
+    return query  # type: ignore[return-value]
+
+
+def deletes_at_once(model: type[Model], using: str) -> bool:
+    """Whether ``delete()`` on the model's rows is one DELETE: no signal receivers, nothing
+    that cascades (``Collector.can_fast_delete``). Asked on every call: a receiver connected
+    later sends deletes the ORM's way."""
+    return bool(Collector(using=using, origin=None).can_fast_delete(model._base_manager.none()))

@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import Model, QuerySet
+from django.db.models.signals import post_delete
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from benchmarks.commands import seedproject
@@ -22,7 +24,9 @@ from commons.oauth import ACTIVE_USER, MediaWikiOAuth, active_user_queryset
 from core.prepared import PreparedRead
 from faces import review_reads
 from faces.models import Face, Image, Label, ReviewLease
+from faces.review_order import padded
 from faces.selectors import next_face, question_for
+from faces.services import answer_writes
 from projects.access import PROJECT, project_queryset, project_with_owner
 from projects.models import Project
 from tests.factories import LabelFactory, UserFactory
@@ -210,3 +214,62 @@ def test_the_lease_read_compiles_one_statement_for_a_growing_exclude_list() -> N
     for size in range(7):
         next_face(project=project, user=project.owner, exclude=list(range(-size, 0)))
     assert len(review_reads.LEASES._statements) - before <= 1
+
+
+def captured_sql(run: Any) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    return [query["sql"] for query in captured]
+
+
+def test_the_answers_writes_are_what_the_orm_sends() -> None:
+    """The UPDATE and DELETE after an answer: the same statements as ``update()`` and
+    ``delete()`` send for the same (padded) ids, changing the same rows."""
+    project = seed(20)
+    reviewer: Any = UserFactory()
+    faces = list(Face.objects.current().of_project(project).order_by("pk")[:3])
+    expires = timezone.now() + timedelta(minutes=5)
+    for face in faces:
+        ReviewLease.objects.create(project=project, face=face, user=reviewer, expires_at=expires)
+    ids = padded([faces[0].pk, faces[1].pk, faces[0].pk])
+    labels = Label.objects.filter(project=project, face_id__in=ids, source=Label.Source.MODEL)
+    leases = ReviewLease.objects.filter(project=project, face_id__in=ids, user_id=reviewer.pk)
+    with transaction.atomic():
+        orm = captured_sql(lambda: labels.update(priority=None))
+        orm += captured_sql(leases.delete)
+        transaction.set_rollback(True)
+    with transaction.atomic():
+        mine = captured_sql(lambda: answer_writes.order_leave(project_id=project.pk, faces=ids))
+        mine += captured_sql(
+            lambda: answer_writes.leases_free(project_id=project.pk, user_id=reviewer.pk, faces=ids)
+        )
+    assert mine == orm
+    model = Label.objects.filter(project=project, source=Label.Source.MODEL)
+    assert set(model.filter(priority__isnull=True).values_list("face_id", flat=True)) >= {
+        faces[0].pk,
+        faces[1].pk,
+    }
+    assert model.get(face=faces[2]).priority is not None
+    left = ReviewLease.objects.filter(project=project)
+    assert list(left.values_list("face_id", flat=True)) == [faces[2].pk]
+
+
+def test_a_receiver_of_deletes_makes_the_leases_go_the_orms_way() -> None:
+    project = seed(5)
+    reviewer: Any = UserFactory()
+    face = Face.objects.current().of_project(project).order_by("pk").first()
+    assert face is not None
+    expires = timezone.now() + timedelta(minutes=5)
+    ReviewLease.objects.create(project=project, face=face, user=reviewer, expires_at=expires)
+    deleted: list[int] = []
+
+    def heard(sender: Any, instance: ReviewLease, **_kwargs: Any) -> None:
+        deleted.append(instance.face_id)
+
+    post_delete.connect(heard, sender=ReviewLease)
+    try:
+        answer_writes.leases_free(project_id=project.pk, user_id=reviewer.pk, faces=[face.pk])
+    finally:
+        post_delete.disconnect(heard, sender=ReviewLease)
+    assert deleted == [face.pk]
+    assert not ReviewLease.objects.filter(project=project).exists()

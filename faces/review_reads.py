@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import QuerySet
+from django.db.models import QuerySet, sql
 
 from core.prepared import PreparedRead, Values, adapt_datetime
 from faces.models import Face, Image, Label, ReviewLease
@@ -205,15 +205,18 @@ def same_bytes(*, faces: Sequence[int]) -> set[int]:
 # --- the re-scoring flag --------------------------------------------------------------------
 
 
-def rescore_waits_queryset(*, project_id: int) -> QuerySet[Project, int]:
-    """Whether a re-scoring is queued: ``.exists()`` of the flag, as one row or none."""
-    return Project.objects.filter(pk=project_id, rescore_pending=True).values_list("pk", flat=True)[
-        :1
-    ]
+def rescore_waits_queryset(*, project_id: int) -> QuerySet[Project]:
+    """Whether a re-scoring is queued (the flag is set)."""
+    return Project.objects.filter(pk=project_id, rescore_pending=True)
+
+
+def rescore_waits_query(*, project_id: int) -> sql.Query:
+    """The statement ``rescore_waits_queryset(…).exists()`` sends: one row or none."""
+    return rescore_waits_queryset(project_id=project_id).query.exists()
 
 
 RESCORE_WAITS = PreparedRead(
-    build=rescore_waits_queryset,
+    build=rescore_waits_query,
     values=lambda _connection, *, project_id: {"project": project_id},
     shape=_no_shape,
 )

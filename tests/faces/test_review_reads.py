@@ -64,7 +64,6 @@ CASES: list[tuple[PreparedRead, Any, list[dict[str, Any]]]] = [
         ],
     ),
     (review_reads.SAME_BYTES, review_reads.same_bytes_queryset, [{"faces": (3, 5)}]),
-    (review_reads.RESCORE_WAITS, review_reads.rescore_waits_queryset, [{"project_id": 6}]),
     (PROJECT, project_queryset, [{"pk": 1}, {"pk": 44}]),
     (ACTIVE_USER, active_user_queryset, [{"pk": 1}, {"pk": 7}]),
     (
@@ -167,6 +166,10 @@ def test_the_lease_twin_and_flag_rows_are_the_orms() -> None:
     assert review_reads.same_bytes(faces=ids) == set(review_reads.same_bytes_queryset(faces=ids))
     assert twin.pk in review_reads.same_bytes(faces=ids)
     Project.objects.filter(pk=project.pk).update(rescore_pending=False)
+    flag = review_reads.rescore_waits_queryset(project_id=project.pk)
+    assert captured_sql(lambda: review_reads.rescore_waits(project_id=project.pk)) == (
+        captured_sql(flag.exists)
+    )
     assert review_reads.rescore_waits(project_id=project.pk) is False
     Project.objects.filter(pk=project.pk).update(rescore_pending=True)
     assert review_reads.rescore_waits(project_id=project.pk) is True

@@ -26,7 +26,10 @@ from typing import Any
 import jwt
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
+from django.db import router
+from django.db.models import QuerySet
 from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_variables
 from requests_oauthlib import OAuth1
@@ -35,6 +38,7 @@ from social_core.backends.mediawiki import MediaWiki
 from social_django.models import UserSocialAuth
 
 from commons.client import CommonsRefused
+from core.prepared import PreparedRead
 
 PROVIDER = "mediawiki"
 SEALED_FIELD = "access_token_sealed"
@@ -86,6 +90,30 @@ class MediaWikiOAuth(MediaWiki):
         if isinstance(sub, int) and not isinstance(sub, bool):
             identity["sub"] = str(sub)
         return float(super()._validate_identity_claims(identity))
+
+    def get_user(self, user_id: Any) -> Any:
+        """social-django's read of the signed-in user (the one active user with this id, else
+        None), with its SQL compiled once per process: every request of a signed-in user
+        makes it (``core.prepared``). An unusual id or a custom active-users filter takes
+        social-django's own way."""
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or not user_id:
+            return super().get_user(user_id)
+        if getattr(settings, "SOCIAL_AUTH_ACTIVE_USERS_FILTER", None) is not None:
+            return super().get_user(user_id)
+        users = ACTIVE_USER.objects(using=router.db_for_read(get_user_model()), pk=user_id)
+        return users[0] if len(users) == 1 else None
+
+
+def active_user_queryset(*, pk: int) -> QuerySet[Any]:
+    """social-django's ``filter_active_users(pk=pk)``, the read behind its ``get_user``."""
+    return get_user_model()._default_manager.filter(is_active=True, pk=pk)
+
+
+ACTIVE_USER = PreparedRead(
+    build=active_user_queryset,
+    values=lambda _connection, *, pk: {"user": pk},
+    shape=lambda **_inputs: (),
+)
 
 
 class NoWikimediaToken(CommonsRefused):

@@ -45,7 +45,7 @@ def old_enough_q(image: str = "", *, now: datetime | None = None) -> Q:
     so files younger than that when a crawl found them, and files re-uploaded since, stay
     undetected for as long as the switch is off (MachineVision can turn off the labelling of
     new uploads in the same way). ``now``: the time to compare with (a read prepared once,
-    ``faces.prepared``, binds it per request); the current time if not given."""
+    ``core.prepared``, binds it per request); the current time if not given."""
     field = f"{image}uploaded_at"
     unknown = Q(**{f"{field}__isnull": True})
     if not settings.WIKIVISAGE_PROCESS_NEW_UPLOADS:

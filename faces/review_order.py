@@ -3,7 +3,7 @@ which of its candidates a person answered, and the reviewer's recent skips.
 
 The hottest reads of an answer round: Django building and compiling the order's queryset
 costs about ten times the CPU of sending its SQL and reading its 8 rows (1.15 ms against
-0.12), so these are prepared once per process (``faces.prepared``) and only their inputs are
+0.12), so these are prepared once per process (``core.prepared``) and only their inputs are
 bound per request. Each keeps its ORM form (``*_queryset``): the tests compare the two."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from django.db import router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, OuterRef, QuerySet
 
+from core.prepared import PreparedRead, Values, adapt_datetime
 from faces.models import Answer, Label, ReviewLease, new_upload_wait, old_enough_q, upload_cutoff
-from faces.prepared import PreparedRead, Values, adapt_datetime
 
 # Faces read per round from the priority order; answered ones among them are skipped.
 PRIORITY_CANDIDATES = 8

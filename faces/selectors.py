@@ -28,6 +28,15 @@ from faces.models import (
     seen_in_q,
 )
 from faces.review_order import answered_among, held_by_others, order_candidates, skipped_since
+from faces.review_reads import (
+    BOX_FIELDS,
+    face_with_image,
+    labels_of,
+    leases_held,
+    photo_faces,
+    project_face,
+    same_bytes,
+)
 from projects.models import Project, Sensitivity
 
 # The whole photo is shown at this width at most; crops are cut from the same download.
@@ -61,7 +70,7 @@ def next_face(
     for candidates in (_held, _by_priority, _by_bootstrap, _by_discovery):
         face_id = candidates(project, user, list(hidden))
         if face_id is not None:
-            return Face.objects.select_related("image").defer("encoding").get(pk=face_id)
+            return face_with_image(face_id=face_id)
     return None
 
 
@@ -87,15 +96,15 @@ def _open(project: Project, user: AbstractBaseUser, field: str) -> Q:
 
 def _held(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int | None:
     """1. Whether this reviewer holds any face out of ``exclude``: a plain read of at most
-    ``len(exclude) + 1`` of their leases (one lease a face, so that many rows cannot all be
-    excluded). On an answer round there is none: they hold what the page shows, excluded.
+    ``len(exclude) + 1`` of their leases, rounded up (one lease a face, so that many rows
+    cannot all be excluded; :func:`_at_least`). On an answer round there is none: they hold
+    what the page shows, excluded.
     2. Only if there is: the first such face still current and open."""
-    leases = ReviewLease.objects.filter(
-        project=project, user_id=user.pk, expires_at__gt=timezone.now()
-    )
-    some = leases.values_list("face_id", flat=True)[: len(exclude) + 1]
+    now = timezone.now()
+    some = leases_held(project_id=project.pk, user_id=user.pk, now=now, count=_at_least(exclude))
     if set(some) <= set(exclude):
         return None
+    leases = ReviewLease.objects.filter(project=project, user_id=user.pk, expires_at__gt=now)
     return (
         leases.filter(face__superseded_by__isnull=True)
         .exclude(face_id__in=exclude)
@@ -104,6 +113,13 @@ def _held(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int |
         .values_list("face_id", flat=True)
         .first()
     )
+
+
+def _at_least(exclude: list[int]) -> int:
+    """``len(exclude) + 1``, rounded up to a power of two (at least 8): the LIMIT is written
+    into the statement, and the reviewer's skips make the list grow one by one. Reading more
+    of their few leases tells the same: some lease is not in ``exclude``, or none is."""
+    return max(8, 1 << len(exclude).bit_length())
 
 
 def _by_priority(project: Project, user: AbstractBaseUser, exclude: list[int]) -> int | None:
@@ -201,7 +217,13 @@ class Question:
     which: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What ``dataclasses.asdict`` gives, without its deep copies of every value (every
+        answer serves a question): the fields are numbers, strings and these views."""
+        plain = dict(self.__dict__)
+        plain["face"] = dict(self.face.__dict__)
+        plain["image"] = dict(self.image.__dict__)
+        plain["faces"] = [dict(view.__dict__) for view in self.faces]
+        return plain
 
 
 def question_for(*, project: Project, face: Face) -> Question:
@@ -209,12 +231,7 @@ def question_for(*, project: Project, face: Face) -> Question:
     faces, then their labels in this project, which also tell the boxes drawn in another
     project that this one sees (``seen_in_q``, answered here). Rows, not model objects, and
     no subquery: this runs on every answer, and building the queries was most of its cost."""
-    rows = list(
-        Face.objects.current()
-        .filter(image_id=face.image_id)
-        .order_by("index", "pk")
-        .values(*_BOX_FIELDS, "project_id")
-    )
+    rows = photo_faces(image_id=face.image_id)
     verdicts, scores = _labels_of(project, [row["pk"] for row in rows])
     siblings = [
         row
@@ -227,7 +244,7 @@ def question_for(*, project: Project, face: Face) -> Question:
     ]
     by_id = {view.id: view for view in views}
     current = by_id.get(face.pk) or _box_view(
-        len(views) + 1, {name: getattr(face, name) for name in _BOX_FIELDS}, None
+        len(views) + 1, {name: getattr(face, name) for name in BOX_FIELDS}, None
     )
     open_scores = [scores[pk] for pk in by_id if pk not in verdicts and pk in scores]
     return Question(
@@ -239,16 +256,9 @@ def question_for(*, project: Project, face: Face) -> Question:
     )
 
 
-_BOX_FIELDS = ("pk", "left", "top", "width", "height", "origin")
-
-
 def _labels_of(project: Project, face_ids: list[int]) -> tuple[dict[int, str], dict[int, float]]:
     """The human verdicts and the model's scores of these faces in this project."""
-    rows = Label.objects.filter(
-        project=project,
-        face_id__in=face_ids,
-        source__in=(Label.Source.HUMAN, Label.Source.MODEL),
-    ).values_list("face_id", "source", "verdict", "score")
+    rows = labels_of(project_id=project.pk, faces=face_ids)
     verdicts: dict[int, str] = {}
     scores: dict[int, float] = {}
     for face_id, source, verdict, score in rows:
@@ -324,12 +334,7 @@ def faces_of_project(*, project: Project, face_ids: Sequence[int]) -> list[Face]
 
 def face_of_project(*, project: Project, face_id: int) -> Face | None:
     """A face of the project (even one replaced since, so a late answer is explained)."""
-    face = (
-        Face.objects.filter(pk=face_id, image__project_links__project=project)
-        .select_related("image")
-        .defer("encoding")
-        .first()
-    )
+    face = project_face(face_id=face_id, project_id=project.pk)
     if face is None:
         return None
     if drawn_elsewhere(face.project_id, project.pk) and not _answered_here(project, [face_id]):
@@ -387,9 +392,8 @@ def twin_groups(*, project: Project, face_ids: Sequence[int]) -> list[list[int]]
     walked every current face of the project: an answer grew with the project.)"""
     if not face_ids:
         return []
-    given = Image.objects.filter(faces__pk__in=list(face_ids)).exclude(sha1="").values("sha1")
     # Not narrowed to the project here: joined to its files, the planner walks them all.
-    image_ids = set(Image.objects.filter(sha1__in=given).values_list("pk", flat=True))
+    image_ids = same_bytes(faces=face_ids)
     if len(image_ids) < 2:
         return []
     rows = (

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.db import router
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+
+from core.prepared import PreparedRead
 
 from .models import Project, ProjectGroup
 
@@ -17,7 +21,7 @@ def project_for(request: HttpRequest, pk: int, *, manage: bool = False) -> Proje
 
     Moderators (staff) see every project; ``manage`` asks for the owner (or a moderator).
     """
-    project: Project = get_object_or_404(Project.objects.select_related("owner"), pk=pk)
+    project = project_with_owner(pk)
     user = request.user
     if user.is_staff:
         return project
@@ -46,3 +50,27 @@ def group_for(request: HttpRequest, pk: int) -> tuple[ProjectGroup, list[Project
     if any(project.role_of(user) is None for project in projects):
         raise PermissionDenied
     return group, projects
+
+
+def project_queryset(*, pk: int) -> QuerySet[Project]:
+    """What ``get_object_or_404(Project.objects.select_related("owner"), pk=pk)`` reads
+    (``get()``: no ordering, at most 21 rows)."""
+    return Project.objects.select_related("owner").filter(pk=pk).order_by()[:21]
+
+
+# Every project page and endpoint reads it (each answer of the classify page): compiled once
+# per process (core.prepared), the id bound per request.
+PROJECT = PreparedRead(
+    build=project_queryset,
+    values=lambda _connection, *, pk: {"project": pk},
+    shape=lambda **_inputs: (),
+)
+
+
+def project_with_owner(pk: int) -> Project:
+    """The project with its owner; 404 if there is none."""
+    projects = PROJECT.objects(using=router.db_for_read(Project), pk=pk)
+    if not projects:
+        raise Http404("No Project matches the given query.")
+    project: Project = projects[0]
+    return project

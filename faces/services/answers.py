@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.transactions import retried
 from faces.models import Answer, Face, Image, Label, ReviewLease, is_old_enough, seen_in_q
 from faces.selectors import face_in_project
+from faces.services.answer_writes import leases_free, order_leave
 from faces.services.refusals import (
     AlreadyAnswered,
     AnswerStands,
@@ -305,11 +306,10 @@ def _label_set(project: Project, face: Face, user: AbstractBaseUser, verdict: st
 def _after_answers(project: Project, face_ids: Sequence[int], user: AbstractBaseUser) -> None:
     if not face_ids:
         return
-    # Answered faces leave the review order now, not when the learner next runs.
-    Label.objects.filter(project=project, face_id__in=face_ids, source=Label.Source.MODEL).update(
-        priority=None
-    )
-    ReviewLease.objects.filter(project=project, face_id__in=face_ids, user_id=user.pk).delete()
+    # Answered faces leave the review order now, not when the learner next runs; the
+    # reviewer's leases on them are freed (both compiled once per process).
+    order_leave(project_id=project.pk, faces=face_ids)
+    leases_free(project_id=project.pk, user_id=user.pk, faces=face_ids)
     request_rescore(project_id=project.pk)
 
 

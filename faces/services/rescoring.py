@@ -12,6 +12,7 @@ from django.db import transaction
 
 from core.enqueue import enqueue
 from core.transactions import retried
+from faces.review_reads import rescore_waits
 from projects.models import Project
 
 # A burst of answers queues one re-scoring, a moment later.
@@ -41,7 +42,7 @@ def _rescore_flag(project_id: int, *, now: bool) -> None:
     # During a burst of answers the flag is mostly set already: a plain read then, no lock.
     # A run that clears the flag after this read starts after the caller's commit: it sees
     # the caller's answers.
-    if not now and Project.objects.filter(pk=project_id, rescore_pending=True).exists():
+    if not now and rescore_waits(project_id=project_id):
         return
     queued = Project.objects.filter(pk=project_id, rescore_pending=False).update(
         rescore_pending=True

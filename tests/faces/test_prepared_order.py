@@ -1,4 +1,4 @@
-"""The learner's order is read through SQL compiled once per process (``faces.prepared``):
+"""The learner's order is read through SQL compiled once per process (``core.prepared``):
 the statement and parameters it sends must be what the ORM builds for the same inputs, on
 the backend the tests run on (SQLite, and MariaDB with DATABASE_URL), and so must its rows.
 """
@@ -17,8 +17,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from benchmarks.commands import seedproject
+from core.prepared import PreparedRead, Values
 from faces.models import Answer, Face, Image, Label, ReviewLease
-from faces.prepared import PreparedRead, Values
 from faces.review_order import (
     ANSWERED,
     ORDER,

@@ -174,6 +174,9 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     # (written to both). Not with a per-process cache: a logout in one process would leave
     # the session alive in the others' copies.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    # Database sessions, their read compiled once per process (wikivisage/sessions.py).
+    SESSION_ENGINE = "wikivisage.sessions"
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from commons.mediainfo import pct_region
+from faces import label_sql
 
 ENCODING_DIMENSIONS = 128
 ENCODING_BYTES = ENCODING_DIMENSIONS * 4  # float32
@@ -414,72 +414,17 @@ class LabelQuerySet(models.QuerySet):
         the row and locks only that row. A batch that finds fewer rows than it holds (a
         label deleted meanwhile) is written again as an upsert.
         """
-        sql = _model_update_sql(self.model._meta.db_table)
+        sql = label_sql.model_update_sql(self.model._meta.db_table, source=Label.Source.MODEL)
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
             for start in range(0, len(rows), batch_size):
                 batch = rows[start : start + batch_size]
-                cursor.execute(sql.format(values=_values_literal(batch)), [project_id, now])
+                cursor.execute(
+                    sql.format(values=label_sql.values_literal(batch, verdicts=_VERDICT_LITERALS)),
+                    [project_id, now],
+                )
                 if cursor.rowcount < len(batch):
                     self.model_upsert(project_id, batch, batch_size=batch_size)
-
-
-def _model_update_sql(table: str) -> str:
-    """The learner's UPDATE, with ``{values}`` left for the rows (see _values_literal)."""
-    table = connection.ops.quote_name(table)
-    model = Label.Source.MODEL.value
-    if connection.vendor == "mysql":
-        # The new values name their columns (see _values_literal). STRAIGHT_JOIN: each new
-        # row finds its label by the whole unique key; joined the other way round, MariaDB
-        # read every label of the project (EXPLAIN: ref, project_id).
-        return (
-            f"UPDATE ({{values}}) AS t STRAIGHT_JOIN {table} AS l ON l.project_id = %s "
-            f"AND l.face_id = t.face AND l.source = '{model}' "
-            "SET l.verdict = t.verdict, l.score = t.score, l.priority = t.priority, "
-            "l.created_at = %s"
-        )
-    # Parameters in the order MariaDB's form takes them: the project, then the time.
-    return (
-        f"WITH t AS (SELECT %s AS project, column1 AS face, column2 AS verdict, "
-        f"column3 AS score, column4 AS priority, %s AS at FROM (VALUES {{values}})) "
-        f"UPDATE {table} SET verdict = t.verdict, score = t.score, priority = t.priority, "
-        f"created_at = t.at FROM t WHERE {table}.project_id = t.project "
-        f"AND {table}.face_id = t.face AND {table}.source = '{model}'"
-    )
-
-
-def _values_literal(rows: Sequence[tuple[int, str, float, float | None]]) -> str:
-    """The rows as SQL literals. Written out, not bound: the driver quotes each of 20,000
-    parameters in Python, which took as long as the database took to store them. Safe
-    because every value is a number or one of the verdicts (anything else raises).
-    One f-string a row: 5,000 rows (an answer's) in 5 ms, where a tuple of converted values
-    a row took 33 ms."""
-    literal = "), (".join(
-        f"{int(face_id)}, {_verdict_literal(verdict)}, {_number(score)}, {_number(rank)}"
-        for face_id, verdict, score, rank in rows
-    )
-    if connection.vendor != "mysql":
-        return f"({literal})"
-    # MariaDB names a VALUES list's columns after its first row: an empty SELECT before it
-    # names them. A VALUES list, not a SELECT a row joined by UNION ALL: the server reads
-    # 2,000 rows of it in a third of the time (and the whole UPDATE takes some 15 % less).
-    names = "SELECT 0 AS face, 'no' AS verdict, 0e0 AS score, 0e0 AS priority FROM DUAL WHERE 0"
-    return f"{names} UNION ALL VALUES ({literal})"
-
-
-def _verdict_literal(verdict: str) -> str:
-    literal = _VERDICT_LITERALS.get(verdict) if isinstance(verdict, str) else None
-    if literal is None:
-        raise ValueError(f"not a verdict: {verdict!r}")
-    return literal
-
-
-def _number(value: float | None) -> str:
-    """A finite number as SQL, else NULL (the learner stores no NaN)."""
-    if value is None:
-        return "NULL"
-    number = float(value)  # anything but a number raises here
-    return repr(number) if math.isfinite(number) else "NULL"
 
 
 class Label(models.Model):
@@ -531,7 +476,7 @@ class Label(models.Model):
         return f"{self.get_verdict_display()} ({self.source}) on {self.face_id}"
 
 
-# The verdicts as SQL literals, for the learner's bulk update (_values_literal).
+# The verdicts as SQL literals, for the learner's bulk update (label_sql.values_literal).
 _VERDICT_LITERALS = {verdict.value: f"'{verdict.value}'" for verdict in Label.Verdict}
 
 

@@ -11,19 +11,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from commons.categories import FileEstimate, estimate_files
-from commons.client import ApiClient, CommonsError
+from commons.categories import FileEstimate
+from commons.client import ApiClient
 from commons.types import Person
 from commons.wikidata import PersonNotFound
 
 from .groups import MAX_PEOPLE, MIN_PEOPLE, GroupPerson, ProjectGroup
 from .models import DEFAULT_MIN_ANSWERS
 from .services import (
-    CREATION_ESTIMATE_REQUESTS,
-    CREATION_ESTIMATE_SECONDS,
-    CategoryMissing,
     NotAHuman,
-    WikimediaTrouble,
+    category_checked,
     owner_files_refuse_full,
     person_for_project,
     project_start,
@@ -75,7 +72,7 @@ def group_open(
         raise ValueError(f"a group holds {MIN_PEOPLE} to {MAX_PEOPLE} people")
     owner_files_refuse_full(owner)
     people = _people_checked(qids, wikidata=wikidata, languages=languages)
-    estimate = _category_checked(commons, category=category, crawl_depth=crawl_depth)
+    estimate = category_checked(commons, category=category, crawl_depth=crawl_depth)
     with transaction.atomic():
         group = ProjectGroup.objects.create(
             owner=owner, name=name or _default_name(people, estimate.root.title)
@@ -119,22 +116,6 @@ def _people_checked(
     if refused:
         raise PeopleRefused(refused)
     return people
-
-
-def _category_checked(commons: ApiClient, *, category: str, crawl_depth: int) -> FileEstimate:
-    try:
-        estimate = estimate_files(
-            commons,
-            category=category,
-            max_depth=crawl_depth,
-            max_requests=CREATION_ESTIMATE_REQUESTS,
-            budget_seconds=CREATION_ESTIMATE_SECONDS,
-        )
-    except CommonsError as error:
-        raise WikimediaTrouble("Commons", error) from error
-    if not estimate.root.exists:
-        raise CategoryMissing(estimate.root.title or category)
-    return estimate
 
 
 def _default_name(people: Sequence[Person], category: str) -> str:

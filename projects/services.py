@@ -223,18 +223,7 @@ def project_open(
     The category's size is estimated on the way, within a small budget (``NewProject``).
     """
     person = person_for_project(wikidata=wikidata, qid=qid, languages=languages)
-    try:
-        estimate = estimate_files(
-            commons,
-            category=category,
-            max_depth=crawl_depth,
-            max_requests=CREATION_ESTIMATE_REQUESTS,
-            budget_seconds=CREATION_ESTIMATE_SECONDS,
-        )
-    except CommonsError as error:
-        raise WikimediaTrouble("Commons", error) from error
-    if not estimate.root.exists:
-        raise CategoryMissing(estimate.root.title or category)
+    estimate = category_checked(commons, category=category, crawl_depth=crawl_depth)
     project = project_start(
         owner=owner,
         person=person,
@@ -331,6 +320,24 @@ def _on_commons(ask: Callable[[], T]) -> T:
         return ask()
     except CommonsError as error:
         raise WikimediaTrouble("Commons", error) from error
+
+
+def category_checked(commons: ApiClient, *, category: str, crawl_depth: int) -> FileEstimate:
+    """The category as a new project takes it: it exists on Commons (CategoryMissing), its
+    size estimated within a small budget; Commons failing to answer raises WikimediaTrouble."""
+    try:
+        estimate = estimate_files(
+            commons,
+            category=category,
+            max_depth=crawl_depth,
+            max_requests=CREATION_ESTIMATE_REQUESTS,
+            budget_seconds=CREATION_ESTIMATE_SECONDS,
+        )
+    except CommonsError as error:
+        raise WikimediaTrouble("Commons", error) from error
+    if not estimate.root.exists:
+        raise CategoryMissing(estimate.root.title or category)
+    return estimate
 
 
 def person_for_project(*, wikidata: ApiClient, qid: str, languages: Sequence[str]) -> Person:

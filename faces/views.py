@@ -118,7 +118,7 @@ def answer(request: AuthenticatedRequest, pk: int) -> JsonResponse:
             request_id=data["request_id"],
         )
     except refusals.ReviewError as error:
-        return _refusal(project, request, error, data["exclude"])
+        return answer_refusal(project, request, error, data["exclude"])
     return _stored(project, request, outcome, data["exclude"])
 
 
@@ -147,7 +147,7 @@ def pick(request: AuthenticatedRequest, pk: int) -> JsonResponse:
             request_id=data["request_id"],
         )
     except refusals.ReviewError as error:
-        return _refusal(project, request, error, data["exclude"])
+        return answer_refusal(project, request, error, data["exclude"])
     return _stored(project, request, outcome, data["exclude"])
 
 
@@ -169,7 +169,7 @@ def _stored(
     )
 
 
-def _refusal(
+def answer_refusal(
     project: Project, request: AuthenticatedRequest, error: refusals.ReviewError, exclude: list[int]
 ) -> JsonResponse:
     # Refused because someone was quicker: the page moves on with the next face.

@@ -68,7 +68,7 @@ def answer_record(
     """
     if verdict not in Label.Verdict.values:
         raise ValueError(f"unknown verdict {verdict!r}")
-    refusal = _refusal(project, face)
+    refusal = answer_refusal(project, face)
     if refusal is not None or verdict == Label.Verdict.SKIP:
         # Before a refusal (or a skip's own check): a retry of an answer stored before a
         # pause must hear that it was stored.
@@ -87,7 +87,7 @@ def answer_record(
         return _answer_store_careful(project, face, user, verdict, request_id)
 
 
-def _refusal(project: Project, face: Face) -> ReviewError | None:
+def answer_refusal(project: Project, face: Face) -> ReviewError | None:
     """Why the project does not take an answer on this face now, if it does not."""
     if not project.accepts_answers:
         return ProjectNotAcceptingAnswers(project)
@@ -129,7 +129,7 @@ def _answer_store(
             project=project, face=face, source=Label.Source.HUMAN, verdict=verdict, user_id=user.pk
         )
         twins_align(project=project, face_ids=[face.pk])
-        _after_answers(project, [face.pk], user)
+        after_answers(project, [face.pk], user)
     return AnswerOutcome(answers=(answer,), created=True)
 
 
@@ -137,11 +137,11 @@ def _answer_store_careful(
     project: Project, face: Face, user: AbstractBaseUser, verdict: str, request_id: uuid.UUID
 ) -> AnswerOutcome:
     with transaction.atomic():
-        answer, created = _answer_create(project, face, user, verdict, request_id, timezone.now())
+        answer, created = answer_create(project, face, user, verdict, request_id, timezone.now())
         if created:
-            _label_set(project, face, user, verdict)
+            label_set(project, face, user, verdict)
             twins_align(project=project, face_ids=[face.pk])
-            _after_answers(project, [face.pk], user)
+            after_answers(project, [face.pk], user)
     return AnswerOutcome(answers=(answer,), created=created)
 
 
@@ -156,9 +156,9 @@ def _skip_store(
     it is refused and stores nothing, so it never overwrites an answer, not even the
     reviewer's own (undo is the way to take that back).
     """
-    _refuse_if_answered(project, face, user)
+    refuse_if_answered(project, face, user)
     with transaction.atomic():
-        answer, created = _answer_create(
+        answer, created = answer_create(
             project, face, user, Label.Verdict.SKIP, request_id, timezone.now()
         )
         if created:
@@ -167,7 +167,7 @@ def _skip_store(
     return AnswerOutcome(answers=(answer,), created=created)
 
 
-def _refuse_if_answered(project: Project, face: Face, user: AbstractBaseUser) -> None:
+def refuse_if_answered(project: Project, face: Face, user: AbstractBaseUser) -> None:
     label = (
         Label.objects.filter(project=project, face=face, source=Label.Source.HUMAN)
         .select_related("user")
@@ -228,17 +228,17 @@ def _pick_store(
             face_request = request_id if first else uuid.uuid5(request_id, str(face.pk))
             try:
                 with transaction.atomic():
-                    answer, _created = _answer_create(
+                    answer, _created = answer_create(
                         project, face, user, verdict, face_request, now
                     )
-                    _label_set(project, face, user, verdict)
+                    label_set(project, face, user, verdict)
             except AlreadyAnswered:
                 if first and chosen is not None:
                     raise
                 continue
             stored.append(answer)
         twins_align(project=project, face_ids=[answer.face_id for answer in stored])
-        _after_answers(project, [answer.face_id for answer in stored], user)
+        after_answers(project, [answer.face_id for answer in stored], user)
     return AnswerOutcome(answers=tuple(stored), created=True)
 
 
@@ -251,7 +251,7 @@ def _repeat_of(
     return AnswerOutcome(answers=tuple(step.select_related("face")), created=False)
 
 
-def _answer_create(
+def answer_create(
     project: Project,
     face: Face,
     user: AbstractBaseUser,
@@ -278,7 +278,7 @@ def _answer_create(
         return answer, False
 
 
-def _label_set(project: Project, face: Face, user: AbstractBaseUser, verdict: str) -> None:
+def label_set(project: Project, face: Face, user: AbstractBaseUser, verdict: str) -> None:
     """The one human label of the face: created, or changed by the reviewer who owns it."""
     try:
         with transaction.atomic():
@@ -303,7 +303,7 @@ def _label_set(project: Project, face: Face, user: AbstractBaseUser, verdict: st
     label.save(update_fields=["verdict", "created_at"])
 
 
-def _after_answers(project: Project, face_ids: Sequence[int], user: AbstractBaseUser) -> None:
+def after_answers(project: Project, face_ids: Sequence[int], user: AbstractBaseUser) -> None:
     if not face_ids:
         return
     # Answered faces leave the review order now, not when the learner next runs; the
@@ -377,5 +377,5 @@ def _faces_decide(
             ]
         )
         twins_align(project=project, face_ids=ids)
-        _after_answers(project, ids, user)
+        after_answers(project, ids, user)
     return len(ids)

@@ -23,11 +23,11 @@ from faces.group_selectors import group_next_face
 from faces.models import Answer, Face, Label, ReviewLease
 from faces.services.answers import (
     AnswerOutcome,
-    _after_answers,
-    _answer_create,
-    _label_set,
-    _refusal,
-    _refuse_if_answered,
+    after_answers,
+    answer_create,
+    answer_refusal,
+    label_set,
+    refuse_if_answered,
 )
 from faces.services.leases import SERVE_ATTEMPTS, lease_take
 from faces.services.refusals import AlreadyAnswered, RequestIdReused
@@ -68,7 +68,7 @@ def group_answer(
 
 def _refuse_any(projects: Sequence[Project], face: Face) -> None:
     for project in projects:
-        refusal = _refusal(project, face)
+        refusal = answer_refusal(project, face)
         if refusal is not None:
             raise refusal
 
@@ -103,7 +103,7 @@ def _group_store(
                 stored.append(answer)
         for answer in stored:
             twins_align(project=answer.project, face_ids=[face.pk])
-            _after_answers(answer.project, [face.pk], user)
+            after_answers(answer.project, [face.pk], user)
     return AnswerOutcome(answers=tuple(stored), created=True)
 
 
@@ -118,10 +118,10 @@ def _one_store(
 ) -> Answer | None:
     try:
         with transaction.atomic():
-            answer, _created = _answer_create(
+            answer, _created = answer_create(
                 project, face, user, verdict, _request_of(request_id, project, lead), now
             )
-            _label_set(project, face, user, verdict)
+            label_set(project, face, user, verdict)
     except AlreadyAnswered as conflict:
         if lead and verdict == Label.Verdict.YES:
             raise
@@ -159,11 +159,11 @@ def group_skip(
         return repeat
     _refuse_any(projects, face)
     for project in projects:
-        _refuse_if_answered(project, face, user)
+        refuse_if_answered(project, face, user)
     now = timezone.now()
     with transaction.atomic():
         stored = [
-            _answer_create(
+            answer_create(
                 project,
                 face,
                 user,

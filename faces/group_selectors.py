@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from faceengine.learner.questions import EXPLORING
 from faces.learner_figures import estimate_texts, learner_summary
-from faces.models import Face, Label, ReviewLease
-from faces.selectors import face_in_project, next_face, question_for
+from faces.models import Face, Label, ProjectImage, ReviewLease
+from faces.selectors import next_face, question_for
 from projects.figures import percent
 from projects.models import GroupPerson, Project
 
@@ -84,10 +84,17 @@ def _open_next(
 def group_open(projects: Sequence[Project], face: Face) -> bool:
     """Whether the group still asks about this face: no person answered it in any of its
     projects, and it is a current face of each."""
+    if face.superseded_by_id is not None:
+        return False
+    # A box drawn in one project is that project's until answered there (faces.models.seen_in_q);
+    # an answer anywhere in the group ends the question anyway.
+    if face.project_id is not None and any(p.pk != face.project_id for p in projects):
+        return False
     answered = Label.objects.filter(project__in=projects, face=face, source=Label.Source.HUMAN)
     if answered.exists():
         return False
-    return all(face_in_project(project=project, face=face) for project in projects)
+    linked = ProjectImage.objects.filter(image_id=face.image_id, project__in=projects)
+    return linked.values("project_id").distinct().count() == len(projects)
 
 
 def _held_in_group(

@@ -11,7 +11,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from faces.models import Answer, Label, ReviewLease
+from faces.models import Answer, Face, Label, ProjectImage, ReviewLease
 from faces.services import group_answers
 from faces.services.refusals import ProjectNotAcceptingAnswers, RequestIdReused
 from projects.models import GroupPerson, Project, ProjectGroup
@@ -286,3 +286,27 @@ def test_the_people_whose_learner_needs_a_question_take_turns(group, owner):
     again = group_answers.group_face_serve(projects=projects, user=owner)
     assert group_answers.group_face_serve(projects=projects, user=owner) == again
     assert sum(people.values_list("served", flat=True)) == 3
+
+
+def test_the_group_asks_only_about_a_current_detected_face_of_every_person_s_photos(group):
+    from faces.group_selectors import group_open
+
+    _group, projects = group
+    face = first_face(projects)
+    assert group_open(projects, face)
+    # A box drawn in one person's project is that project's alone.
+    drawn = FaceFactory(image=face.image, index=2, project=projects[0])
+    assert not group_open(projects, drawn)
+    assert group_open(projects[:1], drawn)
+    # A photo one person's project no longer holds.
+    ProjectImage.objects.filter(project=projects[2], image=face.image).delete()
+    assert not group_open(projects, face)
+    assert group_open(projects[:2], face)
+    # A replaced face, and a face answered in any one project.
+    other = face.image.faces.get(index=1)
+    assert group_open(projects[:2], other)
+    LabelFactory(project=projects[1], face=other, verdict="no", user=projects[1].owner)
+    assert not group_open(projects[:2], other)
+    Face.objects.filter(pk=face.pk).update(superseded_by=drawn)
+    face.refresh_from_db()
+    assert not group_open(projects[:2], face)

@@ -129,3 +129,16 @@ def test_only_a_logged_in_contributor_may_ask(client, fake):
 def test_the_new_project_page_offers_the_look_up(client_of, owner):
     page = client_of(owner).get(reverse("projects:new")).content.decode()
     assert 'id="depicted-button"' in page and reverse("projects:depicted-people") in page
+
+
+def test_the_look_up_stops_reading_when_its_budget_is_spent(fake, monkeypatch):
+    # A web request's look-up: no wbgetentities starts after the budget; what was read counts.
+    monkeypatch.setattr("commons.depicted.IDS_PER_REQUEST", 2)  # 5 files: three batches
+    ticks = iter([0.0, 0.5, 5.0])  # the deadline set; the first batch starts; no second
+    with commons_client(retry=NO_WAIT) as client:
+        depicted = depicted_in_category(
+            client, category="Book fair 1999", budget_seconds=3.0, clock=lambda: next(ticks)
+        )
+    assert (depicted.files, depicted.complete) == (2, False)
+    assert sum(depicted.counts.values()) == 4  # Fair 1 and Fair 2
+    assert len(fake.api_requests(action="wbgetentities")) == 1

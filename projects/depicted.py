@@ -18,7 +18,7 @@ from core.http import AuthenticatedRequest
 from core.ratelimit import rate_limited
 
 from .forms import CategoryEstimateForm, errors_text
-from .views import ESTIMATE_TIMEOUT, label_languages, quick_client, wikimedia_trouble
+from .views import ESTIMATE_TIMEOUT, invalid_json, label_languages, quick_client, trouble_json
 
 CANDIDATE_ITEMS = 50
 """The most depicted items checked on Wikidata (one request): many are not people."""
@@ -34,9 +34,7 @@ def depicted_people(request: AuthenticatedRequest) -> JsonResponse:
     """The humans the first files of a category depict, most files first, with a line to say."""
     form = CategoryEstimateForm(request.GET)
     if not form.is_valid():
-        return JsonResponse(
-            {"error": "invalid", "message": errors_text(form.errors.values())}, status=400
-        )
+        return invalid_json(errors_text(form.errors.values()))
     category = form.cleaned_data["category"]
     site = "Commons"
     try:
@@ -47,9 +45,7 @@ def depicted_people(request: AuthenticatedRequest) -> JsonResponse:
         with quick_client(settings.WIKIDATA_API_URL, timeout=ESTIMATE_TIMEOUT) as wikidata:
             humans = humans_among(wikidata, qids=candidates, languages=label_languages())
     except CommonsError as error:
-        return JsonResponse(
-            {"error": error.code, "message": wikimedia_trouble(error, site=site)}, status=503
-        )
+        return trouble_json(error, site=site)
     people = [
         {"qid": qid, "label": humans[qid], "files": depicted.counts[qid]}
         for qid in candidates

@@ -76,6 +76,18 @@ def label_languages() -> list[str]:
     return list(dict.fromkeys([get_language(), *(code for code, _name in settings.LANGUAGES)]))
 
 
+def invalid_json(message: str) -> JsonResponse:
+    """A look-up's answer to input it cannot read (400), with the message to show."""
+    return JsonResponse({"error": "invalid", "message": message}, status=400)
+
+
+def trouble_json(error: CommonsError, *, site: str) -> JsonResponse:
+    """A look-up's answer when Commons or Wikidata did not answer as hoped (503)."""
+    return JsonResponse(
+        {"error": error.code, "message": wikimedia_trouble(error, site=site)}, status=503
+    )
+
+
 def wikimedia_trouble(error: CommonsError, *, site: str) -> str:
     """What to tell a person when Wikidata or Commons did not answer as hoped."""
     if isinstance(error, TransientError):
@@ -259,7 +271,7 @@ def category_estimate(request: AuthenticatedRequest) -> JsonResponse:
     form = CategoryEstimateForm(request.GET)
     if not form.is_valid():
         message = " ".join(str(m) for errors in form.errors.values() for m in errors)
-        return JsonResponse({"error": "invalid", "message": message}, status=400)
+        return invalid_json(message)
     data = form.cleaned_data
     try:
         with quick_client(settings.COMMONS_API_URL, timeout=ESTIMATE_TIMEOUT) as client:
@@ -271,9 +283,7 @@ def category_estimate(request: AuthenticatedRequest) -> JsonResponse:
                 budget_seconds=ESTIMATE_SECONDS,
             )
     except CommonsError as error:
-        return JsonResponse(
-            {"error": error.code, "message": wikimedia_trouble(error, site="Commons")}, status=503
-        )
+        return trouble_json(error, site="Commons")
     if not estimate.root.exists:
         message = _("There is no category “%(name)s” on Commons.") % {"name": data["category"]}
         return JsonResponse({"error": "missing", "message": message}, status=404)
@@ -305,16 +315,12 @@ def search_estimate(request: AuthenticatedRequest) -> JsonResponse:
     """About how many files a Commons search finds (one request: its ``totalhits``)."""
     form = SearchEstimateForm(request.GET)
     if not form.is_valid():
-        return JsonResponse(
-            {"error": "invalid", "message": errors_text(form.errors.values())}, status=400
-        )
+        return invalid_json(errors_text(form.errors.values()))
     try:
         with quick_client(settings.COMMONS_API_URL, timeout=ESTIMATE_TIMEOUT) as client:
             found = search_total(client, query=" ".join(form.cleaned_data["q"].split()))
     except CommonsError as error:
-        return JsonResponse(
-            {"error": error.code, "message": wikimedia_trouble(error, site="Commons")}, status=503
-        )
+        return trouble_json(error, site="Commons")
     if not found:
         message = _("This search finds no file on Commons.")
         return JsonResponse({"error": "empty", "files": 0, "message": message}, status=404)
@@ -334,7 +340,7 @@ def file_list_check(request: AuthenticatedRequest) -> JsonResponse:
     posted = _posted_list(request)
     if posted is None:
         message = _("Send the list as text.")
-        return JsonResponse({"error": "invalid", "message": message}, status=400)
+        return invalid_json(message)
     pasted, uploaded, name = posted
     if "\x00" in uploaded:
         message = _("This is not a text file. Upload a list of titles as UTF-8 text or CSV.")
@@ -385,9 +391,7 @@ def person_search(request: AuthenticatedRequest) -> JsonResponse:
                 client, text=form.cleaned_data["q"], language=get_language(), limit=8
             )
     except CommonsError as error:
-        return JsonResponse(
-            {"error": error.code, "message": wikimedia_trouble(error, site="Wikidata")}, status=503
-        )
+        return trouble_json(error, site="Wikidata")
     return JsonResponse(
         {
             "results": [
@@ -404,9 +408,7 @@ def person_check(request: AuthenticatedRequest) -> JsonResponse:
     """The chosen person, with image, checked to be a human (redirects followed)."""
     form = PersonCheckForm(request.GET)
     if not form.is_valid():
-        return JsonResponse(
-            {"error": "invalid", "message": _("Give a Wikidata item id such as Q42.")}, status=400
-        )
+        return invalid_json(_("Give a Wikidata item id such as Q42."))
     qid = form.cleaned_data["qid"]
     try:
         with quick_client(settings.WIKIDATA_API_URL) as client:
@@ -417,9 +419,7 @@ def person_check(request: AuthenticatedRequest) -> JsonResponse:
     except services.NotAHuman as error:
         return JsonResponse({"error": "not_human", "message": str(error)}, status=422)
     except CommonsError as error:
-        return JsonResponse(
-            {"error": error.code, "message": wikimedia_trouble(error, site="Wikidata")}, status=503
-        )
+        return trouble_json(error, site="Wikidata")
     return JsonResponse(_person_json(person))
 
 

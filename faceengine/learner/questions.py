@@ -184,7 +184,8 @@ def review_priority(
     from (highest first), so the evaluation and the app ask in the same order.
     ``max_distance`` is the project's distance threshold, as :func:`suggest` takes it.
 
-    1. The face :func:`next_question` chooses.
+    1. The face :func:`next_question` chooses: FIRST_QUESTION before any yes, else the
+       value of its own kind below, raised over any tie (:func:`_first_priority`).
     2. The faces of contested photos ("which face is it?").
     3. The faces the suggestions may be wrong about (:func:`in_doubt`), likeliest first.
     4. While exploring, the densest clusters no answer explains.
@@ -208,5 +209,22 @@ def review_priority(
         explore = EXPLORING + density / max(float(density.max()), 1e-9)
         priority[sample] = np.fmax(priority[sample], explore)
     if first is not None:
-        priority[first] = FIRST_QUESTION
+        priority[first] = _first_priority(evidence, scores, priority, first)
     return priority
+
+
+def _first_priority(evidence: Evidence, scores: Scores, priority: np.ndarray, first: int) -> float:
+    """The place of :func:`next_question`'s face: FIRST_QUESTION before any yes (the hint,
+    or the densest cluster: nothing else ranks it first) and for the centroid strategy's
+    random face; otherwise its own kind's value (contested photo, in doubt, exploring, or
+    the boundary's nearest face), which ranks first already, raised over any tie.
+
+    A group of people reads this value to know whether a person's learner needs its
+    question (``EXPLORING`` or more): tagging every person's next face FIRST_QUESTION made
+    every person look in need at every turn, and the turns went round regardless."""
+    if not yes_faces(evidence).any() or scores.strategy == Strategy.CENTROID:
+        return FIRST_QUESTION
+    others = np.delete(priority, first)
+    top = float(np.nanmax(others)) if np.isfinite(others).any() else -math.inf
+    own = float(priority[first])
+    return own if own > top else float(np.nextafter(top, math.inf))

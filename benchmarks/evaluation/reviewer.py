@@ -29,6 +29,7 @@ from faceengine.learner.evidence import (
     Evidence,
     Verdict,
     evidence_count,
+    standing_portrait,
     standing_statements,
     yes_faces,
 )
@@ -372,7 +373,8 @@ def grid_now(
     suggestions = suggest(evidence, scores, max_distance=project.distance_threshold)
     if evidence_count(evidence) < project.min_answers:
         suggestions = suggest_nothing(evidence, scores)
-    claimed = yes_faces(evidence)
+    # The portrait's face is a yes without asking, but reaches Commons as a suggestion.
+    claimed = yes_faces(evidence) & ~standing_portrait(evidence)
     claimed[suggestions.faces] = True
     return claimed, suggestions
 

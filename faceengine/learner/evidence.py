@@ -91,28 +91,50 @@ def standing_statements(evidence: Evidence) -> np.ndarray:
     return evidence.bootstrap_mask() & (np.asarray(evidence.verdicts) == Verdict.NONE)
 
 
+def standing_portrait(evidence: Evidence) -> np.ndarray:
+    """The face of the person's Wikidata image (P18) when that image holds no other face
+    and no human answered it: Wikidata says the image shows the person, so its only face
+    is a yes without asking, as an existing statement's face is. Unlike a statement it
+    is not on Commons yet: the grid proposes it, and it is sent only once approved."""
+    mask = np.zeros(evidence.size, dtype=bool)
+    hint = evidence.hint
+    if hint is None or evidence.verdicts[hint] != Verdict.NONE:
+        return mask
+    alone = int(np.count_nonzero(evidence.image_index == evidence.image_index[hint])) == 1
+    mask[hint] = alone and not evidence.bootstrap_mask()[hint]
+    return mask
+
+
+def standing_yes(evidence: Evidence) -> np.ndarray:
+    """The yes faces no human gave: standing statements and the standing portrait."""
+    return standing_statements(evidence) | standing_portrait(evidence)
+
+
 def implied_no(evidence: Evidence) -> np.ndarray:
-    """Unanswered faces on an image where another face is a yes (a human's or a statement's).
+    """Unanswered faces on an image where another face is a yes (a human's, a statement's
+    or the portrait's).
 
     One face per person per image: after a yes, the image's other faces are not the person,
     for this project.
     """
     verdicts = np.asarray(evidence.verdicts)
-    stated = standing_statements(evidence)
+    stated = standing_yes(evidence)
     said_yes = on_images_of(evidence.image_index, (verdicts == Verdict.YES) | stated)
     return (verdicts == Verdict.NONE) & said_yes & ~stated
 
 
 def open_faces(evidence: Evidence) -> np.ndarray:
     """Faces that may still be asked or suggested: unanswered, not implied no, and not an
-    existing statement's face (a yes without asking)."""
+    existing statement's face or the standing portrait (a yes without asking)."""
     unanswered = np.asarray(evidence.verdicts) == Verdict.NONE
-    return unanswered & ~implied_no(evidence) & ~evidence.bootstrap_mask()
+    stated = evidence.bootstrap_mask() | standing_portrait(evidence)
+    return unanswered & ~implied_no(evidence) & ~stated
 
 
 def yes_faces(evidence: Evidence) -> np.ndarray:
-    """Human yes answers, plus bootstrap faces that no human answer contradicts."""
-    return (np.asarray(evidence.verdicts) == Verdict.YES) | standing_statements(evidence)
+    """Human yes answers, plus the faces that stand as a yes without asking (bootstrap
+    faces and the portrait's) that no human answer contradicts."""
+    return (np.asarray(evidence.verdicts) == Verdict.YES) | standing_yes(evidence)
 
 
 def other_weights(evidence: Evidence) -> np.ndarray:
@@ -125,11 +147,11 @@ def other_weights(evidence: Evidence) -> np.ndarray:
 
 
 def evidence_count(evidence: Evidence) -> int:
-    """Yes and no answers, and existing statements no answer contradicts: what a project's
-    "answers before suggestions" counts."""
+    """Yes and no answers, and the yes faces standing without an answer (existing
+    statements, the portrait): what a project's "answers before suggestions" counts."""
     verdicts = np.asarray(evidence.verdicts)
     answered = (verdicts == Verdict.YES) | (verdicts == Verdict.NO)
-    return int(answered.sum() + standing_statements(evidence).sum())
+    return int(answered.sum() + standing_yes(evidence).sum())
 
 
 def project_distance(

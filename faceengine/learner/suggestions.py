@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceengine.learner.estimates import Estimate, estimate_quality
-from faceengine.learner.evidence import Evidence
+from faceengine.learner.evidence import Evidence, standing_portrait
 from faceengine.learner.scores import DEFAULT_MIN_PROBABILITY, Scores
 
 
@@ -39,13 +39,21 @@ def suggest(
 
     Never a face of a contested photo (it is asked instead), nor, with ``max_distance`` (the
     project's distance threshold), a face farther than that from every yes.
+
+    The standing portrait (:func:`standing_portrait`: the only face of the person's
+    Wikidata image) comes first, at probability 1: a yes for the learner without asking,
+    but not on Commons until a person approves it in the grid. The estimates count it
+    among the yes faces, not as a guess.
     """
     chosen = proposed_faces(evidence, scores, min_probability, max_distance)
     estimate = estimate_quality(evidence, scores, chosen, min_probability=min_probability)
+    portrait = np.flatnonzero(standing_portrait(evidence))
     return Suggestions(
-        faces=chosen,
-        score=scores.score[chosen],
-        probability=scores.probability[chosen],
+        faces=np.concatenate([portrait, chosen]),
+        score=np.concatenate([scores.score[portrait], scores.score[chosen]]),
+        probability=np.concatenate(
+            [np.ones(portrait.size, dtype=scores.probability.dtype), scores.probability[chosen]]
+        ),
         min_probability=min_probability,
         estimate=estimate,
     )

@@ -23,7 +23,7 @@ from faceengine.learner.distances import usable_encodings
 from faceengine.learner.evidence import Evidence, Verdict, evidence_count
 from faceengine.learner.questions import review_priority
 from faceengine.learner.scores import Scores
-from faceengine.learner.suggestions import suggest, suggest_nothing
+from faceengine.learner.suggestions import Suggestions, suggest, suggest_nothing
 from faces.learning_summary import LearnerSummary, ScoreHistogram
 from faces.models import Face, Label, ProjectImage
 from faces.services import learner_memory
@@ -85,7 +85,7 @@ def project_rescore(*, project_id: int) -> dict | None:
     if evidence_count(evidence) < project.min_answers:
         suggestions = suggest_nothing(evidence, scores)
     priority = review_priority(evidence, scores, max_distance=project.distance_threshold)
-    written = _write_labels(project, data.face_ids, scores, suggestions.faces, priority)
+    written = _write_labels(project, data.face_ids, scores, suggestions, priority)
     _store_audit(project, data, audited.audit)
     stored = _store_summary(project, _summary(project, evidence, scores, suggestions))
     learner_memory.remember_written(project.pk, written, stored)
@@ -333,7 +333,7 @@ def _write_labels(
     project: Project,
     face_ids: np.ndarray,
     scores: Scores,
-    suggested: np.ndarray,
+    suggestions: Suggestions,
     priority: np.ndarray,
 ) -> learner_memory.LabelArrays:
     """Store one model label per face, writing only the rows whose values changed.
@@ -346,7 +346,7 @@ def _write_labels(
     stored is read back unless this process remembers writing it (see ``learner_memory``).
     Returns what is stored now.
     """
-    wanted = _label_arrays(face_ids, scores, suggested, priority)
+    wanted = _label_arrays(face_ids, scores, suggestions, priority)
     stored = learner_memory.recall_written(project)
     if stored is None:
         stored = _stored_labels(project)
@@ -392,10 +392,13 @@ def _rows(
 
 
 def _label_arrays(
-    face_ids: np.ndarray, scores: Scores, suggested: np.ndarray, priority: np.ndarray
+    face_ids: np.ndarray, scores: Scores, suggestions: Suggestions, priority: np.ndarray
 ) -> learner_memory.LabelArrays:
     is_suggested = np.zeros(face_ids.size, dtype=bool)
-    is_suggested[suggested] = True
+    is_suggested[suggestions.faces] = True
+    # A suggestion's score is its own (the portrait's is 1), any other face's the learner's.
+    score = scores.probability.astype(np.float64)
+    score[suggestions.faces] = suggestions.probability
     rank = np.round(priority, 2)
     finite = np.flatnonzero(np.isfinite(rank))
     if finite.size > PRIORITY_KEPT:
@@ -403,7 +406,7 @@ def _label_arrays(
     return learner_memory.LabelArrays(
         face_ids=face_ids,
         suggested=is_suggested,
-        score=np.round(scores.probability.astype(np.float64), 3),
+        score=np.round(score, 3),
         rank=rank,
     )
 

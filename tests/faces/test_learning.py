@@ -13,7 +13,15 @@ import pytest
 from django.conf import settings
 
 from faceengine.learner.distances import covering_subset, nearest_distance
-from faceengine.learner.evidence import Evidence, Verdict, evidence_count, implied_no, open_faces
+from faceengine.learner.evidence import (
+    Evidence,
+    Verdict,
+    evidence_count,
+    implied_no,
+    open_faces,
+    standing_portrait,
+    yes_faces,
+)
 from faceengine.learner.questions import in_doubt, next_question, review_priority
 from faceengine.learner.scores import (
     MIN_SLOPE,
@@ -258,9 +266,33 @@ def test_an_existing_statement_is_a_yes_without_asking():
     scores = score_faces(evidence)
     assert next_question(evidence, scores) != 4
     assert np.isnan(review_priority(evidence, scores)[4])
-    # A yes already: it counts, and its look-alike is suggested with no answer given.
-    assert evidence_count(evidence) == 1
+    # A yes already: it counts (and the portrait, the only face of its photo, counts
+    # too), and its look-alike is suggested with no answer given.
+    assert evidence_count(evidence) == 2
     assert 5 in suggested(evidence)
+
+
+def test_the_only_face_of_the_wikidata_image_is_a_yes_the_grid_proposes():
+    points = [at(0), at(0.05), at(0.1), at(1.5), at(0, 0.02)]
+    evidence = project(points, hint=0)
+    scores = score_faces(evidence)
+    # Never asked, counted as an answer, and a yes the other faces are scored against.
+    assert list(standing_portrait(evidence)) == [True, False, False, False, False]
+    assert np.isnan(review_priority(evidence, scores)[0]) and not scores.open[0]
+    assert evidence_count(evidence) == 1 and yes_faces(evidence)[0]
+    proposed = suggest(evidence, scores)
+    # Proposed first at 1 (sent only once approved), not a guess the estimates weigh.
+    assert proposed.faces[0] == 0 and proposed.probability[0] == 1.0
+    assert {1, 2} <= set(proposed.faces.tolist()) and 3 not in proposed.faces
+    # Answered (here "no"), it is an ordinary answer; on a photo of two faces, a question.
+    answered = project(points, [NO, NONE, NONE, NONE, NONE], hint=0)
+    assert (
+        not standing_portrait(answered).any()
+        and 0 not in suggest(answered, score_faces(answered)).faces
+    )
+    crowded = project(points, images=[0, 1, 2, 3, 0], hint=0)
+    assert not standing_portrait(crowded).any()
+    assert next_question(crowded, score_faces(crowded)) == 0
 
 
 def test_an_existing_statement_is_no_for_the_other_faces_of_its_photo():
@@ -271,7 +303,10 @@ def test_an_existing_statement_is_no_for_the_other_faces_of_its_photo():
 def test_a_statement_a_human_said_no_to_leaves_the_hint_first():
     points = [at(1.0), at(1.05), at(1.1), at(0), at(-1.0)]
     bootstrap = np.array([False, False, False, False, True])
-    confirmed_no = project(points, [NONE, NONE, NONE, NONE, NO], bootstrap=bootstrap, hint=3)
+    # The Wikidata image holds two faces (3 and a stranger's), so its largest is a question.
+    points, bootstrap = [*points, at(-2.0)], np.append(bootstrap, False)
+    verdicts = [NONE, NONE, NONE, NONE, NO, NONE]
+    confirmed_no = project(points, verdicts, images=[0, 1, 2, 3, 4, 3], bootstrap=bootstrap, hint=3)
     assert next_question(confirmed_no, score_faces(confirmed_no)) == 3
 
 

@@ -140,7 +140,7 @@ def test_bootstrap_only_images_stay_outside_the_category_scope(stand_in):
     assert link.source == ProjectImage.Source.BOOTSTRAP and link.depicts_person
 
 
-def test_the_persons_wikidata_image_outside_the_category_is_the_first_question(
+def test_the_persons_wikidata_image_outside_the_category_is_a_yes_the_grid_proposes(
     make_fake_commons, pipeline_world
 ):
     # A category without a photo of Barack Obama, and no depicts statement of him anywhere:
@@ -148,14 +148,20 @@ def test_the_persons_wikidata_image_outside_the_category_is_the_first_question(
     pipeline_world["files"]["Obama 1.jpg"].pop("depicts")
     make_fake_commons(pipeline_world)
     project = ProjectFactory(
-        qid="Q76", category="Broken files", crawl_depth=0, person_image="Obama 2.jpg"
+        qid="Q76", category="Broken files", crawl_depth=0, person_image="Obama 2.jpg", min_answers=1
     )
     crawl_and_detect(project)
     link = ProjectImage.objects.get(project=project, image__title="File:Obama 2.jpg")
     assert link.source == ProjectImage.Source.BOOTSTRAP and not link.depicts_person
+    portrait = Face.objects.current().get(image__title="File:Obama 2.jpg")
     scoring.project_rescore(project_id=project.pk)
+    # Its only face is a yes without asking (one answer of the project's minimum): never a
+    # question, and proposed in the grid at 100 %, to be approved before anything is sent.
     first = leases.face_serve(project=project, user=UserFactory())
-    assert first is not None and first.image.title == "File:Obama 2.jpg"
+    assert first is None or first.pk != portrait.pk
+    label = Label.objects.get(project=project, face=portrait, source=Label.Source.MODEL)
+    assert (label.verdict, label.score, label.priority) == (Label.Verdict.YES, 1.0, None)
+    assert not Label.objects.filter(project=project, source=Label.Source.HUMAN).exists()
 
 
 BAD_FILES = {

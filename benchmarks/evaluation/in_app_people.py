@@ -102,14 +102,17 @@ class Together:
         return None if None in values else max(v for v in values if v is not None)
 
 
-def drive_group(world: World, group: GroupInApp, *, at_most: int) -> Together:
-    """Ask the group and answer truthfully until every person is on target, ``at_most``
-    answers were given (or three times as many questions), or nothing is left to ask."""
+def drive_group(world: World, group: GroupInApp, *, at_most: int, at_least: int = 0) -> Together:
+    """Ask the group and answer truthfully until every person is on target and ``at_least``
+    answers were given, ``at_most`` answers were given (or three times as many questions),
+    or nothing is left to ask."""
     together = Together(0, 0, {scenario.identity: None for scenario in group.scenarios})
     with in_app.learner_runs_on_commit():
         while True:
             _mark_reached(world, group, together)
-            if together.answers_to_target is not None or together.answers >= at_most:
+            if together.answers_to_target is not None and together.answers >= at_least:
+                return together
+            if together.answers >= at_most:
                 return together
             if together.questions >= 3 * at_most:
                 return together

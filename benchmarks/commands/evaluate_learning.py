@@ -166,11 +166,11 @@ class Command(BaseCommand):
     ) -> Iterator[GroupRun]:
         # From nothing there is no portrait to start from: every seed would run the same.
         seeds = range(options["seeds"] if start == Start.PORTRAIT else 1)
-        limits = {"project_settings": project, "at_most": options["answers"], "start": start}
+        at_most = options["answers"]
         if options["path"] == "simulation":
             for seed in seeds:
                 yield people.simulate_group(
-                    rows, category, chosen, seed=seed, project=project, at_most=limits["at_most"],
+                    rows, category, chosen, seed=seed, project=project, at_most=at_most,
                     start=start,
                 )  # fmt: skip
             return
@@ -180,7 +180,10 @@ class Command(BaseCommand):
         ]
         with in_app.world_in_database(category) as world:
             for seed in seeds:
-                yield in_app_people.run_group_in_app(world, scenarios, seed=seed, **limits)
+                yield in_app_people.run_group_in_app(
+                    world, scenarios, start=start, seed=seed, project_settings=project,
+                    at_most=at_most,
+                )  # fmt: skip
 
     def _scenarios(
         self,

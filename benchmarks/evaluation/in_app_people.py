@@ -165,12 +165,19 @@ def run_group_in_app(
     at_most: int,
 ) -> GroupRun:
     """The group through the app, then each of its people alone on the same photos."""
-    setup = {"start": start, "seed": seed, "project_settings": project_settings}
-    with group_in_database(world, scenarios, **setup) as group:
+    with group_in_database(
+        world, scenarios, start=start, seed=seed, project_settings=project_settings
+    ) as group:
         together = drive_group(world, group, at_most=at_most)
     alone = {
         scenario.identity: in_app.run_in_app(
-            world, scenario, **setup, at_least=0, at_most=at_most
+            world,
+            scenario,
+            start=start,
+            seed=seed,
+            project_settings=project_settings,
+            at_least=0,
+            at_most=at_most,
         ).answers_to_target
         for scenario in scenarios
     }

@@ -305,11 +305,13 @@ def _group_heading(head: dict[str, Any]) -> str:
 
 def _group_text(line: dict[str, Any]) -> str:
     alone = ", ".join(str(answers) for answers in line["alone"].values())
+    reached = ", ".join(str(answers) for answers in line["reached"].values())
     ratio = "" if line["ratio"] is None else f", ratio {line['ratio']:.2f}"
     return (
         f"group {line['group']} seed {line['seed']}: {', '.join(line['people'])} "
         f"({line['faces']} faces): together {line['together']} answers "
-        f"({line['questions']} questions), alone {line['alone_total']} ({alone}){ratio}"
+        f"({line['questions']} questions; each on target after {reached}), "
+        f"alone {line['alone_total']} ({alone}){ratio}"
     )
 
 

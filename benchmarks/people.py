@@ -20,8 +20,6 @@ import statistics
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FACES = Path(os.environ.get("FACES_DATA_DIR", "/work/shared/data/faces"))
@@ -44,7 +42,7 @@ def main() -> None:
     settings = reviewer.ProjectSettings(distance_threshold=options.threshold, min_answers=3)
     ratios, together, apart = [], [], []
     for group in range(options.groups):
-        chosen = sorted(np.random.default_rng(group).choice(identities, options.people, False))
+        chosen = people.group_draw(identities, options.people, group)
         category = people.group_category(rows, table, chosen)
         # From nothing there is no portrait to start from: every seed would run the same.
         for seed in range(options.seeds if options.start == "portrait" else 1):
@@ -57,12 +55,7 @@ def main() -> None:
                 at_most=options.answers,
                 start=reviewer.Start(options.start),
             )
-            total = run.alone_total
-            ratio = (
-                run.answers_to_target / total
-                if run.answers_to_target is not None and total
-                else None
-            )
+            total, ratio = run.alone_total, run.ratio
             print(
                 f"group {group} seed {seed}: {', '.join(chosen)} ({category.files.size} faces): "
                 f"together {run.answers_to_target} answers ({run.questions} questions), "

@@ -4,18 +4,27 @@
 default settings and counts what the suggestion grid shows (``benchmarks.evaluation.in_app``);
 ``--path simulation`` runs the same reviewer against the learner in memory
 (``benchmarks.evaluation.reviewer``), much faster, and agrees with the app.
+
+``--people N --groups G`` measures groups of people instead: each group is N identities drawn
+from those with at least ``--min-images`` photos (a fixed draw per group number, as
+``benchmarks/people.py`` draws), their photos mixed with the manifest's unnamed ones; the
+reviewer answers the group's "who is this?" until every person is on target
+(``benchmarks.evaluation.in_app_people``, or ``people`` on the simulation path), and each
+person alone on the same photos; printed beside each other with their ratio.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from benchmarks.evaluation import dataset, in_app, reviewer
+from benchmarks.evaluation import dataset, in_app, in_app_people, people, reviewer
 from benchmarks.evaluation.dataset import EvaluationError
+from benchmarks.evaluation.people import GroupRun
 from benchmarks.evaluation.reviewer import Category, ProjectSettings, Run, Scenario, Start
 
 PATHS = ("app", "simulation")
@@ -40,6 +49,7 @@ class Command(BaseCommand):
         _manifest_arguments(parser)
         _project_arguments(parser, ProjectSettings.defaults())
         _truth_arguments(parser)
+        _group_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -51,13 +61,18 @@ class Command(BaseCommand):
         manifest: Path = options["manifest"]
         rows = dataset.read_manifest(manifest)
         identities = dataset.targets(rows, options["target"], options["min_images"])
-        starts = _starts(options["start"])
+        starts = _starts(options["start"], groups=options["people"] > 0)
         thresholds = _thresholds(options["threshold"])
         if options["min_answers"] < 1 or options["answers"] < 1:
             raise EvaluationError("--min-answers and --answers must be at least 1")
         category = Category(options["category"])
         if category == Category.OWN and options["path"] != "simulation":
             raise EvaluationError("--category own runs on --path simulation only")
+        if options["people"]:
+            _group_options_check(options, len(identities))
+            table = self._faces(manifest, rows, options["encodings"])
+            self._groups(rows, table, identities, starts, thresholds, options)
+            return
         table = self._faces(manifest, rows, options["encodings"])
         scenarios = self._scenarios(rows, table, identities, options["group_photos"], category)
         for threshold in thresholds:
@@ -100,6 +115,75 @@ class Command(BaseCommand):
                 )
                 for s, seed in jobs
             ]
+
+    def _groups(
+        self,
+        rows: list[dict[str, str]],
+        table: dataset.FaceTable,
+        identities: list[str],
+        starts: list[Start],
+        thresholds: list[float],
+        options: dict[str, Any],
+    ) -> None:
+        """Each group, start and seed: together beside alone, then the medians."""
+        for threshold in thresholds:
+            project = ProjectSettings(threshold, options["min_answers"])
+            for start in starts:
+                head = {
+                    "path": options["path"],
+                    "start": start.value,
+                    "people": options["people"],
+                    "distance_threshold": threshold,
+                    "min_answers": project.min_answers,
+                }
+                if not options["json"]:
+                    self.stdout.write(_group_heading(head))
+                lines = []
+                for number in range(options["groups"]):
+                    chosen = people.group_draw(identities, options["people"], number)
+                    category = people.group_category(rows, table, chosen)
+                    for run in self._group_runs(rows, category, chosen, start, project, options):
+                        line = _group_line(number, int(category.files.size), run)
+                        lines.append((line, run))
+                        if not options["json"]:
+                            self.stdout.write(_group_text(line), ending="\n")
+                            self.stdout.flush()
+                summary = people.group_summary([run for _line, run in lines])
+                if options["json"]:
+                    report = {**head, "runs": [line for line, _run in lines], **summary}
+                    self.stdout.write(json.dumps(report))
+                else:
+                    self.stdout.write(_group_summary_text(summary))
+
+    def _group_runs(
+        self,
+        rows: list[dict[str, str]],
+        category: dataset.FaceTable,
+        chosen: list[str],
+        start: Start,
+        project: ProjectSettings,
+        options: dict[str, Any],
+    ) -> Iterator[GroupRun]:
+        # From nothing there is no portrait to start from: every seed would run the same.
+        seeds = range(options["seeds"] if start == Start.PORTRAIT else 1)
+        at_most = options["answers"]
+        if options["path"] == "simulation":
+            for seed in seeds:
+                yield people.simulate_group(
+                    rows, category, chosen, seed=seed, project=project, at_most=at_most,
+                    start=start,
+                )  # fmt: skip
+            return
+        scenarios = [
+            reviewer.build_scenario(rows, category, person, group_photos="unknown")
+            for person in chosen
+        ]
+        with in_app.world_in_database(category) as world:
+            for seed in seeds:
+                yield in_app_people.run_group_in_app(
+                    world, scenarios, start=start, seed=seed, project_settings=project,
+                    at_most=at_most,
+                )  # fmt: skip
 
     def _scenarios(
         self,
@@ -167,11 +251,78 @@ class Command(BaseCommand):
         )
 
 
-def _starts(given: str) -> list[Start]:
+def _starts(given: str | None, *, groups: bool) -> list[Start]:
+    """The starts asked for; by default portrait and statement, for groups portrait."""
+    if given is None:
+        given = Start.PORTRAIT if groups else f"{Start.PORTRAIT},{Start.STATEMENT}"
     try:
-        return [Start(name.strip()) for name in given.split(",") if name.strip()]
+        starts = [Start(name.strip()) for name in given.split(",") if name.strip()]
     except ValueError as error:
         raise EvaluationError(f"--start: {error}; use portrait, statement or nothing") from None
+    if groups and Start.STATEMENT in starts:
+        raise EvaluationError("--start: a group starts from portrait or nothing")
+    return starts
+
+
+def _group_options_check(options: dict[str, Any], candidates: int) -> None:
+    if options["target"] != "all":
+        raise EvaluationError("--people draws each group itself: leave out --target")
+    if options["category"] != Category.WHOLE:
+        raise EvaluationError(
+            "--people: a group's category is its people's photos and the "
+            "unnamed ones; leave out --category"
+        )
+    if not 2 <= options["people"] <= candidates:
+        raise EvaluationError(
+            f"--people: from 2 to the {candidates} identities with --min-images photos"
+        )
+    if options["groups"] < 1:
+        raise EvaluationError("--groups must be at least 1")
+
+
+def _group_line(number: int, faces: int, run: GroupRun) -> dict[str, Any]:
+    return {
+        "group": number,
+        "seed": run.seed,
+        "people": list(run.people),
+        "faces": faces,
+        "together": run.answers_to_target,
+        "questions": run.questions,
+        "reached": run.reached_at,
+        "alone": run.alone,
+        "alone_total": run.alone_total,
+        "ratio": None if run.ratio is None else round(run.ratio, 2),
+    }
+
+
+def _group_heading(head: dict[str, Any]) -> str:
+    return (
+        f"{head['path']} path, groups of {head['people']} people, start from "
+        f"{head['start']}, distance threshold {head['distance_threshold']}, "
+        f"{head['min_answers']} answers before suggestions"
+    )
+
+
+def _group_text(line: dict[str, Any]) -> str:
+    alone = ", ".join(str(answers) for answers in line["alone"].values())
+    reached = ", ".join(str(answers) for answers in line["reached"].values())
+    ratio = "" if line["ratio"] is None else f", ratio {line['ratio']:.2f}"
+    return (
+        f"group {line['group']} seed {line['seed']}: {', '.join(line['people'])} "
+        f"({line['faces']} faces): together {line['together']} answers "
+        f"({line['questions']} questions; each on target after {reached}), "
+        f"alone {line['alone_total']} ({alone}){ratio}"
+    )
+
+
+def _group_summary_text(summary: dict[str, Any]) -> str:
+    if not summary["reached"]:
+        return "no run reached the target both together and alone"
+    return (
+        f"median together {summary['together']}, alone {summary['alone']}; ratio median "
+        f"{summary['ratio']:.2f}, worst {summary['worst']:.2f} ({summary['reached']} runs "
+        "reached the target together and alone)"
+    )
 
 
 def _thresholds(given: str) -> list[float]:
@@ -214,9 +365,9 @@ def _manifest_arguments(parser: CommandParser) -> None:
     )
     parser.add_argument(
         "--start",
-        default=f"{Start.PORTRAIT},{Start.STATEMENT}",
         help="how projects start, comma-separated: portrait (P18 among the photos), "
-        "statement (one existing depicts statement), nothing",
+        "statement (one existing depicts statement), nothing (default portrait,statement; "
+        "with --people portrait, and statement is refused)",
     )
 
 
@@ -275,4 +426,18 @@ def _truth_arguments(parser: CommandParser) -> None:
     )
     parser.add_argument(
         "--json", action="store_true", help="one JSON object per threshold and start"
+    )
+
+
+def _group_arguments(parser: CommandParser) -> None:
+    """Groups of people instead of one person at a time."""
+    parser.add_argument(
+        "--people",
+        type=int,
+        default=0,
+        help="measure groups of this many people (drawn from the identities with at least "
+        "--min-images photos) answered together, beside each of them alone",
+    )
+    parser.add_argument(
+        "--groups", type=int, default=5, help="with --people: how many groups (default 5)"
     )

@@ -129,7 +129,9 @@ def run_in_app(
 ) -> Run:
     """One scenario through the app's services; the project is deleted afterwards."""
     user = User.objects.create(username=f"evaluation-{uuid.uuid4().hex[:12]}")
-    project = _project(world, scenario, start, seed, project_settings, user)
+    project = project_create(
+        world, scenario, start=start, seed=seed, project_settings=project_settings, user=user
+    )
     run = Run(scenario.identity, start, seed)
     try:
         with learner_runs_on_commit():
@@ -140,19 +142,24 @@ def run_in_app(
     return run
 
 
-def _project(
+def project_create(
     world: World,
     scenario: Scenario,
+    *,
     start: Start,
     seed: int,
     project_settings: ProjectSettings,
     user: User,
+    qid: str = "",
 ) -> Project:
+    """The scenario's project over every image of the world, as a new project starts: from
+    the person's portrait (P18), an existing statement, or nothing; the learner has run once.
+    ``qid`` names the person (projects of one group need one each); by default one per seed."""
     first = scenario.first_face(seed)
     first_face = Face.objects.select_related("image").get(pk=int(world.faces[first]))
     project = Project.objects.create(
         owner=user,
-        qid=f"Q{990_000_000 + seed}",
+        qid=qid or f"Q{990_000_000 + seed}",
         person_labels={"en": scenario.identity},
         person_image=first_face.image.title if start == Start.PORTRAIT else "",
         category=EVALUATION_CATEGORY,
@@ -193,7 +200,7 @@ def _drive(
 ) -> None:
     answers = questions = 0
     while True:
-        run.record(_snapshot(world, scenario, project, answers, questions))
+        run.record(grid_snapshot(world, scenario, project, answers, questions))
         if run.done(at_least=at_least, at_most=at_most):
             return
         face = face_serve(project=project, user=user)
@@ -230,7 +237,7 @@ def _answer(world: World, project: Project, user: User, face: Face, action: Acti
     )
 
 
-def _snapshot(
+def grid_snapshot(
     world: World, scenario: Scenario, project: Project, answers: int, questions: int
 ) -> reviewer.Snapshot:
     """What the grid shows now, and what Commons would say once it is all approved."""

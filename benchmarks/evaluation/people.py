@@ -19,6 +19,7 @@ sum of the single projects'.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,6 +49,22 @@ class GroupRun:
     def alone_total(self) -> int | None:
         values = list(self.alone.values())
         return None if None in values else sum(v for v in values if v is not None)
+
+    @property
+    def ratio(self) -> float | None:
+        """The group's answers over the sum of its people's alone (None: either never
+        reached the target, or nobody alone needed an answer)."""
+        total = self.alone_total
+        if self.answers_to_target is None or not total:
+            return None
+        return self.answers_to_target / total
+
+
+def group_draw(identities: Sequence[str], people: int, group: int) -> list[str]:
+    """The people of group number ``group``: a fixed draw, so that every benchmark of
+    groups (in memory and through the app) measures the same groups."""
+    chosen = np.random.default_rng(group).choice(list(identities), people, replace=False)
+    return sorted(str(name) for name in chosen)
 
 
 def group_category(
@@ -188,3 +205,19 @@ def _on_target(
         estimated_precision=None,
     )
     return snapshot.on_target
+
+
+def group_summary(runs: Sequence[GroupRun]) -> dict[str, float | int | None]:
+    """Medians of the runs that reached the target both together and alone, and the worst
+    ratio of them."""
+    reached = [run for run in runs if run.ratio is not None]
+    if not reached:
+        return {"reached": 0, "together": None, "alone": None, "ratio": None, "worst": None}
+    ratios = [run.ratio for run in reached if run.ratio is not None]
+    return {
+        "reached": len(reached),
+        "together": statistics.median(run.answers_to_target or 0 for run in reached),
+        "alone": statistics.median(run.alone_total or 0 for run in reached),
+        "ratio": round(statistics.median(ratios), 2),
+        "worst": round(max(ratios), 2),
+    }

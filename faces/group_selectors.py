@@ -11,11 +11,12 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from faceengine.learner.pooled import pooled
 from faceengine.learner.questions import EXPLORING
 from faces.learner_figures import estimate_texts, learner_summary
 from faces.models import Face, Label, ProjectImage, ReviewLease
 from faces.selectors import next_face, question_for
-from projects.figures import percent
+from projects.figures import percent, percent_between
 from projects.models import GroupPerson, Project
 
 # How many faces one person's review order may offer that the group answered already (in
@@ -194,3 +195,23 @@ def person_rows(*, projects: Sequence[Project], language: str) -> list[PersonRow
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class OverallFigures:
+    """All the group's people together (``faceengine.learner.pooled``): the precision of
+    the suggestions of every grid and the recall over every person's faces, with their
+    intervals, as every page prints them ("—" while no person supports a figure)."""
+
+    precision_text: str
+    recall_text: str
+
+
+def overall_figures(*, projects: Sequence[Project]) -> OverallFigures:
+    """The people's estimates pooled: sums over the people, not a mean of their figures."""
+    summaries = [learner_summary(project) for project in projects]
+    together = pooled([summary.counts() for summary in summaries if summary is not None])
+    return OverallFigures(
+        precision_text=percent_between(together.precision, together.precision_interval),
+        recall_text=percent_between(together.recall, together.recall_interval),
+    )

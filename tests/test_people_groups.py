@@ -172,3 +172,48 @@ def test_only_people_of_every_project_and_moderators_see_a_group(client, owner, 
         assert client.get(url).status_code == 200
         for project in projects[1:]:
             project.memberships.filter(user=reviewer).delete()
+
+
+def learned(suggested: int, right: float, found: float, positives: float, intervals) -> dict:
+    return {
+        "updated_at": "2026-12-07T10:00:00+00:00",
+        "answers": 9,
+        "confirmed": 10,
+        "suggested": suggested,
+        "precision": right / suggested if suggested else None,
+        "recall": found / positives,
+        "precision_interval": intervals[0],
+        "recall_interval": intervals[1],
+        "expected_right": right,
+        "expected_found": found,
+        "expected_positives": positives,
+    }
+
+
+def overall_row(page: str) -> str:
+    return page.split('<tr id="group-overall">')[1].split("</tr>")[0]
+
+
+def test_the_group_page_shows_all_people_together_from_the_sums_of_their_estimates(
+    client_of, owner
+):
+    group, projects = make_group(owner)
+    few = learned(2, 1.0, 11.0, 20.0, ([0.2, 0.8], [0.45, 0.65]))  # 50 %, 55 %
+    many = learned(200, 190.0, 200.0, 210.0, ([0.92, 0.97], [0.93, 0.97]))  # 95 %, 95 %
+    Project.objects.filter(pk=projects[0].pk).update(learning=few)
+    Project.objects.filter(pk=projects[1].pk).update(learning=many)
+    row = overall_row(client_of(owner).get(group.get_absolute_url()).content.decode())
+    assert "All people" in row
+    # 191 of 202 suggestions, 211 of 230 faces: not the mean of the people's figures (72 %).
+    assert "94\u00a0% (91\u201396\u00a0%)" in row
+    assert "91\u00a0% (89\u201393\u00a0%)" in row
+
+
+def test_the_group_page_shows_no_overall_precision_before_anyone_has_suggestions(client_of, owner):
+    group, projects = make_group(owner)
+    page = client_of(owner).get(group.get_absolute_url()).content.decode()
+    assert overall_row(page).count("<td") == 2 and overall_row(page).count("—") == 2
+    waiting = learned(0, 0.0, 10.0, 40.0, (None, [0.15, 0.4]))
+    Project.objects.filter(pk=projects[0].pk).update(learning=waiting)
+    row = overall_row(client_of(owner).get(group.get_absolute_url()).content.decode())
+    assert row.count("—") == 1 and "25\u00a0% (15\u201340\u00a0%)" in row

@@ -39,6 +39,12 @@ class Estimate:
     human said; they lean pessimistic, because the faces asked about are the hard ones
     and the first yes of each look of the person has nothing to be predicted from.
     None when nothing supports a figure; ``answers`` is how many answers there are.
+
+    The figures' sums, which several people's estimates pool into one
+    (:mod:`faceengine.learner.pooled`): ``suggested`` faces sent, ``expected_right`` of them
+    expected to be the person (precision's numerator), ``expected_found`` the confirmed
+    faces plus ``expected_right`` (recall's numerator) and ``expected_positives`` all the
+    person's faces expected (recall's denominator: ``expected_found`` and those hidden).
     """
 
     precision: float | None
@@ -48,6 +54,10 @@ class Estimate:
     answers: int
     precision_interval: tuple[float, float] | None = None
     recall_interval: tuple[float, float] | None = None
+    suggested: int = 0
+    expected_right: float = 0.0
+    expected_found: float = 0.0
+    expected_positives: float = 0.0
 
 
 def estimate_quality(
@@ -74,6 +84,7 @@ def estimate_quality(
     confirmed = int((yes_faces(evidence) & counted).sum())
     hidden, share = _hidden_and_share(evidence, scores, suggested, min_probability)
     claimed = confirmed + suggested_mass
+    positives = claimed + float(hidden[counted].sum())
     precision_interval, recall_interval = estimate_intervals(
         evidence,
         scores,
@@ -85,12 +96,16 @@ def estimate_quality(
     )
     return Estimate(
         precision=_ratio(suggested_mass, sent.size),
-        recall=_ratio(claimed, claimed + float(hidden[counted].sum())),
+        recall=_ratio(claimed, positives),
         held_out_precision=_ratio(hits, int(predicted.sum())),
         held_out_recall=_ratio(hits, int(said_yes.sum())),
         answers=int(answered.sum()),
         precision_interval=precision_interval,
         recall_interval=recall_interval,
+        suggested=int(sent.size),
+        expected_right=suggested_mass,
+        expected_found=claimed,
+        expected_positives=positives,
     )
 
 

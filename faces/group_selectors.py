@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from faceengine.learner.pooled import pooled
+from faceengine.learner.pooled import PersonCounts, pooled
 from faceengine.learner.questions import EXPLORING
 from faces.learner_figures import estimate_texts, learner_summary
 from faces.models import Face, Label, ProjectImage, ReviewLease
@@ -201,7 +201,8 @@ def person_rows(*, projects: Sequence[Project], language: str) -> list[PersonRow
 class OverallFigures:
     """All the group's people together (``faceengine.learner.pooled``): the precision of
     the suggestions of every grid and the recall over every person's faces, with their
-    intervals, as every page prints them ("—" while no person supports a figure)."""
+    intervals, as every page prints them ("—" while no person sends a suggestion, and for
+    the recall while some person's learner has not counted their faces yet)."""
 
     precision_text: str
     recall_text: str
@@ -210,7 +211,10 @@ class OverallFigures:
 def overall_figures(*, projects: Sequence[Project]) -> OverallFigures:
     """The people's estimates pooled: sums over the people, not a mean of their figures."""
     summaries = [learner_summary(project) for project in projects]
-    together = pooled([summary.counts() for summary in summaries if summary is not None])
+    nothing = PersonCounts(
+        suggested=0, expected_right=0.0, expected_found=0.0, expected_positives=0.0
+    )
+    together = pooled([summary.counts() if summary else nothing for summary in summaries])
     return OverallFigures(
         precision_text=percent_between(together.precision, together.precision_interval),
         recall_text=percent_between(together.recall, together.recall_interval),

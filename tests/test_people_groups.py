@@ -202,11 +202,16 @@ def test_the_group_page_shows_all_people_together_from_the_sums_of_their_estimat
     many = learned(200, 190.0, 200.0, 210.0, ([0.92, 0.97], [0.93, 0.97]))  # 95 %, 95 %
     Project.objects.filter(pk=projects[0].pk).update(learning=few)
     Project.objects.filter(pk=projects[1].pk).update(learning=many)
+    page = client_of(owner).get(group.get_absolute_url()).content.decode()
+    assert "94\u00a0% (91\u201396\u00a0%)" in overall_row(page)  # from those who send
+    assert overall_row(page).count("—") == 1  # the third person's faces not counted yet
+    waiting = learned(0, 0.0, 10.0, 40.0, (None, [0.15, 0.4]))
+    Project.objects.filter(pk=projects[2].pk).update(learning=waiting)
     row = overall_row(client_of(owner).get(group.get_absolute_url()).content.decode())
     assert "All people" in row
-    # 191 of 202 suggestions, 211 of 230 faces: not the mean of the people's figures (72 %).
+    # 191 of 202 suggestions, 221 of 270 faces: not the means of the people's figures.
     assert "94\u00a0% (91\u201396\u00a0%)" in row
-    assert "91\u00a0% (89\u201393\u00a0%)" in row
+    assert "81\u00a0% (77\u201386\u00a0%)" in row
 
 
 def test_the_group_page_shows_no_overall_precision_before_anyone_has_suggestions(client_of, owner):
@@ -214,6 +219,7 @@ def test_the_group_page_shows_no_overall_precision_before_anyone_has_suggestions
     page = client_of(owner).get(group.get_absolute_url()).content.decode()
     assert overall_row(page).count("<td") == 2 and overall_row(page).count("—") == 2
     waiting = learned(0, 0.0, 10.0, 40.0, (None, [0.15, 0.4]))
-    Project.objects.filter(pk=projects[0].pk).update(learning=waiting)
+    for project in projects:
+        Project.objects.filter(pk=project.pk).update(learning=waiting)
     row = overall_row(client_of(owner).get(group.get_absolute_url()).content.decode())
     assert row.count("—") == 1 and "25\u00a0% (15\u201340\u00a0%)" in row

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from faceengine.learner.pooled import PersonCounts, pooled
@@ -36,17 +34,17 @@ def test_the_figures_are_ratios_of_the_sums_not_means_of_the_ratios():
     assert (alone.precision, alone.recall) == pytest.approx((0.5, 11 / 20))
 
 
-def test_the_intervals_add_each_persons_range_in_faces_in_quadrature():
+def test_the_intervals_take_every_person_at_their_bound_at_once():
     together = pooled([FEW, MANY])
     # Precision: A's range is 2 * 0.3 = 0.6 faces each side; B's 200 * 0.03 = 6 below and
     # 200 * 0.02 = 4 above.
-    low = 191 / 202 - math.sqrt(0.6**2 + 6**2) / 202
-    high = 191 / 202 + math.sqrt(0.6**2 + 4**2) / 202
+    low = 191 / 202 - (0.6 + 6) / 202
+    high = 191 / 202 + (0.6 + 4) / 202
     assert together.precision_interval == pytest.approx((low, high))
     # Recall: A's 20 * (0.55 - 0.45) = 2 below, 20 * 0.1 = 2 above; B's point 200 / 210.
     b = 200 / 210
-    low = 211 / 230 - math.sqrt(2**2 + (210 * (b - 0.93)) ** 2) / 230
-    high = 211 / 230 + math.sqrt(2**2 + (210 * (0.97 - b)) ** 2) / 230
+    low = 211 / 230 - (2 + 210 * (b - 0.93)) / 230
+    high = 211 / 230 + (2 + 210 * (0.97 - b)) / 230
     assert together.recall_interval == pytest.approx((low, high))
 
 
@@ -73,6 +71,15 @@ def test_nobody_with_suggestions_has_no_precision_and_nobody_at_all_no_figure():
     assert together.recall == pytest.approx(0.1)
     assert pooled([]) == pooled([PersonCounts(0, 0.0, 0.0, 0.0)])
     assert pooled([]).precision is None and pooled([]).recall is None
+
+
+def test_the_recall_waits_until_every_person_has_a_face_found():
+    # A person with no face found yet: their learner counts next to none of their faces,
+    # which is no evidence that there are none.
+    for uncounted in (PersonCounts(0, 0.0, 0.0, 0.0), PersonCounts(0, 0.0, 0.0, 1e-6)):
+        together = pooled([FEW, MANY, uncounted])
+        assert together.precision == pytest.approx(191 / 202)
+        assert (together.recall, together.recall_interval) == (None, None)
 
 
 def test_a_person_without_an_interval_leaves_the_pooled_figure_without_one():

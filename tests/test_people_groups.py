@@ -25,7 +25,13 @@ WORLD: dict[str, Any] = {
         "Q7": {"labels": {"en": "Jane Doe"}, "P31": ["Q5"]},
         "Q8": {"labels": {"en": "John Roe"}, "P31": ["Q5"]},
         "Q90": {"labels": {"en": "Paris"}, "P31": ["Q515"]},
+        "Q9": {"labels": {"en": "Ann Poe"}, "P31": ["Q5"]},
+        "Q11": {"labels": {"en": "Max Moe"}, "P31": ["Q5"]},
         "Q43": {"redirect": "Q42"},
+        "Q44": {"redirect": "Q11"},
+        "Q45": {"redirect": "Q90"},
+        "Q46": {"redirect": "Q7"},
+        "Q13": {"missing": True},
     },
     "categories": {"Book fair 1999": {"files": ["Fair 1.jpg"], "subcats": []}},
     "files": {"Fair 1.jpg": jpeg(1)},
@@ -120,6 +126,43 @@ def test_a_withheld_person_is_refused(client_of, owner, fake, moderator):
     errors = people_errors(post_group(client_of(owner), people="Q42, Q7"))
     assert errors == ["Q7 is withheld: no project may look for this person."]
     assert not Project.objects.exists()
+
+
+def test_wikidata_is_asked_once_for_all_the_people_of_a_new_group(client_of, owner, fake):
+    response = post_group(client_of(owner), people="Q42 Q7 Q8 Q9 Q44")
+    assert response.status_code == 302
+    group = ProjectGroup.objects.get()
+    assert [p.qid for p in group.member_projects()] == ["Q42", "Q7", "Q8", "Q9", "Q11"]
+    assert group.member_projects()[4].label_in("en") == "Max Moe"  # Q44, redirected
+    (request,) = fake.api_requests(site="wikidata")
+    assert request.action == "wbgetentities"
+    assert request.params["ids"] == "Q42|Q7|Q8|Q9|Q44"
+
+
+def test_each_person_refused_in_the_one_request_is_named_with_the_reason(
+    client_of, owner, fake, moderator
+):
+    for qid in ("Q7", "Q8"):
+        Withholding.objects.create(kind=Withholding.Kind.PERSON, value=qid, reason="asked")
+    response = post_group(client_of(owner), people="Q42 Q45 Q46 Q13 Q404 Q90 Q8 Q44")
+    assert people_errors(response) == [
+        "Q45 redirects to Q90: Q90 (Paris) is not a human on Wikidata.",
+        "Q46 redirects to Q7: Q7 is withheld: no project may look for this person.",
+        "Q13 does not exist on Wikidata (or was deleted).",
+        "Q404 does not exist on Wikidata (or was deleted).",
+        "Q90 (Paris) is not a human on Wikidata.",
+        "Q8 is withheld: no project may look for this person.",
+    ]
+    assert not Project.objects.exists() and not ProjectGroup.objects.exists()
+    (request,) = fake.api_requests(site="wikidata")  # Q8, withheld as given, not asked
+    assert request.params["ids"] == "Q42|Q45|Q46|Q13|Q404|Q90|Q44"
+
+
+def test_wikidata_failing_to_answer_is_said_on_the_form(client_of, owner, fake):
+    fake.inject("http503", times=None, action="wbgetentities")
+    response = post_group(client_of(owner))
+    assert "Wikidata" in " ".join(response.context["form"].non_field_errors())
+    assert not Project.objects.exists() and not ProjectGroup.objects.exists()
 
 
 def test_a_missing_category_is_refused(client_of, owner, fake):

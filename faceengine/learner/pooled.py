@@ -16,10 +16,10 @@ over the people, each side on its own; the pooled bounds are the weighted means 
 people's. Conservative: it holds when the people's errors go together, as they do (one
 estimator, one kind of error: on the groups of ``benchmarks/people.py`` the people's
 estimates erred the same way, and intervals that took them as independent, their reaches
-added in quadrature, held the truth of the precision at 61 % of the moments from the first card to the
-target, 19 % when the runs went on to 30 answers; these, at every moment, over 30 runs). When a person with suggestions (or faces)
-has no interval (a summary written before the learner gave them), the pooled figure has
-none either.
+added in quadrature, held the truth of the precision at 61 % of the moments from the first
+card to the target, 19 % when the runs went on to 30 answers; these, at every moment, over
+30 runs). When a person with suggestions (or faces) has no interval (a summary written
+before the learner gave them), the pooled figure has none either.
 """
 
 from __future__ import annotations

@@ -34,17 +34,30 @@ def get_person(client: ApiClient, *, qid: str, languages: Sequence[str]) -> Pers
     Raises PersonNotFound for a missing or deleted item.
     """
     qid = normalise_qid(qid)
+    person = get_people(client, qids=[qid], languages=languages)[qid]
+    if person is None:
+        raise PersonNotFound(qid)
+    return person
+
+
+def get_people(
+    client: ApiClient, *, qids: Sequence[str], languages: Sequence[str]
+) -> dict[str, Person | None]:
+    """Each of ``qids`` as :func:`get_person` reads one (:func:`parse_person`), 50 ids per
+    request: ``{qid: person}``, keyed by the id asked for (normalised; a redirect followed
+    answers under it), None for an item that is missing or deleted. The ids are validated
+    first: one malformed id would abort the whole request (``no-such-entity``)."""
+    ids = list(dict.fromkeys(normalise_qid(qid) for qid in qids))
     wanted = label_languages(languages)
-    response = client.get(
-        {
-            "action": "wbgetentities",
-            "ids": qid,
-            "props": "labels|descriptions|claims",
-            "languages": "|".join(wanted),
-            "languagefallback": 1,
-        }
-    )
-    return parse_person(response, qid=qid, languages=wanted)
+    people: dict[str, Person | None] = {}
+    batches = _entities(client, ids, props="labels|descriptions|claims", languages=wanted)
+    for batch, response in batches:
+        for qid in batch:
+            try:
+                people[qid] = parse_person(response, qid=qid, languages=wanted)
+            except PersonNotFound:
+                people[qid] = None
+    return people
 
 
 def get_labels(
@@ -149,10 +162,10 @@ def label_languages(languages: Iterable[str]) -> list[str]:
 
 
 def parse_person(response: ApiResponse, *, qid: str, languages: Sequence[str]) -> Person:
-    entities = response.get("entities", {})
+    entities = response.get("entities") or {}
     # A redirect comes back under the id that was asked for, with the target's own "id".
-    entity = entities.get(qid)
-    if entity is None or "missing" in entity:
+    entity = entities.get(qid) if isinstance(entities, Mapping) else None
+    if not isinstance(entity, Mapping) or "missing" in entity:
         raise PersonNotFound(qid)
     label, label_language = pick_term(entity.get("labels"), languages)
     description, _ = pick_term(entity.get("descriptions"), languages)

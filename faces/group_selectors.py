@@ -11,11 +11,12 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from faceengine.learner.pooled import PersonCounts, pooled
 from faceengine.learner.questions import EXPLORING
 from faces.learner_figures import estimate_texts, learner_summary
 from faces.models import Face, Label, ProjectImage, ReviewLease
 from faces.selectors import next_face, question_for
-from projects.figures import percent
+from projects.figures import percent, percent_between
 from projects.models import GroupPerson, Project
 
 # How many faces one person's review order may offer that the group answered already (in
@@ -194,3 +195,27 @@ def person_rows(*, projects: Sequence[Project], language: str) -> list[PersonRow
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class OverallFigures:
+    """All the group's people together (``faceengine.learner.pooled``): the precision of
+    the suggestions of every grid and the recall over every person's faces, with their
+    intervals, as every page prints them ("—" while no person sends a suggestion, and for
+    the recall while some person's learner has not counted their faces yet)."""
+
+    precision_text: str
+    recall_text: str
+
+
+def overall_figures(*, projects: Sequence[Project]) -> OverallFigures:
+    """The people's estimates pooled: sums over the people, not a mean of their figures."""
+    summaries = [learner_summary(project) for project in projects]
+    nothing = PersonCounts(
+        suggested=0, expected_right=0.0, expected_found=0.0, expected_positives=0.0
+    )
+    together = pooled([summary.counts() if summary else nothing for summary in summaries])
+    return OverallFigures(
+        precision_text=percent_between(together.precision, together.precision_interval),
+        recall_text=percent_between(together.recall, together.recall_interval),
+    )

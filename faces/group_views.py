@@ -37,6 +37,7 @@ def group_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         {
             "group": group,
             "rows": group_selectors.person_rows(projects=projects, language=get_language()),
+            "overall": group_selectors.overall_figures(projects=projects),
             "scope": projects[0].scope_text if projects else "",
         },
     )

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from faceengine.learner.pooled import PersonCounts
+
 
 @dataclass(frozen=True)
 class ScoreHistogram:
@@ -76,7 +78,9 @@ class LearnerSummary:
     interval, as in rows written before the learner gave one); ``answers`` counts the yes and
     no answers, ``confirmed`` the yes ones; ``suggested`` the faces it proposes; ``faces`` the
     faces it scored. ``threshold`` and ``histogram`` are None when the project had no face to
-    score.
+    score. ``expected_right``, ``expected_found`` and ``expected_positives`` are the sums
+    the two estimates are ratios of (``Estimate``); None in rows written before the learner
+    stored them (:meth:`counts` derives them from the ratios then).
     """
 
     updated_at: datetime | None
@@ -92,6 +96,31 @@ class LearnerSummary:
     histogram: ScoreHistogram | None = None
     precision_interval: tuple[float, float] | None = None
     recall_interval: tuple[float, float] | None = None
+    expected_right: float | None = None
+    expected_found: float | None = None
+    expected_positives: float | None = None
+
+    def counts(self) -> PersonCounts:
+        """The estimates as sums, for pooling several people's
+        (``faceengine.learner.pooled``). Older rows hold the ratios only: the sums are
+        derived from them (a recall of 0 tells no count of the person's faces: none then)."""
+        right = self.expected_right
+        if right is None:
+            right = (self.precision or 0.0) * self.suggested
+        found = self.expected_found
+        if found is None:
+            found = self.confirmed + right
+        positives = self.expected_positives
+        if positives is None:
+            positives = found / self.recall if self.recall else 0.0
+        return PersonCounts(
+            suggested=self.suggested,
+            expected_right=right,
+            expected_found=found,
+            expected_positives=positives,
+            precision_interval=self.precision_interval,
+            recall_interval=self.recall_interval,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +136,9 @@ class LearnerSummary:
             "held_out_recall": self.held_out_recall,
             "precision_interval": _pair(self.precision_interval),
             "recall_interval": _pair(self.recall_interval),
+            "expected_right": self.expected_right,
+            "expected_found": self.expected_found,
+            "expected_positives": self.expected_positives,
             "histogram": self.histogram.to_json() if self.histogram else None,
         }
 
@@ -129,6 +161,9 @@ class LearnerSummary:
             histogram=ScoreHistogram.from_json(data.get("histogram")),
             precision_interval=_interval(data.get("precision_interval")),
             recall_interval=_interval(data.get("recall_interval")),
+            expected_right=_amount(data.get("expected_right")),
+            expected_found=_amount(data.get("expected_found")),
+            expected_positives=_amount(data.get("expected_positives")),
         )
 
 
@@ -146,6 +181,11 @@ def _count(value: Any) -> int:
 
 def _ratio(value: Any) -> float | None:
     return float(value) if _is_number(value) else None
+
+
+def _amount(value: Any) -> float | None:
+    """An expected count: a number, not below 0."""
+    return float(value) if _is_number(value) and value >= 0 else None
 
 
 def _pair(interval: tuple[float, float] | None) -> list[float] | None:

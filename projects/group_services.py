@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from commons.categories import FileEstimate
 from commons.client import ApiClient
+from commons.identifiers import normalise_qid
 from commons.types import Person
 from commons.wikidata import PersonNotFound
 
@@ -22,8 +23,11 @@ from .services import (
     NotAHuman,
     category_checked,
     owner_files_refuse_full,
-    person_for_project,
+    people_on_wikidata,
+    person_accepted,
+    person_withheld,
     project_start,
+    withheld_among,
 )
 
 MAX_NAME_CHARS = 255
@@ -60,9 +64,10 @@ def group_open(
     """A new group: one project per person over ``category``, by the rules of a new project.
 
     1. The owner may start projects (``owner_files_refuse_full``).
-    2. Each person is checked as for one project (a human, redirects followed, not
-       withheld); every refusal is collected, and two Q-ids naming the same person (one a
-       redirect of the other) are refused: PeopleRefused lists them all.
+    2. Each person is checked as for one project (``services.person_accepted``: a human,
+       redirects followed, not withheld), all of them read in one Wikidata request; every
+       refusal is collected, and two Q-ids naming the same person (one a redirect of the
+       other) are refused: PeopleRefused lists them all.
     3. The category exists on Commons (CategoryMissing), under its canonical title.
     4. The group and its projects are created in one transaction, each project as
        ``project_start`` creates one (same owner, same settings; its crawl queued once
@@ -93,17 +98,25 @@ def group_open(
 def _people_checked(
     qids: Sequence[str], *, wikidata: ApiClient, languages: Sequence[str]
 ) -> list[Person]:
+    """Every person by the rules of one project's, Wikidata asked once for all of them (not
+    about those withheld as given); PeopleRefused names each person refused, and why."""
+    qids = [normalise_qid(qid) for qid in qids]
+    withheld = withheld_among(qids)
+    asked = [qid for qid in qids if qid not in withheld]
+    found = people_on_wikidata(wikidata=wikidata, qids=asked, languages=languages) if asked else {}
     people: list[Person] = []
     refused: list[str] = []
     seen: dict[str, str] = {}
     for qid in qids:
         try:
-            person = person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+            if qid in withheld:
+                raise person_withheld(qid)
+            person = person_accepted(found.get(qid), qid=qid)
         except PersonNotFound:
             refused.append(_("%(qid)s does not exist on Wikidata (or was deleted).") % {"qid": qid})
             continue
         except (NotAHuman, ValidationError) as error:
-            refused.append(" ".join(getattr(error, "messages", [str(error)])))
+            refused.append(_refusal(qid, found.get(qid), error))
             continue
         if person.qid in seen:
             refused.append(
@@ -116,6 +129,18 @@ def _people_checked(
     if refused:
         raise PeopleRefused(refused)
     return people
+
+
+def _refusal(qid: str, person: Person | None, error: Exception) -> str:
+    """Why ``qid`` is refused, naming the id given when Wikidata redirected it."""
+    reason = " ".join(getattr(error, "messages", [str(error)]))
+    if person is None or person.qid == qid:
+        return reason
+    return _("%(qid)s redirects to %(target)s: %(reason)s") % {
+        "qid": qid,
+        "target": person.qid,
+        "reason": reason,
+    }
 
 
 def _default_name(people: Sequence[Person], category: str) -> str:

@@ -21,7 +21,7 @@ from commons.client import ApiClient, CommonsError
 from commons.identifiers import FileRef, normalise_category, normalise_qid
 from commons.listings import search_total, upload_log, user_has_uploads
 from commons.types import Person
-from commons.wikidata import PersonNotFound, get_labels, get_person
+from commons.wikidata import PersonNotFound, get_labels, get_people, get_person
 from core.enqueue import enqueue
 
 from .models import DEFAULT_MIN_ANSWERS, ListedFile, Membership, Project, Withholding
@@ -96,12 +96,30 @@ def person_check(*, client: ApiClient, qid: str, languages: Sequence[str]) -> Pe
     Raises ``PersonNotFound`` for a missing or deleted item and ``NotAHuman`` otherwise.
     """
     person = get_person(client, qid=qid, languages=languages)
+    _refuse_not_human(person)
+    return person
+
+
+def person_accepted(person: Person | None, *, qid: str) -> Person:
+    """The rules a new project's person passes once Wikidata has answered about ``qid``
+    (the id asked for, normalised; ``person`` None: Wikidata has no such item), the same
+    for one project and for each person of a group: the item exists (PersonNotFound), is a
+    human (NotAHuman) and is withheld neither as asked nor as redirected (PersonWithheld).
+    Both paths check the id asked for before asking too, so that Wikidata is not asked about
+    a withheld person."""
+    if person is None:
+        raise PersonNotFound(qid)
+    _refuse_not_human(person)
+    person_refuse_withheld(qid, person.qid)
+    return person
+
+
+def _refuse_not_human(person: Person) -> None:
     if not person.is_human:
         raise NotAHuman(
             _("%(qid)s (%(label)s) is not a human on Wikidata.")
             % {"qid": person.qid, "label": person.label or person.qid}
         )
-    return person
 
 
 class CategoryMissing(ValueError):
@@ -126,13 +144,26 @@ class PersonWithheld(ValidationError):
     """The person is on the withhold list: no project may look for them."""
 
 
-def person_refuse_withheld(qid: str) -> None:
-    """Raise PersonWithheld when ``qid`` is withheld (checked before and after a redirect)."""
-    if Withholding.objects.filter(kind=Withholding.Kind.PERSON, value=qid).exists():
-        raise PersonWithheld(
-            _("%(qid)s is withheld: no project may look for this person.") % {"qid": qid},
-            code="withheld",
-        )
+def person_refuse_withheld(*qids: str) -> None:
+    """Raise PersonWithheld, naming the first of ``qids`` that is withheld (a person is
+    checked before and after a redirect); one query."""
+    withheld = withheld_among(qids)
+    for qid in qids:
+        if qid in withheld:
+            raise person_withheld(qid)
+
+
+def withheld_among(qids: Sequence[str]) -> set[str]:
+    """Which of ``qids`` are withheld people."""
+    found = Withholding.objects.filter(kind=Withholding.Kind.PERSON, value__in=set(qids))
+    return set(found.values_list("value", flat=True))
+
+
+def person_withheld(qid: str) -> PersonWithheld:
+    return PersonWithheld(
+        _("%(qid)s is withheld: no project may look for this person.") % {"qid": qid},
+        code="withheld",
+    )
 
 
 def projects_withhold(*, withholding: Withholding, by: User) -> int:
@@ -341,16 +372,23 @@ def category_checked(commons: ApiClient, *, category: str, crawl_depth: int) -> 
 
 
 def person_for_project(*, wikidata: ApiClient, qid: str, languages: Sequence[str]) -> Person:
-    """The checked person of a new project: a human, not withheld (as asked or redirected)."""
-    person_refuse_withheld(normalise_qid(qid))
+    """The checked person of a new project (:func:`person_accepted`); Wikidata failing to
+    answer raises WikimediaTrouble."""
+    qid = normalise_qid(qid)
+    person_refuse_withheld(qid)
+    found = people_on_wikidata(wikidata=wikidata, qids=[qid], languages=languages)
+    return person_accepted(found[qid], qid=qid)
+
+
+def people_on_wikidata(
+    *, wikidata: ApiClient, qids: Sequence[str], languages: Sequence[str]
+) -> dict[str, Person | None]:
+    """``commons.wikidata.get_people`` (one request for up to 50 people), Wikidata failing
+    to answer raised as WikimediaTrouble."""
     try:
-        person = person_check(client=wikidata, qid=qid, languages=languages)
-    except PersonNotFound:
-        raise
+        return get_people(wikidata, qids=qids, languages=languages)
     except CommonsError as error:
         raise WikimediaTrouble("Wikidata", error) from error
-    person_refuse_withheld(person.qid)
-    return person
 
 
 def project_start(

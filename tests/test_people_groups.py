@@ -25,7 +25,13 @@ WORLD: dict[str, Any] = {
         "Q7": {"labels": {"en": "Jane Doe"}, "P31": ["Q5"]},
         "Q8": {"labels": {"en": "John Roe"}, "P31": ["Q5"]},
         "Q90": {"labels": {"en": "Paris"}, "P31": ["Q515"]},
+        "Q9": {"labels": {"en": "Ann Poe"}, "P31": ["Q5"]},
+        "Q11": {"labels": {"en": "Max Moe"}, "P31": ["Q5"]},
         "Q43": {"redirect": "Q42"},
+        "Q44": {"redirect": "Q11"},
+        "Q45": {"redirect": "Q90"},
+        "Q46": {"redirect": "Q7"},
+        "Q13": {"missing": True},
     },
     "categories": {"Book fair 1999": {"files": ["Fair 1.jpg"], "subcats": []}},
     "files": {"Fair 1.jpg": jpeg(1)},
@@ -122,6 +128,43 @@ def test_a_withheld_person_is_refused(client_of, owner, fake, moderator):
     assert not Project.objects.exists()
 
 
+def test_wikidata_is_asked_once_for_all_the_people_of_a_new_group(client_of, owner, fake):
+    response = post_group(client_of(owner), people="Q42 Q7 Q8 Q9 Q44")
+    assert response.status_code == 302
+    group = ProjectGroup.objects.get()
+    assert [p.qid for p in group.member_projects()] == ["Q42", "Q7", "Q8", "Q9", "Q11"]
+    assert group.member_projects()[4].label_in("en") == "Max Moe"  # Q44, redirected
+    (request,) = fake.api_requests(site="wikidata")
+    assert request.action == "wbgetentities"
+    assert request.params["ids"] == "Q42|Q7|Q8|Q9|Q44"
+
+
+def test_each_person_refused_in_the_one_request_is_named_with_the_reason(
+    client_of, owner, fake, moderator
+):
+    for qid in ("Q7", "Q8"):
+        Withholding.objects.create(kind=Withholding.Kind.PERSON, value=qid, reason="asked")
+    response = post_group(client_of(owner), people="Q42 Q45 Q46 Q13 Q404 Q90 Q8 Q44")
+    assert people_errors(response) == [
+        "Q45 redirects to Q90: Q90 (Paris) is not a human on Wikidata.",
+        "Q46 redirects to Q7: Q7 is withheld: no project may look for this person.",
+        "Q13 does not exist on Wikidata (or was deleted).",
+        "Q404 does not exist on Wikidata (or was deleted).",
+        "Q90 (Paris) is not a human on Wikidata.",
+        "Q8 is withheld: no project may look for this person.",
+    ]
+    assert not Project.objects.exists() and not ProjectGroup.objects.exists()
+    (request,) = fake.api_requests(site="wikidata")  # Q8, withheld as given, not asked
+    assert request.params["ids"] == "Q42|Q45|Q46|Q13|Q404|Q90|Q44"
+
+
+def test_wikidata_failing_to_answer_is_said_on_the_form(client_of, owner, fake):
+    fake.inject("http503", times=None, action="wbgetentities")
+    response = post_group(client_of(owner))
+    assert "Wikidata" in " ".join(response.context["form"].non_field_errors())
+    assert not Project.objects.exists() and not ProjectGroup.objects.exists()
+
+
 def test_a_missing_category_is_refused(client_of, owner, fake):
     response = post_group(client_of(owner), category="No such fair")
     assert response.context["form"].errors["category"] == [
@@ -172,3 +215,54 @@ def test_only_people_of_every_project_and_moderators_see_a_group(client, owner, 
         assert client.get(url).status_code == 200
         for project in projects[1:]:
             project.memberships.filter(user=reviewer).delete()
+
+
+def learned(suggested: int, right: float, found: float, positives: float, intervals) -> dict:
+    return {
+        "updated_at": "2026-12-07T10:00:00+00:00",
+        "answers": 9,
+        "confirmed": 10,
+        "suggested": suggested,
+        "precision": right / suggested if suggested else None,
+        "recall": found / positives,
+        "precision_interval": intervals[0],
+        "recall_interval": intervals[1],
+        "expected_right": right,
+        "expected_found": found,
+        "expected_positives": positives,
+    }
+
+
+def overall_row(page: str) -> str:
+    return page.split('<tr id="group-overall">')[1].split("</tr>")[0]
+
+
+def test_the_group_page_shows_all_people_together_from_the_sums_of_their_estimates(
+    client_of, owner
+):
+    group, projects = make_group(owner)
+    few = learned(2, 1.0, 11.0, 20.0, ([0.2, 0.8], [0.45, 0.65]))  # 50 %, 55 %
+    many = learned(200, 190.0, 200.0, 210.0, ([0.92, 0.97], [0.93, 0.97]))  # 95 %, 95 %
+    Project.objects.filter(pk=projects[0].pk).update(learning=few)
+    Project.objects.filter(pk=projects[1].pk).update(learning=many)
+    page = client_of(owner).get(group.get_absolute_url()).content.decode()
+    assert "94\u00a0% (91\u201396\u00a0%)" in overall_row(page)  # from those who send
+    assert overall_row(page).count("—") == 1  # the third person's faces not counted yet
+    waiting = learned(0, 0.0, 10.0, 40.0, (None, [0.15, 0.4]))
+    Project.objects.filter(pk=projects[2].pk).update(learning=waiting)
+    row = overall_row(client_of(owner).get(group.get_absolute_url()).content.decode())
+    assert "All people" in row
+    # 191 of 202 suggestions, 221 of 270 faces: not the means of the people's figures.
+    assert "94\u00a0% (91\u201396\u00a0%)" in row
+    assert "81\u00a0% (77\u201386\u00a0%)" in row
+
+
+def test_the_group_page_shows_no_overall_precision_before_anyone_has_suggestions(client_of, owner):
+    group, projects = make_group(owner)
+    page = client_of(owner).get(group.get_absolute_url()).content.decode()
+    assert overall_row(page).count("<td") == 2 and overall_row(page).count("—") == 2
+    waiting = learned(0, 0.0, 10.0, 40.0, (None, [0.15, 0.4]))
+    for project in projects:
+        Project.objects.filter(pk=project.pk).update(learning=waiting)
+    row = overall_row(client_of(owner).get(group.get_absolute_url()).content.decode())
+    assert row.count("—") == 1 and "25\u00a0% (15\u201340\u00a0%)" in row

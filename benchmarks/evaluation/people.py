@@ -14,22 +14,39 @@ served least, left one person waiting in some runs: 1.17 times at worst.)
 
 :func:`simulate_group` runs the group with a truthful reviewer and, on the same photos, each
 person alone (``reviewer.simulate``), so the answers the group needs can be set beside the
-sum of the single projects'.
+sum of the single projects'. At every answer it also sets the group's overall estimates
+(every person's estimate pooled, :mod:`faceengine.learner.pooled`) against the overall truth
+(:class:`PooledMoment`).
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from benchmarks.evaluation import reviewer
 from benchmarks.evaluation.dataset import NOT_A_PERSON, FaceTable
+from faceengine.learner.estimates import estimate_quality
 from faceengine.learner.evidence import Evidence, Verdict
+from faceengine.learner.pooled import PersonCounts, Pooled, person_counts, pooled
 from faceengine.learner.questions import EXPLORING, review_priority
 from faceengine.learner.scores import Scores, score_faces
+
+
+@dataclass(frozen=True)
+class PooledMoment:
+    """After ``answers`` answers: every person's estimate pooled, beside the truth of all
+    their grids together (the suggestions' precision and the recall of yes + suggestions,
+    over the faces whose truth is known; the estimates summed over those faces too, as
+    ``reviewer.Snapshot.judged`` does). ``true_precision`` is None while nothing is sent."""
+
+    answers: int
+    estimated: Pooled
+    true_precision: float | None
+    true_recall: float
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,7 @@ class GroupRun:
     questions: int
     reached_at: dict[str, int | None]
     alone: dict[str, int | None]
+    moments: list[PooledMoment] = field(default_factory=list)
 
     @property
     def alone_total(self) -> int | None:
@@ -85,10 +103,11 @@ def simulate_group(
     project: reviewer.ProjectSettings,
     at_most: int,
     start: reviewer.Start = reviewer.Start.PORTRAIT,
+    at_least: int = 0,
 ) -> GroupRun:
-    """The group, answered truthfully until every person is on target or ``at_most``
-    answers; and each person alone on the same photos, from the same ``start``: each
-    person's portrait (P18), or nothing."""
+    """The group, answered truthfully until every person is on target and ``at_least``
+    answers are given, or ``at_most`` answers; and each person alone on the same photos,
+    from the same ``start``: each person's portrait (P18), or nothing."""
     if start not in (reviewer.Start.PORTRAIT, reviewer.Start.NOTHING):
         raise ValueError(f"a group starts from portraits or from nothing, not {start}")
     scenarios = {
@@ -109,17 +128,22 @@ def simulate_group(
     state = _Group(scenarios, seed=seed, portraits=start == reviewer.Start.PORTRAIT)
     answers = questions = 0
     reached: dict[str, int | None] = dict.fromkeys(people)
+    moments = []
     while True:
-        priorities = []
+        priorities, now = [], []
         for person in people:
             evidence = state.evidence(person)
             scores = score_faces(evidence)
-            if reached[person] is None and _on_target(state, person, evidence, scores, project):
+            person_now = _person_now(state.scenarios[person], evidence, scores, project)
+            if reached[person] is None and person_now.on_target:
                 reached[person] = answers
+            now.append(person_now)
             priorities.append(
                 review_priority(evidence, scores, max_distance=project.distance_threshold)
             )
-        if all(value is not None for value in reached.values()) or answers >= at_most:
+        moments.append(_pooled_moment(answers, now))
+        everyone = all(value is not None for value in reached.values())
+        if (everyone and answers >= at_least) or answers >= at_most:
             break
         wanted = np.array(priorities)
         wanted[:, state.asked] = np.nan
@@ -131,7 +155,7 @@ def simulate_group(
         answers += state.answer(face)
         questions += 1
     done = None if None in reached.values() else max(v for v in reached.values() if v is not None)
-    return GroupRun(tuple(people), seed, done, questions, reached, alone)
+    return GroupRun(tuple(people), seed, done, questions, reached, alone, moments)
 
 
 class _Group:
@@ -187,24 +211,57 @@ class _Group:
         return 1
 
 
-def _on_target(
-    state: _Group,
-    person: str,
+@dataclass(frozen=True)
+class _PersonNow:
+    """One person's grid now: on target or not, the estimate's sums over the faces whose
+    truth is known, and the truth of the same faces."""
+
+    on_target: bool
+    counts: PersonCounts
+    sent: int  # suggestions whose truth is known
+    right: int
+    found: int  # the person's faces confirmed or suggested
+    faces: int  # the person's faces
+
+
+def _person_now(
+    scenario: reviewer.Scenario,
     evidence: Evidence,
     scores: Scores,
     project: reviewer.ProjectSettings,
-) -> bool:
-    """Whether the person's grid (their yes and their suggestions) is on target now."""
+) -> _PersonNow:
     claimed, suggestions = reviewer.grid_now(evidence, scores, project)
     snapshot = reviewer.measure(
-        state.scenarios[person],
-        0,
-        0,
-        claimed=claimed,
-        suggested=suggestions.faces,
-        estimated_precision=None,
+        scenario, 0, 0, claimed=claimed, suggested=suggestions.faces, estimated_precision=None
     )
-    return snapshot.on_target
+    known = scenario.truth != reviewer.UNKNOWN
+    estimate = suggestions.estimate
+    if not known.all():
+        estimate = estimate_quality(
+            evidence,
+            scores,
+            suggestions.faces,
+            min_probability=suggestions.min_probability,
+            among=known,
+        )
+    return _PersonNow(
+        on_target=snapshot.on_target,
+        counts=person_counts(estimate),
+        sent=snapshot.suggested,
+        right=snapshot.suggested_right,
+        found=int((claimed & (scenario.truth == reviewer.PERSON)).sum()),
+        faces=scenario.targets,
+    )
+
+
+def _pooled_moment(answers: int, people: Sequence[_PersonNow]) -> PooledMoment:
+    sent = sum(p.sent for p in people)
+    return PooledMoment(
+        answers=answers,
+        estimated=pooled([p.counts for p in people]),
+        true_precision=sum(p.right for p in people) / sent if sent else None,
+        true_recall=sum(p.found for p in people) / sum(p.faces for p in people),
+    )
 
 
 def group_summary(runs: Sequence[GroupRun]) -> dict[str, float | int | None]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceengine.learner.evidence import Evidence, Verdict, yes_faces
+from faceengine.learner.evidence import Evidence, Verdict, standing_portrait, yes_faces
 from faceengine.learner.scores import (
     DEFAULT_MIN_PROBABILITY,
     MIN_SLOPE,
@@ -39,6 +39,12 @@ class Estimate:
     human said; they lean pessimistic, because the faces asked about are the hard ones
     and the first yes of each look of the person has nothing to be predicted from.
     None when nothing supports a figure; ``answers`` is how many answers there are.
+
+    The figures' sums, which several people's estimates pool into one
+    (:mod:`faceengine.learner.pooled`): ``suggested`` faces sent, ``expected_right`` of them
+    expected to be the person (precision's numerator), ``expected_found`` the confirmed
+    faces plus ``expected_right`` (recall's numerator) and ``expected_positives`` all the
+    person's faces expected (recall's denominator: ``expected_found`` and those hidden).
     """
 
     precision: float | None
@@ -48,6 +54,10 @@ class Estimate:
     answers: int
     precision_interval: tuple[float, float] | None = None
     recall_interval: tuple[float, float] | None = None
+    suggested: int = 0
+    expected_right: float = 0.0
+    expected_found: float = 0.0
+    expected_positives: float = 0.0
 
 
 def estimate_quality(
@@ -62,7 +72,12 @@ def estimate_quality(
 
     ``among`` (a mask of the faces) counts only those faces in both figures, the model and
     its calibration still being the whole project's: what a benchmark sets against a truth
-    that it knows for some faces only (the faces of group photos nobody named)."""
+    that it knows for some faces only (the faces of group photos nobody named).
+
+    The standing portrait among ``suggested`` (the grid proposes it, but it is Wikidata's
+    image, no guess) is a suggestion right for certain, and a yes for the recall."""
+    certain = _certain(evidence, suggested, among)
+    suggested = guesses(evidence, suggested)
     counted = np.ones(evidence.size, dtype=bool) if among is None else among
     verdicts = np.asarray(evidence.verdicts)
     answered = (verdicts == Verdict.YES) | (verdicts == Verdict.NO)
@@ -74,6 +89,7 @@ def estimate_quality(
     confirmed = int((yes_faces(evidence) & counted).sum())
     hidden, share = _hidden_and_share(evidence, scores, suggested, min_probability)
     claimed = confirmed + suggested_mass
+    positives = claimed + float(hidden[counted].sum())
     precision_interval, recall_interval = estimate_intervals(
         evidence,
         scores,
@@ -84,18 +100,35 @@ def estimate_quality(
         among=among,
     )
     return Estimate(
-        precision=_ratio(suggested_mass, sent.size),
-        recall=_ratio(claimed, claimed + float(hidden[counted].sum())),
+        precision=_ratio(suggested_mass + certain, sent.size + certain),
+        recall=_ratio(claimed, positives),
         held_out_precision=_ratio(hits, int(predicted.sum())),
         held_out_recall=_ratio(hits, int(said_yes.sum())),
         answers=int(answered.sum()),
         precision_interval=precision_interval,
         recall_interval=recall_interval,
+        suggested=int(sent.size) + certain,
+        expected_right=suggested_mass + certain,
+        expected_found=claimed,
+        expected_positives=positives,
     )
 
 
 RARITY_ITERATIONS = 100
 """Most EM steps when estimating how rare the person is among the open faces."""
+
+
+def guesses(evidence: Evidence, suggested: np.ndarray) -> np.ndarray:
+    """The suggested faces the learner guessed: all but the standing portrait, which the
+    grid proposes as Wikidata's image and which the estimates count as a yes."""
+    portrait = standing_portrait(evidence)
+    return suggested[~portrait[suggested]] if portrait.any() else suggested
+
+
+def _certain(evidence: Evidence, suggested: np.ndarray, among: np.ndarray | None) -> int:
+    """How many of the suggested faces (counted ``among``) are the standing portrait."""
+    portrait = standing_portrait(evidence)[suggested]
+    return int((portrait & among[suggested]).sum() if among is not None else portrait.sum())
 
 
 def hidden_positives(
@@ -218,6 +251,8 @@ def estimate_intervals(
     ``among`` as in :func:`estimate_quality`.
     """
     rng = np.random.default_rng(0)
+    certain = _certain(evidence, suggested, among)
+    suggested = guesses(evidence, suggested)
     counted = np.ones(evidence.size, dtype=bool) if among is None else among
     redrawn = scores.open & (scores.probability >= REDRAWN_PROBABILITY) & counted
     if hidden is None or share is None:
@@ -238,8 +273,8 @@ def estimate_intervals(
         unsent.append(_chance(shifted, rng, unsent_weight))
     claimed = float((yes_faces(evidence) & counted).sum()) + np.concatenate(right)
     whole = claimed + far + np.concatenate(unsent)
-    sent_here = int(counted[suggested].sum())
-    precision = np.concatenate(right) / sent_here if sent_here else np.empty(0)
+    sent_here = int(counted[suggested].sum()) + certain
+    precision = (np.concatenate(right) + certain) / sent_here if sent_here else np.empty(0)
     return _bounds(precision), _bounds(claimed[whole > 0] / whole[whole > 0])
 
 

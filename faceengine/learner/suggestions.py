@@ -42,14 +42,15 @@ def suggest(
 
     The standing portrait (:func:`standing_portrait`: the only face of the person's
     Wikidata image) comes first, at probability 1: a yes for the learner without asking,
-    but not on Commons until a person approves it in the grid. The estimates count it
-    among the yes faces, not as a guess.
+    but not on Commons until a person approves it in the grid. The estimates count it as
+    a suggestion right for certain.
     """
     chosen = proposed_faces(evidence, scores, min_probability, max_distance)
-    estimate = estimate_quality(evidence, scores, chosen, min_probability=min_probability)
     portrait = np.flatnonzero(standing_portrait(evidence))
+    faces = np.concatenate([portrait, chosen])
+    estimate = estimate_quality(evidence, scores, faces, min_probability=min_probability)
     return Suggestions(
-        faces=np.concatenate([portrait, chosen]),
+        faces=faces,
         score=np.concatenate([scores.score[portrait], scores.score[chosen]]),
         probability=np.concatenate(
             [np.ones(portrait.size, dtype=scores.probability.dtype), scores.probability[chosen]]

@@ -460,6 +460,9 @@ def _summary(project, evidence, scores, suggestions) -> LearnerSummary:
         held_out_recall=estimate.held_out_recall,
         precision_interval=estimate.precision_interval,
         recall_interval=estimate.recall_interval,
+        expected_right=estimate.expected_right,
+        expected_found=estimate.expected_found,
+        expected_positives=estimate.expected_positives,
         histogram=ScoreHistogram(
             bins=tuple(bins.round(3).tolist()),
             answered_yes=histogram(verdicts == Verdict.YES),

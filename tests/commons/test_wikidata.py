@@ -13,6 +13,7 @@ from commons.client import wikidata_client
 from commons.types import Person, PersonHit
 from commons.wikidata import (
     PersonNotFound,
+    get_people,
     get_person,
     label_languages,
     parse_person,
@@ -181,6 +182,17 @@ def test_a_deleted_or_unknown_item_is_person_not_found(client, qid):
     with pytest.raises(PersonNotFound) as caught:
         get_person(client, qid=qid, languages=["en"])
     assert caught.value.qid == qid
+
+
+def test_many_people_are_read_in_one_request_each_as_one_person_is(fake, client):
+    people = get_people(client, qids=["Q42", "q999", "Q144", "Q13", "Q189999003"], languages=["en"])
+    assert list(people) == ["Q42", "Q999", "Q144", "Q13", "Q189999003"]
+    assert people["Q42"] == get_person(client, qid="Q42", languages=["en"])
+    assert (people["Q999"].qid, people["Q999"].redirected_from) == ("Q76", "Q999")
+    assert not people["Q144"].is_human and people["Q144"].label == "dog"
+    assert people["Q13"] is None and people["Q189999003"] is None  # deleted, unknown
+    first, _single = fake.api_requests(site="wikidata")
+    assert first.params["ids"] == "Q42|Q999|Q144|Q13|Q189999003"
 
 
 def test_a_malformed_id_sends_no_request(fake, client):

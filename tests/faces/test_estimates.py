@@ -253,3 +253,21 @@ def test_the_estimates_over_some_faces_count_those_faces_only():
     # All faces: the app's own estimate, unchanged.
     everyone = estimate_quality(evidence, scores, chosen, among=np.ones(evidence.size, bool))
     assert everyone == whole
+
+
+def test_an_estimate_holds_the_sums_its_figures_are_ratios_of():
+    # What several people's estimates pool (faceengine.learner.pooled): each person's sums.
+    project = synthetic(4, answered=10)
+    evidence = project.evidence
+    scores = score_faces(evidence)
+    chosen = proposed_faces(evidence, scores, DEFAULT_MIN_PROBABILITY, None)
+    estimate = estimate_quality(evidence, scores, chosen)
+    assert estimate.suggested == chosen.size > 0
+    right = float(scores.probability[chosen].sum())
+    assert estimate.expected_right == pytest.approx(right)
+    found = float(yes_faces(evidence).sum()) + right
+    assert estimate.expected_found == pytest.approx(found)
+    hidden = float(hidden_positives(evidence, scores, chosen).sum())
+    assert estimate.expected_positives == pytest.approx(found + hidden)
+    assert estimate.precision == pytest.approx(estimate.expected_right / estimate.suggested)
+    assert estimate.recall == pytest.approx(estimate.expected_found / (found + hidden))

@@ -284,6 +284,11 @@ def test_the_only_face_of_the_wikidata_image_is_a_yes_the_grid_proposes():
     # Proposed first at 1 (sent only once approved), not a guess the estimates weigh.
     assert proposed.faces[0] == 0 and proposed.probability[0] == 1.0
     assert {1, 2} <= set(proposed.faces.tolist()) and 3 not in proposed.faces
+    # The grid's precision counts it as a suggestion right for certain, the rest as guessed.
+    guessed = scores.probability[proposed.faces[1:]]
+    expected = (float(guessed.sum()) + 1.0) / (guessed.size + 1)
+    assert proposed.estimate.precision == pytest.approx(expected)
+    assert proposed.estimate.suggested == proposed.faces.size
     # Answered (here "no"), it is an ordinary answer; on a photo of two faces, a question.
     answered = project(points, [NO, NONE, NONE, NONE, NONE], hint=0)
     assert (

@@ -25,6 +25,9 @@ SUMMARY = LearnerSummary(
     held_out_recall=None,
     precision_interval=(0.84, 0.96),
     recall_interval=(0.5, 0.71),
+    expected_right=36.4,
+    expected_found=45.4,
+    expected_positives=73.2,
     histogram=ScoreHistogram(
         bins=(0.0, 0.25, 0.5, 0.75, 1.0),
         answered_yes=(0, 1, 3, 5),
@@ -55,6 +58,25 @@ def test_a_summary_survives_the_round_trip_through_json():
 def test_a_summary_without_histogram_or_date_survives_the_round_trip():
     bare = LearnerSummary(updated_at=None, answers=3)
     assert LearnerSummary.from_json(bare.to_json()) == bare
+
+
+def test_a_summary_gives_its_sums_and_an_older_one_derives_them_from_its_ratios():
+    counts = SUMMARY.counts()
+    assert (counts.suggested, counts.expected_right) == (40, 36.4)
+    assert (counts.expected_found, counts.expected_positives) == (45.4, 73.2)
+    assert counts.precision_interval == (0.84, 0.96) and counts.recall_interval == (0.5, 0.71)
+    older = LearnerSummary.from_json(
+        {**SUMMARY.to_json(), "expected_right": None, "expected_found": None}
+        | {"expected_positives": "many"}
+    )
+    assert older is not None
+    derived = older.counts()
+    assert derived.expected_right == pytest.approx(0.91 * 40)
+    assert derived.expected_found == pytest.approx(9 + 0.91 * 40)
+    assert derived.expected_positives == pytest.approx((9 + 0.91 * 40) / 0.62)
+    nothing = LearnerSummary.from_json(OLD_EMPTY_RUN)
+    assert nothing is not None
+    assert nothing.counts().expected_positives == 0.0
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,10 @@ def test_the_people_benchmark_sets_a_group_beside_its_single_projects() -> None:
     )  # fmt: skip
     lines = result.stdout.splitlines()
     assert lines[0].startswith("group 0 seed 0: ") and "together " in lines[0]
-    assert lines[-1].startswith("median together ")
+    assert lines[-3].startswith("median together ")
+    # The group's overall estimates against the overall truth, from the first card on.
+    assert lines[-2].startswith("overall precision: ") and "within 0.05 " in lines[-2]
+    assert lines[-1].startswith("overall recall: ") and "in the interval " in lines[-1]
 
 
 def test_one_answer_names_the_face_for_every_person_of_the_group() -> None:

@@ -140,6 +140,10 @@ def test_no_answers_and_existing_statements_count_towards_the_minimum(bush_proje
     assert 0.0 <= low <= summary.precision <= high <= 1.0
     low, high = summary.recall_interval
     assert 0.0 <= low <= summary.recall <= high <= 1.0
+    # And the sums they are ratios of, which a group pools (faceengine.learner.pooled).
+    assert summary.expected_right == pytest.approx(summary.precision * summary.suggested)
+    assert summary.expected_found >= summary.expected_right + 1  # the yes, the statement too
+    assert summary.expected_found / summary.expected_positives == pytest.approx(summary.recall)
 
 
 def test_answered_faces_leave_the_review_queue_and_one_question_comes_first(bush_project):

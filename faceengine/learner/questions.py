@@ -171,6 +171,8 @@ def density_ranking(
 
 
 FIRST_QUESTION = 1000.0
+PRIORITY_RESOLUTION = 0.01
+"""Review priorities are stored and compared to two decimals (the classify page's order)."""
 CONTESTED_PHOTO = 10.0
 IN_DOUBT = 5.0
 EXPLORING = 1.0
@@ -217,7 +219,8 @@ def _first_priority(evidence: Evidence, scores: Scores, priority: np.ndarray, fi
     """The place of :func:`next_question`'s face: FIRST_QUESTION before any yes (the hint,
     or the densest cluster: nothing else ranks it first) and for the centroid strategy's
     random face; otherwise its own kind's value (contested photo, in doubt, exploring, or
-    the boundary's nearest face), which ranks first already, raised over any tie.
+    the boundary's nearest face), which ranks first already, raised over any tie at the
+    stored resolution.
 
     A group of people reads this value to know whether a person's learner needs its
     question (``EXPLORING`` or more): tagging every person's next face FIRST_QUESTION made
@@ -227,4 +230,7 @@ def _first_priority(evidence: Evidence, scores: Scores, priority: np.ndarray, fi
     others = np.delete(priority, first)
     top = float(np.nanmax(others)) if np.isfinite(others).any() else -math.inf
     own = float(priority[first])
-    return own if own > top else float(np.nextafter(top, math.inf))
+    # Compared as the app stores them (to PRIORITY_RESOLUTION): strictly first there too.
+    if round(own, 2) > round(top, 2):
+        return own
+    return round(top, 2) + PRIORITY_RESOLUTION

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from commons.identifiers import validate_qid
 from projects.groups import GroupPerson as GroupPerson
-from projects.listed_files import ListedFile as ListedFile
 from projects.groups import ProjectGroup as ProjectGroup
+from projects.listed_files import ListedFile as ListedFile
 from projects.moderator_lists import ModeratorListEntry as ModeratorListEntry
 from projects.moderator_lists import Sensitivity as Sensitivity
 from projects.moderator_lists import Withholding as Withholding

@@ -144,6 +144,16 @@ def test_only_near_faces_of_people_outside_the_group_are_proposed_once_each(grou
     assert [(p.qid, p.confirmed) for p in proposed] == [("Q7", 4)]
 
 
+def test_a_face_confirmed_on_the_same_photo_is_somebody_else(group):
+    _group, projects, face = group
+    sharing = sharing_project("Q7", confirmed=0)
+    beside = FaceFactory(image=face.image, index=1, encoding=at_distance(0.3, 1))
+    LabelFactory(project=sharing, face=beside, verdict="yes", user=sharing.owner)
+    assert shared_people.proposals(projects=projects, face=face, language="en") == []
+    LabelFactory(project=sharing, face=face, verdict="yes", user=sharing.owner)  # this very face
+    assert [p.qid for p in shared_people.proposals(projects=projects, face=face)] == ["Q7"]
+
+
 def test_the_faces_are_read_in_two_queries_whatever_the_number_of_sharing_projects(
     group, django_assert_num_queries
 ):

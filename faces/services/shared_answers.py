@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from commons.client import ApiClient
@@ -60,8 +61,9 @@ def shared_accept(
     """ "This face is ``qid``", a person proposed by another project's confirmed faces.
 
     1. Only the group's owner adds a person (NotTheOwner).
-    2. A person of the group already (this request again, or added since): no look-up, the
-       answer is theirs (``group_answer``, which returns a stored request id untouched).
+    2. A person of the group already (this request again, or added since, even by an
+       accept running at the same moment): no look-up, the answer is theirs
+       (``group_answer``, which returns a stored request id untouched).
     3. Else the person must be proposed for this face now (NotProposed), and is checked as
        group creation checks one (``group_person_check``: room, human, not withheld).
     4. In one transaction: their project over the group's scope (``group_person_add``),
@@ -71,22 +73,39 @@ def shared_accept(
     """
     if user.pk != group.owner_id:
         raise NotTheOwner
-    member = next((project for project in projects if project.qid == qid), None)
-    if member is not None:
-        answer = group_answer(
-            projects=projects, face=face, user=user, person=member, request_id=request_id
-        )
-        return SharedOutcome(person=member, added=False, answer=answer)
-    if qid not in {proposal.qid for proposal in proposals(projects=projects, face=face)}:
-        raise NotProposed
-    person = group_person_check(group=group, qid=qid, wikidata=wikidata, languages=languages)
-    with transaction.atomic():
-        added = group_person_add(group=group, person=person)
-        _photos_link(projects[0], added)
-        answer = group_answer(
-            projects=[*projects, added], face=face, user=user, person=added, request_id=request_id
-        )
-    return SharedOutcome(person=added, added=True, answer=answer)
+    member = _member(projects, qid)
+    if member is None:
+        if qid not in {proposal.qid for proposal in proposals(projects=projects, face=face)}:
+            raise NotProposed
+        person = group_person_check(group=group, qid=qid, wikidata=wikidata, languages=languages)
+        try:
+            with transaction.atomic():
+                added = group_person_add(group=group, person=person)
+                _photos_link(projects[0], added)
+                answer = group_answer(
+                    projects=[*projects, added],
+                    face=face,
+                    user=user,
+                    person=added,
+                    request_id=request_id,
+                )
+            return SharedOutcome(person=added, added=True, answer=answer)
+        except (IntegrityError, ValidationError):
+            # Added at the same moment by another accept (a second tab): theirs stands, and
+            # this answer is given to it. Anything else (the owner has a project of this
+            # person in this scope outside the group) is refused as it was raised.
+            projects = group.member_projects()
+            member = _member(projects, person.qid)
+            if member is None:
+                raise
+    answer = group_answer(
+        projects=projects, face=face, user=user, person=member, request_id=request_id
+    )
+    return SharedOutcome(person=member, added=False, answer=answer)
+
+
+def _member(projects: Sequence[Project], qid: str) -> Project | None:
+    return next((project for project in projects if project.qid == qid), None)
 
 
 def _photos_link(source: Project, target: Project) -> None:

@@ -248,6 +248,31 @@ def test_the_same_request_again_adds_the_person_once_and_stores_the_answer_once(
     assert Answer.objects.count() == 3
 
 
+def test_a_person_added_by_another_accept_at_the_same_moment_takes_this_answer(
+    group, owner, client_of, fake, monkeypatch
+):
+    from faces.services import shared_answers
+    from projects.group_services import group_person_add
+
+    group_row, _projects, face = group
+    sharing_project()
+    checked = shared_answers.group_person_check
+
+    def raced(**kwargs):  # the other tab adds the person between the check and the add
+        person = checked(**kwargs)
+        theirs = group_person_add(group=kwargs["group"], person=person)
+        ProjectImage.objects.create(project=theirs, image=face.image, source="category")
+        return person
+
+    monkeypatch.setattr(shared_answers, "group_person_check", raced)
+    response = accept(client_of(owner), group_row, face)
+    assert response.status_code == 200, response.content
+    assert response.json()["person"]["added"] is False
+    assert [p.qid for p in group_row.member_projects()] == ["Q1", "Q2", "Q7"]
+    added = group_row.member_projects()[2]
+    assert Label.objects.get(project=added, face=face, source="human").verdict == "yes"
+
+
 def test_only_the_group_s_owner_may_accept(group, client_of, fake):
     group_row, projects, face = group
     sharing_project()

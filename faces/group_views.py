@@ -191,7 +191,7 @@ def who_undo(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 
 @login_required
 @require_POST
-@rate_limited("answer", per_minute=240)
+@rate_limited("project-new", per_minute=10)  # each accept starts a project (and asks Wikidata)
 def who_shared(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     """P, Shift+1-3: the face is a person another project's confirmed faces propose; the
     person joins the group (the owner only) and the answer is stored as 1-9 stores one."""

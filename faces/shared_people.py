@@ -20,7 +20,7 @@ from faceengine.learner.distances import nearest_distance, usable_encodings
 from faceengine.learner.scores import distance_probability
 from faces.models import Face, Label
 from projects.figures import percent
-from projects.models import Project, Withholding
+from projects.models import Project, Sensitivity, Withholding
 
 MAX_PROPOSALS = 3
 
@@ -55,7 +55,7 @@ def proposals(*, projects: Sequence[Project], face: Face, language: str = "") ->
     likeliest first. Two queries, whatever the number of sharing projects.
 
     1. The sharing projects (:func:`sharing_projects`): opted in, active and under no
-       moderator's hold, about somebody not withheld and not of the group; at most
+       moderator's hold, about somebody not withheld, not sensitive and not of the group; at most
        MAX_SHARING_PROJECTS, most confirmed faces first.
     2. Their newest FACES_PER_PROJECT confirmed faces each (a human yes on a current face
        encoded by the same model as ``face``; faces of the same photo but ``face`` itself
@@ -93,6 +93,9 @@ def proposals(*, projects: Sequence[Project], face: Face, language: str = "") ->
 def sharing_projects(projects: Sequence[Project]) -> list[Project]:
     """The projects that may propose a person to this group (step 1 of :func:`proposals`)."""
     withheld = Withholding.objects.filter(kind=Withholding.Kind.PERSON).values("value")
+    # A sensitive person (a minor, say) is looked at one face at a time in their own project;
+    # they are not offered to other contributors' groups either.
+    sensitive = Sensitivity.objects.filter(kind=Sensitivity.Kind.PERSON).values("value")
     confirmed = Count(
         "labels", filter=Q(labels__source=Label.Source.HUMAN, labels__verdict=Label.Verdict.YES)
     )
@@ -102,6 +105,7 @@ def sharing_projects(projects: Sequence[Project]) -> list[Project]:
         .exclude(pk__in=[project.pk for project in projects])
         .exclude(qid__in=[project.qid for project in projects])
         .exclude(qid__in=withheld)
+        .exclude(qid__in=sensitive)
         .only("pk", "qid", "person_labels", "distance_threshold")
         .annotate(confirmed=confirmed)
         .filter(confirmed__gt=0)

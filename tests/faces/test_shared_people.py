@@ -18,7 +18,7 @@ from django.urls import reverse
 from faces import shared_people
 from faces.models import Answer, Face, Label, ProjectImage, ReviewLease
 from faces.services import group_answers
-from projects.models import GroupPerson, Project, ProjectGroup, Withholding
+from projects.models import GroupPerson, Project, ProjectGroup, Sensitivity, Withholding
 from tests.factories import (
     FaceFactory,
     ImageFactory,
@@ -111,10 +111,11 @@ def test_an_opted_in_project_proposes_its_person_with_its_count_and_a_probabilit
     assert proposal.probability_text == "92\u00a0%"
 
 
-def test_a_withheld_person_is_never_proposed(group):
+@pytest.mark.parametrize("listed", [Withholding, Sensitivity])
+def test_a_withheld_or_sensitive_person_is_never_proposed(group, listed):
     _group, projects, face = group
     sharing_project()
-    Withholding.objects.create(kind=Withholding.Kind.PERSON, value="Q7", reason="asked")
+    listed.objects.create(kind="person", value="Q7", reason="asked")
     assert shared_people.proposals(projects=projects, face=face, language="en") == []
 
 

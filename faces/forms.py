@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from commons.identifiers import normalise_qid
 from faceengine.detection import FaceBox
 from faces.models import Label
 
@@ -99,3 +100,14 @@ class WhoForm(ExcludeForm):
         if data.get("answer") == "person" and not data.get("person"):
             self.add_error("person", _("Say which person."))
         return data
+
+
+class SharedForm(ExcludeForm):
+    """A person proposed by another project's confirmed faces (``qid``) is this face."""
+
+    face = IdField()
+    qid = forms.CharField(max_length=16)
+    request_id = forms.UUIDField()
+
+    def clean_qid(self) -> str:
+        return normalise_qid(self.cleaned_data["qid"])

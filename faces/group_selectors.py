@@ -10,9 +10,11 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from faceengine.learner.pooled import PersonCounts, pooled
 from faceengine.learner.questions import EXPLORING
+from faces import shared_people
 from faces.learner_figures import estimate_texts, learner_summary
 from faces.models import Face, Label, ProjectImage, ReviewLease
 from faces.selectors import next_face, question_for
@@ -134,6 +136,7 @@ class Candidate:
     label: str
     qid: str
     probability: str  # as every page prints it ("87 %"), "—" before the learner ran
+    score: float | None  # the same, as a number
 
 
 def candidates(*, projects: Sequence[Project], face: Face, language: str) -> list[Candidate]:
@@ -152,18 +155,45 @@ def candidates(*, projects: Sequence[Project], face: Face, language: str) -> lis
             label=project.label_in(language),
             qid=project.qid,
             probability=percent(scores.get(project.pk)),
+            score=scores.get(project.pk),
         )
         for rank, (_position, project) in enumerate(ranked)
     ]
 
 
-def group_question(*, projects: Sequence[Project], face: Face, language: str) -> dict[str, Any]:
-    """The face, its photo and the likeliest people, as the "who is this?" page shows them."""
+def group_question(
+    *, projects: Sequence[Project], face: Face, language: str, shared: bool = False
+) -> dict[str, Any]:
+    """The face, its photo and the likeliest people, as the "who is this?" page shows them;
+    with ``shared`` (the group's owner asks), when none of the people is likely
+    (``shared_people.ASK_BELOW``), the people other projects' confirmed faces propose."""
     question = question_for(project=projects[0], face=face).as_dict()
-    question["people"] = [
-        vars(candidate) for candidate in candidates(projects=projects, face=face, language=language)
-    ]
+    people = candidates(projects=projects, face=face, language=language)
+    question["people"] = [vars(candidate) for candidate in people]
+    unmatched = all(c.score is None or c.score < shared_people.ASK_BELOW for c in people)
+    found = (
+        shared_people.proposals(projects=projects, face=face, language=language)
+        if shared and unmatched
+        else []
+    )
+    question["shared"] = [_proposal_dict(rank, proposal) for rank, proposal in enumerate(found)]
     return question
+
+
+def _proposal_dict(rank: int, proposal: shared_people.Proposal) -> dict[str, Any]:
+    text = ngettext(
+        "Perhaps: %(person)s (%(qid)s), %(probability)s, from %(count)d confirmed face in a "
+        "shared project",
+        "Perhaps: %(person)s (%(qid)s), %(probability)s, from %(count)d confirmed faces in a "
+        "shared project",
+        proposal.confirmed,
+    ) % {
+        "person": proposal.label,
+        "qid": proposal.qid,
+        "probability": proposal.probability_text,
+        "count": proposal.confirmed,
+    }
+    return {**vars(proposal), "key": rank + 1, "text": text}
 
 
 @dataclass(frozen=True)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("who/next.json", group_views.who_next, name="who-next"),
     path("who/answer.json", group_views.who_answer, name="who-answer"),
     path("who/undo.json", group_views.who_undo, name="who-undo"),
+    path("who/shared.json", group_views.who_shared, name="who-shared"),
 ]

@@ -337,6 +337,7 @@ class ProjectSettingsForm(forms.ModelForm):
             "write_face_region",
             "writes_enabled",
             "share_evidence",
+            "share_confirmed_faces",
             "allow_uploaders",
             "uploaders_by_email",
         ]

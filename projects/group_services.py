@@ -18,7 +18,7 @@ from commons.types import Person
 from commons.wikidata import PersonNotFound
 
 from .groups import MAX_PEOPLE, MIN_PEOPLE, GroupPerson, ProjectGroup
-from .models import DEFAULT_MIN_ANSWERS
+from .models import DEFAULT_MIN_ANSWERS, Membership, Project
 from .services import (
     NotAHuman,
     category_checked,
@@ -148,3 +148,48 @@ def _default_name(people: Sequence[Person], category: str) -> str:
     return (_("%(people)s in %(category)s") % {"people": names, "category": category})[
         :MAX_NAME_CHARS
     ]
+
+
+def group_person_check(
+    *, group: ProjectGroup, qid: str, wikidata: ApiClient, languages: Sequence[str]
+) -> Person:
+    """A person to add to ``group``, checked as group creation checks one: the group has
+    room (ValidationError), the owner may start a project, a human on Wikidata (redirects
+    followed; PersonNotFound, NotAHuman), not withheld (PersonWithheld)."""
+    if group.people.count() >= MAX_PEOPLE:
+        raise ValidationError(
+            _("A group holds at most %(count)d people.") % {"count": MAX_PEOPLE},
+            code="group_full",
+        )
+    owner_files_refuse_full(group.owner)
+    return person_for_project(wikidata=wikidata, qid=qid, languages=languages)
+
+
+def group_person_add(*, group: ProjectGroup, person: Person) -> Project:
+    """Add a checked person (:func:`group_person_check`) to ``group``: their own project
+    over the group's scope, with the settings and the reviewers of the first person's
+    project, last in the group's order; its crawl is queued once committed, as at creation."""
+    people = list(group.people.select_related("project").order_by("position"))
+    if not people:
+        raise ValueError("a group with no people has no scope to add a person over")
+    first = people[0].project
+    if first.scope == Project.Scope.FILES:
+        raise ValueError("a group over a list of files takes no new person")
+    with transaction.atomic():
+        project = project_start(
+            owner=group.owner,
+            person=person,
+            crawl_depth=first.crawl_depth,
+            distance_threshold=first.distance_threshold,
+            min_answers=first.min_answers,
+            category=first.category,
+            search_query=first.search_query,
+            uploads_user=first.uploads_user,
+        )
+        reviewers = first.memberships.exclude(user_id=group.owner_id)
+        Membership.objects.bulk_create(
+            Membership(project=project, user_id=member.user_id, role=member.role)
+            for member in reviewers
+        )
+        GroupPerson.objects.create(group=group, project=project, position=people[-1].position + 1)
+    return project

@@ -14,11 +14,10 @@ from django.utils import timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from commons.identifiers import (
-    validate_qid,
-)
+from commons.identifiers import validate_qid
 from projects.groups import GroupPerson as GroupPerson
 from projects.groups import ProjectGroup as ProjectGroup
+from projects.listed_files import ListedFile as ListedFile
 from projects.moderator_lists import ModeratorListEntry as ModeratorListEntry
 from projects.moderator_lists import Sensitivity as Sensitivity
 from projects.moderator_lists import Withholding as Withholding
@@ -189,6 +188,16 @@ class Project(models.Model):
             "Your reviewers' yes answers then count as evidence against those faces in other "
             "projects about another person that share photos with this one and opted in too; "
             "their answers count here in the same way. Nothing else is shared."
+        ),
+    )
+    share_confirmed_faces = models.BooleanField(
+        _("Propose this person to other groups"),
+        default=False,
+        help_text=_(
+            "When a face in another contributor's group of people matches none of its people, "
+            "the faces your reviewers confirmed here may propose this person: the group sees "
+            "the person and how many faces were confirmed, never the photos, the project or "
+            "its owner. Their answers are stored in their own group, never here."
         ),
     )
     allow_uploaders = models.BooleanField(
@@ -512,63 +521,6 @@ class Notification(models.Model):
             "%(count)d edits about %(person)s were sent to Commons.",
             sent,
         ) % {"count": sent, "person": person}
-
-
-class ListedFileQuerySet(models.QuerySet):
-    def problems(self) -> ListedFileQuerySet:
-        """Lines Commons did not give an image for, in the order the contributor gave them."""
-        return self.exclude(state__in=[ListedFile.State.PENDING, ListedFile.State.FOUND]).order_by(
-            "position"
-        )
-
-    def counts(self) -> dict[str, int]:
-        """Lines by state, every state present (zero when none), and ``problems``: the lines
-        that gave no image (neither found nor still waiting to be looked up)."""
-        rows = self.order_by().values_list("state").annotate(n=models.Count("pk"))
-        counted = {str(state): int(n) for state, n in rows}
-        counts = {state: counted.get(state, 0) for state in ListedFile.State.values}
-        waiting = (ListedFile.State.PENDING, ListedFile.State.FOUND)
-        counts["problems"] = sum(n for state, n in counts.items() if state not in waiting)
-        return counts
-
-
-class ListedFile(models.Model):
-    """One line of a project's list of files: what the contributor gave, and what Commons
-    said of it at the last crawl. Lines are fixed at creation; a crawl only updates them."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("Not looked up yet")
-        FOUND = "found", _("Image found")
-        MISSING = "missing", _("No such file on Commons")
-        NOT_FILE = "not_file", _("Not a file")
-        NOT_IMAGE = "not_image", _("Not an image")
-        INVALID = "invalid", _("Not a valid title")
-        WITHHELD = "withheld", _("Withheld")
-        OVER_LIMIT = "over_limit", _("Beyond the project's file limit")
-
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="listed_files")
-    position = models.PositiveIntegerField(_("line"))
-    line = models.CharField(_("as given"), max_length=1000)
-    title = models.CharField(_("title"), max_length=300, blank=True, default="")
-    pageid = models.PositiveBigIntegerField(_("page id"), null=True, blank=True)
-    state = models.CharField(
-        _("state"), max_length=16, choices=State.choices, default=State.PENDING
-    )
-    detail = models.CharField(_("detail"), max_length=255, blank=True, default="")
-    checked_at = models.DateTimeField(_("looked up"), null=True, blank=True)
-
-    objects = ListedFileQuerySet.as_manager()  # type: ignore[django-manager-missing]
-
-    class Meta:
-        verbose_name = _("listed file")
-        verbose_name_plural = _("listed files")
-        ordering = ["project", "position"]
-        constraints = [
-            models.UniqueConstraint(fields=["project", "position"], name="listed_file_position"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.line} ({self.state}) in {self.project_id}"
 
 
 class UploaderNotices(models.Model):

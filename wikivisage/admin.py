@@ -53,6 +53,7 @@ class ProjectAdmin(TabbedTranslationAdmin):
         "writes_enabled",
         "moderation",
         "moderator_writes_stopped",
+        "share_confirmed_faces",
         "created_at",
     ]
     search_fields = ["qid", "category", "search_query", "uploads_user", "owner__username"]

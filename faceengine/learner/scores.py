@@ -303,3 +303,17 @@ def _newton_step(
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     return (0.5 * (1.0 + np.tanh(0.5 * logits))).astype(np.float32)
+
+
+def distance_probability(distance: np.ndarray) -> np.ndarray:
+    """The probability that a face at ``distance`` from the nearest face confirmed as a
+    person is that person, on the learner's own scale: the default score's yes-term
+    (``SHARPNESS * (DEFAULT_THRESHOLD - distance)``, clipped to ±SCORE_LIMIT) read through the
+    calibration's prior (slope 1, intercept 0), as the statement audit reads a score.
+
+    Not a project's fitted calibration: that one is fitted on margin scores that count its
+    own no answers too, and a bare distance to another project's yes faces is not such a
+    score. Dlib's same-person distance (0.6) reads as one half; 0.5 as 0.92; 0.4 as 0.99.
+    """
+    yes = SHARPNESS * (DEFAULT_THRESHOLD - np.asarray(distance, dtype=np.float32))
+    return Calibration().probability(np.clip(yes, -SCORE_LIMIT, SCORE_LIMIT))

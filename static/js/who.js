@@ -1,5 +1,6 @@
 // "Who is this?" for a group of people: one face, the group's likeliest people, keyboard first.
-// 1-9: that person; N: someone else; S: skip; U: undo (every person's label of the last answer).
+// 1-9: that person; N: someone else; S: skip; U: undo (every person's label of the last answer);
+// P, Shift+1-3: a person a shared project proposes (they join the group; the owner only).
 
 import { placeCrop } from "./crops.js";
 import { newRequestId, Offline, requestJson, SessionEnded } from "./http.js";
@@ -11,6 +12,7 @@ const elements = {
   bar: document.getElementById("answer-bar"),
   crop: document.getElementById("crop"),
   people: document.getElementById("people"),
+  shared: document.getElementById("shared"),
   link: document.getElementById("file-link"),
   status: document.getElementById("status"),
   alert: document.getElementById("alert"),
@@ -50,6 +52,19 @@ function personItem(person) {
   return item;
 }
 
+function proposalItem(proposal) {
+  const item = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "answer person shared";
+  button.dataset.qid = proposal.qid;
+  const key = document.createElement("kbd");
+  key.textContent = proposal.key === 1 ? "P" : `⇧${proposal.key}`;
+  button.append(key, " ", proposal.text);
+  item.append(button);
+  return item;
+}
+
 function show(q, message) {
   question = q;
   const present = Boolean(q);
@@ -57,6 +72,9 @@ function show(q, message) {
   elements.bar.hidden = !present;
   elements.undoOnly.hidden = present;
   elements.people.replaceChildren(...(present ? q.people.map(personItem) : []));
+  const shared = present ? q.shared || [] : [];
+  elements.shared.replaceChildren(...shared.map(proposalItem));
+  elements.shared.hidden = !shared.length;
   if (present) {
     elements.link.href = q.image.url;
     elements.link.textContent = q.image.title;
@@ -82,7 +100,16 @@ async function send(url, body) {
 async function answer(kind, person = null) {
   if (busy || !question) return;
   const body = { face: question.face.id, answer: kind, person, request_id: newRequestId(), exclude: [question.face.id] };
-  const result = await send(root.dataset.answer, body);
+  await stored(await send(root.dataset.answer, body));
+}
+
+async function accept(qid) {
+  if (busy || !question) return;
+  const body = { face: question.face.id, qid, request_id: newRequestId(), exclude: [question.face.id] };
+  await stored(await send(root.dataset.shared, body));
+}
+
+async function stored(result) {
   if (!result) return;
   if (!result.ok) {
     say("");
@@ -109,6 +136,12 @@ async function undo() {
   else say(result.data.message);
 }
 
+function byProposal(rank) {
+  const proposal = question?.shared?.find((p) => p.key === rank);
+  if (proposal) accept(proposal.qid);
+  else if (question) warn(msg.msgNoProposal);
+}
+
 function byKey(key) {
   const person = question?.people.find((p) => p.key === Number(key));
   if (person) answer("person", person.project);
@@ -118,7 +151,10 @@ function byKey(key) {
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest("input, textarea, select")) return;
   const key = event.key.toLowerCase();
-  if (/^[1-9]$/.test(key)) byKey(key);
+  const shifted = event.shiftKey && /^Digit[1-3]$/.test(event.code);
+  if (shifted) byProposal(Number(event.code.slice(5)));
+  else if (key === "p") byProposal(1);
+  else if (/^[1-9]$/.test(key)) byKey(key);
   else if (key === "n") answer("none");
   else if (key === "s") answer("skip");
   else if (key === "u") undo();
@@ -129,7 +165,8 @@ document.addEventListener("keydown", (event) => {
 root.addEventListener("click", (event) => {
   const button = event.target.closest("button");
   if (!button) return;
-  if (button.dataset.person) answer("person", Number(button.dataset.person));
+  if (button.dataset.qid) accept(button.dataset.qid);
+  else if (button.dataset.person) answer("person", Number(button.dataset.person));
   else if (button.dataset.answer) answer(button.dataset.answer);
   else if (button.dataset.action === "undo") undo();
 });

@@ -242,6 +242,16 @@ GROUP_ENDPOINTS = [
         lambda o: {"face": o["face"].pk, "answer": "none", "request_id": str(uuid.uuid4())},
     ),
     Endpoint("who-undo", "json", lambda o: {}),
+    # A person a shared project proposes joins the group: its owner's decision alone (here
+    # nobody is proposed, so the owner is told so: 409).
+    Endpoint(
+        "who-shared",
+        "json",
+        lambda o: {"face": o["face"].pk, "qid": "Q42", "request_id": str(uuid.uuid4())},
+        ok=409,
+        manage=True,
+        owner_only=True,
+    ),
 ]
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,7 +50,8 @@ def main() -> None:
     table = dataset.load_precomputed(FACES / "reference_encodings.npz", rows)
     identities = dataset.targets(rows, "all", 4)
     settings = reviewer.ProjectSettings(distance_threshold=options.threshold, min_answers=3)
-    ratios, together, apart, moments = [], [], [], []
+    runs: list[people.GroupRun] = []
+    moments: list[tuple[str, PooledMoment]] = []
     for group in range(options.groups):
         chosen = people.group_draw(identities, options.people, group)
         category = people.group_category(rows, table, chosen)
@@ -80,15 +80,13 @@ def main() -> None:
                 + (f", ratio {ratio:.2f}" if ratio is not None else ""),
                 flush=True,
             )
-            if ratio is not None:
-                ratios.append(ratio)
-                together.append(run.answers_to_target)
-                apart.append(total)
-    if ratios:
+            runs.append(run)
+    summary = people.group_summary(runs)
+    if summary["reached"]:
         print(
-            f"median together {statistics.median(together)}, alone {statistics.median(apart)}; "
-            f"ratio median {statistics.median(ratios):.2f}, worst {max(ratios):.2f} "
-            f"({len(ratios)} runs reached the target together and alone)"
+            f"median together {summary['together']}, alone {summary['alone']}; "
+            f"ratio median {summary['ratio']:.2f}, worst {summary['worst']:.2f} "
+            f"({summary['reached']} runs reached the target together and alone)"
         )
     overall_report(moments)
 

@@ -25,6 +25,7 @@ from .services import (
     owner_files_refuse_full,
     people_on_wikidata,
     person_accepted,
+    person_for_project,
     person_withheld,
     project_start,
     withheld_among,

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import ngettext
 
 from faceengine.learner.pooled import PersonCounts, pooled
-from faceengine.learner.questions import EXPLORING
+from faceengine.learner.questions import group_turn
 from faces import shared_people
 from faces.learner_figures import estimate_texts, learner_summary
 from faces.models import Face, Label, ProjectImage, ReviewLease
@@ -45,12 +46,14 @@ def group_next_face(
        then existing statements, then faces in the order found), passing over faces the
        group answered already (a human label in any of its projects) or that are not a
        current face of every project (a box drawn in one of them only).
-    3. The people take turns: of those whose learner needs its question (its first
-       question, a contested photo, a suggestion in doubt, a cluster to explore: a review
-       priority of EXPLORING or more), the one served least (``GroupPerson.served``, then
-       the group's order); when nobody needs one, the highest review priority. Asking the
-       highest priority of anyone at every turn, a group needed as many answers as its
-       people alone, or more (``benchmarks/people.py``).
+    3. The people take turns (``faceengine.learner.questions.group_turn``, which the
+       benchmarks run too): of those whose learner needs its question (its first question,
+       a contested photo, a suggestion in doubt, a cluster to explore: a review priority of
+       EXPLORING or more) and were served (``GroupPerson.served``) at most TURN_SLACK more
+       than the least served of them, the highest priority (a grid's likeliest mistake),
+       then the least served, then the group's order; when nobody needs one, the highest
+       review priority. Asking the highest priority of anyone at every turn, a group needed
+       as many answers as its people alone, or more (``benchmarks/people.py``).
     """
     held = _held_in_group(projects, user, exclude)
     if held is not None:
@@ -65,11 +68,10 @@ def group_next_face(
             offers.append((_priority(project, face), served.get(project.pk, 0), position, face))
     if not offers:
         return None
-    needing = [offer for offer in offers if offer[0] >= EXPLORING]
-    if needing:
-        chosen = min(needing, key=lambda offer: (offer[1], offer[2]))
-    else:
-        chosen = max(offers, key=lambda offer: (offer[0], -offer[2]))
+    turn = group_turn(
+        np.array([offer[0] for offer in offers]), np.array([offer[1] for offer in offers])
+    )
+    chosen = offers[turn]
     return NextQuestion(chosen[3], projects[chosen[2]])
 
 

@@ -32,7 +32,7 @@ from benchmarks.evaluation.dataset import NOT_A_PERSON, FaceTable
 from faceengine.learner.estimates import estimate_quality
 from faceengine.learner.evidence import Evidence, Verdict
 from faceengine.learner.pooled import PersonCounts, Pooled, person_counts, pooled
-from faceengine.learner.questions import EXPLORING, review_priority
+from faceengine.learner.questions import group_turn, review_priority
 from faceengine.learner.scores import Scores, score_faces
 
 
@@ -176,15 +176,9 @@ class _Group:
         self.served = np.zeros(len(scenarios), dtype=np.int64)
 
     def next_turn(self, wanted: np.ndarray) -> int:
-        """Whose question comes next: of the people whose learner has a question it needs
-        (its first question, a contested photo, a suggestion in doubt, a cluster to
-        explore), the one served least so far; when none has, whoever's highest question
-        is the highest."""
+        """Whose question comes next (``group_turn``, as the app's "who is this?" decides)."""
         best = np.nanmax(np.where(np.isnan(wanted), -np.inf, wanted), axis=1)
-        needing = np.flatnonzero(best >= EXPLORING)
-        if needing.size:
-            return int(needing[np.argmin(self.served[needing])])
-        return int(np.argmax(best))
+        return group_turn(best, self.served)
 
     def evidence(self, person: str) -> Evidence:
         others = np.zeros(self.asked.size, dtype=np.float32)

@@ -11,6 +11,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from faceengine.learner.questions import TURN_SLACK
 from faces.models import Answer, Face, Label, ProjectImage, ReviewLease
 from faces.services import group_answers
 from faces.services.refusals import ProjectNotAcceptingAnswers, RequestIdReused
@@ -262,30 +263,39 @@ def test_the_page_answers_and_moves_on_and_says_why_it_refuses(group, owner, cli
     assert undo.status_code == 409
 
 
-def test_the_people_whose_learner_needs_a_question_take_turns(group, owner):
-    # Each person's learner wants its own question (a review priority of EXPLORING or more:
-    # a first question, a photo in doubt): the one served least comes first, whatever the
-    # priorities, so that no person waits while another's doubts are asked one by one.
+def test_the_likeliest_mistake_comes_first_but_nobody_waits_more_than_the_slack(group, owner):
+    # Of the people whose learner wants its own question (a review priority of EXPLORING or
+    # more: a first question, a photo in doubt), the highest priority comes first, as long
+    # as its person was served at most TURN_SLACK more than the least served of them; a
+    # person with nothing it needs (0.4) waits for the others.
     _group, projects = group
+    image = ImageFactory(title="File:Fair 3.jpg")
+    for project in projects:
+        ProjectImageFactory(project=project, image=image)
+    FaceFactory(image=image, index=0)
+    FaceFactory(image=image, index=1)
     faces = [
         f
         for p in projects[0].project_images.order_by("image__title")
         for f in p.image.faces.order_by("index")
     ]
-    model_label(projects[0], faces[0], score=0.9, priority=1000.0)
-    model_label(projects[0], faces[3], score=0.8, priority=900.0)
+    for face, priority in zip(
+        (faces[0], faces[3], faces[4], faces[5]), (6.0, 5.9, 5.8, 5.7), strict=True
+    ):
+        model_label(projects[0], face, score=0.6, priority=priority)
     model_label(projects[1], faces[1], score=0.9, priority=5.5)
     model_label(projects[2], faces[2], score=0.1, priority=0.4)  # nothing it needs
     served = [
-        group_answers.group_face_serve(projects=projects, user=UserFactory()) for _ in range(2)
+        group_answers.group_face_serve(projects=projects, user=UserFactory())
+        for _ in range(TURN_SLACK + 2)
     ]
-    assert served == [faces[0], faces[1]]
+    assert served == [faces[0], faces[3], faces[4], faces[1]]
     people = GroupPerson.objects.filter(project__in=projects).order_by("position")
-    assert list(people.values_list("served", flat=True)) == [1, 1, 0]
+    assert list(people.values_list("served", flat=True)) == [TURN_SLACK + 1, 1, 0]
     # A reload of a held face is no one's turn.
     again = group_answers.group_face_serve(projects=projects, user=owner)
     assert group_answers.group_face_serve(projects=projects, user=owner) == again
-    assert sum(people.values_list("served", flat=True)) == 3
+    assert sum(people.values_list("served", flat=True)) == TURN_SLACK + 3
 
 
 def test_the_group_asks_only_about_a_current_detected_face_of_every_person_s_photos(group):

@@ -22,7 +22,13 @@ from faceengine.learner.evidence import (
     standing_portrait,
     yes_faces,
 )
-from faceengine.learner.questions import in_doubt, next_question, review_priority
+from faceengine.learner.questions import (
+    TURN_SLACK,
+    group_turn,
+    in_doubt,
+    next_question,
+    review_priority,
+)
 from faceengine.learner.scores import (
     MIN_SLOPE,
     SCORE_LIMIT,
@@ -382,3 +388,17 @@ def test_many_yes_faces_are_covered_by_representatives_that_only_lower_scores():
         covered = margin_scores(evidence)
     assert (covered <= exact + 1e-4).all()
     assert (covered < exact - 1e-3).any()
+
+
+def test_a_group_asks_the_likeliest_mistake_first_within_the_slack():
+    # People 0-2 need a question (EXPLORING or more), person 3 does not.
+    best = np.array([5.2, 5.9, 1.5, 0.4])
+    assert group_turn(best, np.array([0, 0, 0, 0])) == 1
+    # Person 1 served TURN_SLACK more than the least served needing person: still first;
+    # one more, and the next likeliest mistake among the others comes first.
+    assert group_turn(best, np.array([0, TURN_SLACK, 0, 0])) == 1
+    assert group_turn(best, np.array([0, TURN_SLACK + 1, 0, 0])) == 0
+    # Equal as stored (to 0.01): the least served, then the first.
+    assert group_turn(np.array([5.504, 5.5, 5.5]), np.array([2, 1, 1])) == 1
+    # Nobody needs one: the highest priority, whoever was served.
+    assert group_turn(np.array([0.2, -1.0, 0.4]), np.array([0, 0, 5])) == 2

@@ -77,7 +77,7 @@ def estimate_quality(
     The standing portrait among ``suggested`` (the grid proposes it, but it is Wikidata's
     image, no guess) is a suggestion right for certain, and a yes for the recall."""
     certain = _certain(evidence, suggested, among)
-    suggested = guesses(evidence, suggested)
+    proposed, suggested = suggested, guesses(evidence, suggested)
     counted = np.ones(evidence.size, dtype=bool) if among is None else among
     verdicts = np.asarray(evidence.verdicts)
     answered = (verdicts == Verdict.YES) | (verdicts == Verdict.NO)
@@ -93,7 +93,7 @@ def estimate_quality(
     precision_interval, recall_interval = estimate_intervals(
         evidence,
         scores,
-        suggested,
+        proposed,
         min_probability=min_probability,
         hidden=hidden,
         share=share,

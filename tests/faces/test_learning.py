@@ -295,6 +295,11 @@ def test_the_only_face_of_the_wikidata_image_is_a_yes_the_grid_proposes():
     expected = (float(guessed.sum()) + 1.0) / (guessed.size + 1)
     assert proposed.estimate.precision == pytest.approx(expected)
     assert proposed.estimate.suggested == proposed.faces.size
+    # With nothing else suggested, precision is the portrait's: 100 %, its interval too.
+    alone = project([at(0), at(1.5), at(1.6)], [NONE, NO, NONE], hint=0)
+    only = suggest(alone, score_faces(alone))
+    assert list(only.faces) == [0]
+    assert only.estimate.precision == 1.0 and only.estimate.precision_interval == (1.0, 1.0)
     # Answered (here "no"), it is an ordinary answer; on a photo of two faces, a question.
     answered = project(points, [NO, NONE, NONE, NONE, NONE], hint=0)
     assert (

@@ -1,7 +1,8 @@
-"""Sending: the send page queues what a person confirmed (:func:`edits_queue`); one ``write``
-task per edit sends it under the sender's own login (:func:`edit_send`). The writer's run of a
-claimed edit (claim, the write policy right before the write, retries, the outcome) is shared
-with the undo (``depicts.services.undo``).
+"""Sending: the send page queues what a person confirmed (:func:`edits_queue`; a group's send
+page, every person's at once, :func:`edits_queue_many`); one ``write`` task per edit sends it
+under the sender's own login (:func:`edit_send`). The writer's run of a claimed edit (claim,
+the write policy right before the write, retries, the outcome) is shared with the undo
+(``depicts.services.undo``).
 
 Nothing reaches Commons that a person did not approve, and nothing is written twice: each
 edit is claimed with one conditional UPDATE, and an addition carries the statement id chosen
@@ -91,9 +92,17 @@ class QueuedBatch:
     refused: int = 0  # cancelled by the write policy, each with its reason
 
 
-@retried
 def edits_queue(*, project: Project, user: User, edit_ids: Iterable[int]) -> QueuedBatch:
-    """The user confirmed the preview: these approved edits go out under their own login.
+    """The user confirmed a project's preview: :func:`edits_queue_many` of that project."""
+    return edits_queue_many(projects=[project], user=user, edit_ids=edit_ids)
+
+
+@retried
+def edits_queue_many(
+    *, projects: Sequence[Project], user: User, edit_ids: Iterable[int]
+) -> QueuedBatch:
+    """The user confirmed the preview: these approved edits of ``projects`` (one project's
+    send page, or every person of a group) go out under their own login, as one batch.
 
     Raises NoWikimediaToken at once for a user who cannot sign edits, rather than failing
     every task of the batch later. An edit the write policy refuses for good is cancelled
@@ -103,7 +112,9 @@ def edits_queue(*, project: Project, user: User, edit_ids: Iterable[int]) -> Que
     batch, now = uuid.uuid4(), timezone.now()
     with transaction.atomic():
         chosen = DepictsEdit.objects.filter(
-            project=project, pk__in=list(edit_ids), state=State.APPROVED
+            project__in=[project.pk for project in projects],
+            pk__in=list(edit_ids),
+            state=State.APPROVED,
         )
         refused = _refuse_chosen(chosen, user=user, batch=batch, now=now)
         count = chosen.update(

@@ -415,9 +415,9 @@ class SendPage:
 def send_page(*, project: Project, user: User, language: str) -> SendPage:
     """Everything the send page shows, in six queries."""
     pending = project.depicts_edits.filter(state__in=[State.APPROVED, State.PROPOSED])
-    waiting = list(_with_people(pending))
+    waiting = list(with_people(pending))
     person = project.label_in(language)
-    previews = [_preview(edit, person) for edit in waiting]
+    previews = [edit_preview(edit, person) for edit in waiting]
     return SendPage(
         approved=[p for p, e in zip(previews, waiting, strict=True) if e.state == State.APPROVED],
         proposed=[p for p, e in zip(previews, waiting, strict=True) if e.state == State.PROPOSED],
@@ -475,13 +475,13 @@ def edit_statuses(
     return [_status(edit) for edit in edits.order_by("-queued_at", "-pk")[:limit]]
 
 
-def _with_people(edits: QuerySet[DepictsEdit]) -> QuerySet[DepictsEdit]:
+def with_people(edits: QuerySet[DepictsEdit]) -> QuerySet[DepictsEdit]:
     return edits.select_related("image", "approved_by", "reverted_by").order_by(
         "-approved_at", "-pk"
     )
 
 
-def _preview(edit: DepictsEdit, person: str) -> EditPreview:
+def edit_preview(edit: DepictsEdit, person: str) -> EditPreview:
     fractions = region_fractions(edit.region) if edit.region else None
     box = Box(*(100 * value for value in fractions)) if fractions else None
     return EditPreview(

@@ -68,8 +68,8 @@ def _group_confirm(
     messages.success(request, text)
     if queued.refused:
         refused = ngettext(
-            "%(count)d edit cannot be written: its reason is on its person’s send page.",
-            "%(count)d edits cannot be written: their reasons are on their people’s send pages.",
+            "%(count)d edit cannot be written: the send page of its person says why.",
+            "%(count)d edits cannot be written: the send pages of their people say why.",
             queued.refused,
         ) % {"count": queued.refused}
         messages.warning(request, refused)

@@ -223,18 +223,26 @@ def edit_send(*, edit_id: int, sleep: Sleep = time.sleep) -> SendOutcome:
 
 def batch_check(*, edit: DepictsEdit) -> bool:
     """Tell the members once the batch of ``edit`` is settled (nothing of it waits to be sent):
-    how many went out, and how many failed, once per batch (the event)."""
+    how many went out, and how many failed, once per batch (the event). A group's batch holds
+    the edits of several projects: the members of each are told of their project's part."""
     if edit.batch is None:
         return False
     batch = DepictsEdit.objects.filter(batch=edit.batch)
     if batch.filter(state__in=(State.QUEUED, State.SENDING)).exists():
         return False
-    counts = batch.aggregate(
+    parts = batch.values("project_id").annotate(
         failed=Count("pk", filter=Q(state=State.FAILED)),
         sent=Count("pk", filter=~Q(state__in=(State.FAILED, State.CANCELLED))),
     )
-    kind = Notification.Kind.SEND_FAILED if counts["failed"] else Notification.Kind.SEND_FINISHED
-    return bool(notify(project=edit.project, kind=kind, event=f"batch:{edit.batch}", **counts))
+    counts = {part.pop("project_id"): part for part in parts.order_by("project_id")}
+    others = [pk for pk in counts if pk != edit.project_id]
+    projects = {edit.project_id: edit.project, **Project.objects.in_bulk(others)}
+    told = False
+    for pk, part in counts.items():
+        kind = Notification.Kind.SEND_FAILED if part["failed"] else Notification.Kind.SEND_FINISHED
+        event = f"batch:{edit.batch}"
+        told |= bool(notify(project=projects[pk], kind=kind, event=event, **part))
+    return told
 
 
 def load_edit(edit_id: int) -> DepictsEdit | None:

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from depicts.models import DepictsEdit
 from depicts.services import approval, sending
-from projects.models import GroupPerson, Project, ProjectGroup, Withholding
+from projects.models import GroupPerson, Notification, Project, ProjectGroup, Withholding
 from tests.depicts.writing import FRESH, OTHER, PERSON, approve, depicts, image_of, run_writes
 from tests.factories import FaceFactory, MembershipFactory, ProjectFactory, UserFactory
 
@@ -168,3 +168,15 @@ def test_an_edit_the_policy_refuses_is_cancelled_with_its_reason(
     assert "1 edit cannot be written" in page
     adams_edit = DepictsEdit.objects.get(pk=approved[2].pk)
     assert adams_edit.state == State.CANCELLED and "withheld" in adams_edit.error
+
+
+def test_each_persons_members_are_told_of_their_part_of_the_batch(
+    client_of, project, adams, sender, group, approved, queued, django_capture_on_commit_callbacks
+):
+    MembershipFactory(project=adams, user=UserFactory(username="adams fan"))
+    post_all(client_of(sender), group, approved, django_capture_on_commit_callbacks)
+    run_writes(queued)
+    notes = Notification.objects.filter(kind=Notification.Kind.SEND_FINISHED)
+    told = {(note.project_id, note.recipient.username): note.params for note in notes}
+    assert told[(project.pk, "owner")] == {"sent": 2, "failed": 0}
+    assert told[(adams.pk, "adams fan")] == {"sent": 1, "failed": 0}

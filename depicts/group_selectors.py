@@ -3,6 +3,7 @@ be queued as one batch (``depicts.services.sending.edits_queue_many``)."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from django.contrib.auth.models import User
 
 from commons.oauth import wikimedia_username
 from depicts.models import DepictsEdit, WriteSwitch
-from depicts.selectors import EditPreview, edit_preview, with_people
+from depicts.selectors import EditPreview, EditStatus, edit_preview, edit_status, with_people
 from projects.models import Project
 
 
@@ -26,17 +27,29 @@ class PersonEdits:
 
 
 @dataclass(frozen=True)
+class SentEdit:
+    """An edit of the batch just sent, with its person (its state, and a refusal's reason)."""
+
+    person: str
+    status: EditStatus
+
+
+@dataclass(frozen=True)
 class GroupSendPage:
     people: list[PersonEdits]
     wikimedia_account: str | None  # the Wikimedia user the edits are made as; None: unlinked
+    batch: list[SentEdit]  # the batch the page was asked about, person by person
 
     @property
     def count(self) -> int:
         return sum(len(person.approved) for person in self.people)
 
 
-def group_send_page(*, projects: Sequence[Project], user: User, language: str) -> GroupSendPage:
-    """Every person's approved edits, in the group's order of people (one query for all)."""
+def group_send_page(
+    *, projects: Sequence[Project], user: User, language: str, batch: uuid.UUID | None = None
+) -> GroupSendPage:
+    """Every person's approved edits, in the group's order of people (one query for all),
+    and what became of ``batch`` (one more)."""
     approved = DepictsEdit.objects.filter(
         project__in=[project.pk for project in projects], state=DepictsEdit.State.APPROVED
     )
@@ -50,7 +63,25 @@ def group_send_page(*, projects: Sequence[Project], user: User, language: str) -
         previews = [edit_preview(edit, label) for edit in by_project[project.pk]]
         stopped = not (project.writes_on and writes_allowed)
         people.append(PersonEdits(project, label, previews, stopped))
-    return GroupSendPage(people=people, wikimedia_account=wikimedia_username(user))
+    return GroupSendPage(
+        people=people,
+        wikimedia_account=wikimedia_username(user),
+        batch=_batch(projects, batch, {person.project.pk: person.label for person in people}),
+    )
+
+
+def _batch(
+    projects: Sequence[Project], batch: uuid.UUID | None, labels: dict[int, str]
+) -> list[SentEdit]:
+    if batch is None:
+        return []
+    edits = DepictsEdit.objects.filter(
+        project__in=[project.pk for project in projects], batch=batch
+    ).select_related("image", "sent_by")
+    return [
+        SentEdit(person=labels[edit.project_id], status=edit_status(edit))
+        for edit in edits.order_by("project_id", "pk")
+    ]
 
 
 def approved_ids(projects: Sequence[Project]) -> list[int]:

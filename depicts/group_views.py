@@ -7,6 +7,7 @@ it does there (``depicts.services.sending.edits_queue_many``)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import cast
 
 from django.contrib import messages
@@ -39,10 +40,21 @@ def group_send(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         return _group_confirm(request, group, projects)
     page = group_selectors.group_send_page(
-        projects=projects, user=cast(User, request.user), language=get_language()
+        projects=projects,
+        user=cast(User, request.user),
+        language=get_language(),
+        batch=_batch(request.GET.get("batch", "")),
     )
-    context = {"group": group, "page": page, "batch": request.GET.get("batch", "")}
+    context = {"group": group, "page": page}
     return render(request, "depicts/group_send.html", context)
+
+
+def _batch(text: str) -> uuid.UUID | None:
+    """The batch the page follows (the one just sent); a malformed one is no batch."""
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
 
 
 def _group_confirm(

@@ -472,7 +472,7 @@ def edit_statuses(
         edits = edits.filter(batch=batch)
     # An edit refused at approval has no batch but its reason: shown too.
     edits = edits.exclude(batch__isnull=True, error="").select_related("image", "sent_by")
-    return [_status(edit) for edit in edits.order_by("-queued_at", "-pk")[:limit]]
+    return [edit_status(edit) for edit in edits.order_by("-queued_at", "-pk")[:limit]]
 
 
 def with_people(edits: QuerySet[DepictsEdit]) -> QuerySet[DepictsEdit]:
@@ -519,7 +519,7 @@ def removal_text(person: str, qid: str) -> str:
     return _("Remove: depicts (P180) %(person)s (%(qid)s)") % {"person": person, "qid": qid}
 
 
-def _status(edit: DepictsEdit) -> EditStatus:
+def edit_status(edit: DepictsEdit) -> EditStatus:
     undone = edit.state == State.APPROVED
     return EditStatus(
         id=edit.pk,

@@ -168,6 +168,23 @@ def test_an_edit_the_policy_refuses_is_cancelled_with_its_reason(
     assert "1 edit cannot be written" in page
     adams_edit = DepictsEdit.objects.get(pk=approved[2].pk)
     assert adams_edit.state == State.CANCELLED and "withheld" in adams_edit.error
+    # The batch's table says it, beside the person and the file.
+    row = page[page.index(f'data-edit-id="{adams_edit.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "Douglas Adams" in row and FRESH[0] in row and adams_edit.error in row
+
+
+def test_a_user_without_a_wikimedia_login_is_told_and_nothing_is_queued(
+    client_of, project, adams, group, approved
+):
+    both = UserFactory(username="both")
+    for member in (project, adams):
+        MembershipFactory(project=member, user=both)
+    client = client_of(both)
+    assert 'id="wikimedia-account"' in client.get(send_url(group)).content.decode()
+    response = client.post(send_url(group), {"edit": [edit.pk for edit in approved]}, follow=True)
+    assert "Link your Wikimedia account first" in response.content.decode()
+    assert not DepictsEdit.objects.exclude(state=State.APPROVED).exists()
 
 
 def test_each_persons_members_are_told_of_their_part_of_the_batch(

@@ -4,6 +4,8 @@ batch, one P180 per file and person, each with its own region (issue #25)."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from depicts.models import DepictsEdit
@@ -197,3 +199,20 @@ def test_each_persons_members_are_told_of_their_part_of_the_batch(
     told = {(note.project_id, note.recipient.username): note.params for note in notes}
     assert told[(project.pk, "owner")] == {"sent": 2, "failed": 0}
     assert told[(adams.pk, "adams fan")] == {"sent": 1, "failed": 0}
+
+
+def test_the_preview_takes_as_many_queries_however_many_edits(
+    client_of, commons, project, sender, group, approved
+):
+    client = client_of(sender)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(send_url(group)).status_code == 200
+        return len(captured)
+
+    before = queries()
+    approve(commons, project, sender, FRESH[2:])
+    # session, user, group, its people and their projects, the edits, the switch, the
+    # Wikimedia login, the bell
+    assert queries() == before == 8

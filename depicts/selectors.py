@@ -415,9 +415,9 @@ class SendPage:
 def send_page(*, project: Project, user: User, language: str) -> SendPage:
     """Everything the send page shows, in six queries."""
     pending = project.depicts_edits.filter(state__in=[State.APPROVED, State.PROPOSED])
-    waiting = list(_with_people(pending))
+    waiting = list(with_people(pending))
     person = project.label_in(language)
-    previews = [_preview(edit, person) for edit in waiting]
+    previews = [edit_preview(edit, person) for edit in waiting]
     return SendPage(
         approved=[p for p, e in zip(previews, waiting, strict=True) if e.state == State.APPROVED],
         proposed=[p for p, e in zip(previews, waiting, strict=True) if e.state == State.PROPOSED],
@@ -472,16 +472,16 @@ def edit_statuses(
         edits = edits.filter(batch=batch)
     # An edit refused at approval has no batch but its reason: shown too.
     edits = edits.exclude(batch__isnull=True, error="").select_related("image", "sent_by")
-    return [_status(edit) for edit in edits.order_by("-queued_at", "-pk")[:limit]]
+    return [edit_status(edit) for edit in edits.order_by("-queued_at", "-pk")[:limit]]
 
 
-def _with_people(edits: QuerySet[DepictsEdit]) -> QuerySet[DepictsEdit]:
+def with_people(edits: QuerySet[DepictsEdit]) -> QuerySet[DepictsEdit]:
     return edits.select_related("image", "approved_by", "reverted_by").order_by(
         "-approved_at", "-pk"
     )
 
 
-def _preview(edit: DepictsEdit, person: str) -> EditPreview:
+def edit_preview(edit: DepictsEdit, person: str) -> EditPreview:
     fractions = region_fractions(edit.region) if edit.region else None
     box = Box(*(100 * value for value in fractions)) if fractions else None
     return EditPreview(
@@ -519,7 +519,7 @@ def removal_text(person: str, qid: str) -> str:
     return _("Remove: depicts (P180) %(person)s (%(qid)s)") % {"person": person, "qid": qid}
 
 
-def _status(edit: DepictsEdit) -> EditStatus:
+def edit_status(edit: DepictsEdit) -> EditStatus:
     undone = edit.state == State.APPROVED
     return EditStatus(
         id=edit.pk,

@@ -3,12 +3,13 @@
 ``urlpatterns`` (namespace ``depicts``): the send page, included under
 ``projects/<int:project_pk>/edits/``. ``grid_urlpatterns``: the suggestion grid, included under
 ``projects/<int:pk>/``; its names join the ``projects`` namespace beside the review pages
-(``projects:suggestions``), as the site's urls mount it.
+(``projects:suggestions``), as the site's urls mount it. ``group_urlpatterns``: a group's send
+page, included under ``projects/groups/<int:pk>/`` (``projects:group-send``).
 """
 
 from django.urls import path
 
-from . import views
+from . import group_views, views
 
 app_name = "depicts"
 
@@ -39,4 +40,8 @@ grid_urlpatterns = [
     path("suggestions/reject/", views.suggestions_reject, name="suggestions-reject"),
     path("suggestions/keep/", views.suggestions_keep, name="suggestions-keep"),
     path("suggestions/doubts/", views.suggestions_doubts, name="suggestions-doubts"),
+]
+
+group_urlpatterns = [
+    path("send/", group_views.group_send, name="group-send"),
 ]

@@ -84,6 +84,7 @@ urlpatterns = [
                     *projects_urls.urlpatterns,
                     path("<int:pk>/", include(faces_urls.urlpatterns)),
                     path("groups/<int:pk>/", include(group_urls.urlpatterns)),
+                    path("groups/<int:pk>/", include(depicts_urls.group_urlpatterns)),
                     path("<int:pk>/", include(depicts_urls.grid_urlpatterns)),
                 ],
                 "projects",

@@ -1,7 +1,8 @@
-"""Sending: the send page queues what a person confirmed (:func:`edits_queue`); one ``write``
-task per edit sends it under the sender's own login (:func:`edit_send`). The writer's run of a
-claimed edit (claim, the write policy right before the write, retries, the outcome) is shared
-with the undo (``depicts.services.undo``).
+"""Sending: the send page queues what a person confirmed (:func:`edits_queue`; a group's send
+page, every person's at once, :func:`edits_queue_many`); one ``write`` task per edit sends it
+under the sender's own login (:func:`edit_send`). The writer's run of a claimed edit (claim,
+the write policy right before the write, retries, the outcome) is shared with the undo
+(``depicts.services.undo``).
 
 Nothing reaches Commons that a person did not approve, and nothing is written twice: each
 edit is claimed with one conditional UPDATE, and an addition carries the statement id chosen
@@ -91,9 +92,17 @@ class QueuedBatch:
     refused: int = 0  # cancelled by the write policy, each with its reason
 
 
-@retried
 def edits_queue(*, project: Project, user: User, edit_ids: Iterable[int]) -> QueuedBatch:
-    """The user confirmed the preview: these approved edits go out under their own login.
+    """The user confirmed a project's preview: :func:`edits_queue_many` of that project."""
+    return edits_queue_many(projects=[project], user=user, edit_ids=edit_ids)
+
+
+@retried
+def edits_queue_many(
+    *, projects: Sequence[Project], user: User, edit_ids: Iterable[int]
+) -> QueuedBatch:
+    """The user confirmed the preview: these approved edits of ``projects`` (one project's
+    send page, or every person of a group) go out under their own login, as one batch.
 
     Raises NoWikimediaToken at once for a user who cannot sign edits, rather than failing
     every task of the batch later. An edit the write policy refuses for good is cancelled
@@ -103,7 +112,9 @@ def edits_queue(*, project: Project, user: User, edit_ids: Iterable[int]) -> Que
     batch, now = uuid.uuid4(), timezone.now()
     with transaction.atomic():
         chosen = DepictsEdit.objects.filter(
-            project=project, pk__in=list(edit_ids), state=State.APPROVED
+            project__in=[project.pk for project in projects],
+            pk__in=list(edit_ids),
+            state=State.APPROVED,
         )
         refused = _refuse_chosen(chosen, user=user, batch=batch, now=now)
         count = chosen.update(
@@ -212,18 +223,26 @@ def edit_send(*, edit_id: int, sleep: Sleep = time.sleep) -> SendOutcome:
 
 def batch_check(*, edit: DepictsEdit) -> bool:
     """Tell the members once the batch of ``edit`` is settled (nothing of it waits to be sent):
-    how many went out, and how many failed, once per batch (the event)."""
+    how many went out, and how many failed, once per batch (the event). A group's batch holds
+    the edits of several projects: the members of each are told of their project's part."""
     if edit.batch is None:
         return False
     batch = DepictsEdit.objects.filter(batch=edit.batch)
     if batch.filter(state__in=(State.QUEUED, State.SENDING)).exists():
         return False
-    counts = batch.aggregate(
+    parts = batch.values("project_id").annotate(
         failed=Count("pk", filter=Q(state=State.FAILED)),
         sent=Count("pk", filter=~Q(state__in=(State.FAILED, State.CANCELLED))),
     )
-    kind = Notification.Kind.SEND_FAILED if counts["failed"] else Notification.Kind.SEND_FINISHED
-    return bool(notify(project=edit.project, kind=kind, event=f"batch:{edit.batch}", **counts))
+    counts = {part.pop("project_id"): part for part in parts.order_by("project_id")}
+    others = [pk for pk in counts if pk != edit.project_id]
+    projects = {edit.project_id: edit.project, **Project.objects.in_bulk(others)}
+    told = False
+    for pk, part in counts.items():
+        kind = Notification.Kind.SEND_FAILED if part["failed"] else Notification.Kind.SEND_FINISHED
+        event = f"batch:{edit.batch}"
+        told |= bool(notify(project=projects[pk], kind=kind, event=event, **part))
+    return told
 
 
 def load_edit(edit_id: int) -> DepictsEdit | None:

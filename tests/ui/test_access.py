@@ -242,6 +242,9 @@ GROUP_ENDPOINTS = [
         lambda o: {"face": o["face"].pk, "answer": "none", "request_id": str(uuid.uuid4())},
     ),
     Endpoint("who-undo", "json", lambda o: {}),
+    # Sending every person's approved edits as one batch (none ticked: back to the page).
+    Endpoint("group-send"),
+    Endpoint("group-send", "post", lambda o: {"edit": []}, ok=302),
     # A person a shared project proposes joins the group: its owner's decision alone (here
     # nobody is proposed, so the owner is told so: 409).
     Endpoint(

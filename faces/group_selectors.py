@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -18,7 +19,7 @@ from faceengine.learner.questions import group_turn
 from faces import shared_people
 from faces.learner_figures import estimate_texts, learner_summary
 from faces.models import Face, Label, ProjectImage, ReviewLease
-from faces.selectors import next_face, question_for
+from faces.selectors import next_face, question_for, thumb_at
 from projects.figures import percent, percent_between
 from projects.models import GroupPerson, Project
 
@@ -139,17 +140,68 @@ class Candidate:
     qid: str
     probability: str  # as every page prints it ("87 %"), "—" before the learner ran
     score: float | None  # the same, as a number
+    crop: dict[str, Any] | None = None  # the person's face to show (see person_faces)
+
+
+# A person's face beside their name is a small crop of a photo the browser loads anyway.
+PERSON_FACE_WIDTH = 330
+
+
+def person_faces(projects: Sequence[Project]) -> dict[int, dict[str, Any]]:
+    """Each person's face to show beside their name, by project id: the newest face their
+    project's reviewers confirmed (a human yes), else the largest face of their Wikidata
+    image (P18) when the project holds that file; none for a person with neither. Two
+    queries whatever the number of people."""
+    newest = (
+        Label.objects.filter(
+            project__in=projects,
+            source=Label.Source.HUMAN,
+            verdict=Label.Verdict.YES,
+            face__superseded_by__isnull=True,
+        )
+        .values("project_id")
+        .annotate(newest=Max("pk"))
+        .values("newest")
+    )
+    faces = {
+        label.project_id: label.face
+        for label in Label.objects.filter(pk__in=newest).select_related("face__image")
+    }
+    titles = {
+        "File:" + p.person_image.removeprefix("File:"): p.pk
+        for p in projects
+        if p.pk not in faces and p.person_image
+    }
+    portraits = Face.objects.current().filter(image__title__in=titles).select_related("image")
+    for face in sorted(portraits, key=lambda f: f.width * f.height):
+        faces[titles[face.image.title]] = face  # the largest last, so it stays
+    return {project_id: _crop(face) for project_id, face in faces.items()}
+
+
+def _crop(face: Face) -> dict[str, Any]:
+    image = face.image
+    return {
+        "thumb": thumb_at(image, PERSON_FACE_WIDTH),
+        "left": face.left,
+        "top": face.top,
+        "width": face.width,
+        "height": face.height,
+        "image_width": image.width,
+        "image_height": image.height,
+    }
 
 
 def candidates(*, projects: Sequence[Project], face: Face, language: str) -> list[Candidate]:
     """The group's people, likeliest first for this face: each person's own learner's
-    probability that the face is them (people not scored yet last, in the group's order)."""
+    probability that the face is them (people not scored yet last, in the group's order),
+    with the face to show beside their name (:func:`person_faces`)."""
     scores = dict(
         Label.objects.filter(project__in=projects, face=face, source=Label.Source.MODEL)
         .exclude(score=None)
         .values_list("project_id", "score")
     )
     ranked = sorted(enumerate(projects), key=lambda item: (-scores.get(item[1].pk, -1.0), item[0]))
+    crops = person_faces(projects)
     return [
         Candidate(
             key=rank + 1 if rank < KEYED_PEOPLE else None,
@@ -158,6 +210,7 @@ def candidates(*, projects: Sequence[Project], face: Face, language: str) -> lis
             qid=project.qid,
             probability=percent(scores.get(project.pk)),
             score=scores.get(project.pk),
+            crop=crops.get(project.pk),
         )
         for rank, (_position, project) in enumerate(ranked)
     ]

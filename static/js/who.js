@@ -2,7 +2,7 @@
 // 1-9: that person; N: someone else; S: skip; U: undo (every person's label of the last answer);
 // P, Shift+1-3: a person a shared project proposes (they join the group; the owner only).
 
-import { placeCrop } from "./crops.js";
+import { placeAllCrops, placeCrop } from "./crops.js";
 import { newRequestId, Offline, requestJson, SessionEnded } from "./http.js";
 
 const root = document.getElementById("who");
@@ -43,6 +43,18 @@ function personItem(person) {
     key.textContent = String(person.key);
     button.append(key, " ");
   }
+  if (person.crop) {
+    // The person's own face (a confirmed one, or their Wikidata image's), beside the name.
+    const face = document.createElement("span");
+    face.className = "crop person-face";
+    face.setAttribute("aria-hidden", "true");
+    const c = person.crop;
+    face.dataset.thumb = c.thumb;
+    Object.assign(face.dataset, {
+      left: c.left, top: c.top, width: c.width, height: c.height, imageWidth: c.image_width, imageHeight: c.image_height,
+    });
+    button.append(face, " ");
+  }
   const label = document.createElement("strong");
   label.textContent = person.label;
   const extra = document.createElement("small");
@@ -78,7 +90,10 @@ function show(q, message) {
   if (present) {
     elements.link.href = q.image.url;
     elements.link.textContent = q.image.title;
-    requestAnimationFrame(() => placeCrop(elements.crop, q.image.thumb, q.face, q.image.width, q.image.height));
+    requestAnimationFrame(() => {
+      placeCrop(elements.crop, q.image.thumb, q.face, q.image.width, q.image.height);
+      placeAllCrops(elements.people);
+    });
   }
   say(present ? message || "" : message);
 }

@@ -78,6 +78,10 @@ def test_two_then_n_then_u_by_keyboard(page, commons, queued):
     page.keyboard.press("2")
     page.wait_for_selector('#answered-count:text-is("1")')
     assert humans(projects, faces[0]) == ["yes", "no", "no"]
+    # Barack now has a confirmed face: it is drawn beside his name; the others have none.
+    barack = f'#people button[data-person="{projects[0].pk}"]'
+    page.wait_for_selector(f'{barack} .person-face[style*="background-image"]')
+    assert page.locator("#people .person-face").count() == 1
 
     page.keyboard.press("n")
     page.wait_for_selector('#answered-count:text-is("2")')

@@ -320,3 +320,31 @@ def test_the_group_asks_only_about_a_current_detected_face_of_every_person_s_pho
     Face.objects.filter(pk=face.pk).update(superseded_by=drawn)
     face.refresh_from_db()
     assert not group_open(projects[:2], face)
+
+
+def test_each_person_is_shown_with_a_confirmed_face_else_their_wikidata_image(
+    group, owner, django_assert_num_queries
+):
+    from faces.group_selectors import person_faces
+
+    _group, projects = group
+    faces = [
+        f
+        for p in projects[0].project_images.order_by("image__title")
+        for f in p.image.faces.order_by("index")
+    ]
+    # Ann: two confirmed faces, the newer shown. Bob: none, but his Wikidata image is in
+    # the project: its larger face. Cy: neither.
+    for face in (faces[0], faces[2]):
+        LabelFactory(project=projects[0], face=face, verdict="yes", source="human", user=owner)
+    LabelFactory(project=projects[2], face=faces[1], verdict="no", source="human", user=owner)
+    Face.objects.filter(pk=faces[3].pk).update(width=0.5, height=0.5)
+    Project.objects.filter(pk=projects[1].pk).update(person_image="Fair 2.jpg")
+    projects[1].refresh_from_db()
+    with django_assert_num_queries(2):
+        shown = person_faces(projects)
+    assert set(shown) == {projects[0].pk, projects[1].pk}
+    ann, bob = shown[projects[0].pk], shown[projects[1].pk]
+    assert (ann["left"], ann["top"]) == (faces[2].left, faces[2].top)
+    assert bob["width"] == 0.5 and "thumb" in bob
+    assert ann["image_width"] == faces[2].image.width

@@ -10,24 +10,20 @@ from __future__ import annotations
 import uuid
 from typing import cast
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language, ngettext
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from commons.oauth import NoWikimediaToken
 from core.ratelimit import rate_limited
 from depicts import group_selectors
-from depicts.services import sending
 from projects.access import group_for
 from projects.models import Project, ProjectGroup
 
-from .views import NO_TOKEN_MESSAGE, SendForm
+from .views import queue_confirmed
 
 
 @login_required
@@ -60,29 +56,19 @@ def _batch(text: str) -> uuid.UUID | None:
 def _group_confirm(
     request: HttpRequest, group: ProjectGroup, projects: list[Project]
 ) -> HttpResponse:
-    form = SendForm(request.POST, edit_ids=group_selectors.approved_ids(projects))
-    back = reverse("projects:group-send", args=[group.pk])
-    if not form.is_valid():
-        messages.error(request, _("Choose the edits to send; some have left meanwhile."))
-        return redirect(back)
-    try:
-        queued = sending.edits_queue_many(
-            projects=projects, user=cast(User, request.user), edit_ids=form.cleaned_data["edit"]
-        )
-    except NoWikimediaToken:
-        messages.error(request, NO_TOKEN_MESSAGE)
-        return redirect(back)
-    text = ngettext(
-        "%(count)d statement queued in one batch.",
-        "%(count)d statements queued in one batch.",
-        queued.count,
-    ) % {"count": queued.count}
-    messages.success(request, text)
-    if queued.refused:
-        refused = ngettext(
+    return queue_confirmed(
+        request,
+        projects=projects,
+        approved=group_selectors.approved_ids(projects),
+        back=reverse("projects:group-send", args=[group.pk]),
+        queued_text=lambda count: ngettext(
+            "%(count)d statement queued in one batch.",
+            "%(count)d statements queued in one batch.",
+            count,
+        ),
+        refused_text=lambda count: ngettext(
             "%(count)d edit cannot be written: the send page of its person says why.",
             "%(count)d edits cannot be written: the send pages of their people say why.",
-            queued.refused,
-        ) % {"count": queued.refused}
-        messages.warning(request, refused)
-    return redirect(f"{back}?batch={queued.batch}")
+            count,
+        ),
+    )

@@ -4,7 +4,7 @@ follow live, undo). Nothing here calls Wikimedia: every write leaves through a `
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from django import forms
@@ -77,31 +77,52 @@ def send_page(request: HttpRequest, project_pk: int) -> HttpResponse:
 def send_confirm(request: HttpRequest, project_pk: int) -> HttpResponse:
     project = project_for(request, project_pk)
     approved = project.depicts_edits.filter(state=DepictsEdit.State.APPROVED)
-    form = SendForm(request.POST, edit_ids=list(approved.values_list("pk", flat=True)))
+    return queue_confirmed(
+        request,
+        projects=[project],
+        approved=list(approved.values_list("pk", flat=True)),
+        back=_send_url(project),
+        queued_text=lambda count: ngettext(
+            "%(count)d edit is on its way to Commons.",
+            "%(count)d edits are on their way to Commons.",
+            count,
+        ),
+        refused_text=lambda count: ngettext(
+            "%(count)d edit cannot be written: its reason is in the list below.",
+            "%(count)d edits cannot be written: their reasons are in the list below.",
+            count,
+        ),
+    )
+
+
+def queue_confirmed(
+    request: HttpRequest,
+    *,
+    projects: Sequence[Project],
+    approved: Sequence[int],
+    back: str,
+    queued_text: Callable[[int], str],
+    refused_text: Callable[[int], str],
+) -> HttpResponse:
+    """A send page's confirmation (one project's, or a group's): the ticked edits among
+    ``approved`` queued as one batch (``sending.edits_queue_many``), then back to ``back``
+    following that batch, saying how many left and how many the write policy refused
+    (``queued_text``, ``refused_text``: the page's own words for a count)."""
+    form = SendForm(request.POST, edit_ids=list(approved))
     if not form.is_valid():
         messages.error(request, _("Choose the edits to send; some have left meanwhile."))
-        return _back(project)
+        return redirect(back)
     try:
-        queued = sending.edits_queue(
-            project=project, user=_user(request), edit_ids=form.cleaned_data["edit"]
+        queued = sending.edits_queue_many(
+            projects=projects, user=_user(request), edit_ids=form.cleaned_data["edit"]
         )
     except NoWikimediaToken:
         messages.error(request, NO_TOKEN_MESSAGE)
-        return _back(project)
-    text = ngettext(
-        "%(count)d edit is on its way to Commons.",
-        "%(count)d edits are on their way to Commons.",
-        queued.count,
-    ) % {"count": queued.count}
-    messages.success(request, text)
+        return redirect(back)
+    messages.success(request, queued_text(queued.count) % {"count": queued.count})
     if queued.refused:
-        refused = ngettext(
-            "%(count)d edit cannot be written: its reason is in the list below.",
-            "%(count)d edits cannot be written: their reasons are in the list below.",
-            queued.refused,
-        ) % {"count": queued.refused}
-        messages.warning(request, refused)
-    return redirect(f"{_send_url(project)}?batch={queued.batch}")
+        messages.warning(request, refused_text(queued.refused) % {"count": queued.refused})
+    return redirect(f"{back}?batch={queued.batch}")
 
 
 @login_required

@@ -77,7 +77,7 @@ def estimate_quality(
     The standing portrait among ``suggested`` (the grid proposes it, but it is Wikidata's
     image, no guess) is a suggestion right for certain, and a yes for the recall."""
     certain = _certain(evidence, suggested, among)
-    proposed, suggested = suggested, guesses(evidence, suggested)
+    proposed, suggested = suggested, _guesses(evidence, suggested)
     counted = np.ones(evidence.size, dtype=bool) if among is None else among
     verdicts = np.asarray(evidence.verdicts)
     answered = (verdicts == Verdict.YES) | (verdicts == Verdict.NO)
@@ -118,7 +118,7 @@ RARITY_ITERATIONS = 100
 """Most EM steps when estimating how rare the person is among the open faces."""
 
 
-def guesses(evidence: Evidence, suggested: np.ndarray) -> np.ndarray:
+def _guesses(evidence: Evidence, suggested: np.ndarray) -> np.ndarray:
     """The suggested faces the learner guessed: all but the standing portrait, which the
     grid proposes as Wikidata's image and which the estimates count as a yes."""
     portrait = standing_portrait(evidence)
@@ -252,7 +252,7 @@ def estimate_intervals(
     """
     rng = np.random.default_rng(0)
     certain = _certain(evidence, suggested, among)
-    suggested = guesses(evidence, suggested)
+    suggested = _guesses(evidence, suggested)
     counted = np.ones(evidence.size, dtype=bool) if among is None else among
     redrawn = scores.open & (scores.probability >= REDRAWN_PROBABILITY) & counted
     if hidden is None or share is None:
